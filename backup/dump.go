@@ -1,0 +1,95 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// errEmptyDump is a dump command that succeeded but wrote nothing.
+var errEmptyDump = errors.New("the dump command wrote nothing")
+
+// backupDump runs the dump command in the service's running container and streams its
+// output into `restic backup --stdin`, with no temporary file. It fails closed: when the
+// dump exits non-zero, writes nothing or is interrupted, restic is stopped before its
+// input ends, so no snapshot is committed.
+func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (restic.Summary, error) {
+	var sum restic.Summary
+	project := env.Plan.Project
+	c, err := engine.RunningContainer(ctx, env.API, project, svc.Name)
+	if err != nil {
+		return sum, err
+	}
+	if err := runHooks(ctx, env.API, project, svc, "pre", svc.Pre); err != nil {
+		return sum, err
+	}
+	pr, pw := io.Pipe()
+	counted := &countingWriter{w: pw}
+	stderr := &tail{max: 4096}
+	dumpErr := make(chan error, 1)
+	go func() {
+		code, err := engine.Exec(ctx, env.API, c.ID, engine.ExecSpec{
+			Cmd: svc.Dump.Command, User: svc.Dump.User, Stdout: counted, Stderr: stderr,
+		})
+		switch {
+		case err != nil:
+			err = fmt.Errorf("dump command: %w", err)
+		case code != 0:
+			err = fmt.Errorf("dump command %q exited with code %d%s", shortCmd(svc.Dump.Command), code, stderr.suffix())
+		case counted.n.Load() == 0:
+			err = fmt.Errorf("%w%s", errEmptyDump, stderr.suffix())
+		}
+		if err != nil {
+			pw.CloseWithError(err)
+		} else {
+			pw.Close()
+		}
+		dumpErr <- err
+	}()
+	sum, err = restic.Backup(ctx, env.Runner, restic.BackupOptions{
+		Service:       svc.Name,
+		Kind:          "dump",
+		Host:          project,
+		Tags:          svc.Tags,
+		Stdin:         pr,
+		StdinFilename: svc.Dump.Filename,
+		Events:        restic.Events{Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) }},
+	})
+	// A failed restic closes the pipe, which ends the dump's stream too.
+	pr.CloseWithError(io.ErrClosedPipe)
+	derr := <-dumpErr
+	switch {
+	case derr != nil && (err == nil || errors.Is(err, engine.ErrInputFailed)):
+		return sum, derr
+	case err != nil:
+		return sum, fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
+	}
+	return sum, runHooks(ctx, env.API, project, svc, "post", svc.Post)
+}
+
+// countingWriter counts the bytes that pass through it.
+type countingWriter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// shortCmd shows a command briefly in messages: the script of `sh -c`, else the argv.
+func shortCmd(cmd []string) string {
+	if len(cmd) == 3 && cmd[1] == "-c" {
+		return cmd[2]
+	}
+	return strings.Join(cmd, " ")
+}

@@ -1,0 +1,40 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// KeepPolicy converts a plan's retention to restic's.
+func KeepPolicy(r *composeext.Retention) restic.KeepPolicy {
+	if r == nil {
+		return restic.KeepPolicy{}
+	}
+	return restic.KeepPolicy{
+		Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly,
+		Monthly: r.KeepMonthly, Yearly: r.KeepYearly, Within: r.KeepWithin,
+	}
+}
+
+// ServiceFilter selects one service's snapshots of a project.
+func ServiceFilter(project, service string) restic.SnapshotFilter {
+	return restic.SnapshotFilter{Host: project, Tags: []string{"project=" + project, "service=" + service}}
+}
+
+// applyRetention forgets old snapshots of the services that were backed up, one after
+// the other: forget takes restic's exclusive lock. A failure is a warning on the service.
+func applyRetention(ctx context.Context, env Env, results []Result) {
+	for i, svc := range env.Plan.Services {
+		r := &results[i]
+		keep := KeepPolicy(svc.Retention)
+		if r.Status != StatusOK && r.Status != StatusWarning || keep.Empty() {
+			continue
+		}
+		if _, err := restic.Forget(ctx, env.Runner, restic.ForgetOptions{Filter: ServiceFilter(env.Plan.Project, svc.Name), Keep: keep}); err != nil {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("retention not applied: %v", err))
+		}
+	}
+}

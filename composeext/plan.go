@@ -1,0 +1,116 @@
+package composeext
+
+// Strategy says how a service's data is saved.
+type Strategy string
+
+// The strategies a service can declare.
+const (
+	StrategyNone    Strategy = "none"
+	StrategyVolumes Strategy = "volumes"
+	StrategyDump    Strategy = "dump"
+)
+
+// Plan is a compose project's backup declaration, resolved: what `up` does and where to.
+// It is the one thing the rest of the program reads; nothing downstream looks at the
+// compose file again.
+type Plan struct {
+	Project      string        `json:"project"`
+	WorkingDir   string        `json:"working_dir"`
+	ComposeFiles []string      `json:"compose_files"`
+	Repository   Repository    `json:"repository"`
+	Image        string        `json:"image"`
+	Parallel     int           `json:"parallel"`
+	Schedule     string        `json:"schedule,omitempty"`
+	Retention    *Retention    `json:"retention,omitempty"`
+	Services     []ServicePlan `json:"services"`
+	// Unprotected lists the services that mount data but declare no x-backup.
+	Unprotected []Unprotected `json:"unprotected,omitempty"`
+}
+
+// Repository is where snapshots go and how to open it. Secret values are never
+// marshalled: only Display and the names of the variables are.
+type Repository struct {
+	// URL is the restic repository string; a local repository is an absolute host path.
+	URL string `json:"-"`
+	// Display is URL with credentials masked, safe to print.
+	Display string `json:"url"`
+	// Local is true when URL is a folder on the engine's host.
+	Local bool `json:"local"`
+	// PasswordFile is a host file holding the password, if that is the source.
+	PasswordFile string `json:"password_file,omitempty"`
+	// PasswordCommand is run on the host and prints the password, if that is the source.
+	PasswordCommand []string `json:"password_command,omitempty"`
+	// Password is the password taken from RESTIC_PASSWORD in the environment, if that is the source.
+	Password string `json:"-"`
+	// GeneratePassword is true when no password is configured for the default local
+	// repository: a key file is created at PasswordFile on first use.
+	GeneratePassword bool `json:"generate_password,omitempty"`
+	// Env holds backend settings and credentials (AWS_*, B2_*, …), already interpolated.
+	Env map[string]string `json:"-"`
+	// EnvNames lists Env's keys, sorted, for display.
+	EnvNames []string `json:"env,omitempty"`
+}
+
+// Retention is restic's keep policy; zero fields are unset.
+type Retention struct {
+	KeepLast    int    `json:"keep_last,omitempty" yaml:"keep_last,omitempty"`
+	KeepHourly  int    `json:"keep_hourly,omitempty" yaml:"keep_hourly,omitempty"`
+	KeepDaily   int    `json:"keep_daily,omitempty" yaml:"keep_daily,omitempty"`
+	KeepWeekly  int    `json:"keep_weekly,omitempty" yaml:"keep_weekly,omitempty"`
+	KeepMonthly int    `json:"keep_monthly,omitempty" yaml:"keep_monthly,omitempty"`
+	KeepYearly  int    `json:"keep_yearly,omitempty" yaml:"keep_yearly,omitempty"`
+	KeepWithin  string `json:"keep_within,omitempty" yaml:"keep_within,omitempty"`
+}
+
+// ServicePlan is one service's resolved declaration.
+type ServicePlan struct {
+	Name     string   `json:"name"`
+	Strategy Strategy `json:"strategy"`
+	// Preset names the preset the declaration came from, if any.
+	Preset string `json:"preset,omitempty"`
+	// Volumes are the mounts copied by the volumes strategy.
+	Volumes []Mount  `json:"volumes,omitempty"`
+	Exclude []string `json:"exclude,omitempty"`
+	// Stop asks for every container of the service to be stopped during the copy.
+	Stop bool       `json:"stop,omitempty"`
+	Dump *DumpSpec  `json:"dump,omitempty"`
+	Pre  [][]string `json:"pre,omitempty"`
+	Post [][]string `json:"post,omitempty"`
+	// Retention is the service's own policy, or the project's.
+	Retention *Retention `json:"retention,omitempty"`
+	// Tags are the restic tags of the service's snapshots (project=…, service=…, strategy=…, volume=…).
+	Tags []string `json:"tags"`
+}
+
+// Mount is one volume or bind mount of a service, as the helper sees it.
+type Mount struct {
+	// Key is the compose volume key for a named volume, else the target path.
+	Key string `json:"key"`
+	// Type is "volume" or "bind".
+	Type string `json:"type"`
+	// Source is the engine's volume name, or the host path of a bind mount.
+	Source string `json:"source"`
+	// Target is where the service mounts it.
+	Target string `json:"target"`
+	// Path is where the helper mounts it and so the path in the snapshot:
+	// /backup/<service>/<key, with slashes of a bind target turned into dashes>.
+	Path string `json:"path"`
+}
+
+// DumpSpec is the dump strategy's commands. Commands are argv lists run with exec in the
+// service's container; a string in the compose file becomes ["sh", "-c", string].
+type DumpSpec struct {
+	Command  []string `json:"command"`
+	Restore  []string `json:"restore,omitempty"`
+	Filename string   `json:"filename"`
+	User     string   `json:"user,omitempty"`
+	// RestoreNote explains how to restore when Restore is empty or needs more (a preset
+	// whose tool cannot load a dump into a running server).
+	RestoreNote string `json:"restore_note,omitempty"`
+}
+
+// Unprotected is a service with data and no backup decision.
+type Unprotected struct {
+	Service string   `json:"service"`
+	Mounts  []string `json:"mounts"`
+}

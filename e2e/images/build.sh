@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Builds, once, everything the e2e tests need that a registry would normally give:
+#   - the restic helper image   (restic built from source, FROM scratch)
+#   - the database image        (Debian bookworm via debootstrap: PostgreSQL 15, MariaDB, Redis, SQLite)
+#   - the MinIO server binary   (an S3 backend on 127.0.0.1)
+# Each result is cached by tag or path, so a second run only checks that it is there.
+# Prints the settings the tests read, as KEY=VALUE lines, on its last lines.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${DOCKER_BACKUP_E2E_CACHE:-$HOME/.cache/docker-backup-e2e}
+bin=$cache/bin
+mkdir -p "$bin"
+
+restic_version=0.18.1
+minio_version=${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
+restic_image=docker-backup-e2e/restic:$restic_version
+db_base_image=docker-backup-e2e/db-base:bookworm-1
+db_image=docker-backup-e2e/db:$(sha256sum "$here/db/docker-entrypoint.sh" | cut -c1-12)
+
+log() { echo "e2e images: $*" >&2; }
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# docker_build builds a context folder into a tag, showing the builder's output only
+# when it fails (the legacy builder warns on every run).
+docker_build() {
+	local out
+	out=$(DOCKER_BUILDKIT=0 docker build -q -t "$1" "$2" 2>&1) || {
+		echo "$out" >&2
+		return 1
+	}
+}
+
+# Test runs of several developers may start at once: one builds, the others wait.
+exec 9>"$cache/.lock"
+flock 9
+
+build_restic() {
+	have_image "$restic_image" && return
+	if [ ! -x "$bin/restic-$restic_version" ]; then
+		log "building restic $restic_version from source (about 80 s)"
+		GOBIN=$cache/gobin CGO_ENABLED=0 go install "github.com/restic/restic/cmd/restic@v$restic_version"
+		mv "$cache/gobin/restic" "$bin/restic-$restic_version"
+	fi
+	ctx=$(mktemp -d)
+	trap 'rm -rf "$ctx"' RETURN
+	cp "$here/restic/Dockerfile" "$ctx/"
+	cp "$bin/restic-$restic_version" "$ctx/restic"
+	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
+	mkdir "$ctx/tmp" && chmod 1777 "$ctx/tmp"
+	log "building $restic_image"
+	docker_build "$restic_image" "$ctx"
+}
+
+# apt_mirror prints the Debian mirror this machine's apt uses.
+apt_mirror() {
+	local m
+	m=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+	[ -n "$m" ] || m=$(grep -hsE '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+build_db_base() {
+	have_image "$db_base_image" && return
+	command -v debootstrap >/dev/null || { log "installing debootstrap"; apt-get install -y -qq debootstrap >/dev/null; }
+	local root=$cache/rootfs.$$
+	rm -rf "$root"
+	mkdir -p "$root"
+	chmod 0755 "$root"
+	log "debootstrap of bookworm with PostgreSQL 15, MariaDB, Redis, SQLite (about 2 min)"
+	# No daemon may start inside the chroot while packages are configured.
+	debootstrap --variant=minbase --include=postgresql-15,mariadb-server,redis-server,sqlite3,ca-certificates \
+		bookworm "$root" "$(apt_mirror)" >"$cache/debootstrap.log" 2>&1 || {
+		tail -n 30 "$cache/debootstrap.log" >&2
+		exit 1
+	}
+	# Stop whatever a package's postinst may have started in the chroot.
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill "${p#/proc/}" 2>/dev/null || true
+	done
+	rm -rf "$root/var/lib/postgresql/15" "$root/etc/postgresql/15" "$root/var/lib/mysql"/* "$root/var/cache/apt/archives"/*.deb
+	log "importing $db_base_image"
+	tar -C "$root" -c . | docker import - "$db_base_image" >/dev/null
+	rm -rf "$root"
+}
+
+build_db() {
+	have_image "$db_image" && return
+	build_db_base
+	ctx=$(mktemp -d)
+	trap 'rm -rf "$ctx"' RETURN
+	cp "$here/db/docker-entrypoint.sh" "$ctx/"
+	cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $db_base_image
+ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+RUN mkdir -p /docker-entrypoint-initdb.d /var/lib/postgresql/data /var/lib/mysql /data
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+DOCKERFILE
+	log "building $db_image"
+	docker_build "$db_image" "$ctx"
+	# Drop the images of older entrypoints; one still in use by a container stays.
+	docker image ls --format '{{.Repository}}:{{.Tag}}' "${db_image%%:*}" | grep -vxF "$db_image" |
+		xargs -r docker image rm >/dev/null 2>&1 || true
+}
+
+build_minio() {
+	[ -x "$bin/minio-$minio_version" ] && return
+	log "building MinIO $minio_version from source"
+	GOBIN=$cache/gobin go install "github.com/minio/minio@$minio_version"
+	mv "$cache/gobin/minio" "$bin/minio-$minio_version"
+}
+
+build_restic
+build_db
+build_minio
+echo "DOCKER_BACKUP_E2E_RESTIC_IMAGE=$restic_image"
+echo "DOCKER_BACKUP_E2E_DB_IMAGE=$db_image"
+echo "DOCKER_BACKUP_E2E_MINIO=$bin/minio-$minio_version"
+echo "DOCKER_BACKUP_E2E_RESTIC=$bin/restic-$restic_version"

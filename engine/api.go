@@ -1,0 +1,55 @@
+// Package engine holds what docker-backup asks of the Docker engine: finding a compose
+// service's containers, stopping and starting them, running commands in them with
+// streamed output, and running short-lived helper containers. Logic here talks to the
+// engine through API, a narrow subset of the moby client, so tests use a fake.
+package engine
+
+import (
+	"context"
+
+	"github.com/moby/moby/client"
+)
+
+// API is the part of the Docker API docker-backup uses. *client.Client satisfies it.
+type API interface {
+	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
+	ContainerInspect(ctx context.Context, containerID string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
+	ContainerCreate(ctx context.Context, options client.ContainerCreateOptions) (client.ContainerCreateResult, error)
+	ContainerStart(ctx context.Context, containerID string, options client.ContainerStartOptions) (client.ContainerStartResult, error)
+	ContainerStop(ctx context.Context, containerID string, options client.ContainerStopOptions) (client.ContainerStopResult, error)
+	ContainerKill(ctx context.Context, containerID string, options client.ContainerKillOptions) (client.ContainerKillResult, error)
+	ContainerRemove(ctx context.Context, containerID string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
+	ContainerWait(ctx context.Context, containerID string, options client.ContainerWaitOptions) client.ContainerWaitResult
+	ContainerAttach(ctx context.Context, containerID string, options client.ContainerAttachOptions) (client.ContainerAttachResult, error)
+	ContainerLogs(ctx context.Context, containerID string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	CopyToContainer(ctx context.Context, containerID string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
+	ExecCreate(ctx context.Context, containerID string, options client.ExecCreateOptions) (client.ExecCreateResult, error)
+	ExecAttach(ctx context.Context, execID string, options client.ExecAttachOptions) (client.ExecAttachResult, error)
+	ExecInspect(ctx context.Context, execID string, options client.ExecInspectOptions) (client.ExecInspectResult, error)
+	VolumeCreate(ctx context.Context, options client.VolumeCreateOptions) (client.VolumeCreateResult, error)
+	VolumeInspect(ctx context.Context, volumeID string, options client.VolumeInspectOptions) (client.VolumeInspectResult, error)
+	VolumeRemove(ctx context.Context, volumeID string, options client.VolumeRemoveOptions) (client.VolumeRemoveResult, error)
+}
+
+// Labels compose puts on what it creates, and ours on our helpers.
+const (
+	LabelProject   = "com.docker.compose.project"
+	LabelService   = "com.docker.compose.service"
+	LabelOneoff    = "com.docker.compose.oneoff"
+	LabelVolume    = "com.docker.compose.volume"
+	LabelContainer = "com.docker.compose.container-number"
+
+	// LabelHelper marks every container docker-backup creates.
+	LabelHelper = "io.docker-backup.helper"
+	// LabelHelperProject is the compose project a helper works for.
+	LabelHelperProject = "io.docker-backup.project"
+	// LabelHelperService is the service a helper works for.
+	LabelHelperService = "io.docker-backup.service"
+	// LabelRepository identifies the repository a helper opens (a hash, never the URL).
+	LabelRepository = "io.docker-backup.repository"
+	// LabelStopped lists, comma-separated, the service containers stopped for this
+	// helper's work, so a later run can start them again if we were killed.
+	LabelStopped = "io.docker-backup.stopped"
+	// LabelKind says what the helper does (backup, dump, restore, …).
+	LabelKind = "io.docker-backup.kind"
+)

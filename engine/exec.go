@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+)
+
+// ExecSpec is a command to run in a running container.
+type ExecSpec struct {
+	Cmd  []string
+	User string
+	Env  []string
+	// Stdin, if not nil, is streamed to the command's standard input, then closed.
+	Stdin io.Reader
+	// Stdout and Stderr receive the command's output; nil discards it.
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// execPollInterval is how often Exec asks the engine whether a finished stream's
+// process has exited; the exit code is known only after that.
+const execPollInterval = 20 * time.Millisecond
+
+// Exec runs spec in the container and returns the command's exit code once its
+// output has been drained. Output is streamed, never held whole in memory.
+func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (int, error) {
+	created, err := api.ExecCreate(ctx, containerID, client.ExecCreateOptions{
+		User:         spec.User,
+		Env:          spec.Env,
+		Cmd:          spec.Cmd,
+		AttachStdin:  spec.Stdin != nil,
+		AttachStdout: true,
+		AttachStderr: true,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("creating exec: %w", err)
+	}
+	att, err := api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return -1, fmt.Errorf("starting exec: %w", err)
+	}
+	defer att.Close()
+	// Closing the connection is the only way to interrupt a stream that is blocked.
+	stop := context.AfterFunc(ctx, att.Close)
+	defer stop()
+
+	stdinErr := make(chan error, 1)
+	if spec.Stdin != nil {
+		go func() {
+			_, err := io.Copy(att.Conn, spec.Stdin)
+			if err == nil {
+				err = att.CloseWrite()
+			}
+			stdinErr <- err
+		}()
+	}
+	stdout, stderr := orDiscard(spec.Stdout), orDiscard(spec.Stderr)
+	if _, err := stdcopy.StdCopy(stdout, stderr, att.Reader); err != nil {
+		if ctx.Err() != nil {
+			return -1, ctx.Err()
+		}
+		return -1, fmt.Errorf("reading output: %w", err)
+	}
+	if spec.Stdin != nil {
+		select {
+		case err := <-stdinErr:
+			if err != nil && ctx.Err() == nil && !errors.Is(err, io.ErrClosedPipe) {
+				return -1, fmt.Errorf("writing input: %w", err)
+			}
+		default:
+			// The command finished without reading all of its input: its exit code says how it went.
+		}
+	}
+	return waitExec(ctx, api, created.ID)
+}
+
+// waitExec polls until the exec's process has exited and returns its exit code.
+func waitExec(ctx context.Context, api API, execID string) (int, error) {
+	t := time.NewTicker(execPollInterval)
+	defer t.Stop()
+	for {
+		res, err := api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
+		if err != nil {
+			return -1, fmt.Errorf("inspecting exec: %w", err)
+		}
+		if !res.Running {
+			return res.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

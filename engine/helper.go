@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+)
+
+// HelperSpec describes a short-lived helper container.
+type HelperSpec struct {
+	Name        string
+	Image       string
+	Cmd         []string
+	Env         []string
+	Mounts      []mount.Mount
+	Labels      map[string]string
+	Hostname    string
+	NetworkMode string
+	// Files are copied into the container before it starts: secrets reach the helper
+	// this way, never through its argv or environment.
+	Files []File
+	// Stdin, if not nil, is streamed to the helper's standard input. When reading it
+	// fails, the helper is killed before its input is closed, so a program that acts on
+	// end of input (restic backup --stdin commits a snapshot) never sees one.
+	Stdin io.Reader
+	// Stdout and Stderr receive the helper's output; nil discards it.
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// ErrInputFailed wraps the error of a HelperSpec.Stdin that failed.
+var ErrInputFailed = errors.New("input stream failed")
+
+// stopGrace is how long an interrupted helper has to exit after SIGINT before it is killed.
+const stopGrace = 10 * time.Second
+
+// RunHelper creates the helper container, starts it, streams its input and output, waits
+// for it to exit and removes it, also on failure or cancellation. It returns the helper's
+// exit code.
+func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
+	cfg := &container.Config{
+		Image:        spec.Image,
+		Cmd:          spec.Cmd,
+		Env:          spec.Env,
+		Labels:       spec.Labels,
+		Hostname:     spec.Hostname,
+		AttachStdout: true,
+		AttachStderr: true,
+	}
+	if spec.Stdin != nil {
+		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
+	}
+	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:       spec.Name,
+		Config:     cfg,
+		HostConfig: &container.HostConfig{Mounts: spec.Mounts, NetworkMode: container.NetworkMode(spec.NetworkMode)},
+	})
+	if err != nil {
+		return -1, fmt.Errorf("creating helper container from image %s: %w", spec.Image, err)
+	}
+	id := created.ID
+	cleanup := context.WithoutCancel(ctx)
+	defer func() { _, _ = api.ContainerRemove(cleanup, id, client.ContainerRemoveOptions{Force: true}) }()
+
+	if len(spec.Files) > 0 {
+		if err := CopyFiles(ctx, api, id, spec.Files); err != nil {
+			return -1, err
+		}
+	}
+	att, err := api.ContainerAttach(ctx, id, client.ContainerAttachOptions{
+		Stream: true, Stdin: spec.Stdin != nil, Stdout: true, Stderr: true,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("attaching to helper container: %w", err)
+	}
+	defer att.Close()
+	waited := api.ContainerWait(cleanup, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return -1, fmt.Errorf("starting helper container: %w", err)
+	}
+
+	outputDone := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(orDiscard(spec.Stdout), orDiscard(spec.Stderr), att.Reader)
+		outputDone <- err
+	}()
+	inputErr := make(chan error, 1)
+	if spec.Stdin != nil {
+		go func() { inputErr <- streamInput(cleanup, api, id, att, spec.Stdin) }()
+	} else {
+		inputErr <- nil
+	}
+
+	var code int
+	select {
+	case res := <-waited.Result:
+		code = int(res.StatusCode)
+	case err := <-waited.Error:
+		return -1, fmt.Errorf("waiting for helper container: %w", err)
+	case <-ctx.Done():
+		code = interrupt(cleanup, api, id, waited)
+	}
+	outErr := <-outputDone
+	if err := <-inputErr; err != nil {
+		return code, err
+	}
+	if ctx.Err() != nil {
+		return code, ctx.Err()
+	}
+	if outErr != nil && !errors.Is(outErr, io.EOF) {
+		return code, fmt.Errorf("reading helper output: %w", outErr)
+	}
+	return code, nil
+}
+
+// streamInput copies in to the helper's stdin. On success it closes stdin; on failure it
+// kills the helper first, so the helper never sees end of input.
+func streamInput(ctx context.Context, api API, id string, att client.ContainerAttachResult, in io.Reader) error {
+	_, err := io.Copy(att.Conn, in)
+	if c, ok := in.(io.Closer); ok {
+		defer c.Close()
+	}
+	if err == nil {
+		if cerr := att.CloseWrite(); cerr != nil {
+			return fmt.Errorf("closing helper input: %w", cerr)
+		}
+		return nil
+	}
+	_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "SIGKILL"})
+	return fmt.Errorf("%w: %w", ErrInputFailed, err)
+}
+
+// interrupt asks the helper to stop (SIGINT lets restic remove its lock), kills it after a
+// grace period, and returns its exit code.
+func interrupt(ctx context.Context, api API, id string, waited client.ContainerWaitResult) int {
+	_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "SIGINT"})
+	timer := time.NewTimer(stopGrace)
+	defer timer.Stop()
+	select {
+	case res := <-waited.Result:
+		return int(res.StatusCode)
+	case <-waited.Error:
+		return -1
+	case <-timer.C:
+		_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "SIGKILL"})
+		select {
+		case res := <-waited.Result:
+			return int(res.StatusCode)
+		case <-waited.Error:
+			return -1
+		}
+	}
+}

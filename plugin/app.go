@@ -1,0 +1,169 @@
+// Package plugin is the docker-backup command line: the Docker CLI plugin protocol, the
+// command tree and the mapping of errors onto exit codes.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/docker/cli/cli-plugins/socket"
+	"github.com/moby/moby/client"
+	"github.com/urfave/cli/v2"
+)
+
+// Streams are the program's standard streams.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// deps is what every command needs from the outside world. Tests build their own.
+type deps struct {
+	streams Streams
+	environ []string
+	workdir string
+	version string
+	// pluginMode is true when the docker CLI runs us as `docker backup`.
+	pluginMode bool
+	// dockerClient connects to the engine on first use.
+	dockerClient func() (client.APIClient, error)
+}
+
+// getenv returns the value of key in d.environ.
+func (d *deps) getenv(key string) string {
+	for i := len(d.environ) - 1; i >= 0; i-- {
+		kv := d.environ[i]
+		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			return kv[len(key)+1:]
+		}
+	}
+	return ""
+}
+
+// Main runs the program with argv (argv[0] is the program) and returns its exit code.
+func Main(argv []string, streams Streams, version string) int {
+	if len(argv) > 1 && argv[1] == metadataCommand {
+		if err := writeMetadata(streams.Out, version); err != nil {
+			fmt.Fprintln(streams.Err, err)
+			return ExitFailure
+		}
+		return ExitOK
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The docker CLI closes this socket to ask a plugin to stop (e.g. on Ctrl-C).
+	go socket.ConnectAndWait(cancel)
+
+	workdir, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(streams.Err, "docker backup: reading the working directory: %v\n", err)
+		return ExitFailure
+	}
+	err = run(ctx, argv[1:], &deps{
+		streams:    streams,
+		environ:    os.Environ(),
+		workdir:    workdir,
+		version:    version,
+		pluginMode: os.Getenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND") != "",
+	})
+	if err != nil {
+		var coded *exitCodeError
+		if !errors.As(err, &coded) || coded.msg != "" {
+			fmt.Fprintln(streams.Err, err)
+		}
+	}
+	return exitCode(ctx, err)
+}
+
+// run parses the docker global flags, then runs the command tree on the rest.
+func run(ctx context.Context, args []string, d *deps) error {
+	global, rest, err := parseGlobalFlags(args)
+	if err != nil {
+		return err
+	}
+	if d.dockerClient == nil {
+		d.dockerClient = memoizeClient(func() (client.APIClient, error) { return global.newDockerClient(d.streams.Err) })
+	}
+	return newApp(d).RunContext(ctx, append([]string{appName(d)}, rest...))
+}
+
+// memoizeClient connects once and hands the same client to every caller.
+func memoizeClient(connect func() (client.APIClient, error)) func() (client.APIClient, error) {
+	var (
+		once sync.Once
+		c    client.APIClient
+		err  error
+	)
+	return func() (client.APIClient, error) {
+		once.Do(func() { c, err = connect() })
+		return c, err
+	}
+}
+
+func appName(d *deps) string {
+	if d.pluginMode {
+		return "docker backup"
+	}
+	return "docker-backup"
+}
+
+// newApp builds the command tree.
+func newApp(d *deps) *cli.App {
+	app := &cli.App{
+		Name:                      appName(d),
+		HelpName:                  appName(d),
+		Usage:                     "Back up and restore compose projects with restic",
+		UsageText:                 appName(d) + " [OPTIONS] COMMAND [ARGS...]",
+		Version:                   d.version,
+		HideVersion:               true,
+		Reader:                    d.streams.In,
+		Writer:                    d.streams.Out,
+		ErrWriter:                 d.streams.Err,
+		Flags:                     projectFlags(),
+		DisableSliceFlagSeparator: true,
+		ExitErrHandler:            func(*cli.Context, error) {},
+		OnUsageError:              onUsageError,
+		Description: "Each service's x-backup block in the compose file says how its data is saved.\n" +
+			"Docker's global options (--context, --host, --config, --tls…) go before \"backup\".",
+		Commands: []*cli.Command{
+			newUpCommand(d),
+			newRestoreCommand(d),
+			newSnapshotsCommand(d),
+			newPlanCommand(d),
+			newInitCommand(d),
+			newForgetCommand(d),
+			newCheckCommand(d),
+			newVersionCommand(d),
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("unknown command %q: see '%s --help'", c.Args().First(), appName(d))
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+	for _, cmd := range app.Commands {
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = onUsageError
+		}
+	}
+	return app
+}
+
+// onUsageError turns urfave's flag errors into our usage errors (exit code 2).
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	name := c.App.HelpName
+	if c.Command != nil && c.Command.HelpName != "" {
+		name = c.Command.HelpName
+	}
+	return usageErrorf("%s: see '%s --help'", err, name)
+}

@@ -1,0 +1,60 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker-backup/docker-backup/composeext"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0   // success
+	ExitFailure     = 1   // a run failed (for up: at least one service failed)
+	ExitUsage       = 2   // usage or configuration error; nothing was run
+	ExitInterrupted = 130 // interrupted by Ctrl-C, SIGTERM or the docker CLI
+)
+
+// errUsage marks errors in how the command was called.
+var errUsage = errors.New("usage error")
+
+// errNotImplemented marks commands whose capability is not built yet.
+var errNotImplemented = errors.New("not implemented yet")
+
+// usageError is an error in how the command was called; it exits with ExitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+// usageErrorf returns an error that exits with ExitUsage.
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode maps an error from a command onto the documented exit codes.
+func exitCode(ctx context.Context, err error) int {
+	var coded *exitCodeError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &coded):
+		return coded.code
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return ExitInterrupted
+	case errors.Is(err, errUsage), errors.Is(err, errNotImplemented), errors.Is(err, composeext.ErrInvalid):
+		return ExitUsage
+	default:
+		return ExitFailure
+	}
+}
+
+// exitCodeError lets a command choose its exit code after printing its own report
+// (up's summary table, plan --strict).
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string { return e.msg }

@@ -1,0 +1,74 @@
+package plugin
+
+import (
+	"context"
+	"slices"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/composeext"
+)
+
+// projectFlags are docker compose's project options, with the same names and meaning,
+// and our overrides of the x-backup settings. They are accepted before the command
+// (`docker backup -f prod.yaml up`, as with docker compose) and after it.
+func projectFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "Compose configuration files"},
+		&cli.StringFlag{Name: "project-name", Aliases: []string{"p"}, Usage: "Project name"},
+		&cli.StringFlag{Name: "project-directory", Usage: "Specify an alternate working directory\n(default: the path of the, first specified, Compose file)"},
+		&cli.StringSliceFlag{Name: "env-file", Usage: "Specify an alternate environment file"},
+		&cli.StringSliceFlag{Name: "profile", Usage: "Specify a profile to enable"},
+		&cli.StringFlag{Name: "repo", Usage: "restic repository (overrides x-backup.repository; env DOCKER_BACKUP_REPOSITORY)"},
+		&cli.StringFlag{Name: "password-file", Usage: "file holding the repository password (env DOCKER_BACKUP_PASSWORD_FILE)"},
+		&cli.StringFlag{Name: "image", Usage: "restic helper image (overrides x-backup.image; env DOCKER_BACKUP_IMAGE)"},
+	}
+}
+
+// withProjectFlags adds the project flags to a command's own.
+func withProjectFlags(flags ...cli.Flag) []cli.Flag {
+	return append(projectFlags(), flags...)
+}
+
+// flagStrings collects a repeatable flag from the command and the app level, app first.
+func flagStrings(c *cli.Context, name string) []string {
+	var out []string
+	lineage := c.Lineage()
+	for i := len(lineage) - 1; i >= 0; i-- {
+		if lc := lineage[i]; lc != nil && slices.Contains(lc.LocalFlagNames(), name) {
+			out = append(out, lc.StringSlice(name)...)
+		}
+	}
+	return out
+}
+
+// flagString returns a flag given at the command level, else at the app level.
+func flagString(c *cli.Context, name string) string {
+	for _, lc := range c.Lineage() {
+		if lc != nil && slices.Contains(lc.LocalFlagNames(), name) {
+			return lc.String(name)
+		}
+	}
+	return ""
+}
+
+// loadOptions reads the project flags into composeext's options.
+func loadOptions(c *cli.Context, d *deps) composeext.LoadOptions {
+	return composeext.LoadOptions{
+		Files:            flagStrings(c, "file"),
+		ProjectName:      flagString(c, "project-name"),
+		ProjectDirectory: flagString(c, "project-directory"),
+		EnvFiles:         flagStrings(c, "env-file"),
+		Profiles:         flagStrings(c, "profile"),
+		WorkingDir:       d.workdir,
+		Environ:          d.environ,
+		Repository:       flagString(c, "repo"),
+		PasswordFile:     flagString(c, "password-file"),
+		Image:            flagString(c, "image"),
+	}
+}
+
+// loadPlan loads the compose project and resolves its backup plan.
+func loadPlan(ctx context.Context, opts composeext.LoadOptions) (*composeext.Plan, error) {
+	return composeext.Load(ctx, opts)
+}

@@ -1,0 +1,117 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// errNoPassword is a repository with no password source.
+var errNoPassword = fmt.Errorf("%w: no repository password: set x-backup.password_file or password_command, "+
+	"--password-file, DOCKER_BACKUP_PASSWORD_FILE, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD", composeext.ErrInvalid)
+
+// repository reads the password from its source and prepares a local repository's folder.
+// For the default local repository with no password configured, it generates a key file
+// once and says so on stderr.
+func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (restic.Repo, error) {
+	r := plan.Repository
+	repo := restic.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
+	if r.Local {
+		if err := os.MkdirAll(r.URL, 0o700); err != nil {
+			return repo, fmt.Errorf("creating the repository folder: %w", err)
+		}
+	}
+	if r.GeneratePassword {
+		if err := generateKeyFile(r.PasswordFile, stderr); err != nil {
+			return repo, err
+		}
+	}
+	var err error
+	switch {
+	case r.PasswordFile != "":
+		repo.Password, err = os.ReadFile(r.PasswordFile)
+		if err != nil {
+			return repo, fmt.Errorf("%w: reading the repository password: %w", composeext.ErrInvalid, err)
+		}
+	case len(r.PasswordCommand) > 0:
+		repo.Password, err = runPasswordCommand(ctx, r.PasswordCommand)
+		if err != nil {
+			return repo, err
+		}
+	case r.Password != "":
+		repo.Password = []byte(r.Password)
+	default:
+		return repo, errNoPassword
+	}
+	if len(bytes.TrimSpace(repo.Password)) == 0 {
+		return repo, fmt.Errorf("%w: the repository password is empty", composeext.ErrInvalid)
+	}
+	return repo, nil
+}
+
+// generateKeyFile writes a random password to path unless the file exists.
+func generateKeyFile(path string, stderr io.Writer) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return fmt.Errorf("generating a repository password: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing the repository key file: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, base64.RawURLEncoding.EncodeToString(key[:])); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the repository key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the repository key file: %w", err)
+	}
+	fmt.Fprintf(stderr, "Generated the repository password in %s.\nKeep a copy of it somewhere else: without it the backups cannot be read.\n", path)
+	return nil
+}
+
+// runPasswordCommand runs x-backup.password_command on this host and returns its output.
+func runPasswordCommand(ctx context.Context, argv []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("running the password command: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return out, nil
+}
+
+// newRunner opens the plan's repository for helpers.
+func newRunner(ctx context.Context, d *deps, plan *composeext.Plan) (*restic.ContainerRunner, client.APIClient, error) {
+	repo, err := repository(ctx, plan, d.streams.Err)
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := d.dockerClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &restic.ContainerRunner{
+		API:     api,
+		Image:   plan.Image,
+		Project: plan.Project,
+		Repo:    repo,
+		Network: d.getenv("DOCKER_BACKUP_NETWORK"),
+	}, api, nil
+}

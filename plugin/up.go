@@ -1,0 +1,150 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/composeext"
+)
+
+// upOptions holds the up command's flags and dependencies.
+type upOptions struct {
+	load     composeext.LoadOptions
+	services []string
+	parallel int
+	dryRun   bool
+	noForget bool
+	strict   bool
+	json     bool
+	d        *deps
+}
+
+func newUpCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "up",
+		Usage: "Back up the project's services (all declared ones, or those named)",
+		UsageText: appName(d) + " up [OPTIONS] [SERVICE...]\n\n" +
+			"Volumes are copied by a helper that mounts them read-only; dumps are streamed from the\n" +
+			"service's own container into restic. Exit code 1 when any service failed; the others still run.",
+		Flags: withProjectFlags(
+			&cli.IntFlag{Name: "parallel", Usage: "How many services are backed up at once (default: x-backup.parallel, else 2)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "Print the helpers that would run, and do nothing"},
+			&cli.BoolFlag{Name: "no-forget", Usage: "Do not apply the retention policy after the backup"},
+			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when some files could not be read"},
+			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
+		),
+		Action: func(c *cli.Context) error {
+			return runUp(c.Context, &upOptions{
+				load:     loadOptions(c, d),
+				services: c.Args().Slice(),
+				parallel: c.Int("parallel"),
+				dryRun:   c.Bool("dry-run"),
+				noForget: c.Bool("no-forget"),
+				strict:   c.Bool("strict"),
+				json:     c.Bool("json"),
+				d:        d,
+			})
+		},
+	}
+}
+
+func runUp(ctx context.Context, opts *upOptions) error {
+	plan, err := loadPlan(ctx, opts.load)
+	if err != nil {
+		return err
+	}
+	if plan, err = plan.Select(opts.services); err != nil {
+		return err
+	}
+	parallel := opts.parallel
+	if parallel <= 0 {
+		parallel = plan.Parallel
+	}
+	if opts.dryRun {
+		return printDryRun(opts.d.streams.Out, plan)
+	}
+	runner, api, err := newRunner(ctx, opts.d, plan)
+	if err != nil {
+		return err
+	}
+	reporter := newReporter(opts.d.streams, opts.json)
+	results, err := backup.Up(ctx, backup.Env{API: api, Runner: runner, Plan: plan, Reporter: reporter}, backup.Options{
+		Parallel: parallel,
+		NoForget: opts.noForget,
+	})
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	reporter.Finish(results)
+	var failed, warned []string
+	for _, r := range results {
+		switch r.Status {
+		case backup.StatusFailed:
+			failed = append(failed, r.Service)
+		case backup.StatusWarning:
+			warned = append(warned, r.Service)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("backup failed for %s", strings.Join(failed, ", "))}
+	case opts.strict && len(warned) > 0:
+		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("some files could not be read for %s (--strict)", strings.Join(warned, ", "))}
+	}
+	return nil
+}
+
+// printDryRun shows what up would do, without touching the engine or the repository.
+func printDryRun(w io.Writer, plan *composeext.Plan) error {
+	fmt.Fprintf(w, "repository %s, helper image %s\n", plan.Repository.Display, plan.Image)
+	for _, s := range plan.Services {
+		switch s.Strategy {
+		case composeext.StrategyNone:
+			fmt.Fprintf(w, "%s: skipped (strategy none)\n", s.Name)
+		case composeext.StrategyVolumes:
+			if s.Stop {
+				fmt.Fprintf(w, "%s: stop the service's containers\n", s.Name)
+			}
+			var paths []string
+			for _, m := range s.Volumes {
+				fmt.Fprintf(w, "%s: mount %s %s read-only at %s\n", s.Name, m.Type, m.Source, m.Path)
+				paths = append(paths, m.Path)
+			}
+			fmt.Fprintf(w, "%s: run helper: restic backup --host %s %s %s\n", s.Name, plan.Project, tagArgs(s.Tags), strings.Join(paths, " "))
+			if s.Stop {
+				fmt.Fprintf(w, "%s: start the service's containers again\n", s.Name)
+			}
+		case composeext.StrategyDump:
+			fmt.Fprintf(w, "%s: exec in the service container: %s\n", s.Name, shortCommand(s.Dump.Command))
+			fmt.Fprintf(w, "%s: run helper: restic backup --host %s %s --stdin --stdin-filename %s\n", s.Name, plan.Project, tagArgs(s.Tags), s.Dump.Filename)
+		}
+	}
+	return nil
+}
+
+func tagArgs(tags []string) string {
+	var b strings.Builder
+	for i, t := range tags {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("--tag " + t)
+	}
+	return b.String()
+}
+
+// shortCommand shows a command briefly: the script of `sh -c`, else the argv.
+func shortCommand(cmd []string) string {
+	if len(cmd) == 3 && cmd[1] == "-c" {
+		return cmd[2]
+	}
+	return strings.Join(cmd, " ")
+}

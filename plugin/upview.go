@@ -1,0 +1,248 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/moby/term"
+
+	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// upReporter shows up's progress and its closing summary.
+type upReporter interface {
+	backup.Reporter
+	Finish(results []backup.Result)
+}
+
+// newReporter picks JSON events, live lines on a terminal, or plain log lines.
+func newReporter(s Streams, jsonEvents bool) upReporter {
+	switch {
+	case jsonEvents:
+		return &jsonReporter{enc: json.NewEncoder(s.Out), last: map[string]time.Time{}}
+	case isTerminal(s.Out):
+		return &ttyReporter{out: s.Out, lines: map[string]string{}}
+	default:
+		return &plainReporter{out: s.Out, last: map[string]time.Time{}}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}
+
+// progressEvery is how often progress is reported per service, outside a terminal.
+const progressEvery = 5 * time.Second
+
+// jsonReporter prints one JSON event per line, for CI.
+type jsonReporter struct {
+	mu   sync.Mutex
+	enc  *json.Encoder
+	last map[string]time.Time
+}
+
+type upEvent struct {
+	Event    string              `json:"event"`
+	Time     time.Time           `json:"time"`
+	Service  string              `json:"service,omitempty"`
+	Strategy composeext.Strategy `json:"strategy,omitempty"`
+	Status   string              `json:"status,omitempty"`
+	Progress *restic.Status      `json:"progress,omitempty"`
+	Summary  *restic.Summary     `json:"summary,omitempty"`
+	Duration float64             `json:"duration_seconds,omitempty"`
+	Warnings []string            `json:"warnings,omitempty"`
+	Error    string              `json:"error,omitempty"`
+}
+
+func (j *jsonReporter) emit(e upEvent) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e.Time = time.Now().UTC()
+	_ = j.enc.Encode(e)
+}
+
+func (j *jsonReporter) Start(svc string, st composeext.Strategy) {
+	j.emit(upEvent{Event: "start", Service: svc, Strategy: st})
+}
+
+func (j *jsonReporter) Progress(svc string, s restic.Status) {
+	j.mu.Lock()
+	due := time.Since(j.last[svc]) >= time.Second
+	if due {
+		j.last[svc] = time.Now()
+	}
+	j.mu.Unlock()
+	if due {
+		j.emit(upEvent{Event: "progress", Service: svc, Progress: &s})
+	}
+}
+
+func (j *jsonReporter) Done(r backup.Result) {
+	e := upEvent{Event: "done", Service: r.Service, Strategy: r.Strategy, Status: string(r.Status), Duration: r.Duration.Seconds(), Warnings: r.Warnings}
+	if r.Summary.SnapshotID != "" {
+		e.Summary = &r.Summary
+	}
+	if r.Err != nil {
+		e.Event, e.Error = "error", r.Err.Error()
+	}
+	j.emit(e)
+}
+
+func (j *jsonReporter) Finish([]backup.Result) {}
+
+// plainReporter prints log lines, for files and pipes.
+type plainReporter struct {
+	mu   sync.Mutex
+	out  io.Writer
+	last map[string]time.Time
+}
+
+func (p *plainReporter) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, format, args...)
+}
+
+func (p *plainReporter) Start(svc string, st composeext.Strategy) {
+	p.printf("%s: backing up (%s)\n", svc, st)
+}
+
+func (p *plainReporter) Progress(svc string, s restic.Status) {
+	p.mu.Lock()
+	due := time.Since(p.last[svc]) >= progressEvery
+	if due {
+		p.last[svc] = time.Now()
+	}
+	p.mu.Unlock()
+	if due {
+		p.printf("%s: %s\n", svc, progressLine(s))
+	}
+}
+
+func (p *plainReporter) Done(r backup.Result) { p.printf("%s\n", doneLine(r)) }
+
+func (p *plainReporter) Finish(results []backup.Result) { writeSummaryTable(p.out, results) }
+
+// ttyReporter keeps one live line per service on a terminal.
+type ttyReporter struct {
+	mu    sync.Mutex
+	out   io.Writer
+	order []string
+	lines map[string]string
+	drawn int
+	last  time.Time
+}
+
+func (t *ttyReporter) set(svc, line string, force bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.lines[svc]; !ok {
+		t.order = append(t.order, svc)
+	}
+	t.lines[svc] = line
+	if !force && time.Since(t.last) < 100*time.Millisecond {
+		return
+	}
+	t.last = time.Now()
+	if t.drawn > 0 {
+		fmt.Fprintf(t.out, "\x1b[%dA", t.drawn)
+	}
+	for _, s := range t.order {
+		fmt.Fprintf(t.out, "\x1b[2K%s\n", t.lines[s])
+	}
+	t.drawn = len(t.order)
+}
+
+func (t *ttyReporter) Start(svc string, st composeext.Strategy) {
+	t.set(svc, fmt.Sprintf("%s: starting (%s)", svc, st), true)
+}
+
+func (t *ttyReporter) Progress(svc string, s restic.Status) {
+	t.set(svc, svc+": "+progressLine(s), false)
+}
+
+func (t *ttyReporter) Done(r backup.Result) { t.set(r.Service, doneLine(r), true) }
+
+func (t *ttyReporter) Finish(results []backup.Result) {
+	fmt.Fprintln(t.out)
+	writeSummaryTable(t.out, results)
+}
+
+// progressLine is restic's status in a few words: bytes, files, rate, ETA.
+func progressLine(s restic.Status) string {
+	line := fmt.Sprintf("%5.1f%%  %s", s.PercentDone*100, humanBytes(s.BytesDone))
+	if s.TotalBytes > 0 {
+		line += " / " + humanBytes(s.TotalBytes)
+	}
+	line += fmt.Sprintf("  %d files", s.FilesDone)
+	if s.SecondsElapsed > 0 {
+		line += fmt.Sprintf("  %s/s", humanBytes(s.BytesDone/s.SecondsElapsed))
+	}
+	if s.SecondsRemaining > 0 {
+		line += fmt.Sprintf("  ETA %s", time.Duration(s.SecondsRemaining)*time.Second)
+	}
+	return line
+}
+
+func doneLine(r backup.Result) string {
+	switch r.Status {
+	case backup.StatusSkipped:
+		return fmt.Sprintf("%s: skipped (strategy none)", r.Service)
+	case backup.StatusFailed:
+		return fmt.Sprintf("%s: FAILED: %v", r.Service, r.Err)
+	}
+	line := fmt.Sprintf("%s: snapshot %s, %s added in %s", r.Service, shortSnapshot(r.Summary.SnapshotID),
+		humanBytes(r.Summary.DataAdded), r.Duration.Round(100*time.Millisecond))
+	for _, w := range r.Warnings {
+		line += "\n" + r.Service + ": warning: " + w
+	}
+	return line
+}
+
+// writeSummaryTable prints the closing table: one row per service.
+func writeSummaryTable(w io.Writer, results []backup.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSTRATEGY\tSNAPSHOT\tNEW\tCHANGED\tUNMODIFIED\tADDED\tDURATION\tSTATUS")
+	for _, r := range results {
+		if r.Status == backup.StatusSkipped {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t%s\n", r.Service, r.Strategy, r.Status)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Service, r.Strategy, orDash(shortSnapshot(r.Summary.SnapshotID)),
+			r.Summary.FilesNew, r.Summary.FilesChanged, r.Summary.FilesUnmodified, humanBytes(r.Summary.DataAdded),
+			r.Duration.Round(100*time.Millisecond), r.Status)
+	}
+	_ = tw.Flush()
+}
+
+func shortSnapshot(id string) string { return id[:min(8, len(id))] }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// humanBytes formats a byte count as docker does (base 1024, one decimal).
+func humanBytes(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v := float64(n)
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}

@@ -1,0 +1,244 @@
+package restic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Init creates the repository.
+func Init(ctx context.Context, r Runner) error {
+	if err := r.Run(ctx, Invocation{Args: []string{"init"}, Kind: "init"}); err != nil {
+		return fmt.Errorf("creating the repository: %w", err)
+	}
+	return nil
+}
+
+// Exists reports whether the repository exists, opening it with the password: a
+// wrong password is an error, not a missing repository.
+func Exists(ctx context.Context, r Runner) (bool, error) {
+	err := r.Run(ctx, Invocation{Args: []string{"cat", "config", "--no-lock"}, Stdout: io.Discard, Kind: "open"})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrRepoNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("opening the repository: %w", err)
+	}
+}
+
+// Unlock removes stale locks, or all locks with removeAll (only when no other restic of
+// this repository can be running).
+func Unlock(ctx context.Context, r Runner, removeAll bool) error {
+	args := []string{"unlock"}
+	if removeAll {
+		args = append(args, "--remove-all")
+	}
+	if err := r.Run(ctx, Invocation{Args: args, Kind: "unlock"}); err != nil {
+		return fmt.Errorf("removing stale locks: %w", err)
+	}
+	return nil
+}
+
+// BackupOptions says what one backup stores.
+type BackupOptions struct {
+	Service string
+	Kind    string
+	Host    string
+	Tags    []string
+	// Paths are the folders to back up (the helper mounts them), or, with Stdin, unused.
+	Paths    []string
+	Mounts   []Mount
+	Excludes []string
+	// Stdin, with StdinFilename, backs up a stream instead of folders.
+	Stdin         io.Reader
+	StdinFilename string
+	Labels        map[string]string
+	Events        Events
+}
+
+// Backup runs restic backup and returns its summary. An ErrIncomplete error comes with
+// a summary: the snapshot was made.
+func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
+	args := []string{"backup", "--json", "--host", o.Host}
+	for _, t := range o.Tags {
+		args = append(args, "--tag", t)
+	}
+	for _, e := range o.Excludes {
+		args = append(args, "--exclude", e)
+	}
+	if o.Stdin != nil {
+		args = append(args, "--stdin", "--stdin-filename", o.StdinFilename)
+	} else {
+		args = append(args, o.Paths...)
+	}
+	var summary Summary
+	ev := o.Events
+	userSummary := ev.Summary
+	ev.Summary = func(s Summary) {
+		summary = s
+		if userSummary != nil {
+			userSummary(s)
+		}
+	}
+	pr, pw := io.Pipe()
+	decoded := make(chan error, 1)
+	go func() {
+		err := decodeMessages(pr, ev)
+		_, _ = io.Copy(io.Discard, pr)
+		decoded <- err
+	}()
+	err := r.Run(ctx, Invocation{
+		Args: args, Mounts: o.Mounts, Stdin: o.Stdin, Stdout: pw,
+		Service: o.Service, Kind: o.Kind, Labels: o.Labels,
+	})
+	pw.Close()
+	<-decoded
+	if err != nil && !errors.Is(err, ErrIncomplete) {
+		return summary, err
+	}
+	if summary.SnapshotID == "" && err == nil {
+		return summary, fmt.Errorf("%w: restic reported no snapshot", ErrFailed)
+	}
+	return summary, err
+}
+
+// SnapshotFilter selects snapshots.
+type SnapshotFilter struct {
+	Host string
+	// Tags must all be present on a snapshot.
+	Tags []string
+}
+
+func (f SnapshotFilter) args() []string {
+	var args []string
+	if f.Host != "" {
+		args = append(args, "--host", f.Host)
+	}
+	if len(f.Tags) > 0 {
+		args = append(args, "--tag", strings.Join(f.Tags, ","))
+	}
+	return args
+}
+
+// Snapshots lists the snapshots that match f, oldest first, as restic does.
+func Snapshots(ctx context.Context, r Runner, f SnapshotFilter) ([]Snapshot, error) {
+	var out bytes.Buffer
+	args := append([]string{"snapshots", "--json", "--no-lock"}, f.args()...)
+	if err := r.Run(ctx, Invocation{Args: args, Stdout: &out, Kind: "snapshots"}); err != nil {
+		return nil, fmt.Errorf("listing snapshots: %w", err)
+	}
+	var snaps []Snapshot
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &snaps); err != nil {
+		return nil, fmt.Errorf("reading restic's snapshot list: %w", err)
+	}
+	return snaps, nil
+}
+
+// KeepPolicy is restic's forget policy; zero fields are unset.
+type KeepPolicy struct {
+	Last, Hourly, Daily, Weekly, Monthly, Yearly int
+	Within                                       string
+}
+
+// Empty reports whether the policy keeps nothing explicitly (restic refuses that).
+func (k KeepPolicy) Empty() bool {
+	return k == KeepPolicy{}
+}
+
+func (k KeepPolicy) args() []string {
+	var args []string
+	for _, kv := range []struct {
+		flag string
+		n    int
+	}{{"--keep-last", k.Last}, {"--keep-hourly", k.Hourly}, {"--keep-daily", k.Daily}, {"--keep-weekly", k.Weekly}, {"--keep-monthly", k.Monthly}, {"--keep-yearly", k.Yearly}} {
+		if kv.n > 0 {
+			args = append(args, kv.flag, strconv.Itoa(kv.n))
+		}
+	}
+	if k.Within != "" {
+		args = append(args, "--keep-within", k.Within)
+	}
+	return args
+}
+
+// ForgetOptions says which snapshots a forget looks at and what it keeps.
+type ForgetOptions struct {
+	Filter SnapshotFilter
+	Keep   KeepPolicy
+	Prune  bool
+	DryRun bool
+	// IDs forgets these snapshots instead of applying Keep.
+	IDs []string
+}
+
+// ForgetGroup is restic forget's report on one group of snapshots.
+type ForgetGroup struct {
+	Tags   []string   `json:"tags"`
+	Host   string     `json:"host"`
+	Paths  []string   `json:"paths"`
+	Keep   []Snapshot `json:"keep"`
+	Remove []Snapshot `json:"remove"`
+}
+
+// Forget applies a keep policy (grouped by host and paths, within the filter) or
+// forgets the given snapshots.
+func Forget(ctx context.Context, r Runner, o ForgetOptions) ([]ForgetGroup, error) {
+	args := []string{"forget", "--json", "--group-by", "host,paths"}
+	if len(o.IDs) > 0 {
+		args = append(args, o.IDs...)
+	} else {
+		if o.Keep.Empty() {
+			return nil, fmt.Errorf("forgetting snapshots: no retention policy set")
+		}
+		args = append(args, o.Filter.args()...)
+		args = append(args, o.Keep.args()...)
+	}
+	if o.Prune {
+		args = append(args, "--prune")
+	}
+	if o.DryRun {
+		args = append(args, "--dry-run")
+	}
+	var out bytes.Buffer
+	if err := r.Run(ctx, Invocation{Args: args, Stdout: &out, Kind: "forget"}); err != nil {
+		return nil, fmt.Errorf("forgetting snapshots: %w", err)
+	}
+	var groups []ForgetGroup
+	// With --prune, restic prints the prune report after the JSON; read the first line only.
+	first, _, _ := bytes.Cut(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	if len(first) > 0 && first[0] == '[' {
+		if err := json.Unmarshal(first, &groups); err != nil {
+			return nil, fmt.Errorf("reading restic's forget report: %w", err)
+		}
+	}
+	return groups, nil
+}
+
+// Check verifies the repository's structure and, with readData (e.g. "10%"), a subset of its data.
+func Check(ctx context.Context, r Runner, readData string, out io.Writer) error {
+	args := []string{"check"}
+	if readData != "" {
+		args = append(args, "--read-data-subset", readData)
+	}
+	if err := r.Run(ctx, Invocation{Args: args, Stdout: out, Kind: "check"}); err != nil {
+		return fmt.Errorf("checking the repository: %w", err)
+	}
+	return nil
+}
+
+// Dump streams one file of a snapshot to w.
+func Dump(ctx context.Context, r Runner, snapshotID, path string, w io.Writer, service string) error {
+	if err := r.Run(ctx, Invocation{Args: []string{"dump", snapshotID, path}, Stdout: w, Service: service, Kind: "dump-read"}); err != nil {
+		return fmt.Errorf("reading %s from snapshot %s: %w", path, shortID(snapshotID), err)
+	}
+	return nil
+}
+
+func shortID(id string) string { return id[:min(8, len(id))] }
