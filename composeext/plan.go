@@ -25,6 +25,9 @@ type Plan struct {
 	Services     []ServicePlan `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.
 	Unprotected []Unprotected `json:"unprotected,omitempty"`
+	// Secrets are values that must never be shown (passwords interpolated into commands,
+	// backend credentials); Masked hides them. Never marshalled.
+	Secrets []string `json:"-"`
 }
 
 // Repository is where snapshots go and how to open it. Secret values are never
@@ -43,7 +46,9 @@ type Repository struct {
 	// Password is the password taken from RESTIC_PASSWORD in the environment, if that is the source.
 	Password string `json:"-"`
 	// GeneratePassword is true when no password is configured for the default local
-	// repository: a key file is created at PasswordFile on first use.
+	// repository: a key file is created at PasswordFile on first use, unless it exists.
+	// PasswordFile is then the repository folder's path plus ".key" (<dir>/backups.key,
+	// beside <dir>/backups), mode 0600; the command tells the user to keep a copy.
 	GeneratePassword bool `json:"generate_password,omitempty"`
 	// Env holds backend settings and credentials (AWS_*, B2_*, …), already interpolated.
 	Env map[string]string `json:"-"`

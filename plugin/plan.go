@@ -42,9 +42,33 @@ func newPlanCommand(d *deps) *cli.Command {
 	}
 }
 
+// runPlan loads the project, narrows it to the named services and prints the plan (as
+// text, or one JSON document with --json). Services holding data with no x-backup are a
+// warning on stderr, or with --strict an error that exits 1 after the plan is printed.
 func runPlan(ctx context.Context, opts *planOptions) error {
-	if _, err := loadPlan(ctx, opts.load); err != nil {
+	plan, err := loadPlan(ctx, opts.load)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("plan: %w", errNotImplemented)
+	if plan, err = plan.Select(opts.services); err != nil {
+		return err
+	}
+	shown := plan.Masked()
+	if opts.json {
+		err = writePlanJSON(opts.out, shown)
+	} else {
+		err = writePlanText(opts.out, shown)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the plan: %w", err)
+	}
+	if len(plan.Unprotected) == 0 {
+		return nil
+	}
+	msg := unprotectedMessage(plan.Unprotected)
+	if opts.strict {
+		return &exitCodeError{code: ExitFailure, msg: "docker backup plan --strict: " + msg}
+	}
+	fmt.Fprintln(opts.errOut, "warning: "+msg)
+	return nil
 }

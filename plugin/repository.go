@@ -112,6 +112,8 @@ func newRunner(ctx context.Context, d *deps, plan *composeext.Plan) (*restic.Con
 		Image:   plan.Image,
 		Project: plan.Project,
 		Repo:    repo,
-		Network: d.getenv("DOCKER_BACKUP_NETWORK"),
+		// Settings of the engine side that belong to the machine, not to the project.
+		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
+		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),
 	}, api, nil
 }

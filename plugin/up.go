@@ -104,6 +104,7 @@ func runUp(ctx context.Context, opts *upOptions) error {
 
 // printDryRun shows what up would do, without touching the engine or the repository.
 func printDryRun(w io.Writer, plan *composeext.Plan) error {
+	plan = plan.Masked()
 	fmt.Fprintf(w, "repository %s, helper image %s\n", plan.Repository.Display, plan.Image)
 	for _, s := range plan.Services {
 		switch s.Strategy {

@@ -242,3 +242,11 @@ func Dump(ctx context.Context, r Runner, snapshotID, path string, w io.Writer, s
 }
 
 func shortID(id string) string { return id[:min(8, len(id))] }
+
+// Prune removes the data no snapshot refers to any more.
+func Prune(ctx context.Context, r Runner, out io.Writer) error {
+	if err := r.Run(ctx, Invocation{Args: []string{"prune"}, Stdout: out, Kind: "prune"}); err != nil {
+		return fmt.Errorf("pruning the repository: %w", err)
+	}
+	return nil
+}

@@ -28,42 +28,42 @@ var (
 type ExitError struct {
 	Code    int
 	Message string // restic's own words: the exit_error message or the last stderr lines
-	kind    error
 }
 
 func (e *ExitError) Error() string {
-	msg := strings.TrimSpace(e.Message)
+	msg, kind := strings.TrimPrefix(strings.TrimSpace(e.Message), "Fatal: "), e.Unwrap()
 	switch {
 	case msg == "":
-		return fmt.Sprintf("%s (exit code %d)", e.kind, e.Code)
-	case e.kind == ErrFailed:
+		return fmt.Sprintf("%s (exit code %d)", kind, e.Code)
+	case kind == ErrFailed || strings.Contains(msg, kind.Error()):
 		return msg
 	default:
-		return fmt.Sprintf("%s: %s", e.kind, msg)
+		return fmt.Sprintf("%s: %s", kind, msg)
 	}
 }
 
-// Unwrap lets errors.Is match the sentinel for the exit code.
-func (e *ExitError) Unwrap() error { return e.kind }
-
-// exitError maps restic's exit code onto its sentinel; 0 gives nil.
-func exitError(code int, message string) error {
-	var kind error
-	switch code {
-	case 0:
-		return nil
+// Unwrap gives the sentinel for the exit code, so errors.Is matches it.
+func (e *ExitError) Unwrap() error {
+	switch e.Code {
 	case 3:
-		kind = ErrIncomplete
+		return ErrIncomplete
 	case 10:
-		kind = ErrRepoNotFound
+		return ErrRepoNotFound
 	case 11:
-		kind = ErrLocked
+		return ErrLocked
 	case 12:
-		kind = ErrWrongPassword
+		return ErrWrongPassword
 	case 130:
-		kind = ErrInterrupted
+		return ErrInterrupted
 	default:
-		kind = ErrFailed
+		return ErrFailed
 	}
-	return &ExitError{Code: code, Message: message, kind: kind}
+}
+
+// exitError is the error for restic's exit code: nil for 0.
+func exitError(code int, message string) error {
+	if code == 0 {
+		return nil
+	}
+	return &ExitError{Code: code, Message: message}
 }

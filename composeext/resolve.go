@@ -1,0 +1,144 @@
+package composeext
+
+import (
+	"path/filepath"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Defaults that apply when neither flags, environment nor the compose file say otherwise.
+const (
+	// DefaultImage is the restic helper image, pinned.
+	DefaultImage = "restic/restic:0.18.1"
+	// DefaultParallel is how many services are backed up at once.
+	DefaultParallel = 2
+	// DefaultRepositoryDir is the local repository's folder beside the first compose file.
+	DefaultRepositoryDir = "backups"
+	// extensionKey is the compose extension we read.
+	extensionKey = "x-backup"
+)
+
+// resolve turns a loaded project into a plan, collecting every problem.
+func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
+	d := &decoder{probs: &problems{}}
+	env := envLookup(project.Environment)
+	pd := d.decodeProject(project.Extensions[extensionKey], env)
+
+	plan := &Plan{
+		Project:      project.Name,
+		WorkingDir:   project.WorkingDir,
+		ComposeFiles: project.ComposeFiles,
+		Image:        override(opts.Image, project.Environment["DOCKER_BACKUP_IMAGE"], pd.Image, DefaultImage),
+		Parallel:     DefaultParallel,
+		Schedule:     pd.Schedule,
+		Retention:    pd.Retention,
+		Services:     []ServicePlan{},
+	}
+	if pd.Parallel > 0 {
+		plan.Parallel = pd.Parallel
+	}
+	plan.Repository = d.resolveRepository(pd, opts, project)
+
+	for _, name := range sortedNames(project.Services) {
+		svc := project.Services[name]
+		raw, declared := svc.Extensions[extensionKey]
+		if !declared {
+			if keys := unprotectedMounts(project, name, svc); len(keys) > 0 {
+				plan.Unprotected = append(plan.Unprotected, Unprotected{Service: name, Mounts: keys})
+			}
+			continue
+		}
+		base := serviceBase(name)
+		sd, ok := d.decodeService(base, raw)
+		if !ok {
+			continue
+		}
+		plan.Services = append(plan.Services, d.resolveService(project, name, svc, sd, pd.Retention))
+	}
+	// Services outside the active profiles are not planned, but their declarations are
+	// still checked so that a mistake does not wait for the profile to be enabled.
+	for _, name := range sortedNames(project.DisabledServices) {
+		if raw, ok := project.DisabledServices[name].Extensions[extensionKey]; ok {
+			d.decodeService(serviceBase(name), raw)
+		}
+	}
+	if err := d.probs.err(fileLocator(project.ComposeFiles)); err != nil {
+		return nil, err
+	}
+	plan.Secrets = collectSecrets(project, plan.Repository)
+	return plan, nil
+}
+
+// resolveService resolves one declared service.
+func (d *decoder) resolveService(project *types.Project, name string, svc types.ServiceConfig, sd serviceDecl, projectRetention *Retention) ServicePlan {
+	base := serviceBase(name)
+	sp := ServicePlan{
+		Name:      name,
+		Strategy:  sd.Strategy,
+		Preset:    sd.Preset,
+		Exclude:   sd.Exclude,
+		Stop:      sd.Stop,
+		Pre:       sd.Pre,
+		Post:      sd.Post,
+		Retention: sd.Retention,
+		Tags:      []string{"project=" + project.Name, "service=" + name, "strategy=" + string(sd.Strategy)},
+	}
+	if sp.Retention == nil {
+		sp.Retention = projectRetention
+	}
+	switch sd.Strategy {
+	case StrategyVolumes:
+		sp.Volumes = d.selectMounts(base, project, name, svc, sd.Volumes)
+		for _, m := range sp.Volumes {
+			sp.Tags = append(sp.Tags, "volume="+m.Key)
+		}
+	case StrategyDump:
+		spec := &DumpSpec{Command: sd.Dump, Restore: sd.Restore, Filename: sd.Filename, User: sd.User}
+		if sd.Preset != "" {
+			applyPreset(d, base, name, sd, svc, spec)
+		} else if spec.Filename == "" {
+			spec.Filename = name + ".dump"
+		}
+		sp.Dump = spec
+	}
+	return sp
+}
+
+// override picks the first non-empty value: flag, environment, file, default.
+func override(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// envLookup looks a variable up in the project's environment.
+func envLookup(env types.Mapping) func(string) (string, bool) {
+	return func(key string) (string, bool) {
+		v, ok := env[key]
+		return v, ok
+	}
+}
+
+// sortedNames returns a services map's names in order.
+func sortedNames(services types.Services) []string {
+	names := make([]string, 0, len(services))
+	for name := range services {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// dirOfFirst is the folder of the first compose file, where the default repository lives.
+func dirOfFirst(project *types.Project) string {
+	for _, f := range project.ComposeFiles {
+		if f != "-" {
+			return filepath.Dir(f)
+		}
+	}
+	return project.WorkingDir
+}

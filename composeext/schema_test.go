@@ -1,0 +1,182 @@
+package composeext
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v4"
+)
+
+// yamlBlockRE finds ```yaml fenced blocks in Markdown.
+var yamlBlockRE = regexp.MustCompile("(?ms)^```ya?ml[ \t]*\n(.*?)^```")
+
+// compileSchema compiles the embedded schema and its service definition.
+func compileSchema(t *testing.T) (project, service *jsonschema.Schema) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema))
+	if err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	const url = "x-backup.schema.json"
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(url, doc); err != nil {
+		t.Fatal(err)
+	}
+	if project, err = c.Compile(url); err != nil {
+		t.Fatalf("compiling the schema: %v", err)
+	}
+	if service, err = c.Compile(url + "#/$defs/service"); err != nil {
+		t.Fatalf("compiling the service schema: %v", err)
+	}
+	return project, service
+}
+
+// examples are the compose documents to check: the ```yaml blocks of the README and the
+// x-backup reference, the e2e compose files and this package's valid golden cases. Files
+// that do not exist yet are skipped.
+func examples(t *testing.T) map[string][]byte {
+	t.Helper()
+	root := filepath.Join("..")
+	out := map[string][]byte{}
+	for _, md := range []string{"README.md", filepath.Join("docs", "x-backup.md")} {
+		b, err := os.ReadFile(filepath.Join(root, md))
+		if err != nil {
+			continue
+		}
+		for i, m := range yamlBlockRE.FindAllSubmatch(b, -1) {
+			out[fmt.Sprintf("%s block %d", md, i+1)] = m[1]
+		}
+	}
+	for _, dir := range []string{filepath.Join(root, "e2e", "testdata"), "testdata"} {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			name := d.Name()
+			if !strings.HasPrefix(name, "compose") || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+				return nil
+			}
+			if dir == "testdata" {
+				if _, err := os.Stat(filepath.Join(filepath.Dir(path), "plan.json")); err != nil {
+					return nil // an invalid case: wrong on purpose
+				}
+			}
+			if b, err := os.ReadFile(path); err == nil {
+				out[path] = b
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+// TestSchemaExamples checks every example's x-backup against the JSON Schema.
+func TestSchemaExamples(t *testing.T) {
+	project, service := compileSchema(t)
+	for name, src := range examples(t) {
+		t.Run(name, func(t *testing.T) {
+			var doc map[string]any
+			if err := yaml.Unmarshal(src, &doc); err != nil {
+				t.Fatalf("not YAML: %v", err)
+			}
+			if v, ok := doc["x-backup"]; ok {
+				if err := project.Validate(jsonValue(t, v)); err != nil {
+					t.Errorf("x-backup: %v", err)
+				}
+			}
+			services, _ := doc["services"].(map[string]any)
+			for svc, raw := range services {
+				m, _ := raw.(map[string]any)
+				if v, ok := m["x-backup"]; ok {
+					if err := service.Validate(jsonValue(t, v)); err != nil {
+						t.Errorf("services.%s.x-backup: %v", svc, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSchemaRejects checks that the schema catches the usual mistakes.
+func TestSchemaRejects(t *testing.T) {
+	project, service := compileSchema(t)
+	for _, src := range []string{`{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`} {
+		var v any
+		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
+			t.Fatal(err)
+		}
+		if service.Validate(jsonValue(t, v)) == nil {
+			t.Errorf("service x-backup %s: valid, want invalid", src)
+		}
+	}
+	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`} {
+		var v any
+		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
+			t.Fatal(err)
+		}
+		if project.Validate(jsonValue(t, v)) == nil {
+			t.Errorf("x-backup %s: valid, want invalid", src)
+		}
+	}
+}
+
+// TestSchemaMatchesDecoder keeps the schema's key lists and the decoder's in step.
+func TestSchemaMatchesDecoder(t *testing.T) {
+	var doc struct {
+		Properties map[string]any `json:"properties"`
+		Defs       struct {
+			Retention struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"retention"`
+			Service struct {
+				OneOf []struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"oneOf"`
+			} `json:"service"`
+			Preset struct {
+				Enum []string `json:"enum"`
+			} `json:"preset"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(Schema, &doc); err != nil {
+		t.Fatal(err)
+	}
+	same := func(what string, props map[string]any, keys []string) {
+		if len(props) != len(keys) {
+			t.Errorf("%s: schema has %d keys, decoder %d", what, len(props), len(keys))
+		}
+		for _, k := range keys {
+			if _, ok := props[k]; !ok {
+				t.Errorf("%s: key %s is missing from the schema", what, k)
+			}
+		}
+	}
+	same("x-backup", doc.Properties, projectKeys)
+	same("retention", doc.Defs.Retention.Properties, retentionKeys)
+	same("service", doc.Defs.Service.OneOf[3].Properties, serviceKeys)
+	if strings.Join(doc.Defs.Preset.Enum, ",") != strings.Join(presetNames(), ",") {
+		t.Errorf("presets: schema %v, decoder %v", doc.Defs.Preset.Enum, presetNames())
+	}
+}
+
+// jsonValue turns a YAML value into what the validator expects (JSON numbers).
+func jsonValue(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

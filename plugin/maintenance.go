@@ -1,0 +1,152 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// repoOptions holds the flags and dependencies of the repository commands: init, forget, check.
+type repoOptions struct {
+	load     composeext.LoadOptions
+	services []string
+	prune    bool
+	dryRun   bool
+	readData string
+	d        *deps
+}
+
+func newInitCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "Create the project's restic repository",
+		UsageText: appName(d) + " init [OPTIONS]\n\n" +
+			"A local repository is also created by the first up; a remote one (s3:, sftp:, rest:…)\n" +
+			"only by init, so that a typo in a URL never starts a new repository.",
+		Flags: withProjectFlags(),
+		Action: func(c *cli.Context) error {
+			return runInit(c.Context, &repoOptions{load: loadOptions(c, d), d: d})
+		},
+	}
+}
+
+func runInit(ctx context.Context, opts *repoOptions) error {
+	plan, err := loadPlan(ctx, opts.load)
+	if err != nil {
+		return err
+	}
+	runner, _, err := newRunner(ctx, opts.d, plan)
+	if err != nil {
+		return err
+	}
+	exists, err := restic.Exists(ctx, runner)
+	if err != nil {
+		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
+	}
+	if exists {
+		fmt.Fprintf(opts.d.streams.Out, "repository %s already exists\n", plan.Repository.Display)
+		return nil
+	}
+	if err := restic.Init(ctx, runner); err != nil {
+		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
+	}
+	fmt.Fprintf(opts.d.streams.Out, "created repository %s\n", plan.Repository.Display)
+	return nil
+}
+
+func newForgetCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:      "forget",
+		Usage:     "Apply the retention policy to the project's snapshots",
+		UsageText: appName(d) + " forget [OPTIONS] [SERVICE...]",
+		Flags: withProjectFlags(
+			&cli.BoolFlag{Name: "prune", Usage: "Also remove the data no snapshot needs any more"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
+		),
+		Action: func(c *cli.Context) error {
+			return runForget(c.Context, &repoOptions{load: loadOptions(c, d), services: c.Args().Slice(), prune: c.Bool("prune"), dryRun: c.Bool("dry-run"), d: d})
+		},
+	}
+}
+
+func runForget(ctx context.Context, opts *repoOptions) error {
+	plan, err := loadPlan(ctx, opts.load)
+	if err != nil {
+		return err
+	}
+	if plan, err = plan.Select(opts.services); err != nil {
+		return err
+	}
+	var todo []composeext.ServicePlan
+	for _, s := range plan.Services {
+		if s.Strategy != composeext.StrategyNone && !backup.KeepPolicy(s.Retention).Empty() {
+			todo = append(todo, s)
+		}
+	}
+	if len(todo) == 0 {
+		return usageErrorf("no retention policy: set x-backup.retention in the compose file (keep_last, keep_daily, …)")
+	}
+	runner, _, err := newRunner(ctx, opts.d, plan)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(opts.d.streams.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tKEEP\tREMOVE")
+	for _, s := range todo {
+		groups, err := restic.Forget(ctx, runner, restic.ForgetOptions{
+			Filter: backup.ServiceFilter(plan.Project, s.Name), Keep: backup.KeepPolicy(s.Retention), DryRun: opts.dryRun,
+		})
+		if err != nil {
+			return fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		var keep, remove int
+		for _, g := range groups {
+			keep += len(g.Keep)
+			remove += len(g.Remove)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", s.Name, keep, remove)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if opts.dryRun {
+		fmt.Fprintln(opts.d.streams.Out, "dry run: nothing was removed")
+		return nil
+	}
+	if opts.prune {
+		return restic.Prune(ctx, runner, opts.d.streams.Out)
+	}
+	return nil
+}
+
+func newCheckCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "Check the repository's integrity",
+		UsageText: appName(d) + " check [OPTIONS]",
+		Flags: withProjectFlags(
+			&cli.StringFlag{Name: "read-data-subset", Usage: "Also read this part of the data (e.g. 10% or 1/5)"},
+		),
+		Action: func(c *cli.Context) error {
+			return runCheck(c.Context, &repoOptions{load: loadOptions(c, d), readData: c.String("read-data-subset"), d: d})
+		},
+	}
+}
+
+func runCheck(ctx context.Context, opts *repoOptions) error {
+	plan, err := loadPlan(ctx, opts.load)
+	if err != nil {
+		return err
+	}
+	runner, _, err := newRunner(ctx, opts.d, plan)
+	if err != nil {
+		return err
+	}
+	return restic.Check(ctx, runner, opts.readData, opts.d.streams.Out)
+}

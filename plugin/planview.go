@@ -1,0 +1,211 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docker-backup/docker-backup/composeext"
+)
+
+// maxCommandWidth is where long commands (the presets' scripts) are cut in text output;
+// --json shows them whole.
+const maxCommandWidth = 100
+
+// writePlanJSON prints the plan as one indented JSON document.
+func writePlanJSON(w io.Writer, plan *composeext.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(plan)
+}
+
+// writePlanText prints the plan as a header, then one block per service:
+//
+//	db   dump, preset postgres → db.sql
+//	     dump     sh -c 'pg_dumpall …'
+func writePlanText(w io.Writer, plan *composeext.Plan) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Project\t%s\n", plan.Project)
+	fmt.Fprintf(tw, "Repository\t%s\n", repositoryLine(plan.Repository))
+	fmt.Fprintf(tw, "Password\t%s\n", passwordLine(plan.Repository))
+	if len(plan.Repository.EnvNames) > 0 {
+		fmt.Fprintf(tw, "Environment\t%s\n", strings.Join(plan.Repository.EnvNames, ", "))
+	}
+	fmt.Fprintf(tw, "Image\t%s\n", plan.Image)
+	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
+	if plan.Schedule != "" {
+		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
+	}
+	fmt.Fprintf(tw, "Retention\t%s\n", retentionLine(plan.Retention))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(plan.Services) == 0 {
+		fmt.Fprintln(w, "\nNo service declares x-backup.")
+	}
+	for _, s := range plan.Services {
+		fmt.Fprintln(w)
+		writeService(w, s)
+	}
+	if len(plan.Unprotected) > 0 {
+		fmt.Fprintln(w, "\nUnprotected data (no x-backup):")
+		for _, u := range plan.Unprotected {
+			fmt.Fprintf(w, "  %s  %s\n", u.Service, strings.Join(u.Mounts, ", "))
+		}
+	}
+	return nil
+}
+
+// writeService prints one service's block.
+func writeService(w io.Writer, s composeext.ServicePlan) {
+	fmt.Fprintf(w, "%s  %s\n", s.Name, serviceSummary(s))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(label, value string) { fmt.Fprintf(tw, "  %s\t%s\n", label, value) }
+	for _, m := range s.Volumes {
+		row(m.Type, fmt.Sprintf("%s → %s  (%s in the service, %s in the snapshot)", m.Key, m.Source, m.Target, m.Path))
+	}
+	if len(s.Exclude) > 0 {
+		row("exclude", strings.Join(s.Exclude, ", "))
+	}
+	if d := s.Dump; d != nil {
+		row("dump", commandLine(d.Command))
+		switch {
+		case len(d.Restore) > 0:
+			row("restore", commandLine(d.Restore))
+		case d.RestoreNote != "":
+			row("restore", "manual: "+d.RestoreNote)
+		default:
+			row("restore", "none declared")
+		}
+		if d.User != "" {
+			row("user", d.User)
+		}
+	}
+	for _, c := range s.Pre {
+		row("pre", commandLine(c))
+	}
+	for _, c := range s.Post {
+		row("post", commandLine(c))
+	}
+	if s.Strategy != composeext.StrategyNone {
+		row("retention", retentionLine(s.Retention))
+	}
+	row("tags", strings.Join(s.Tags, ","))
+	_ = tw.Flush()
+}
+
+// serviceSummary is the line after a service's name.
+func serviceSummary(s composeext.ServicePlan) string {
+	switch s.Strategy {
+	case composeext.StrategyNone:
+		return "none (not backed up, by decision)"
+	case composeext.StrategyDump:
+		out := "dump"
+		if s.Preset != "" {
+			out += ", preset " + s.Preset
+		}
+		if s.Dump != nil {
+			out += " → /" + s.Dump.Filename
+		}
+		return out
+	}
+	out := fmt.Sprintf("volumes (%d)", len(s.Volumes))
+	if s.Stop {
+		out += ", service stopped during the copy"
+	}
+	return out
+}
+
+// repositoryLine shows the repository, already masked.
+func repositoryLine(r composeext.Repository) string {
+	if r.Local {
+		return r.Display + " (local)"
+	}
+	return r.Display
+}
+
+// passwordLine says where the password comes from, never what it is.
+func passwordLine(r composeext.Repository) string {
+	switch {
+	case r.GeneratePassword:
+		return "generated on first use into " + r.PasswordFile + " (keep a copy elsewhere)"
+	case r.PasswordFile != "":
+		return "file " + r.PasswordFile
+	case len(r.PasswordCommand) > 0:
+		return "command " + commandLine(r.PasswordCommand)
+	case r.Password != "":
+		return "RESTIC_PASSWORD from the environment"
+	}
+	return "none"
+}
+
+// retentionLine shows a keep policy as restic's flags read.
+func retentionLine(r *composeext.Retention) string {
+	if r == nil {
+		return "none (snapshots are kept until you forget them)"
+	}
+	var parts []string
+	add := func(name string, n int) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", name, n))
+		}
+	}
+	add("last", r.KeepLast)
+	add("hourly", r.KeepHourly)
+	add("daily", r.KeepDaily)
+	add("weekly", r.KeepWeekly)
+	add("monthly", r.KeepMonthly)
+	add("yearly", r.KeepYearly)
+	if r.KeepWithin != "" {
+		parts = append(parts, "within "+r.KeepWithin)
+	}
+	return "keep " + strings.Join(parts, ", ")
+}
+
+// commandLine shows an argv list as a shell would read it, cut when long. A shell
+// command (sh -c SCRIPT, what a YAML string becomes) is shown as its script.
+func commandLine(argv []string) string {
+	var s string
+	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
+		s = argv[2]
+	} else {
+		quoted := make([]string, len(argv))
+		for i, a := range argv {
+			quoted[i] = shellWord(a)
+		}
+		s = "[" + strings.Join(quoted, " ") + "]"
+	}
+	if len([]rune(s)) <= maxCommandWidth {
+		return s
+	}
+	// A long script (a preset's) ends with the tool it runs: show that statement.
+	if i := strings.LastIndexAny(s, ";|"); i > 0 {
+		s = "… " + strings.TrimSpace(s[i+1:])
+	}
+	if r := []rune(s); len(r) > maxCommandWidth {
+		s = string(r[:maxCommandWidth]) + "…"
+	}
+	return s + "  (whole script: --json)"
+}
+
+// shellWord quotes a word for display when it holds anything a shell would split on.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"$\\|&;<>(){}*?[]#~`!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// unprotectedMessage names the services that hold data with no backup decision.
+func unprotectedMessage(list []composeext.Unprotected) string {
+	parts := make([]string, len(list))
+	for i, u := range list {
+		parts[i] = fmt.Sprintf("%s (%s)", u.Service, strings.Join(u.Mounts, ", "))
+	}
+	return fmt.Sprintf("unprotected data: %s %s volumes or bind mounts but no x-backup; "+
+		"declare how to back them up, or x-backup: false to skip them knowingly",
+		strings.Join(parts, ", "), map[bool]string{true: "has", false: "have"}[len(list) == 1])
+}

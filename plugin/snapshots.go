@@ -1,0 +1,107 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// snapshotsOptions holds the snapshots command's flags and dependencies.
+type snapshotsOptions struct {
+	load     composeext.LoadOptions
+	services []string
+	json     bool
+	d        *deps
+}
+
+func newSnapshotsCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:      "snapshots",
+		Usage:     "List the snapshots of the project's services, newest first",
+		UsageText: appName(d) + " snapshots [OPTIONS] [SERVICE...]",
+		Flags:     withProjectFlags(&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}),
+		Action: func(c *cli.Context) error {
+			return runSnapshots(c.Context, &snapshotsOptions{load: loadOptions(c, d), services: c.Args().Slice(), json: c.Bool("json"), d: d})
+		},
+	}
+}
+
+// snapshotRow is one snapshot as `snapshots` shows it.
+type snapshotRow struct {
+	ID       string    `json:"id"`
+	ShortID  string    `json:"short_id"`
+	Time     time.Time `json:"time"`
+	Service  string    `json:"service"`
+	Strategy string    `json:"strategy"`
+	Paths    []string  `json:"paths"`
+	Tags     []string  `json:"tags"`
+	// DataAdded is what the snapshot added to the repository, when restic recorded it.
+	DataAdded *uint64 `json:"data_added,omitempty"`
+}
+
+func runSnapshots(ctx context.Context, opts *snapshotsOptions) error {
+	plan, err := loadPlan(ctx, opts.load)
+	if err != nil {
+		return err
+	}
+	if _, err := plan.Select(opts.services); err != nil {
+		return err
+	}
+	runner, _, err := newRunner(ctx, opts.d, plan)
+	if err != nil {
+		return err
+	}
+	snaps, err := restic.Snapshots(ctx, runner, restic.SnapshotFilter{Host: plan.Project, Tags: []string{"project=" + plan.Project}})
+	if err != nil {
+		return err
+	}
+	rows := snapshotRows(snaps, opts.services)
+	if opts.json {
+		enc := json.NewEncoder(opts.d.streams.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	return writeSnapshotTable(opts.d.streams.Out, rows)
+}
+
+// snapshotRows keeps the snapshots of the named services (all when none), newest first.
+func snapshotRows(snaps []restic.Snapshot, services []string) []snapshotRow {
+	rows := []snapshotRow{}
+	for _, s := range snaps {
+		svc := s.Tag("service")
+		if len(services) > 0 && !slices.Contains(services, svc) {
+			continue
+		}
+		row := snapshotRow{ID: s.ID, ShortID: s.ShortID, Time: s.Time, Service: svc, Strategy: s.Tag("strategy"), Paths: s.Paths, Tags: s.Tags}
+		if s.Summary != nil {
+			added := s.Summary.DataAdded
+			row.DataAdded = &added
+		}
+		rows = append(rows, row)
+	}
+	slices.SortStableFunc(rows, func(a, b snapshotRow) int { return b.Time.Compare(a.Time) })
+	return rows
+}
+
+func writeSnapshotTable(w io.Writer, rows []snapshotRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tSERVICE\tSTRATEGY\tHOLDS\tADDED")
+	for _, r := range rows {
+		added := "-"
+		if r.DataAdded != nil {
+			added = humanBytes(*r.DataAdded)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ShortID, r.Time.Local().Format("2006-01-02 15:04:05"), r.Service, r.Strategy, strings.Join(r.Paths, " "), added)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,92 @@
+package restic
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestExitErrorMapsCodes(t *testing.T) {
+	for code, want := range map[int]error{1: ErrFailed, 3: ErrIncomplete, 10: ErrRepoNotFound, 11: ErrLocked, 12: ErrWrongPassword, 130: ErrInterrupted, 77: ErrFailed} {
+		err := exitError(code, "")
+		if !errors.Is(err, want) {
+			t.Errorf("exit code %d: %v, want %v", code, err, want)
+		}
+	}
+	if exitError(0, "ignored") != nil {
+		t.Error("exit code 0 is not an error")
+	}
+}
+
+func TestExitErrorMessage(t *testing.T) {
+	for _, tc := range []struct {
+		code   int
+		stderr string
+		want   string
+	}{
+		{12, `{"message_type":"exit_error","code":12,"message":"Fatal: wrong password or no key found"}`, "wrong password or no key found"},
+		{11, "repo already locked, waiting up to 0s for the lock\nunable to create lock in backend: repository is already locked by PID 1 on docker-backup\n", "repository is locked: repo already locked, waiting up to 0s for the lock; unable to create lock in backend: repository is already locked by PID 1 on docker-backup"},
+		{1, "", "restic failed (exit code 1)"},
+	} {
+		got := exitError(tc.code, stderrMessage(tc.stderr)).Error()
+		if got != tc.want {
+			t.Errorf("exit %d: %q, want %q", tc.code, got, tc.want)
+		}
+	}
+}
+
+func TestHelperSpecKeepsSecretsOutOfArgvAndEnv(t *testing.T) {
+	c := &ContainerRunner{Image: "restic/restic:0.18.1", Project: "shop", Repo: Repo{
+		URL: "s3:https://user:urlsecret@s3.example/bucket", Password: []byte("hunter2"),
+		Env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIDSECRET", "AWS_SECRET_ACCESS_KEY": "topsecret", "AWS_DEFAULT_REGION": "eu-west-1"},
+	}}
+	spec, err := c.helperSpec(Invocation{Args: []string{"snapshots", "--json"}, Kind: "snapshots"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visible := strings.Join(append(append(spec.Cmd, spec.Env...), spec.Name), " ")
+	for k, v := range spec.Labels {
+		visible += " " + k + "=" + v
+	}
+	for _, secret := range []string{"hunter2", "AKIDSECRET", "topsecret", "urlsecret"} {
+		if strings.Contains(visible, secret) {
+			t.Errorf("secret %q is visible in the helper's argv, env, name or labels: %s", secret, visible)
+		}
+	}
+	if !slices.Contains(spec.Env, "AWS_DEFAULT_REGION=eu-west-1") {
+		t.Errorf("non-secret backend settings should stay in the environment: %v", spec.Env)
+	}
+	var files []string
+	for _, f := range spec.Files {
+		files = append(files, f.Path+"="+string(f.Data))
+	}
+	joined := strings.Join(files, "\n")
+	for _, want := range []string{"hunter2", "urlsecret", "aws_secret_access_key = topsecret"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the helper's files lack %q", want)
+		}
+	}
+}
+
+func TestDecodeMessagesIgnoresUnknown(t *testing.T) {
+	in := strings.Join([]string{
+		`{"message_type":"status","percent_done":0.5,"bytes_done":10,"new_field":1}`,
+		`not json`,
+		`{"message_type":"verbose_status","action":"new"}`,
+		`{"message_type":"error","error":{"message":"permission denied"},"during":"archival","item":"/backup/a"}`,
+		`{"message_type":"summary","files_new":2,"snapshot_id":"abc"}`,
+	}, "\n")
+	var got []string
+	err := decodeMessages(strings.NewReader(in), Events{
+		Status:  func(s Status) { got = append(got, "status") },
+		Error:   func(e ErrorItem) { got = append(got, "error "+e.Item) },
+		Summary: func(s Summary) { got = append(got, "summary "+s.SnapshotID) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"status", "error /backup/a", "summary abc"}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+}
