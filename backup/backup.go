@@ -43,6 +43,8 @@ type Reporter interface {
 	Start(service string, strategy composeext.Strategy)
 	Progress(service string, s restic.Status)
 	Done(r Result)
+	// Warn reports a problem that concerns the run, not one service.
+	Warn(msg string)
 }
 
 // Env is what a run needs from the outside world.
@@ -71,6 +73,13 @@ func Up(ctx context.Context, env Env, opts Options) ([]Result, error) {
 	}
 	if err := OpenRepository(ctx, env.API, env.Runner, env.Plan); err != nil {
 		return nil, err
+	}
+	forgotten, err := forgetOrphanDumps(ctx, env.API, env.Runner, env.Plan.Project)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range forgotten {
+		env.Reporter.Warn(fmt.Sprintf("forgot snapshot %s: its dump was interrupted before it was confirmed", f))
 	}
 	results := make([]Result, len(env.Plan.Services))
 	parallel := max(opts.Parallel, 1)

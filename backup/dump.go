@@ -13,6 +13,9 @@ import (
 	"github.com/docker-backup/docker-backup/restic"
 )
 
+// dumpKind is the helper kind of a streamed dump.
+const dumpKind = "dump"
+
 // errEmptyDump is a dump command that succeeded but wrote nothing.
 var errEmptyDump = errors.New("the dump command wrote nothing")
 
@@ -55,7 +58,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	}()
 	sum, err = restic.Backup(ctx, env.Runner, restic.BackupOptions{
 		Service:       svc.Name,
-		Kind:          "dump",
+		Kind:          dumpKind,
 		Host:          project,
 		Tags:          svc.Tags,
 		Stdin:         pr,

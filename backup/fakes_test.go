@@ -155,6 +155,7 @@ type nopReporter struct{}
 func (nopReporter) Start(string, composeext.Strategy) {}
 func (nopReporter) Progress(string, restic.Status)    {}
 func (nopReporter) Done(Result)                       {}
+func (nopReporter) Warn(string)                       {}
 
 func serviceContainer(id, project, service string, running bool) container.Summary {
 	state := container.StateExited

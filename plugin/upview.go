@@ -96,6 +96,8 @@ func (j *jsonReporter) Done(r backup.Result) {
 	j.emit(e)
 }
 
+func (j *jsonReporter) Warn(msg string) { j.emit(upEvent{Event: "warning", Warnings: []string{msg}}) }
+
 func (j *jsonReporter) Finish([]backup.Result) {}
 
 // plainReporter prints log lines, for files and pipes.
@@ -128,6 +130,8 @@ func (p *plainReporter) Progress(svc string, s restic.Status) {
 }
 
 func (p *plainReporter) Done(r backup.Result) { p.printf("%s\n", doneLine(r)) }
+
+func (p *plainReporter) Warn(msg string) { p.printf("warning: %s\n", msg) }
 
 func (p *plainReporter) Finish(results []backup.Result) { writeSummaryTable(p.out, results) }
 
@@ -170,6 +174,8 @@ func (t *ttyReporter) Progress(svc string, s restic.Status) {
 }
 
 func (t *ttyReporter) Done(r backup.Result) { t.set(r.Service, doneLine(r), true) }
+
+func (t *ttyReporter) Warn(msg string) { t.set("\x00"+msg, "warning: "+msg, true) }
 
 func (t *ttyReporter) Finish(results []backup.Result) {
 	fmt.Fprintln(t.out)

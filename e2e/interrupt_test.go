@@ -1,0 +1,157 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helperWait bounds the waits for a helper to appear or to finish.
+const helperWait = 2 * time.Minute
+
+// startBackup starts `argv…` in the project's folder without waiting for it.
+func (p *project) startBackup(t *testing.T, argv ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = p.dir
+	cmd.Env = append(append([]string{}, env.base...), "COMPOSE_PROJECT_NAME="+p.name)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %v: %v", argv, err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// waitHelper polls until a helper of the project of that kind runs, and returns its ID.
+func (p *project) waitHelper(t *testing.T, kind string) string {
+	t.Helper()
+	var id string
+	eventually(t, helperWait, "a running "+kind+" helper of "+p.name, func() error {
+		id = strings.TrimSpace(mustDocker(t, "ps", "-q", "--filter", "label=io.docker-backup.project="+p.name,
+			"--filter", "label=io.docker-backup.kind="+kind))
+		if id == "" {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	return id
+}
+
+// state is a container's state: running, exited, or "" when it is gone.
+func state(t *testing.T, id string) string {
+	t.Helper()
+	r := cmdSpec{argv: []string{"docker", "inspect", "--format", "{{.State.Status}}", id}}.run()
+	if r.code != 0 {
+		return ""
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+func exitCodeOf(err error) int {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestUpInterrupted(t *testing.T) {
+	p := newProject(t, "interrupt")
+	// Enough data that the copy is still running when the test interrupts it.
+	p.exec(t, "files", "sh", "-c", "head -c 500000000 /dev/urandom > /srv/data/big")
+	files := p.container(t, "files")
+	plugin := filepath.Join(filepath.Dir(env.dockerConfig), "cli-plugins", "docker-backup")
+
+	t.Run("Ctrl-C through the docker CLI starts the service again", func(t *testing.T) {
+		cmd := p.startBackup(t, "docker", "backup", "up", "files")
+		p.waitHelper(t, "backup")
+		if s := state(t, files); s != "exited" {
+			t.Fatalf("files is %q while its copy runs, want exited", s)
+		}
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCodeOf(cmd.Wait()); code != 130 {
+			t.Errorf("interrupted up: exit code %d, want 130", code)
+		}
+		if s := state(t, files); s != "running" {
+			t.Errorf("files is %q after an interrupted up, want running", s)
+		}
+		if left := mustDocker(t, "ps", "-aq", "--filter", "label=io.docker-backup.project="+p.name); strings.TrimSpace(left) != "" {
+			t.Errorf("helpers left after an interrupted up: %s", left)
+		}
+	})
+
+	t.Run("after a kill the next run starts the service again", func(t *testing.T) {
+		cmd := p.startBackup(t, plugin, "up", "files")
+		helper := p.waitHelper(t, "backup")
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		eventually(t, helperWait, "the orphaned helper to finish", func() error {
+			if s := state(t, helper); s == "running" {
+				return errors.New("still running")
+			}
+			return nil
+		})
+		if s := state(t, files); s != "exited" {
+			t.Fatalf("files is %q after the plugin was killed, want exited (nothing could start it)", s)
+		}
+		if r := p.backup(t, "up", "cache"); r.code != 0 {
+			t.Fatalf("next up: %v", r)
+		}
+		if s := state(t, files); s != "running" {
+			t.Errorf("files is %q after the next run, want running", s)
+		}
+		if s := state(t, helper); s != "" {
+			t.Errorf("the orphaned helper is still there (%s)", s)
+		}
+	})
+
+	t.Run("a dump cut short by a kill leaves no snapshot", func(t *testing.T) {
+		repo, password := filepath.Join(p.dir, "backups"), filepath.Join(p.dir, "backups.key")
+		cmd := p.startBackup(t, plugin, "up", "slow")
+		helper := p.waitHelper(t, "dump")
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		eventually(t, helperWait, "the orphaned dump helper to finish", func() error {
+			if s := state(t, helper); s == "running" {
+				return errors.New("still running")
+			}
+			return nil
+		})
+		// The engine closed the helper's input when the plugin died, so restic committed
+		// the part it had: the hazard the next run must clean up.
+		if n := len(snapshotsByService(t, repo, password, nil)["slow"]); n != 1 {
+			t.Fatalf("%d snapshots of the interrupted dump before the next run, want the 1 restic committed", n)
+		}
+		r := p.backup(t, "up", "cache")
+		if r.code != 0 {
+			t.Fatalf("next up: %v", r)
+		}
+		if !strings.Contains(r.stdout, "forgot snapshot slow@") {
+			t.Errorf("the next up does not say it forgot the dump's snapshot:\n%s", r.stdout)
+		}
+		if len(snapshotsByService(t, repo, password, nil)["slow"]) != 0 {
+			t.Errorf("a snapshot of the interrupted dump survived; next up said:\n%s%s", r.stdout, r.stderr)
+		}
+	})
+}
