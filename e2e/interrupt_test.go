@@ -154,4 +154,29 @@ func TestUpInterrupted(t *testing.T) {
 			t.Errorf("a snapshot of the interrupted dump survived; next up said:\n%s%s", r.stdout, r.stderr)
 		}
 	})
+
+	t.Run("secrets stay out of docker inspect and Ctrl-C during a dump keeps no snapshot", func(t *testing.T) {
+		repo, password := filepath.Join(p.dir, "backups"), filepath.Join(p.dir, "backups.key")
+		key, err := os.ReadFile(password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := p.startBackup(t, "docker", "backup", "-f", "compose.yaml", "-f", "compose.secrets.yaml", "up", "slow")
+		helper := p.waitHelper(t, "dump")
+		inspect := mustDocker(t, "inspect", helper)
+		for _, secret := range []string{strings.TrimSpace(string(key)), "e2e-aws-secret-value", "e2e-b2-secret-value", "e2e-aws-key-id"} {
+			if strings.Contains(inspect, secret) {
+				t.Errorf("docker inspect of the helper shows a secret (%.6s…)", secret)
+			}
+		}
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCodeOf(cmd.Wait()); code != 130 {
+			t.Errorf("interrupted dump: exit code %d, want 130", code)
+		}
+		if n := len(snapshotsByService(t, repo, password, nil)["slow"]); n != 0 {
+			t.Errorf("%d snapshots of a dump interrupted with Ctrl-C, want none", n)
+		}
+	})
 }

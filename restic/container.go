@@ -23,6 +23,7 @@ const (
 	repositoryFile    = secretsDir + "/repository"
 	passwordFile      = secretsDir + "/password"
 	awsCredentialsDir = secretsDir + "/aws-credentials"
+	envFile           = secretsDir + "/env"
 	localRepoPath     = "/repo"
 	cachePath         = "/cache"
 	// HelperHostname is the hostname of every helper; restic records it in its locks.
@@ -105,14 +106,24 @@ func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) 
 		{Path: repositoryFile, Mode: 0o400, Data: []byte(repoURL + "\n")},
 		{Path: passwordFile, Mode: 0o400, Data: c.Repo.Password},
 	}
-	var aws bytes.Buffer
+	var aws, secret bytes.Buffer
 	for _, k := range slices.Sorted(maps.Keys(c.Repo.Env)) {
 		v := c.Repo.Env[k]
-		if slices.Contains(awsSecretKeys, k) {
+		switch {
+		case slices.Contains(awsSecretKeys, k):
 			fmt.Fprintf(&aws, "%s = %s\n", strings.ToLower(k), v)
-			continue
+		case looksSecret(k):
+			fmt.Fprintf(&secret, "export %s=%s\n", k, shellQuote(v))
+		default:
+			env = append(env, k+"="+v)
 		}
-		env = append(env, k+"="+v)
+	}
+	var entrypoint []string
+	if secret.Len() > 0 {
+		// restic reads these only from its environment: a shell in the helper sources them
+		// from a file, so they never show in `docker inspect`. The restic image has one.
+		files = append(files, engine.File{Path: envFile, Mode: 0o400, Data: secret.Bytes()})
+		entrypoint = []string{"/bin/sh", "-c", ". " + envFile + ` && exec restic "$@"`, "restic"}
 	}
 	if aws.Len() > 0 {
 		files = append(files, engine.File{Path: awsCredentialsDir, Mode: 0o400, Data: append([]byte("[default]\n"), aws.Bytes()...)})
@@ -131,6 +142,7 @@ func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) 
 	return engine.HelperSpec{
 		Name:        helperName(c.Project, inv),
 		Image:       c.Image,
+		Entrypoint:  entrypoint,
 		Cmd:         inv.Args,
 		Env:         env,
 		Mounts:      mounts,
@@ -141,6 +153,22 @@ func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) 
 		Stdin:       inv.Stdin,
 		Stdout:      inv.Stdout,
 	}, nil
+}
+
+// looksSecret tells a credential by its name (B2_ACCOUNT_KEY, AZURE_ACCOUNT_KEY,
+// OS_PASSWORD, GOOGLE_ACCESS_TOKEN…): such values go into a file, not the environment.
+func looksSecret(name string) bool {
+	for _, w := range []string{"KEY", "SECRET", "TOKEN", "PASSWORD", "PASS", "CREDENTIAL", "AUTH"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // helperName is unique and says whose helper it is: <project>-backup-<service or kind>-<random>.

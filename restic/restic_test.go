@@ -39,7 +39,8 @@ func TestExitErrorMessage(t *testing.T) {
 func TestHelperSpecKeepsSecretsOutOfArgvAndEnv(t *testing.T) {
 	c := &ContainerRunner{Image: "restic/restic:0.18.1", Project: "shop", Repo: Repo{
 		URL: "s3:https://user:urlsecret@s3.example/bucket", Password: []byte("hunter2"),
-		Env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIDSECRET", "AWS_SECRET_ACCESS_KEY": "topsecret", "AWS_DEFAULT_REGION": "eu-west-1"},
+		Env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIDSECRET", "AWS_SECRET_ACCESS_KEY": "topsecret", "AWS_DEFAULT_REGION": "eu-west-1",
+			"B2_ACCOUNT_KEY": "b2val'QZX"},
 	}}
 	spec, err := c.helperSpec(Invocation{Args: []string{"snapshots", "--json"}, Kind: "snapshots"})
 	if err != nil {
@@ -49,7 +50,8 @@ func TestHelperSpecKeepsSecretsOutOfArgvAndEnv(t *testing.T) {
 	for k, v := range spec.Labels {
 		visible += " " + k + "=" + v
 	}
-	for _, secret := range []string{"hunter2", "AKIDSECRET", "topsecret", "urlsecret"} {
+	visible += " " + strings.Join(spec.Entrypoint, " ")
+	for _, secret := range []string{"hunter2", "AKIDSECRET", "topsecret", "urlsecret", "QZX"} {
 		if strings.Contains(visible, secret) {
 			t.Errorf("secret %q is visible in the helper's argv, env, name or labels: %s", secret, visible)
 		}
@@ -62,7 +64,7 @@ func TestHelperSpecKeepsSecretsOutOfArgvAndEnv(t *testing.T) {
 		files = append(files, f.Path+"="+string(f.Data))
 	}
 	joined := strings.Join(files, "\n")
-	for _, want := range []string{"hunter2", "urlsecret", "aws_secret_access_key = topsecret"} {
+	for _, want := range []string{"hunter2", "urlsecret", "aws_secret_access_key = topsecret", `export B2_ACCOUNT_KEY='b2val'\''QZX'`} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the helper's files lack %q", want)
 		}
