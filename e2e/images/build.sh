@@ -14,9 +14,11 @@ mkdir -p "$bin"
 
 restic_version=0.18.1
 minio_version=${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
-restic_image=docker-backup-e2e/restic:$restic_version
-db_base_image=docker-backup-e2e/db-base:bookworm-1
-db_image=docker-backup-e2e/db:$(sha256sum "$here/db/docker-entrypoint.sh" | cut -c1-12)
+restic_image=docker-backup-e2e/restic:$restic_version-3
+db_packages=postgresql-15,mariadb-server,redis-server,sqlite3,ca-certificates
+# Tags follow the inputs: a changed package list or db/ file builds a new image.
+db_base_image=docker-backup-e2e/db-base:bookworm-$(echo "$db_packages" | sha256sum | cut -c1-8)
+db_image=docker-backup-e2e/db:$(cat "$here/db/Dockerfile" "$here/db/docker-entrypoint.sh" <(echo "$db_base_image") | sha256sum | cut -c1-12)
 
 log() { echo "e2e images: $*" >&2; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -24,8 +26,9 @@ have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 # docker_build builds a context folder into a tag, showing the builder's output only
 # when it fails (the legacy builder warns on every run).
 docker_build() {
-	local out
-	out=$(DOCKER_BUILDKIT=0 docker build -q -t "$1" "$2" 2>&1) || {
+	local out tag=$1 ctx=$2
+	shift 2
+	out=$(DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$@" "$ctx" 2>&1) || {
 		echo "$out" >&2
 		return 1
 	}
@@ -47,21 +50,28 @@ build_restic() {
 	cp "$here/restic/Dockerfile" "$ctx/"
 	cp "$bin/restic-$restic_version" "$ctx/restic"
 	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
+	# restore's swap helpers run /bin/busybox sh, as in the Alpine-based restic/restic image.
+	[ -x /bin/busybox ] || { log "installing busybox-static"; apt-get install -y -qq busybox-static >/dev/null; }
+	cp /bin/busybox "$ctx/busybox"
 	mkdir "$ctx/tmp" && chmod 1777 "$ctx/tmp"
 	log "building $restic_image"
 	docker_build "$restic_image" "$ctx"
 }
 
-# apt_mirror prints the Debian mirror this machine's apt uses.
+# apt_mirror prints the Debian mirror this machine's apt uses, or Debian's own on a host
+# of another distribution (an Ubuntu mirror has no bookworm).
 apt_mirror() {
-	local m
-	m=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
-	[ -n "$m" ] || m=$(grep -hsE '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+	local m=
+	if grep -qsx 'ID=debian' /etc/os-release; then
+		m=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+		[ -n "$m" ] || m=$(grep -hsE '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+	fi
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
 build_db_base() {
 	have_image "$db_base_image" && return
+	[ "$(id -u)" = 0 ] || { log "building $db_base_image needs root (debootstrap): run this once as root"; exit 1; }
 	command -v debootstrap >/dev/null || { log "installing debootstrap"; apt-get install -y -qq debootstrap >/dev/null; }
 	local root=$cache/rootfs.$$
 	rm -rf "$root"
@@ -69,7 +79,7 @@ build_db_base() {
 	chmod 0755 "$root"
 	log "debootstrap of bookworm with PostgreSQL 15, MariaDB, Redis, SQLite (about 2 min)"
 	# No daemon may start inside the chroot while packages are configured.
-	debootstrap --variant=minbase --include=postgresql-15,mariadb-server,redis-server,sqlite3,ca-certificates \
+	debootstrap --variant=minbase --include="$db_packages" \
 		bookworm "$root" "$(apt_mirror)" >"$cache/debootstrap.log" 2>&1 || {
 		tail -n 30 "$cache/debootstrap.log" >&2
 		exit 1
@@ -89,17 +99,10 @@ build_db() {
 	build_db_base
 	ctx=$(mktemp -d)
 	trap 'rm -rf "$ctx"' RETURN
-	cp "$here/db/docker-entrypoint.sh" "$ctx/"
-	cat >"$ctx/Dockerfile" <<DOCKERFILE
-FROM $db_base_image
-ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
-COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
-RUN mkdir -p /docker-entrypoint-initdb.d /var/lib/postgresql/data /var/lib/mysql /data
-ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
-DOCKERFILE
+	cp "$here/db/Dockerfile" "$here/db/docker-entrypoint.sh" "$ctx/"
 	log "building $db_image"
-	docker_build "$db_image" "$ctx"
-	# Drop the images of older entrypoints; one still in use by a container stays.
+	docker_build "$db_image" "$ctx" --build-arg "BASE=$db_base_image"
+	# Drop the images of older db/ files; one still in use by a container stays.
 	docker image ls --format '{{.Repository}}:{{.Tag}}' "${db_image%%:*}" | grep -vxF "$db_image" |
 		xargs -r docker image rm >/dev/null 2>&1 || true
 }

@@ -1,0 +1,35 @@
+# docker-backup: build, install and test. `make test` is what CI runs (after `make lint`).
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Extra flags for the e2e run, e.g. E2EFLAGS=-v or E2EFLAGS='-run TestVersion'.
+E2EFLAGS ?=
+
+.PHONY: build install test unit e2e bench lint
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/docker-backup ./cmd/docker-backup
+
+install:
+	./install.sh
+
+test: unit e2e
+
+unit:
+	$(GO) test ./...
+
+# The harness (e2e/main_test.go) builds the images with e2e/images/build.sh first:
+# about 10 minutes the first time, seconds afterwards.
+e2e:
+	$(GO) test -tags e2e -count=1 -timeout 60m $(E2EFLAGS) ./e2e/...
+
+bench:
+	$(GO) test -run '^$$' -bench . ./...
+	$(GO) test -tags e2e -count=1 -timeout 60m -run '^$$' -bench . ./e2e/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...

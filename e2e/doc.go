@@ -1,0 +1,23 @@
+// Package e2e holds the end-to-end tests of docker-backup: the real plugin binary driven
+// through the real docker CLI against a real engine. They are behind the e2e build tag;
+// run them with `make e2e` (or `go test -tags e2e ./e2e/...`; add -run to pick some).
+//
+// TestMain fails when the engine is unreachable, builds the images with
+// e2e/images/build.sh (cached), builds the plugin with version "e2e-test" and points a
+// temporary DOCKER_CONFIG at it, so `docker backup` is the binary under test and the
+// user's own docker config is never touched. The helpers, in the _test.go files:
+//
+//   - newProject(t, scenario) brings up e2e/testdata/<scenario>/ under a unique name
+//     (dbe2e…) and waits for its database servers; p.backup(t, args…) runs
+//     `docker backup` in its folder; p.exec, p.execInput and p.tryExec run commands in
+//     a service's container; p.compose runs the compose tool. Cleanup removes it all.
+//   - runDocker and mustDocker run `docker …`; eventually polls with a deadline (no
+//     fixed sleeps in e2e code).
+//   - resticJSON and resticJSONEnv run plain restic on a repository; passwordFile
+//     writes a password.
+//   - startMinio serves an S3 bucket on 127.0.0.1 (reach it from a container with host
+//     networking).
+//
+// Compose files use ${DOCKER_BACKUP_E2E_DB_IMAGE} for the database image: commands
+// `postgres`, `mariadbd` and `redis-server` with the official images' variables.
+package e2e
