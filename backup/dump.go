@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync/atomic"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -45,7 +44,8 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 		case err != nil:
 			err = fmt.Errorf("dump command: %w", err)
 		case code != 0:
-			err = fmt.Errorf("dump command %q exited with code %d%s", shortCmd(svc.Dump.Command), code, stderr.suffix())
+			// The command itself is not shown: interpolation may have put a secret in it.
+			err = fmt.Errorf("the dump command exited with code %d%s", code, stderr.suffix())
 		case counted.n.Load() == 0:
 			err = fmt.Errorf("%w%s", errEmptyDump, stderr.suffix())
 		}
@@ -87,12 +87,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-// shortCmd shows a command briefly in messages: the script of `sh -c`, else the argv.
-func shortCmd(cmd []string) string {
-	if len(cmd) == 3 && cmd[1] == "-c" {
-		return cmd[2]
-	}
-	return strings.Join(cmd, " ")
 }

@@ -19,14 +19,15 @@ func runHooks(ctx context.Context, api engine.API, project string, svc composeex
 	if err != nil {
 		return fmt.Errorf("running %s hooks: %w", which, err)
 	}
-	for _, cmd := range hooks {
+	// Hooks are named by their position: interpolation may have put a secret in the command.
+	for i, cmd := range hooks {
 		stderr := &tail{max: 2048}
 		code, err := engine.Exec(ctx, api, c.ID, engine.ExecSpec{Cmd: cmd, Stderr: stderr})
 		if err != nil {
-			return fmt.Errorf("%s hook %q: %w", which, strings.Join(cmd, " "), err)
+			return fmt.Errorf("%s hook %d: %w", which, i+1, err)
 		}
 		if code != 0 {
-			return fmt.Errorf("%s hook %q exited with code %d%s", which, strings.Join(cmd, " "), code, stderr.suffix())
+			return fmt.Errorf("%s hook %d exited with code %d%s", which, i+1, code, stderr.suffix())
 		}
 	}
 	return nil
