@@ -34,7 +34,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	}
 	pr, pw := io.Pipe()
 	counted := &countingWriter{w: pw}
-	stderr := &tail{max: 4096}
+	stderr := &engine.Tail{Max: 4096}
 	dumpErr := make(chan error, 1)
 	go func() {
 		code, err := engine.Exec(ctx, env.API, c.ID, engine.ExecSpec{
@@ -45,9 +45,9 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 			err = fmt.Errorf("dump command: %w", err)
 		case code != 0:
 			// The command itself is not shown: interpolation may have put a secret in it.
-			err = fmt.Errorf("the dump command exited with code %d%s", code, stderr.suffix())
+			err = fmt.Errorf("the dump command exited with code %d%s", code, stderr.Suffix())
 		case counted.n.Load() == 0:
-			err = fmt.Errorf("%w%s", errEmptyDump, stderr.suffix())
+			err = fmt.Errorf("%w%s", errEmptyDump, stderr.Suffix())
 		}
 		if err != nil {
 			pw.CloseWithError(err)

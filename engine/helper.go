@@ -15,8 +15,10 @@ import (
 
 // HelperSpec describes a short-lived helper container.
 type HelperSpec struct {
-	Name        string
-	Image       string
+	Name  string
+	Image string
+	// Entrypoint, if set, replaces the image's (a shell for helpers that are not restic).
+	Entrypoint  []string
 	Cmd         []string
 	Env         []string
 	Mounts      []mount.Mount
@@ -47,6 +49,7 @@ const stopGrace = 10 * time.Second
 func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 	cfg := &container.Config{
 		Image:        spec.Image,
+		Entrypoint:   spec.Entrypoint,
 		Cmd:          spec.Cmd,
 		Env:          spec.Env,
 		Labels:       spec.Labels,

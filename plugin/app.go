@@ -93,7 +93,8 @@ func run(ctx context.Context, args []string, d *deps) error {
 	if d.dockerClient == nil {
 		d.dockerClient = memoizeClient(func() (client.APIClient, error) { return global.newDockerClient(d.streams.Err) })
 	}
-	return newApp(d).RunContext(ctx, append([]string{appName(d)}, rest...))
+	app := newApp(d)
+	return app.RunContext(ctx, hoistFlags(app, append([]string{appName(d)}, rest...)))
 }
 
 // memoizeClient connects once and hands the same client to every caller.

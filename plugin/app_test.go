@@ -52,7 +52,6 @@ func TestExitCodes(t *testing.T) {
 		{context.Background(), errors.New("boom"), ExitFailure},
 		{context.Background(), usageErrorf("bad flag"), ExitUsage},
 		{context.Background(), fmt.Errorf("loading: %w", composeext.ErrInvalid), ExitUsage},
-		{context.Background(), fmt.Errorf("x: %w", errNotImplemented), ExitUsage},
 		{context.Background(), &exitCodeError{code: ExitFailure}, ExitFailure},
 		{cancelled, errors.New("helper killed"), ExitInterrupted},
 	} {
@@ -83,5 +82,20 @@ func TestUnknownCommandIsUsageError(t *testing.T) {
 	err := run(context.Background(), []string{"frobnicate"}, d)
 	if exitCode(context.Background(), err) != ExitUsage || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Errorf("err %v, want a usage error naming the command", err)
+	}
+}
+
+func TestHoistFlags(t *testing.T) {
+	app := newApp(&deps{})
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"db", "restore", "db", "web@latest", "--yes", "--to", "scratch"}, []string{"db", "restore", "--yes", "--to", "scratch", "db", "web@latest"}},
+		{[]string{"db", "-p", "shop", "up", "db", "--json", "--parallel=3"}, []string{"db", "-p", "shop", "up", "--json", "--parallel=3", "db"}},
+		{[]string{"db", "up", "-f", "a.yaml", "db"}, []string{"db", "up", "-f", "a.yaml", "db"}},
+		{[]string{"db", "restore", "--", "-odd-name"}, []string{"db", "restore", "--", "-odd-name"}},
+		{[]string{"db", "nosuchcommand", "x", "--y"}, []string{"db", "nosuchcommand", "x", "--y"}},
+	} {
+		if got := hoistFlags(app, tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("hoistFlags(%v) = %v, want %v", tc.in, got, tc.want)
+		}
 	}
 }

@@ -19,9 +19,6 @@ const (
 // errUsage marks errors in how the command was called.
 var errUsage = errors.New("usage error")
 
-// errNotImplemented marks commands whose capability is not built yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 // usageError is an error in how the command was called; it exits with ExitUsage.
 type usageError struct{ msg string }
 
@@ -43,7 +40,7 @@ func exitCode(ctx context.Context, err error) int {
 		return coded.code
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return ExitInterrupted
-	case errors.Is(err, errUsage), errors.Is(err, errNotImplemented), errors.Is(err, composeext.ErrInvalid):
+	case errors.Is(err, errUsage), errors.Is(err, composeext.ErrInvalid):
 		return ExitUsage
 	default:
 		return ExitFailure

@@ -72,7 +72,7 @@ func (c *ContainerRunner) Run(ctx context.Context, inv Invocation) error {
 	if err != nil {
 		return err
 	}
-	stderr := &tailBuffer{max: 8 << 10}
+	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
 	if err != nil {
@@ -206,19 +206,3 @@ func stderrMessage(stderr string) string {
 	}
 	return strings.Join(keep, "; ")
 }
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = t.buf[over:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.buf) }

@@ -1,0 +1,58 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// Flags may follow the services, as docker users write them (see hoistFlags).
+func TestRestoreFlagsAfterServices(t *testing.T) {
+	var out, errOut bytes.Buffer
+	d := &deps{streams: Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, workdir: t.TempDir()}
+	err := run(context.Background(), []string{"restore", "db", "web@latest", "--to", "scratch"}, d)
+	if err == nil || !strings.Contains(err.Error(), "--to restores one service, not 2") {
+		t.Errorf("err %v, want --to read after the services", err)
+	}
+}
+
+// Without a terminal, restore refuses to replace data unless --yes says so, before it
+// loads anything or contacts the engine.
+func TestRestoreNeedsYesWithoutTerminal(t *testing.T) {
+	var out bytes.Buffer
+	connected := false
+	opts := &restoreOptions{
+		args:        []string{"db"},
+		interactive: func() bool { return false },
+		connect: func(context.Context, *composeext.Plan) (restic.Runner, engine.API, string, error) {
+			connected = true
+			return nil, nil, "", errors.New("unexpected")
+		},
+		d: &deps{streams: Streams{Out: &out, Err: &out}},
+	}
+	err := runRestore(context.Background(), opts)
+	if exitCode(context.Background(), err) != ExitUsage || !strings.Contains(err.Error(), "--yes") || connected {
+		t.Fatalf("err %v (exit %d), connected %v", err, exitCode(context.Background(), err), connected)
+	}
+	opts.args = []string{"db", "web"}
+	opts.to = "x"
+	if err := runRestore(context.Background(), opts); exitCode(context.Background(), err) != ExitUsage {
+		t.Errorf("--to with two services: %v", err)
+	}
+}
+
+func TestRestoreConfirm(t *testing.T) {
+	for in, want := range map[string]bool{"y\n": true, "yes\n": true, "\n": false, "n\n": false, "": false} {
+		var out bytes.Buffer
+		ok, err := confirm(strings.NewReader(in), &out, nil)
+		if err != nil || ok != want || !strings.Contains(out.String(), "Continue? [y/N]") {
+			t.Errorf("%q: %v %v %q", in, ok, err, out.String())
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// ErrSnapshot is a snapshot selector that selects nothing, or more than one snapshot.
+var ErrSnapshot = errors.New("no such snapshot")
+
+// snapshotError is an ErrSnapshot with its own message.
+type snapshotError struct{ msg string }
+
+func (e *snapshotError) Error() string        { return e.msg }
+func (e *snapshotError) Is(target error) bool { return target == ErrSnapshot }
+
+func snapshotErrorf(format string, args ...any) error {
+	return &snapshotError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Target is one argument of restore: SERVICE[@SNAPSHOT].
+type Target struct {
+	Service string
+	// Snapshot is "latest", an ID or ID prefix, a date (2006-01-02), a date and time
+	// (2006-01-02 15:04) or an RFC 3339 time.
+	Snapshot string
+}
+
+// ParseTarget reads SERVICE[@SNAPSHOT]; no snapshot means the latest.
+func ParseTarget(arg string) (Target, error) {
+	svc, snap, found := strings.Cut(arg, "@")
+	if svc == "" || found && snap == "" {
+		return Target{}, fmt.Errorf("%q: want SERVICE or SERVICE@SNAPSHOT (latest, an ID or ID prefix, a date or time)", arg)
+	}
+	if !found {
+		snap = "latest"
+	}
+	return Target{Service: svc, Snapshot: snap}, nil
+}
+
+// timeLayouts are the date forms a selector may take, with how much time each covers:
+// a date selects the newest snapshot of that day, a minute the newest of that minute.
+var timeLayouts = []struct {
+	layout string
+	span   time.Duration
+}{
+	{time.RFC3339Nano, 0},
+	{"2006-01-02T15:04:05", time.Second},
+	{"2006-01-02 15:04:05", time.Second},
+	{"2006-01-02T15:04", time.Minute},
+	{"2006-01-02 15:04", time.Minute},
+	{"2006-01-02", 24 * time.Hour},
+}
+
+// parseTime reads a selector as a point in time: the end of the day or minute it names
+// (times without a zone are local). ok is false when it is not a time.
+func parseTime(s string, loc *time.Location) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		t, err := time.ParseInLocation(l.layout, s, loc)
+		if err != nil {
+			continue
+		}
+		if l.span > 0 {
+			t = t.Add(l.span - time.Nanosecond)
+		}
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// isHex reports whether s could be a snapshot ID or prefix.
+func isHex(s string) bool {
+	return s != "" && strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
+// selectSnapshot picks one of a service's snapshots (oldest first, as restic lists them).
+func selectSnapshot(snaps []restic.Snapshot, t Target, loc *time.Location) (restic.Snapshot, error) {
+	if len(snaps) == 0 {
+		return restic.Snapshot{}, snapshotErrorf("service %s has no snapshot yet (run docker backup up %s)", t.Service, t.Service)
+	}
+	newest := func(keep func(restic.Snapshot) bool) (restic.Snapshot, bool) {
+		var best restic.Snapshot
+		var found bool
+		for _, s := range snaps {
+			if keep(s) && (!found || s.Time.After(best.Time)) {
+				best, found = s, true
+			}
+		}
+		return best, found
+	}
+	if t.Snapshot == "latest" {
+		s, _ := newest(func(restic.Snapshot) bool { return true })
+		return s, nil
+	}
+	if at, ok := parseTime(t.Snapshot, loc); ok {
+		s, found := newest(func(s restic.Snapshot) bool { return !s.Time.After(at) })
+		if !found {
+			oldest := slices.MinFunc(snaps, func(a, b restic.Snapshot) int { return a.Time.Compare(b.Time) })
+			return restic.Snapshot{}, snapshotErrorf("service %s has no snapshot at or before %s (the oldest is %s, %s)",
+				t.Service, at.Format(time.RFC3339), oldest.ShortID, oldest.Time.Local().Format(time.RFC3339))
+		}
+		return s, nil
+	}
+	if !isHex(t.Snapshot) {
+		return restic.Snapshot{}, snapshotErrorf("%q is not latest, a snapshot ID or a date (2006-01-02, 2006-01-02 15:04 or RFC 3339)", t.Snapshot)
+	}
+	var matches []restic.Snapshot
+	for _, s := range snaps {
+		if strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
+			matches = append(matches, s)
+		}
+	}
+	switch len(matches) {
+	case 1:
+		return matches[0], nil
+	case 0:
+		return restic.Snapshot{}, errNotFound
+	}
+	var cands []string
+	for _, s := range matches {
+		cands = append(cands, fmt.Sprintf("%s (%s)", s.ShortID, s.Time.Local().Format(time.RFC3339)))
+	}
+	return restic.Snapshot{}, snapshotErrorf("%q is ambiguous for service %s: it prefixes %s; give more of the ID",
+		t.Snapshot, t.Service, strings.Join(cands, ", "))
+}
+
+// errNotFound is an ID not among the service's snapshots; findSnapshot says more.
+var errNotFound = errors.New("not found")
+
+// findSnapshot lists the service's snapshots and selects one. An ID that is not the
+// service's is looked up in the whole repository, to say whose it is.
+func findSnapshot(ctx context.Context, r restic.Runner, project string, t Target, loc *time.Location) (restic.Snapshot, error) {
+	snaps, err := restic.Snapshots(ctx, r, backup.ServiceFilter(project, t.Service))
+	if err != nil {
+		return restic.Snapshot{}, err
+	}
+	s, err := selectSnapshot(snaps, t, loc)
+	if !errors.Is(err, errNotFound) {
+		return s, err
+	}
+	all, err := restic.Snapshots(ctx, r, restic.SnapshotFilter{})
+	if err != nil {
+		return restic.Snapshot{}, err
+	}
+	var owners []string
+	for _, s := range all {
+		if strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
+			owners = append(owners, fmt.Sprintf("%s belongs to project %s, service %s", s.ShortID, orUnknown(s.Tag("project"), s.Hostname), orUnknown(s.Tag("service"), "?")))
+		}
+	}
+	slices.Sort(owners)
+	if len(owners) > 0 {
+		return restic.Snapshot{}, snapshotErrorf("snapshot %s is not one of service %s of project %s: %s",
+			t.Snapshot, t.Service, project, strings.Join(owners, "; "))
+	}
+	return restic.Snapshot{}, snapshotErrorf("no snapshot %s in the repository (docker backup snapshots %s lists them)", t.Snapshot, t.Service)
+}
+
+func orUnknown(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package restore
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+)
+
+// Describe says in one line what the job will replace, for the confirmation question.
+func (j Job) Describe() string {
+	svc := j.Service
+	when := j.Snapshot.Time.Local().Format(time.DateTime)
+	switch {
+	case svc.Strategy == composeext.StrategyDump && j.To != "":
+		return fmt.Sprintf("%s: load the dump of snapshot %s (%s) into service %s, replacing its data", svc.Name, j.Snapshot.ShortID, when, j.To)
+	case svc.Strategy == composeext.StrategyDump:
+		return fmt.Sprintf("%s: load the dump of snapshot %s (%s) into the running service, replacing its data", svc.Name, j.Snapshot.ShortID, when)
+	case j.To != "":
+		return fmt.Sprintf("%s: restore snapshot %s (%s) into %s, side by side (nothing of the service is touched)", svc.Name, j.Snapshot.ShortID, when, strings.Join(j.volumeNames(), ", "))
+	default:
+		return fmt.Sprintf("%s: stop the service and replace the content of %s with snapshot %s (%s)", svc.Name, strings.Join(j.volumeNames(), ", "), j.Snapshot.ShortID, when)
+	}
+}
+
+// Replaces reports whether the job overwrites data that exists (not --to a new volume).
+func (j Job) Replaces() bool {
+	return j.Service.Strategy == composeext.StrategyDump || j.To == ""
+}
+
+// volumeNames are the volumes the job writes.
+func (j Job) volumeNames() []string {
+	var names []string
+	for _, m := range j.Service.Volumes {
+		switch {
+		case j.To != "":
+			names = append(names, SideBySideName(j.To, j.Service, m))
+		default:
+			names = append(names, m.Source)
+		}
+	}
+	return names
+}
+
+// Steps lists what the job would do, for --dry-run.
+func (j Job) Steps(opts Options) []string {
+	svc := j.Service
+	id := j.Snapshot.ShortID
+	var s []string
+	add := func(format string, args ...any) { s = append(s, svc.Name+": "+fmt.Sprintf(format, args...)) }
+	add("snapshot %s of %s", id, j.Snapshot.Time.Local().Format(time.RFC3339))
+	if svc.Strategy == composeext.StrategyDump {
+		target := svc.Name
+		if j.To != "" {
+			target = j.To
+		}
+		add("run helper: restic dump %s %s", id, j.DumpPath)
+		add("stream it into the restore command in the running container of %s: %s", target, shortCmd(svc.Dump.Restore))
+		return s
+	}
+	var paths []string
+	for _, m := range svc.Volumes {
+		paths = append(paths, "--include "+m.Path)
+	}
+	if j.To != "" {
+		for _, m := range svc.Volumes {
+			add("use volume %s (created if missing, must be empty) at %s", SideBySideName(j.To, svc, m), m.Path)
+		}
+		add("run helper: restic restore %s --target / %s --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
+		return s
+	}
+	for _, m := range svc.Volumes {
+		add("create staging volume for %s at %s", m.Source, m.Path)
+	}
+	add("stop the service's running containers")
+	add("run helper: restic restore %s --target / %s --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
+	for _, m := range svc.Volumes {
+		add("copy %s to a new rollback volume, then replace its content with the staged content", m.Source)
+	}
+	add("start the stopped containers again and remove the staging volumes")
+	if opts.NoRollback {
+		add("remove the rollback volumes (--no-rollback)")
+	} else {
+		add("keep the rollback volumes, remove older rollback volumes of the same volumes")
+	}
+	return s
+}

@@ -1,0 +1,222 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// stopTimeout is how long a service gets to stop before it is killed, as compose's default.
+const stopTimeout = 10 * time.Second
+
+// restoreVolumes restores a volumes service. The service's containers are stopped, the
+// snapshot is restored into new staging volumes and verified, and only then does one
+// helper copy the live content to new rollback volumes and the staged content into the
+// live ones. Whatever fails before that swap, the live volumes are untouched; the
+// containers are started again in every case.
+func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Result) (err error) {
+	svc := job.Service
+	if job.To != "" {
+		return restoreSideBySide(ctx, env, job, res)
+	}
+	want, err := expected(ctx, env, job)
+	if err != nil {
+		return err
+	}
+	stamp := env.now().UTC().Format("20060102-150405")
+	staging := make([]string, len(svc.Volumes))
+	defer func() { removeVolumes(context.WithoutCancel(ctx), env, staging) }()
+	for i, m := range svc.Volumes {
+		name := liveBase(env.Plan.Project, svc, m) + "-staging-" + stamp
+		labels := ownLabels(env.Plan.Project, svc.Name)
+		labels[LabelStaging] = env.Plan.Project + "/" + svc.Name + "/" + m.Key
+		if err := createVolume(ctx, env, name, labels); err != nil {
+			return err
+		}
+		staging[i] = name
+	}
+
+	cs, err := engine.ServiceContainers(ctx, env.API, env.Plan.Project, svc.Name)
+	if err != nil {
+		return err
+	}
+	if len(cs) > 0 {
+		env.Reporter.Step(svc.Name, fmt.Sprintf("stopping %d container(s)", len(cs)))
+	}
+	stopped, stopErr := engine.StopContainers(ctx, env.API, cs, stopTimeout)
+	restart := func(ctx context.Context) error {
+		ids := stopped
+		stopped = nil
+		return engine.StartContainers(ctx, env.API, ids)
+	}
+	defer func() {
+		if serr := restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	if stopErr != nil {
+		return stopErr
+	}
+	labels := map[string]string{engine.LabelStopped: strings.Join(stopped, ",")}
+
+	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(staging, ", ")))
+	var mounts []restic.Mount
+	var includes []string
+	for i, m := range svc.Volumes {
+		mounts = append(mounts, restic.Mount{Type: "volume", Source: staging[i], Target: m.Path})
+		includes = append(includes, m.Path)
+	}
+	if err := restoreAndVerify(ctx, env, job, includes, mounts, labels, want); err != nil {
+		return err
+	}
+
+	rollback := make([]string, len(svc.Volumes))
+	for i, m := range svc.Volumes {
+		name := liveBase(env.Plan.Project, svc, m) + "-rollback-" + stamp
+		l := ownLabels(env.Plan.Project, svc.Name)
+		l[LabelRollback] = m.Source
+		if err := createVolume(ctx, env, name, l); err != nil {
+			removeVolumes(context.WithoutCancel(ctx), env, rollback)
+			return err
+		}
+		rollback[i] = name
+	}
+	env.Reporter.Step(svc.Name, "replacing the live content (previous content to "+strings.Join(rollback, ", ")+")")
+	if err := swap(ctx, env, svc, staging, rollback, labels); err != nil {
+		return err
+	}
+	for _, m := range svc.Volumes {
+		res.Volumes = append(res.Volumes, m.Source)
+	}
+	if err := restart(ctx); err != nil {
+		return err
+	}
+	for i, m := range svc.Volumes {
+		removeOldRollbacks(ctx, env, m.Source, rollback[i])
+	}
+	if opts.NoRollback {
+		removeVolumes(ctx, env, rollback)
+		return nil
+	}
+	res.Rollbacks = rollback
+	return nil
+}
+
+// restoreSideBySide restores into new or empty volumes named after opts.To, leaving the
+// service and its volumes alone. Volumes it created are removed again on failure.
+func restoreSideBySide(ctx context.Context, env Env, job Job, res *Result) error {
+	svc := job.Service
+	want, err := expected(ctx, env, job)
+	if err != nil {
+		return err
+	}
+	var created []string
+	ok := false
+	defer func() {
+		if !ok {
+			removeVolumes(context.WithoutCancel(ctx), env, created)
+		}
+	}()
+	var mounts []restic.Mount
+	var includes []string
+	for _, m := range svc.Volumes {
+		name := SideBySideName(job.To, svc, m)
+		exists, err := volumeExists(ctx, env, name)
+		if err != nil {
+			return err
+		}
+		if exists {
+			if err := checkEmpty(ctx, env, svc.Name, name); err != nil {
+				return err
+			}
+		} else {
+			if err := createVolume(ctx, env, name, ownLabels(env.Plan.Project, svc.Name)); err != nil {
+				return err
+			}
+			created = append(created, name)
+		}
+		mounts = append(mounts, restic.Mount{Type: "volume", Source: name, Target: m.Path})
+		includes = append(includes, m.Path)
+		res.Volumes = append(res.Volumes, name)
+	}
+	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into %s", job.Snapshot.ShortID, strings.Join(res.Volumes, ", ")))
+	if err := restoreAndVerify(ctx, env, job, includes, mounts, nil, want); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// SideBySideName is the volume --to NAME restores a mount into: NAME itself for a
+// service with one volume, NAME_<key> for each of several.
+func SideBySideName(to string, svc composeext.ServicePlan, m composeext.Mount) string {
+	if len(svc.Volumes) == 1 {
+		return to
+	}
+	return to + "_" + path.Base(m.Path)
+}
+
+// expected counts what the snapshot holds for each of the service's volumes, before
+// anything is stopped.
+func expected(ctx context.Context, env Env, job Job) (restic.TreeStats, error) {
+	var total restic.TreeStats
+	for _, m := range job.Service.Volumes {
+		st, err := restic.SnapshotFiles(ctx, env.Runner, job.Snapshot.ID, m.Path, job.Service.Name)
+		if err != nil {
+			return total, err
+		}
+		total.Nodes += st.Nodes
+		total.Files += st.Files
+		total.Dirs += st.Dirs
+		total.Symlinks += st.Symlinks
+		total.Other += st.Other
+		total.Bytes += st.Bytes
+		total.Hardlinks = total.Hardlinks || st.Hardlinks
+	}
+	return total, nil
+}
+
+// restoreAndVerify runs restic restore --verify into the mounts and compares its counts
+// with the snapshot's.
+func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount, labels map[string]string, want restic.TreeStats) error {
+	svc := job.Service.Name
+	sum, err := restic.Restore(ctx, env.Runner, restic.RestoreOptions{
+		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: mounts, Service: svc, Labels: labels,
+		Progress: func(s restic.RestoreStatus) { env.Reporter.Progress(svc, s) },
+	})
+	if err != nil {
+		return err
+	}
+	if err := verify(sum, want); err != nil {
+		return err
+	}
+	env.Reporter.Step(svc, fmt.Sprintf("verified %d files, %d folders, %d links, %d bytes", want.Files, want.Dirs, want.Symlinks, want.Bytes))
+	return nil
+}
+
+// verify compares restic's restore summary with what the snapshot holds: every node
+// restored and, unless hard links make restic's byte count ambiguous, every byte.
+func verify(sum restic.RestoreSummary, want restic.TreeStats) error {
+	if sum.TotalFiles != want.Nodes || sum.FilesRestored+sum.FilesSkipped < want.Nodes {
+		return fmt.Errorf("%w: restic restored %d of %d files and folders", errVerify, min(sum.TotalFiles, sum.FilesRestored), want.Nodes)
+	}
+	if !want.Hardlinks && (sum.TotalBytes != want.Bytes || sum.BytesRestored+sum.BytesSkipped != want.Bytes) {
+		return fmt.Errorf("%w: restic restored %d of %d bytes", errVerify, sum.BytesRestored, want.Bytes)
+	}
+	return nil
+}
+
+// liveBase names the volumes made for a live mount: the volume's own name, or for a
+// bind mount <project>_<service>_<path>.
+func liveBase(project string, svc composeext.ServicePlan, m composeext.Mount) string {
+	if m.Type == "volume" {
+		return m.Source
+	}
+	return project + "_" + svc.Name + "_" + path.Base(m.Path)
+}
