@@ -88,7 +88,9 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 		rollback[i] = name
 	}
 	env.Reporter.Step(svc.Name, "replacing the live content (previous content to "+strings.Join(rollback, ", ")+")")
-	if err := swap(ctx, env, svc, staging, rollback, labels); err != nil {
+	// Once begun, the swap runs to its end even on Ctrl-C: stopping a copy half-way would
+	// leave the live volume neither old nor new. It is a local copy of staged data.
+	if err := swap(context.WithoutCancel(ctx), env, svc, staging, rollback, labels); err != nil {
 		return err
 	}
 	for _, m := range svc.Volumes {
