@@ -132,7 +132,7 @@ func TestUpSkipsNone(t *testing.T) {
 
 func TestOpenRepository(t *testing.T) {
 	notFound := func(args []string) (string, error) {
-		if args[0] == "cat" {
+		if args[0] == "cat" || args[0] == "unlock" {
 			return "", &restic.ExitError{Code: 10}
 		}
 		return "", nil
@@ -165,6 +165,15 @@ func TestOpenRepository(t *testing.T) {
 		}
 		if !slices.Contains(runner.commands(), "unlock --remove-all") {
 			t.Errorf("commands %v, want unlock --remove-all", runner.commands())
+		}
+	})
+	t.Run("one helper opens the repository and clears stale locks", func(t *testing.T) {
+		runner := &fakeRunner{answer: func([]string) (string, error) { return "", nil }}
+		if err := OpenRepository(context.Background(), &fakeEngine{}, runner, testPlan()); err != nil {
+			t.Fatal(err)
+		}
+		if got := runner.commands(); len(got) != 1 {
+			t.Errorf("commands %v, want one", got)
 		}
 	})
 	t.Run("locks stay while a helper of the repository runs", func(t *testing.T) {

@@ -25,36 +25,37 @@ func (e *ErrNoRepository) Unwrap() error { return restic.ErrRepoNotFound }
 // OpenRepository opens the plan's repository once for the run: it creates a local one
 // on first use, refuses a missing remote one, and removes locks left by helpers that are
 // no longer running, so an interrupted run never blocks the next for restic's 30 minutes.
+// restic decides that a lock is stale by hostname and PID, which means nothing across
+// containers (every helper is PID 1 of its own), so it would wait 30 minutes instead.
+// All of it takes one helper.
 func OpenRepository(ctx context.Context, api engine.API, runner restic.Runner, plan *composeext.Plan) error {
-	exists, err := restic.Exists(ctx, runner)
+	busy, err := helpersRunning(ctx, api, restic.Repo{URL: plan.Repository.URL}.ID())
+	if err != nil {
+		return err
+	}
+	exists, err := restic.Open(ctx, runner, !busy)
 	if err != nil {
 		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
 	}
-	if !exists {
-		if !plan.Repository.Local {
-			return &ErrNoRepository{Display: plan.Repository.Display}
-		}
-		if err := restic.Init(ctx, runner); err != nil {
-			return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
-		}
+	if exists {
 		return nil
 	}
-	return removeStaleLocks(ctx, api, runner, restic.Repo{URL: plan.Repository.URL}.ID())
+	if !plan.Repository.Local {
+		return &ErrNoRepository{Display: plan.Repository.Display}
+	}
+	if err := restic.Init(ctx, runner); err != nil {
+		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
+	}
+	return nil
 }
 
-// removeStaleLocks removes every lock when no helper of this repository is running on
-// this engine.
-// restic's own staleness test compares hostname and PID, which means nothing across
-// containers (every helper is PID 1 of its own), so it would wait 30 minutes instead.
-func removeStaleLocks(ctx context.Context, api engine.API, runner restic.Runner, repoID string) error {
+// helpersRunning reports whether a helper of the repository runs on this engine.
+func helpersRunning(ctx context.Context, api engine.API, repoID string) (bool, error) {
 	res, err := api.ContainerList(ctx, client.ContainerListOptions{
 		Filters: client.Filters{}.Add("label", engine.LabelRepository+"="+repoID).Add("status", "running"),
 	})
 	if err != nil {
-		return fmt.Errorf("listing running helpers: %w", err)
+		return false, fmt.Errorf("listing running helpers: %w", err)
 	}
-	if len(res.Items) > 0 {
-		return nil
-	}
-	return restic.Unlock(ctx, runner, true)
+	return len(res.Items) > 0, nil
 }

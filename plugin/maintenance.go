@@ -45,7 +45,7 @@ func runInit(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
-	exists, err := restic.Exists(ctx, runner)
+	exists, err := restic.Open(ctx, runner, false)
 	if err != nil {
 		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
 	}

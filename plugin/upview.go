@@ -192,7 +192,8 @@ func progressLine(s restic.Status) string {
 	if s.SecondsElapsed > 0 {
 		line += fmt.Sprintf("  %s/s", humanBytes(s.BytesDone/s.SecondsElapsed))
 	}
-	if s.SecondsRemaining > 0 {
+	// A stream has no known size: restic's estimate is then meaningless (and huge).
+	if s.SecondsRemaining > 0 && s.TotalBytes > 0 && s.SecondsRemaining < 100*24*3600 {
 		line += fmt.Sprintf("  ETA %s", time.Duration(s.SecondsRemaining)*time.Second)
 	}
 	return line

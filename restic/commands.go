@@ -19,10 +19,16 @@ func Init(ctx context.Context, r Runner) error {
 	return nil
 }
 
-// Exists reports whether the repository exists, opening it with the password: a
-// wrong password is an error, not a missing repository.
-func Exists(ctx context.Context, r Runner) (bool, error) {
-	err := r.Run(ctx, Invocation{Args: []string{"cat", "config", "--no-lock"}, Stdout: io.Discard, Kind: "open"})
+// Open opens the repository with its password and reports whether it exists: a wrong
+// password is an error, not a missing repository. With removeLocks it opens it with
+// `unlock --remove-all`, so one helper both checks the repository and clears the locks
+// an interrupted run left; without, with a read that takes no lock.
+func Open(ctx context.Context, r Runner, removeLocks bool) (bool, error) {
+	args, kind := []string{"cat", "config", "--no-lock"}, "open"
+	if removeLocks {
+		args, kind = []string{"unlock", "--remove-all"}, "unlock"
+	}
+	err := r.Run(ctx, Invocation{Args: args, Stdout: io.Discard, Kind: kind})
 	switch {
 	case err == nil:
 		return true, nil
@@ -31,19 +37,6 @@ func Exists(ctx context.Context, r Runner) (bool, error) {
 	default:
 		return false, fmt.Errorf("opening the repository: %w", err)
 	}
-}
-
-// Unlock removes stale locks, or all locks with removeAll (only when no other restic of
-// this repository can be running).
-func Unlock(ctx context.Context, r Runner, removeAll bool) error {
-	args := []string{"unlock"}
-	if removeAll {
-		args = append(args, "--remove-all")
-	}
-	if err := r.Run(ctx, Invocation{Args: args, Kind: "unlock"}); err != nil {
-		return fmt.Errorf("removing stale locks: %w", err)
-	}
-	return nil
 }
 
 // BackupOptions says what one backup stores.

@@ -56,7 +56,7 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	}
 	staging, rollback := "p_data-staging-20260201-120000", "p_data-rollback-20260201-120000"
 	want := []string{
-		"restic cat", "restic unlock", "restic ls", "volume-create " + staging, "stop c1", "restic restore",
+		"restic unlock", "restic ls", "volume-create " + staging, "stop c1", "restic restore",
 		"volume-create " + rollback, "helper restore-swap", "start c1", "volume-rm " + old, "volume-rm " + staging,
 	}
 	got := slices.DeleteFunc(slices.Clone(eng.calls), func(s string) bool { return s == "restic snapshots" })

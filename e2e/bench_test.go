@@ -1,0 +1,205 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The benchmarks of issue 4. Each measures its baselines and docker-backup in the same
+// run, on the same disk, and reports ratios; they assert nothing about time.
+// Run them with `make bench`, or for a quick look:
+//
+//	DOCKER_BACKUP_BENCH_SIZE=64MiB DOCKER_BACKUP_BENCH_DUMP_SIZE=50MB \
+//	  go test -tags e2e -run '^$' -bench . -benchtime 1x ./e2e/
+//
+// Each benchmark does its work once, whatever b.N is: one run takes minutes.
+
+// BenchmarkUpVolume measures a volumes backup of a generated volume (1 GiB by default,
+// DOCKER_BACKUP_BENCH_SIZE to change it): the first up against raw restic and tar czf of
+// the same files, the second up with nothing changed against the first, and how much the
+// repository grows when 1 % of the files changed.
+//
+// The files are generated on the host, in a temporary folder, and copied into the
+// project's named volume by a throw-away container. The host folder is what raw restic
+// and tar read: it holds the very same bytes, on the same disk as the engine's volumes
+// (true for a local engine), and the host tools need no access to the engine's data
+// root (/var/lib/docker is root's only, and not on the host at all with a remote or
+// desktop engine).
+func BenchmarkUpVolume(b *testing.B) {
+	size := benchSize(b, "DOCKER_BACKUP_BENCH_SIZE", 1<<30)
+	work := b.TempDir()
+	data := filepath.Join(work, "data")
+
+	gen := newDataGen(benchSeed)
+	files := gen.plan(size)
+	start := time.Now()
+	if err := gen.write(data, files); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %s in %d files in %s", humanSize(size), len(files), time.Since(start).Round(time.Millisecond))
+
+	p := newBenchProject(b, "bench/volume")
+	volume := p.volumeName(b, "data")
+	inHelper(b, "cp -a /src/data/. /dst/", work+":/src:ro", volume+":/dst")
+	mustRun(b, p.cmd([]string{"docker", "backup", "init"}))
+	forgetCache(b, p)
+
+	// Raw restic on the host: the same binary as in the helper image, a fresh local
+	// repository, the password from the same file, a fresh cache, --json as up runs it.
+	rawRepo := filepath.Join(work, "raw-repo")
+	raw := func(args ...string) cmdSpec {
+		return cmdSpec{argv: append([]string{env.resticBin}, args...), env: []string{
+			"RESTIC_REPOSITORY=" + rawRepo, "RESTIC_PASSWORD_FILE=" + p.passwordFile(),
+			"RESTIC_CACHE_DIR=" + filepath.Join(work, "raw-cache"), "RESTIC_PROGRESS_FPS=2",
+		}}
+	}
+	mustRun(b, raw("init"))
+	tRestic := timed(b, "raw restic backup", raw("backup", "--json", "--host", p.name, data))
+	up1 := timedUp(b, p, "first up")
+	tarball := filepath.Join(work, "data.tar.gz")
+	tTar := timed(b, "tar czf", cmdSpec{argv: []string{"tar", "czf", tarball, "-C", data, "."}})
+
+	repo1 := folderBytes(b, p.repository())
+	up2 := timedUp(b, p, "second up, nothing changed")
+	repo2 := folderBytes(b, p.repository())
+
+	changed, err := gen.change(data, files, 0.01)
+	if err != nil {
+		b.Fatal(err)
+	}
+	list := filepath.Join(work, "changed.list")
+	if err := os.WriteFile(list, []byte(strings.Join(changed, "\x00")), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	inHelper(b, "cd /src/data && xargs -0 -a /src/changed.list cp -a --parents -t /dst", work+":/src:ro", volume+":/dst")
+	up3 := timedUp(b, p, "third up, 1 % of the files changed")
+	repo3 := folderBytes(b, p.repository())
+
+	rawRepoBytes := folderBytes(b, rawRepo)
+	tarBytes := fileSize(b, tarball)
+	growth := float64(repo3-repo2) / float64(size) * 100
+	report(b, fmt.Sprintf("BenchmarkUpVolume: %s in %d files (restic repository %s, raw restic's %s, tar.gz %s = %.0f %%)",
+		humanSize(size), len(files), humanSize(repo1), humanSize(rawRepoBytes), humanSize(tarBytes), 100*float64(tarBytes)/float64(size)),
+		[][]string{
+			row("raw restic backup on the host", tRestic, size),
+			row("tar czf", tTar, size),
+			row("docker backup up, first", up1.wall, size),
+			row("docker backup up, nothing changed", up2.wall, 0),
+			row(fmt.Sprintf("docker backup up, %d files changed", len(changed)), up3.wall, 0),
+		},
+		[]goal{
+			ratioGoal("first up vs raw restic", "x-up-vs-restic", up1.wall, tRestic, "≤ 1.10×", 1.10),
+			ratioGoal("first up vs tar czf", "x-up-vs-tar", up1.wall, tTar, "< 1×", 0.9999),
+			ratioGoal("second up vs first up", "x-second-vs-first", up2.wall, up1.wall, "≤ 0.10×", 0.10),
+			{name: "growth, 1 % of files changed", metric: "%-growth-1pct-changed", value: growth,
+				shown: fmt.Sprintf("%.2f %% (%s)", growth, humanSize(repo3-repo2)), target: "≤ 3 % of the volume", met: growth <= 3},
+		},
+		[]string{
+			"first up:  " + up1.breakdown,
+			"second up: " + up2.breakdown,
+			"third up:  " + up3.breakdown,
+			fmt.Sprintf("repository growth with nothing changed: %s", humanSize(repo2-repo1)),
+		})
+	b.ReportMetric(tRestic.Seconds(), "s-restic")
+	b.ReportMetric(tTar.Seconds(), "s-tar")
+	b.ReportMetric(up1.wall.Seconds(), "s-up-first")
+	b.ReportMetric(up2.wall.Seconds(), "s-up-second")
+	b.ReportMetric(0, "ns/op") // setup dominates the benchmark's own time: hide it
+}
+
+// BenchmarkUpDump measures a streamed PostgreSQL dump: a table filled to a dump of about
+// 500 MB (DOCKER_BACKUP_BENCH_DUMP_SIZE to change it), `pg_dumpall > /dev/null` in the
+// service's container against `docker backup up db` with the postgres preset, as
+// throughput (dump bytes per second of wall time).
+func BenchmarkUpDump(b *testing.B) {
+	size := benchSize(b, "DOCKER_BACKUP_BENCH_DUMP_SIZE", 500e6)
+	p := newBenchProject(b, "bench/dump")
+	db := p.container(b, "db")
+
+	// A row dumps to about 270 bytes: an id, 128 characters of hex text and 64 random
+	// bytes (hex again in the dump), so the dump is text like most dumps.
+	rows := size / 270
+	start := time.Now()
+	p.exec(b, "db", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "bench", "-d", "bench", "-c",
+		fmt.Sprintf(`CREATE TABLE items (id integer PRIMARY KEY, note text, payload bytea);
+INSERT INTO items SELECT g,
+  md5(g::text) || md5((g*7)::text) || md5((g*13)::text) || md5((g*31)::text),
+  decode(md5((g*3)::text) || md5((g*5)::text) || md5((g*11)::text) || md5((g*17)::text), 'hex')
+FROM generate_series(1, %d) g;`, rows))
+	// Vacuum sets the hint bits and checkpoint writes the pages, so neither measured
+	// dump pays for that and no autovacuum runs during them.
+	p.exec(b, "db", "psql", "-X", "-q", "-U", "bench", "-d", "bench", "-c", "VACUUM (FREEZE, ANALYZE) items")
+	p.exec(b, "db", "psql", "-X", "-q", "-U", "bench", "-d", "bench", "-c", "CHECKPOINT")
+	b.Logf("filled %d rows in %s", rows, time.Since(start).Round(time.Millisecond))
+
+	mustRun(b, p.cmd([]string{"docker", "backup", "init"}))
+	forgetCache(b, p)
+
+	// The preset's own command, minus its exec. Its first run, through docker exec into a
+	// host file, counts the bytes, warms the page cache for the measured runs and keeps
+	// the dump for restic's own speed on it.
+	const dumpall = `PGPASSWORD="$POSTGRES_PASSWORD" pg_dumpall --clean --if-exists --username="$POSTGRES_USER"`
+	work := b.TempDir()
+	dumpFile := filepath.Join(work, "dump.sql")
+	tExec := timed(b, "docker exec pg_dumpall > host file", cmdSpec{argv: []string{"sh", "-c",
+		`exec docker exec "$0" sh -c "$1" > "$2"`, db, dumpall, dumpFile}})
+	dumpBytes := fileSize(b, dumpFile)
+	tDump := timed(b, "pg_dumpall > /dev/null", cmdSpec{argv: []string{"docker", "exec", db, "sh", "-c", dumpall + " > /dev/null"}})
+
+	// Raw restic on the host, reading the same dump from a file: how fast restic itself
+	// stores this stream on this machine, the ceiling of any streamed dump.
+	rawRepo := filepath.Join(work, "raw-repo")
+	raw := []string{"RESTIC_REPOSITORY=" + rawRepo, "RESTIC_PASSWORD_FILE=" + p.passwordFile(),
+		"RESTIC_CACHE_DIR=" + filepath.Join(work, "raw-cache"), "RESTIC_PROGRESS_FPS=2"}
+	mustRun(b, cmdSpec{argv: []string{env.resticBin, "init"}, env: raw})
+	tRestic := timed(b, "restic backup --stdin < dump file", cmdSpec{argv: []string{"sh", "-c",
+		`exec "$0" backup --json --host "$1" --stdin --stdin-filename db.sql < "$2"`, env.resticBin, p.name, dumpFile}, env: raw})
+	if err := os.Remove(dumpFile); err != nil {
+		b.Fatal(err)
+	}
+
+	up := timedUp(b, p, "docker backup up db", "db")
+
+	report(b, fmt.Sprintf("BenchmarkUpDump: PostgreSQL dump of %s (%d rows)", humanSize(dumpBytes), rows),
+		[][]string{
+			row("pg_dumpall > /dev/null, in the container (docker exec)", tDump, dumpBytes),
+			row("docker exec pg_dumpall > file on the host", tExec, dumpBytes),
+			row("restic backup --stdin < that file, on the host", tRestic, dumpBytes),
+			row("docker backup up db (postgres preset)", up.wall, dumpBytes),
+		},
+		[]goal{{
+			name: "up throughput vs pg_dumpall", metric: "x-dump-throughput-vs-pg_dumpall",
+			value: tDump.Seconds() / up.wall.Seconds(), shown: fmt.Sprintf("%.2f×", tDump.Seconds()/up.wall.Seconds()),
+			target: "≥ 0.9×", met: tDump.Seconds()/up.wall.Seconds() >= 0.9,
+		}},
+		[]string{
+			"up: " + up.breakdown,
+			fmt.Sprintf("for reference: up reaches %.2f× the throughput of raw restic reading the dump from a file", tRestic.Seconds()/up.wall.Seconds()),
+		})
+	b.ReportMetric(tRestic.Seconds()/up.wall.Seconds(), "x-dump-throughput-vs-restic-stdin")
+	b.ReportMetric(tDump.Seconds(), "s-pg_dumpall")
+	b.ReportMetric(up.wall.Seconds(), "s-up")
+	b.ReportMetric(float64(dumpBytes)/1e6/up.wall.Seconds(), "MB/s-up")
+	b.ReportMetric(0, "ns/op")
+}
+
+// ratioGoal is a goal on a/base that is met at or below max.
+func ratioGoal(name, metric string, a, base time.Duration, target string, max float64) goal {
+	r := a.Seconds() / base.Seconds()
+	return goal{name: name, metric: metric, value: r, shown: fmt.Sprintf("%.2f×", r), target: target, met: r <= max}
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	b.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}
