@@ -92,7 +92,11 @@ func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) 
 	if cache == "" {
 		cache = DefaultCacheVolume
 	}
-	mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: cache, Target: cachePath})
+	mounts = append(mounts,
+		mount.Mount{Type: mount.TypeVolume, Source: cache, Target: cachePath},
+		// restic writes its packs to /tmp before storing them: on the container's own
+		// filesystem (fuse-overlayfs on some engines) that costs as much as the backup.
+		mount.Mount{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{Mode: 0o1777}})
 	for _, m := range inv.Mounts {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
