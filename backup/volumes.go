@@ -18,28 +18,24 @@ func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (su
 		return sum, nil, err
 	}
 	labels := map[string]string{}
-	restart := func(context.Context) error { return nil }
+	stopped := &engine.Stopped{}
 	if svc.Stop {
 		cs, err := engine.ServiceContainers(ctx, env.API, project, svc.Name)
 		if err != nil {
 			return sum, nil, err
 		}
-		stopped, stopErr := engine.StopContainers(ctx, env.API, cs, stopTimeout)
-		restart = func(ctx context.Context) error {
-			ids := stopped
-			stopped = nil
-			return engine.StartContainers(ctx, env.API, ids)
-		}
+		var stopErr error
+		stopped, stopErr = engine.StopForWork(ctx, env.API, cs, stopTimeout)
 		// Started again whatever happens next, also when ctx is cancelled.
 		defer func() {
-			if serr := restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			if serr := stopped.Restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
 				err = serr
 			}
 		}()
 		if stopErr != nil {
 			return sum, nil, stopErr
 		}
-		labels[engine.LabelStopped] = strings.Join(stopped, ",")
+		labels[engine.LabelStopped] = strings.Join(stopped.IDs(), ",")
 	}
 	mounts, paths := helperMounts(svc, true)
 	sum, err = restic.Backup(ctx, env.Runner, restic.BackupOptions{
@@ -62,15 +58,8 @@ func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (su
 		return sum, warnings, fmt.Errorf("backing up volumes of %q: %w", svc.Name, err)
 	}
 	// Start before post hooks: they run in the service container.
-	if err := restart(ctx); err != nil {
+	if err := stopped.Restart(ctx); err != nil {
 		return sum, warnings, err
 	}
 	return sum, warnings, runHooks(ctx, env.API, project, svc, "post", svc.Post)
-}
-
-func splitIDs(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

@@ -91,3 +91,28 @@ func StartContainers(ctx context.Context, api API, ids []string) error {
 }
 
 func shortID(id string) string { return id[:min(12, len(id))] }
+
+// Stopped are service containers stopped for a while. Restart starts them again once,
+// however often it is called, so callers can both restart early (before post hooks)
+// and defer it for every other path.
+type Stopped struct {
+	api API
+	ids []string
+}
+
+// StopForWork stops the running containers among cs. On error, the returned Stopped
+// holds those already stopped, so that they can be started again too.
+func StopForWork(ctx context.Context, api API, cs []Container, timeout time.Duration) (*Stopped, error) {
+	ids, err := StopContainers(ctx, api, cs, timeout)
+	return &Stopped{api: api, ids: ids}, err
+}
+
+// IDs lists the stopped containers that have not been started again.
+func (s *Stopped) IDs() []string { return s.ids }
+
+// Restart starts the stopped containers again; later calls do nothing.
+func (s *Stopped) Restart(ctx context.Context) error {
+	ids := s.ids
+	s.ids = nil
+	return StartContainers(ctx, s.api, ids)
+}

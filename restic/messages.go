@@ -60,9 +60,9 @@ type Events struct {
 	Error   func(ErrorItem)
 }
 
-// decodeMessages reads JSON lines from r and dispatches them; other lines are ignored
-// (unknown fields and message types too, as restic adds them).
-func decodeMessages(r io.Reader, ev Events) error {
+// eachMessage reads restic's JSON lines from r and hands each, with its message_type, to
+// fn as it arrives; other lines are skipped.
+func eachMessage(r io.Reader, fn func(kind string, line []byte)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
@@ -73,7 +73,16 @@ func decodeMessages(r io.Reader, ev Events) error {
 		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &head) != nil {
 			continue
 		}
-		switch head.MessageType {
+		fn(head.MessageType, line)
+	}
+	return sc.Err()
+}
+
+// decodeMessages dispatches restic's JSON messages to ev; unknown fields and message
+// types are ignored, as restic adds them.
+func decodeMessages(r io.Reader, ev Events) error {
+	return eachMessage(r, func(kind string, line []byte) {
+		switch kind {
 		case "status":
 			var s Status
 			if ev.Status != nil && json.Unmarshal(line, &s) == nil {
@@ -90,8 +99,7 @@ func decodeMessages(r io.Reader, ev Events) error {
 				ev.Error(e)
 			}
 		}
-	}
-	return sc.Err()
+	})
 }
 
 // Snapshot is one entry of `restic snapshots --json`.

@@ -1,7 +1,6 @@
 package restic
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -138,20 +137,9 @@ func runLines(ctx context.Context, r Runner, inv Invocation, fn func(kind string
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-		for sc.Scan() {
-			line := sc.Bytes()
-			var head struct {
-				MessageType string `json:"message_type"`
-			}
-			if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &head) != nil {
-				continue
-			}
-			fn(head.MessageType, line)
-		}
+		err := eachMessage(pr, fn)
 		_, _ = io.Copy(io.Discard, pr)
-		done <- sc.Err()
+		done <- err
 	}()
 	inv.Stdout = pw
 	err := r.Run(ctx, inv)

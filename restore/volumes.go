@@ -49,21 +49,16 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 	if len(cs) > 0 {
 		env.Reporter.Step(svc.Name, fmt.Sprintf("stopping %d container(s)", len(cs)))
 	}
-	stopped, stopErr := engine.StopContainers(ctx, env.API, cs, stopTimeout)
-	restart := func(ctx context.Context) error {
-		ids := stopped
-		stopped = nil
-		return engine.StartContainers(ctx, env.API, ids)
-	}
+	stopped, stopErr := engine.StopForWork(ctx, env.API, cs, stopTimeout)
 	defer func() {
-		if serr := restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
+		if serr := stopped.Restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
 			err = serr
 		}
 	}()
 	if stopErr != nil {
 		return stopErr
 	}
-	labels := map[string]string{engine.LabelStopped: strings.Join(stopped, ",")}
+	labels := map[string]string{engine.LabelStopped: strings.Join(stopped.IDs(), ",")}
 
 	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(staging, ", ")))
 	var mounts []restic.Mount
@@ -96,7 +91,7 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 	for _, m := range svc.Volumes {
 		res.Volumes = append(res.Volumes, m.Source)
 	}
-	if err := restart(ctx); err != nil {
+	if err := stopped.Restart(ctx); err != nil {
 		return err
 	}
 	for i, m := range svc.Volumes {
