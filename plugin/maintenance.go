@@ -37,7 +37,7 @@ func newInitCommand(d *deps) *cli.Command {
 }
 
 func runInit(ctx context.Context, opts *repoOptions) error {
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, nil)
 	if err != nil {
 		return err
 	}
@@ -76,11 +76,8 @@ func newForgetCommand(d *deps) *cli.Command {
 }
 
 func runForget(ctx context.Context, opts *repoOptions) error {
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, opts.services)
 	if err != nil {
-		return err
-	}
-	if plan, err = plan.Select(opts.services); err != nil {
 		return err
 	}
 	var todo []composeext.ServicePlan
@@ -140,7 +137,7 @@ func newCheckCommand(d *deps) *cli.Command {
 }
 
 func runCheck(ctx context.Context, opts *repoOptions) error {
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, nil)
 	if err != nil {
 		return err
 	}

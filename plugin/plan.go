@@ -46,11 +46,8 @@ func newPlanCommand(d *deps) *cli.Command {
 // text, or one JSON document with --json). Services holding data with no x-backup are a
 // warning on stderr, or with --strict an error that exits 1 after the plan is printed.
 func runPlan(ctx context.Context, opts *planOptions) error {
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, opts.services)
 	if err != nil {
-		return err
-	}
-	if plan, err = plan.Select(opts.services); err != nil {
 		return err
 	}
 	shown := plan.Masked()

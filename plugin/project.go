@@ -68,7 +68,12 @@ func loadOptions(c *cli.Context, d *deps) composeext.LoadOptions {
 	}
 }
 
-// loadPlan loads the compose project and resolves its backup plan.
-func loadPlan(ctx context.Context, opts composeext.LoadOptions) (*composeext.Plan, error) {
-	return composeext.Load(ctx, opts)
+// loadPlan loads the compose project, resolves its backup plan and narrows it to the
+// named services (all when none are named).
+func loadPlan(ctx context.Context, opts composeext.LoadOptions, services []string) (*composeext.Plan, error) {
+	plan, err := composeext.Load(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Select(services)
 }

@@ -91,11 +91,8 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 	if !opts.dryRun && !opts.yes && !opts.interactive() {
 		return usageErrorf("restore replaces data and stdin is not a terminal: pass --yes to confirm (or --dry-run to see the steps)")
 	}
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, names)
 	if err != nil {
-		return err
-	}
-	if plan, err = plan.Select(names); err != nil {
 		return err
 	}
 	runner, api, network, err := opts.connect(ctx, plan)

@@ -50,11 +50,8 @@ type snapshotRow struct {
 }
 
 func runSnapshots(ctx context.Context, opts *snapshotsOptions) error {
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, opts.services)
 	if err != nil {
-		return err
-	}
-	if _, err := plan.Select(opts.services); err != nil {
 		return err
 	}
 	runner, _, err := newRunner(ctx, opts.d, plan)

@@ -54,11 +54,8 @@ func newUpCommand(d *deps) *cli.Command {
 }
 
 func runUp(ctx context.Context, opts *upOptions) error {
-	plan, err := loadPlan(ctx, opts.load)
+	plan, err := loadPlan(ctx, opts.load, opts.services)
 	if err != nil {
-		return err
-	}
-	if plan, err = plan.Select(opts.services); err != nil {
 		return err
 	}
 	parallel := opts.parallel
