@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
@@ -30,7 +29,8 @@ func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
 	if err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%q", shortCmd(svc.Dump.Restore))
+	// Commands are not shown: interpolation may have put a secret in them (plan masks them).
+	what := "the restore command"
 	if svc.Preset != "" {
 		what = "the " + svc.Preset + " preset's restore command"
 	}
@@ -66,7 +66,7 @@ func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
 	derr := <-dumpErr
 	switch {
 	case execErr == nil && code != 0:
-		return fmt.Errorf("restore command %q exited with code %d%s", shortCmd(svc.Dump.Restore), code, stderr.Suffix())
+		return fmt.Errorf("the restore command exited with code %d%s", code, stderr.Suffix())
 	case derr != nil:
 		return fmt.Errorf("the dump broke off after the restore command had started (it may have applied part of it): %w", derr)
 	case execErr != nil:
@@ -90,16 +90,4 @@ func (c *cancelOnError) Read(p []byte) (int, error) {
 		c.cancel()
 	}
 	return n, err
-}
-
-// shortCmd shows a command briefly in messages: the script of `sh -c`, else the argv.
-func shortCmd(cmd []string) string {
-	s := strings.Join(cmd, " ")
-	if len(cmd) == 3 && cmd[1] == "-c" {
-		s = cmd[2]
-	}
-	if len(s) > 60 {
-		s = s[:57] + "..."
-	}
-	return s
 }

@@ -56,7 +56,7 @@ func (j Job) Steps(opts Options) []string {
 			target = j.To
 		}
 		add("run helper: restic dump %s %s", id, j.DumpPath)
-		add("stream it into the restore command in the running container of %s: %s", target, shortCmd(svc.Dump.Restore))
+		add("stream it into the restore command in the running container of %s (see docker backup plan %s)", target, svc.Name)
 		return s
 	}
 	var paths []string
