@@ -110,9 +110,13 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 	case <-ctx.Done():
 		code = interrupt(cleanup, api, id, waited)
 	}
-	outErr := <-outputDone
-	if err := <-inputErr; err != nil {
-		return code, err
+	// The helper has exited: input still being written can no longer arrive. Without a
+	// deadline such a write, and with it the engine's end of the stream, can hang.
+	_ = att.Conn.SetWriteDeadline(time.Now())
+	inErr := <-inputErr
+	outErr := drainOutput(outputDone, att)
+	if inErr != nil {
+		return code, inErr
 	}
 	if ctx.Err() != nil {
 		return code, ctx.Err()
@@ -123,10 +127,30 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 	return code, nil
 }
 
-// streamInput copies in to the helper's stdin. On success it closes stdin; on failure it
-// kills the helper first, so the helper never sees end of input.
+// outputGrace is how long the engine gets to end a finished helper's output stream.
+const outputGrace = 5 * time.Second
+
+// drainOutput waits for the rest of a finished helper's output, closing the stream if
+// the engine does not end it.
+func drainOutput(done <-chan error, att client.ContainerAttachResult) error {
+	timer := time.NewTimer(outputGrace)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		att.Close()
+		return <-done
+	}
+}
+
+// streamInput copies in to the helper's stdin and closes it at the end. When reading in
+// fails, or writing stops half-way while the helper still runs, the helper is killed
+// first, so it never sees an end of input (restic backup --stdin would commit). A
+// helper that has exited by itself has its exit code say what happened.
 func streamInput(ctx context.Context, api API, id string, att client.ContainerAttachResult, in io.Reader) error {
-	_, err := io.Copy(att.Conn, in)
+	src := &readErr{r: in}
+	_, err := io.Copy(att.Conn, src)
 	if c, ok := in.(io.Closer); ok {
 		defer c.Close()
 	}
@@ -136,8 +160,29 @@ func streamInput(ctx context.Context, api API, id string, att client.ContainerAt
 		}
 		return nil
 	}
-	_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "SIGKILL"})
-	return fmt.Errorf("%w: %w", ErrInputFailed, err)
+	_, kerr := api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "SIGKILL"})
+	switch {
+	case src.err != nil:
+		return fmt.Errorf("%w: %w", ErrInputFailed, src.err)
+	case kerr == nil:
+		return fmt.Errorf("%w: writing to the helper: %w", ErrInputFailed, err)
+	default:
+		return nil
+	}
+}
+
+// readErr remembers the error of its reader other than the end of input.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 // interrupt asks the helper to stop (SIGINT lets restic remove its lock), kills it after a

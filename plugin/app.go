@@ -77,7 +77,10 @@ func Main(argv []string, streams Streams, version string) int {
 	})
 	if err != nil {
 		var coded *exitCodeError
-		if !errors.As(err, &coded) || coded.msg != "" {
+		switch {
+		case exitCode(ctx, err) == ExitInterrupted:
+			fmt.Fprintln(streams.Err, "interrupted")
+		case !errors.As(err, &coded) || coded.msg != "":
 			fmt.Fprintln(streams.Err, err)
 		}
 	}
