@@ -97,25 +97,6 @@ func folderBytes(b *testing.B, dir string) int64 {
 	return n
 }
 
-// forgetCache removes the repository's folder from the plugin's shared restic cache
-// volume when the benchmark ends; the volume itself belongs to the user.
-func forgetCache(b *testing.B, p *project) {
-	b.Helper()
-	var cfg struct {
-		ID string `json:"id"`
-	}
-	out := resticJSON(b, p.repository(), p.passwordFile(), "cat", "config")
-	if err := json.Unmarshal([]byte(out), &cfg); err != nil || cfg.ID == "" {
-		b.Fatalf("reading the repository's id: %v: %q", err, out)
-	}
-	b.Cleanup(func() {
-		if strings.TrimSpace(cmdSpec{argv: []string{"docker", "volume", "ls", "-q", "--filter", "name=^docker-backup-cache$"}}.run().stdout) == "" {
-			return
-		}
-		inHelper(b, "rm -rf /cache/"+cfg.ID, "docker-backup-cache:/cache")
-	})
-}
-
 // helperSpan is one helper container's life during a command, from the engine's events.
 type helperSpan struct {
 	kind                        string

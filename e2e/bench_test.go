@@ -48,7 +48,6 @@ func BenchmarkUpVolume(b *testing.B) {
 	volume := p.volumeName(b, "data")
 	inHelper(b, "cp -a /src/data/. /dst/", work+":/src:ro", volume+":/dst")
 	mustRun(b, p.cmd([]string{"docker", "backup", "init"}))
-	forgetCache(b, p)
 
 	// Raw restic on the host: the same binary as in the helper image, a fresh local
 	// repository, the password from the same file, a fresh cache, --json as up runs it.
@@ -139,7 +138,6 @@ FROM generate_series(1, %d) g;`, rows))
 	b.Logf("filled %d rows in %s", rows, time.Since(start).Round(time.Millisecond))
 
 	mustRun(b, p.cmd([]string{"docker", "backup", "init"}))
-	forgetCache(b, p)
 
 	// The preset's own command, minus its exec. Its first run, through docker exec into a
 	// host file, counts the bytes, warms the page cache for the measured runs and keeps

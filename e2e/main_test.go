@@ -44,6 +44,8 @@ func TestMain(m *testing.M) {
 	code := 1
 	if err == nil {
 		code = m.Run()
+		// The run's restic cache is shared by its tests (as a user's is by projects).
+		_ = exec.Command("docker", "volume", "rm", "-f", cacheVolume).Run()
 		if leaks := leftovers(); leaks != "" {
 			fmt.Fprintf(os.Stderr, "e2e: the tests left these behind (now removed):\n%s", leaks)
 			code = 1
@@ -55,6 +57,9 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// cacheVolume holds the restic cache of this run's helpers; TestMain removes it.
+var cacheVolume = runPrefix + "-cache"
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
@@ -97,6 +102,8 @@ func setup(tmp string) error {
 		"DOCKER_CONFIG="+env.dockerConfig,
 		"DOCKER_BACKUP_IMAGE="+env.resticImage,
 		"DOCKER_BACKUP_E2E_DB_IMAGE="+env.dbImage,
+		// Helpers keep restic's cache in a volume of this run, not the user's.
+		"DOCKER_BACKUP_CACHE_VOLUME="+cacheVolume,
 	)
 	if os.Getenv("DOCKER_HOST") == "" && currentContext() != "default" {
 		// The temporary config has none of the user's contexts: keep their engine.
