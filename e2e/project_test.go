@@ -75,7 +75,8 @@ func (p *project) backup(t testing.TB, args ...string) result {
 }
 
 // down removes the project: compose's own `down -v`, then whatever still carries the
-// project's label (helpers of ours, containers compose v1 did not know about).
+// project's label (containers compose v1 did not know about), and the volumes that
+// carry ours (restore's staging and rollback volumes).
 func (p *project) down(t testing.TB) {
 	t.Helper()
 	if t.Failed() {
@@ -90,6 +91,8 @@ func (p *project) down(t testing.TB) {
 	for _, kind := range []struct{ ls, rm []string }{
 		{[]string{"ps", "-aq", "--filter", filter}, []string{"rm", "-f", "-v"}},
 		{[]string{"volume", "ls", "-q", "--filter", filter}, []string{"volume", "rm", "-f"}},
+		// restore's staging and rollback volumes carry our label, not compose's.
+		{[]string{"volume", "ls", "-q", "--filter", "label=io.docker-backup.project=" + p.name}, []string{"volume", "rm", "-f"}},
 		{[]string{"network", "ls", "-q", "--filter", filter}, []string{"network", "rm"}},
 	} {
 		ids := lines(cmdSpec{argv: append([]string{"docker"}, kind.ls...)}.run().stdout)

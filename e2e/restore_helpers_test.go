@@ -10,20 +10,6 @@ import (
 	"time"
 )
 
-// newRestoreProject is newProject for restore scenarios: it also removes, at the end,
-// the staging and rollback volumes restore creates (they carry our labels, not compose's).
-func newRestoreProject(t *testing.T, scenario string) *project {
-	t.Helper()
-	p := newProject(t, scenario)
-	t.Cleanup(func() {
-		ids := lines(runDocker(t, "volume", "ls", "-q", "--filter", "label=io.docker-backup.project="+p.name).stdout)
-		if len(ids) > 0 {
-			runDocker(t, append([]string{"volume", "rm", "-f"}, ids...)...)
-		}
-	})
-	return p
-}
-
 // timedSnapshot is a snapshot with its time, as plain restic lists it.
 type timedSnapshot struct {
 	ID   string    `json:"id"`
