@@ -36,17 +36,6 @@ func (p *project) passwordFile() string { return filepath.Join(p.dir, "restic-pa
 // repository is the project's default local repository folder.
 func (p *project) repository() string { return filepath.Join(p.dir, "backups") }
 
-// volumeName returns the engine's name of one of the project's named volumes.
-func (p *project) volumeName(b *testing.B, key string) string {
-	b.Helper()
-	names := lines(mustDocker(b, "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+p.name,
-		"--filter", "label=com.docker.compose.volume="+key))
-	if len(names) != 1 {
-		b.Fatalf("want one volume %s in project %s, got %q", key, p.name, names)
-	}
-	return names[0]
-}
-
 // mustRun runs a command and fails the benchmark unless it succeeds.
 func mustRun(b *testing.B, c cmdSpec) result {
 	b.Helper()

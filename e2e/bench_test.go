@@ -45,7 +45,7 @@ func BenchmarkUpVolume(b *testing.B) {
 	b.Logf("generated %s in %d files in %s", humanSize(size), len(files), time.Since(start).Round(time.Millisecond))
 
 	p := newBenchProject(b, "bench/volume")
-	volume := p.volumeName(b, "data")
+	volume := p.volume(b, "data")
 	inHelper(b, "cp -a /src/data/. /dst/", work+":/src:ro", volume+":/dst")
 	mustRun(b, p.cmd([]string{"docker", "backup", "init"}))
 

@@ -204,3 +204,14 @@ func (p *project) waitReady(t testing.TB) {
 		})
 	}
 }
+
+// volume returns the engine's name of one of the project's named volumes.
+func (p *project) volume(t testing.TB, key string) string {
+	t.Helper()
+	names := lines(mustDocker(t, "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+p.name,
+		"--filter", "label=com.docker.compose.volume="+key))
+	if len(names) != 1 {
+		t.Fatalf("want one volume %s in project %s, got %q", key, p.name, names)
+	}
+	return names[0]
+}

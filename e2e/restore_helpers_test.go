@@ -40,17 +40,6 @@ func (p *project) mustBackup(t *testing.T, args ...string) result {
 	return r
 }
 
-// volume returns the engine's name of one of the project's named volumes.
-func (p *project) volume(t *testing.T, key string) string {
-	t.Helper()
-	names := lines(mustDocker(t, "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+p.name,
-		"--filter", "label=com.docker.compose.volume="+key))
-	if len(names) != 1 {
-		t.Fatalf("want one volume %s in project %s, got %q", key, p.name, names)
-	}
-	return names[0]
-}
-
 // treeScript prints a tree's manifest: every path with its type, mode, owner and link
 // target, then every file's SHA-256, sorted.
 const treeScript = `cd "$1" && find . -printf '%p %y %m %U:%G %l\n' | LC_ALL=C sort && find . -type f -exec sha256sum {} + | LC_ALL=C sort`
