@@ -1,6 +1,7 @@
-// Package backup carries out `docker backup up`: it opens the repository once, backs up
-// each declared service through restic helpers (volumes or a streamed dump), applies the
-// retention, and reports as it goes. It knows nothing of the command line.
+// Package backup carries out `docker backup up` within a run (package run): it backs up
+// each declared service through restic helpers (volumes or a streamed dump), confirms
+// the dumps that completed, applies the retention, and reports as it goes. It knows
+// nothing of the command line.
 package backup
 
 import (
@@ -11,8 +12,8 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
 )
 
 // Status is how a service's backup ended.
@@ -47,10 +48,9 @@ type Reporter interface {
 	Warn(msg string)
 }
 
-// Env is what a run needs from the outside world.
+// Env is what a backup needs: the run it is part of, the plan, where to report.
 type Env struct {
-	API      engine.API
-	Runner   restic.Runner
+	Run      *run.Run
 	Plan     *composeext.Plan
 	Reporter Reporter
 }
@@ -61,26 +61,10 @@ type Options struct {
 	NoForget bool
 }
 
-// stopTimeout is how long a service gets to stop before it is killed, as compose's default.
-const stopTimeout = 10 * time.Second
-
 // Up backs up every service in the plan and returns one result per service, in plan
-// order. The error is for what stops the whole run (the repository cannot be opened);
-// a service's failure is in its result.
-func Up(ctx context.Context, env Env, opts Options) ([]Result, error) {
-	if err := Recover(ctx, env.API, env.Plan.Project); err != nil {
-		return nil, err
-	}
-	if err := OpenRepository(ctx, env.API, env.Runner, env.Plan); err != nil {
-		return nil, err
-	}
-	forgotten, err := forgetOrphanDumps(ctx, env.API, env.Runner, env.Plan.Project)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range forgotten {
-		env.Reporter.Warn(fmt.Sprintf("forgot snapshot %s: its dump was interrupted before it was confirmed", f))
-	}
+// order; a service's failure is in its result. Services are reported done once their
+// snapshot is confirmed.
+func Up(ctx context.Context, env Env, opts Options) []Result {
 	results := make([]Result, len(env.Plan.Services))
 	parallel := max(opts.Parallel, 1)
 	sem := make(chan struct{}, parallel)
@@ -95,10 +79,20 @@ func Up(ctx context.Context, env Env, opts Options) ([]Result, error) {
 		}()
 	}
 	wg.Wait()
+	pending := make([]bool, len(results))
+	for i, r := range results {
+		pending[i] = awaitsConfirmation(r)
+	}
+	confirmDumps(ctx, env, results)
+	for i, r := range results {
+		if pending[i] {
+			env.Reporter.Done(r)
+		}
+	}
 	if !opts.NoForget && ctx.Err() == nil {
 		applyRetention(ctx, env, results)
 	}
-	return results, nil
+	return results
 }
 
 func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Result {
@@ -129,8 +123,15 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 	default:
 		res.Status, res.Err = StatusFailed, err
 	}
-	env.Reporter.Done(res)
+	if !awaitsConfirmation(res) {
+		env.Reporter.Done(res)
+	}
 	return res
+}
+
+// awaitsConfirmation reports whether a result is a dump to confirm at the end of the run.
+func awaitsConfirmation(r Result) bool {
+	return r.Strategy == composeext.StrategyDump && r.Status != StatusFailed && r.Summary.SnapshotID != ""
 }
 
 // helperMounts are the mounts a volumes backup or restore gives its helper.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // dumpKind is the helper kind of a streamed dump.
@@ -24,12 +26,12 @@ var errEmptyDump = errors.New("the dump command wrote nothing")
 // input ends, so no snapshot is committed.
 func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (restic.Summary, error) {
 	var sum restic.Summary
-	project := env.Plan.Project
-	c, err := engine.RunningContainer(ctx, env.API, project, svc.Name)
+	project, api := env.Plan.Project, env.Run.API
+	c, err := engine.RunningContainer(ctx, api, project, svc.Name)
 	if err != nil {
 		return sum, err
 	}
-	if err := runHooks(ctx, env.API, project, svc, "pre", svc.Pre); err != nil {
+	if err := runHooks(ctx, api, project, svc, "pre", svc.Pre); err != nil {
 		return sum, err
 	}
 	pr, pw := io.Pipe()
@@ -37,7 +39,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	stderr := &engine.Tail{Max: 4096}
 	dumpErr := make(chan error, 1)
 	go func() {
-		code, err := engine.Exec(ctx, env.API, c.ID, engine.ExecSpec{
+		code, err := engine.Exec(ctx, api, c.ID, engine.ExecSpec{
 			Cmd: svc.Dump.Command, User: svc.Dump.User, Stdout: counted, Stderr: stderr,
 		})
 		switch {
@@ -56,11 +58,14 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 		}
 		dumpErr <- err
 	}()
-	sum, err = restic.Backup(ctx, env.Runner, restic.BackupOptions{
+	// Committed unconfirmed: if this process dies mid-dump, the engine ends restic's
+	// input and restic commits what it got; only confirmDumps makes it visible.
+	tags := append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID), snapshot.Unconfirmed)
+	sum, err = restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
 		Service:       svc.Name,
 		Kind:          dumpKind,
-		Host:          project,
-		Tags:          svc.Tags,
+		Host:          env.Run.Identity.Host(),
+		Tags:          tags,
 		Stdin:         pr,
 		StdinFilename: svc.Dump.Filename,
 		Events:        restic.Events{Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) }},
@@ -74,7 +79,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	case err != nil:
 		return sum, fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
 	}
-	return sum, runHooks(ctx, env.API, project, svc, "post", svc.Post)
+	return sum, runHooks(ctx, api, project, svc, "post", svc.Post)
 }
 
 // countingWriter counts the bytes that pass through it.

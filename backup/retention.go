@@ -6,6 +6,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // KeepPolicy converts a plan's retention to restic's.
@@ -19,11 +20,6 @@ func KeepPolicy(r *composeext.Retention) restic.KeepPolicy {
 	}
 }
 
-// ServiceFilter selects one service's snapshots of a project.
-func ServiceFilter(project, service string) restic.SnapshotFilter {
-	return restic.SnapshotFilter{Host: project, Tags: []string{"project=" + project, "service=" + service}}
-}
-
 // applyRetention forgets old snapshots of the services that were backed up, one after
 // the other: forget takes restic's exclusive lock. A failure is a warning on the service.
 func applyRetention(ctx context.Context, env Env, results []Result) {
@@ -33,7 +29,8 @@ func applyRetention(ctx context.Context, env Env, results []Result) {
 		if r.Status != StatusOK && r.Status != StatusWarning || keep.Empty() {
 			continue
 		}
-		if _, err := restic.Forget(ctx, env.Runner, restic.ForgetOptions{Filter: ServiceFilter(env.Plan.Project, svc.Name), Keep: keep}); err != nil {
+		o := restic.ForgetOptions{Filter: snapshot.ServiceFilter(env.Run.Identity, svc.Name), GroupBy: snapshot.GroupBy, Keep: keep}
+		if _, err := restic.Forget(ctx, env.Run.Runner, o); err != nil {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("retention not applied: %v", err))
 		}
 	}

@@ -3,50 +3,49 @@ package backup
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // backupVolumes copies the service's volumes with a helper that mounts them read-only.
 // With stop, the service's containers are stopped for the copy and always started again.
 func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (sum restic.Summary, warnings []string, err error) {
-	project := env.Plan.Project
-	if err := runHooks(ctx, env.API, project, svc, "pre", svc.Pre); err != nil {
+	project, api := env.Plan.Project, env.Run.API
+	if err := runHooks(ctx, api, project, svc, "pre", svc.Pre); err != nil {
 		return sum, nil, err
 	}
-	labels := map[string]string{}
-	stopped := &engine.Stopped{}
+	var stopped *run.Stopped
 	if svc.Stop {
-		cs, err := engine.ServiceContainers(ctx, env.API, project, svc.Name)
+		cs, err := engine.ServiceContainers(ctx, api, project, svc.Name)
 		if err != nil {
 			return sum, nil, err
 		}
 		var stopErr error
-		stopped, stopErr = engine.StopForWork(ctx, env.API, cs, stopTimeout)
+		stopped, stopErr = env.Run.Stop(ctx, svc.Name, cs)
 		// Started again whatever happens next, also when ctx is cancelled.
 		defer func() {
-			if serr := stopped.Restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			if serr := stopped.Restart(ctx); serr != nil && err == nil {
 				err = serr
 			}
 		}()
 		if stopErr != nil {
 			return sum, nil, stopErr
 		}
-		labels[engine.LabelStopped] = strings.Join(stopped.IDs(), ",")
 	}
 	mounts, paths := helperMounts(svc, true)
-	sum, err = restic.Backup(ctx, env.Runner, restic.BackupOptions{
+	sum, err = restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
 		Service:  svc.Name,
 		Kind:     "backup",
-		Host:     project,
-		Tags:     svc.Tags,
+		Host:     env.Run.Identity.Host(),
+		Tags:     append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID)),
 		Paths:    paths,
 		Mounts:   mounts,
 		Excludes: svc.Exclude,
-		Labels:   labels,
 		Events: restic.Events{
 			Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) },
 			Error: func(e restic.ErrorItem) {
@@ -58,8 +57,10 @@ func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (su
 		return sum, warnings, fmt.Errorf("backing up volumes of %q: %w", svc.Name, err)
 	}
 	// Start before post hooks: they run in the service container.
-	if err := stopped.Restart(ctx); err != nil {
-		return sum, warnings, err
+	if stopped != nil {
+		if err := stopped.Restart(ctx); err != nil {
+			return sum, warnings, err
+		}
 	}
-	return sum, warnings, runHooks(ctx, env.API, project, svc, "post", svc.Post)
+	return sum, warnings, runHooks(ctx, api, project, svc, "post", svc.Post)
 }

@@ -35,7 +35,9 @@ func collectSecrets(project *types.Project, repo Repository) []string {
 	}
 	add("", repo.Password)
 	for k, v := range repo.Env {
-		add(k, v)
+		if IsSecretSetting(k) {
+			add("", v)
+		}
 	}
 	out := make([]string, 0, len(set))
 	for v := range set {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // dataMounts lists a service's named volumes and bind mounts as the helper sees them.
@@ -20,10 +22,10 @@ func dataMounts(project *types.Project, service string, svc types.ServiceConfig)
 				name = vol.Name
 			}
 			out = append(out, Mount{Key: v.Source, Type: "volume", Source: name, Target: v.Target,
-				Path: "/backup/" + service + "/" + v.Source})
+				Path: snapshot.VolumePath(service, v.Source)})
 		case v.Type == types.VolumeTypeBind && v.Source != "":
 			out = append(out, Mount{Key: v.Target, Type: "bind", Source: v.Source, Target: v.Target,
-				Path: "/backup/" + service + "/" + bindPathName(v.Target)})
+				Path: snapshot.VolumePath(service, bindPathName(v.Target))})
 		}
 	}
 	return out

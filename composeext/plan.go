@@ -14,15 +14,18 @@ const (
 // It is the one thing the rest of the program reads; nothing downstream looks at the
 // compose file again.
 type Plan struct {
-	Project      string        `json:"project"`
-	WorkingDir   string        `json:"working_dir"`
-	ComposeFiles []string      `json:"compose_files"`
-	Repository   Repository    `json:"repository"`
-	Image        string        `json:"image"`
-	Parallel     int           `json:"parallel"`
-	Schedule     string        `json:"schedule,omitempty"`
-	Retention    *Retention    `json:"retention,omitempty"`
-	Services     []ServicePlan `json:"services"`
+	Project      string     `json:"project"`
+	WorkingDir   string     `json:"working_dir"`
+	ComposeFiles []string   `json:"compose_files"`
+	Repository   Repository `json:"repository"`
+	Image        string     `json:"image"`
+	// Host names the machine in the snapshots' identity (x-backup.host or
+	// DOCKER_BACKUP_HOST); empty: derived from the engine.
+	Host      string        `json:"host,omitempty"`
+	Parallel  int           `json:"parallel"`
+	Schedule  string        `json:"schedule,omitempty"`
+	Retention *Retention    `json:"retention,omitempty"`
+	Services  []ServicePlan `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.
 	Unprotected []Unprotected `json:"unprotected,omitempty"`
 	// Secrets are values that must never be shown (passwords interpolated into commands,

@@ -61,12 +61,12 @@ var presets = map[string]preset{
 	"sqlite": {
 		ext:       "sql",
 		needsPath: "the database file inside the container, e.g. /data/app.db",
-		dump:      func(path string) string { return "exec sqlite3 " + shellQuote(path) + " .dump" },
+		dump:      func(path string) string { return "exec sqlite3 " + ShellQuote(path) + " .dump" },
 		restore: func(path string) string {
 			// Load into a fresh file, then copy it in with sqlite's backup API, which is
 			// safe while the application holds the database open.
 			return `set -e; tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT; sqlite3 -bail "$tmp"; ` +
-				`sqlite3 ` + shellQuote(path) + ` ".restore $tmp"`
+				`sqlite3 ` + ShellQuote(path) + ` ".restore $tmp"`
 		},
 	},
 }
@@ -173,7 +173,7 @@ func hasAnyEnv(svc types.ServiceConfig, names []string) bool {
 	return false
 }
 
-// shellQuote quotes s for sh.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -11,7 +11,7 @@ import (
 // projectKeys are the keys of the top-level x-backup.
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
-	"image", "retention", "schedule", "parallel",
+	"image", "host", "retention", "schedule", "parallel",
 }
 
 // retentionKeys are the keys of a retention mapping, restic's --keep-* flags.
@@ -27,6 +27,7 @@ type projectDecl struct {
 	EnvFiles        []string
 	Environment     map[string]string
 	Image           string
+	Host            string
 	Retention       *Retention
 	Schedule        string
 	Parallel        int
@@ -69,6 +70,9 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 	}
 	if v, ok := m["image"]; ok {
 		pd.Image, _ = d.str(base+".image", v)
+	}
+	if v, ok := m["host"]; ok {
+		pd.Host, _ = d.str(base+".host", v)
 	}
 	if v, ok := m["retention"]; ok {
 		pd.Retention = d.retention(base+".retention", v)

@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // Defaults that apply when neither flags, environment nor the compose file say otherwise.
@@ -30,6 +32,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		WorkingDir:   project.WorkingDir,
 		ComposeFiles: project.ComposeFiles,
 		Image:        override(opts.Image, project.Environment["DOCKER_BACKUP_IMAGE"], pd.Image, DefaultImage),
+		Host:         override(project.Environment["DOCKER_BACKUP_HOST"], pd.Host),
 		Parallel:     DefaultParallel,
 		Schedule:     pd.Schedule,
 		Retention:    pd.Retention,
@@ -82,16 +85,16 @@ func (d *decoder) resolveService(project *types.Project, name string, svc types.
 		Pre:       sd.Pre,
 		Post:      sd.Post,
 		Retention: sd.Retention,
-		Tags:      []string{"project=" + project.Name, "service=" + name, "strategy=" + string(sd.Strategy)},
 	}
 	if sp.Retention == nil {
 		sp.Retention = projectRetention
 	}
+	var keys []string
 	switch sd.Strategy {
 	case StrategyVolumes:
 		sp.Volumes = d.selectMounts(base, project, name, svc, sd.Volumes)
 		for _, m := range sp.Volumes {
-			sp.Tags = append(sp.Tags, "volume="+m.Key)
+			keys = append(keys, m.Key)
 		}
 	case StrategyDump:
 		spec := &DumpSpec{Command: sd.Dump, Restore: sd.Restore, Filename: sd.Filename, User: sd.User}
@@ -102,6 +105,7 @@ func (d *decoder) resolveService(project *types.Project, name string, svc types.
 		}
 		sp.Dump = spec
 	}
+	sp.Tags = snapshot.ServiceTags(project.Name, name, string(sd.Strategy), keys)
 	return sp
 }
 

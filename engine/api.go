@@ -30,27 +30,13 @@ type API interface {
 	VolumeInspect(ctx context.Context, volumeID string, options client.VolumeInspectOptions) (client.VolumeInspectResult, error)
 	VolumeList(ctx context.Context, options client.VolumeListOptions) (client.VolumeListResult, error)
 	VolumeRemove(ctx context.Context, volumeID string, options client.VolumeRemoveOptions) (client.VolumeRemoveResult, error)
+	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 }
 
-// Labels compose puts on what it creates, and ours on our helpers.
+// Labels compose puts on what it creates. Our own labels are the run package's.
 const (
 	LabelProject   = "com.docker.compose.project"
 	LabelService   = "com.docker.compose.service"
 	LabelOneoff    = "com.docker.compose.oneoff"
-	LabelVolume    = "com.docker.compose.volume"
 	LabelContainer = "com.docker.compose.container-number"
-
-	// LabelHelper marks every container docker-backup creates.
-	LabelHelper = "io.docker-backup.helper"
-	// LabelHelperProject is the compose project a helper works for.
-	LabelHelperProject = "io.docker-backup.project"
-	// LabelHelperService is the service a helper works for.
-	LabelHelperService = "io.docker-backup.service"
-	// LabelRepository identifies the repository a helper opens (a hash, never the URL).
-	LabelRepository = "io.docker-backup.repository"
-	// LabelStopped lists, comma-separated, the service containers stopped for this
-	// helper's work, so a later run can start them again if we were killed.
-	LabelStopped = "io.docker-backup.stopped"
-	// LabelKind says what the helper does (backup, dump, restore, …).
-	LabelKind = "io.docker-backup.kind"
 )

@@ -2,11 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
@@ -36,7 +37,7 @@ func ServiceContainers(ctx context.Context, api API, project, service string) ([
 		if c.Labels[LabelOneoff] == "True" {
 			continue
 		}
-		name := c.ID[:min(12, len(c.ID))]
+		name := ShortID(c.ID)
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
@@ -61,58 +62,95 @@ func RunningContainer(ctx context.Context, api API, project, service string) (Co
 	return Container{}, fmt.Errorf("service %q has no running container (start it with docker compose up -d %s)", service, service)
 }
 
-// StopContainers stops the running containers among ids and returns those it stopped.
-// On error, the ones already stopped are returned too so the caller can start them again.
-func StopContainers(ctx context.Context, api API, cs []Container, timeout time.Duration) ([]string, error) {
-	var stopped []string
-	secs := int(timeout.Seconds())
-	for _, c := range cs {
-		if !c.Running {
-			continue
+// ErrContainerGone is a container that no longer exists (removed, or recreated by
+// compose under a new ID).
+var ErrContainerGone = errors.New("the container no longer exists")
+
+// StopContainer stops a container the way `docker compose stop` does: with the
+// container's own stop signal and grace period, which compose sets from the service's
+// stop_signal and stop_grace_period. The stop is not cancelled with ctx: the engine
+// would finish it anyway, and the caller must know that it happened.
+func StopContainer(ctx context.Context, api API, c Container) error {
+	if _, err := api.ContainerStop(context.WithoutCancel(ctx), c.ID, client.ContainerStopOptions{}); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("stopping container %s: %w", c.Name, ErrContainerGone)
 		}
-		if _, err := api.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil {
-			return stopped, fmt.Errorf("stopping container %s: %w", c.Name, err)
-		}
-		stopped = append(stopped, c.ID)
+		return fmt.Errorf("stopping container %s: %w", c.Name, err)
 	}
-	return stopped, nil
+	return nil
 }
 
-// StartContainers starts every container in ids, trying them all, and returns the
-// first error. It is used on cleanup paths, so it does not give up early.
-func StartContainers(ctx context.Context, api API, ids []string) error {
-	var first error
-	for _, id := range ids {
-		if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil && first == nil {
-			first = fmt.Errorf("starting container %s again: %w", shortID(id), err)
+// StartContainer starts a container; ErrContainerGone when it no longer exists.
+func StartContainer(ctx context.Context, api API, id string) error {
+	if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("starting container %s again: %w", ShortID(id), ErrContainerGone)
 		}
+		return fmt.Errorf("starting container %s again: %w", ShortID(id), err)
 	}
-	return first
+	return nil
 }
 
-func shortID(id string) string { return id[:min(12, len(id))] }
+// ShortID is the first 12 characters of a Docker ID, as docker shows them.
+func ShortID(id string) string { return id[:min(12, len(id))] }
 
-// Stopped are service containers stopped for a while. Restart starts them again once,
-// however often it is called, so callers can both restart early (before post hooks)
-// and defer it for every other path.
-type Stopped struct {
-	api API
-	ids []string
+// Owned is a container of ours (a helper or a run's anchor), found by its labels.
+type Owned struct {
+	ID      string
+	Name    string
+	Labels  map[string]string
+	Running bool
 }
 
-// StopForWork stops the running containers among cs. On error, the returned Stopped
-// holds those already stopped, so that they can be started again too.
-func StopForWork(ctx context.Context, api API, cs []Container, timeout time.Duration) (*Stopped, error) {
-	ids, err := StopContainers(ctx, api, cs, timeout)
-	return &Stopped{api: api, ids: ids}, err
+// ContainersWithLabels lists the containers, running or not, that carry every given
+// label ("key" or "key=value").
+func ContainersWithLabels(ctx context.Context, api API, labels ...string) ([]Owned, error) {
+	f := client.Filters{}
+	for _, l := range labels {
+		f = f.Add("label", l)
+	}
+	res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	out := make([]Owned, 0, len(res.Items))
+	for _, c := range res.Items {
+		name := ShortID(c.ID)
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, Owned{ID: c.ID, Name: name, Labels: c.Labels, Running: c.State == container.StateRunning})
+	}
+	return out, nil
 }
 
-// IDs lists the stopped containers that have not been started again.
-func (s *Stopped) IDs() []string { return s.ids }
+// RemoveContainer removes a container, running or not; one already gone is not an error.
+func RemoveContainer(ctx context.Context, api API, id string) error {
+	if _, err := api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("removing container %s: %w", ShortID(id), err)
+	}
+	return nil
+}
 
-// Restart starts the stopped containers again; later calls do nothing.
-func (s *Stopped) Restart(ctx context.Context) error {
-	ids := s.ids
-	s.ids = nil
-	return StartContainers(ctx, s.api, ids)
+// WaitExit waits until a container has exited.
+func WaitExit(ctx context.Context, api API, id string) error {
+	w := api.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	select {
+	case <-w.Result:
+		return nil
+	case err := <-w.Error:
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("waiting for container %s: %w", ShortID(id), err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Interrupt stops a running helper: SIGINT first (restic then removes its lock), SIGKILL
+// after a grace period.
+func Interrupt(ctx context.Context, api API, id string) {
+	waited := api.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	interrupt(ctx, api, id, waited)
 }

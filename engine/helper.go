@@ -25,6 +25,9 @@ type HelperSpec struct {
 	Labels      map[string]string
 	Hostname    string
 	NetworkMode string
+	// Init runs the engine's init as PID 1 with the command under it, so the command's
+	// PID is never 1 (restic's stale-lock test needs that, see the run package).
+	Init bool
 	// Files are copied into the container before it starts: secrets reach the helper
 	// this way, never through its argv or environment.
 	Files []File
@@ -63,7 +66,7 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name,
 		Config:     cfg,
-		HostConfig: &container.HostConfig{Mounts: spec.Mounts, NetworkMode: container.NetworkMode(spec.NetworkMode)},
+		HostConfig: &container.HostConfig{Mounts: spec.Mounts, NetworkMode: container.NetworkMode(spec.NetworkMode), Init: &spec.Init},
 	})
 	if err != nil {
 		return -1, fmt.Errorf("creating helper container from image %s: %w", spec.Image, err)

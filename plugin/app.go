@@ -68,7 +68,7 @@ func Main(argv []string, streams Streams, version string) int {
 		fmt.Fprintf(streams.Err, "docker backup: reading the working directory: %v\n", err)
 		return ExitFailure
 	}
-	err = run(ctx, argv[1:], &deps{
+	err = runApp(ctx, argv[1:], &deps{
 		streams:    streams,
 		environ:    os.Environ(),
 		workdir:    workdir,
@@ -87,8 +87,8 @@ func Main(argv []string, streams Streams, version string) int {
 	return exitCode(ctx, err)
 }
 
-// run parses the docker global flags, then runs the command tree on the rest.
-func run(ctx context.Context, args []string, d *deps) error {
+// runApp parses the docker global flags, then runs the command tree on the rest.
+func runApp(ctx context.Context, args []string, d *deps) error {
 	global, rest, err := parseGlobalFlags(args)
 	if err != nil {
 		return err

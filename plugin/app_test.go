@@ -79,7 +79,7 @@ func TestUnknownCommandIsUsageError(t *testing.T) {
 	var out, errOut bytes.Buffer
 	d := &deps{streams: Streams{Out: &out, Err: &errOut}, workdir: t.TempDir(),
 		dockerClient: func() (client.APIClient, error) { return nil, errors.New("no engine in unit tests") }}
-	err := run(context.Background(), []string{"frobnicate"}, d)
+	err := runApp(context.Background(), []string{"frobnicate"}, d)
 	if exitCode(context.Background(), err) != ExitUsage || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Errorf("err %v, want a usage error naming the command", err)
 	}

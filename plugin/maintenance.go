@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -10,6 +11,7 @@ import (
 	"github.com/docker-backup/docker-backup/backup"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // repoOptions holds the flags and dependencies of the repository commands: init, forget, check.
@@ -19,6 +21,7 @@ type repoOptions struct {
 	prune    bool
 	dryRun   bool
 	readData string
+	run      runSettings
 	d        *deps
 }
 
@@ -41,11 +44,11 @@ func runInit(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
-	runner, _, err := newRunner(ctx, opts.d, plan)
+	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
-	exists, err := restic.Open(ctx, runner, false)
+	exists, err := restic.Open(ctx, s.runner)
 	if err != nil {
 		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
 	}
@@ -53,7 +56,7 @@ func runInit(ctx context.Context, opts *repoOptions) error {
 		fmt.Fprintf(opts.d.streams.Out, "repository %s already exists\n", plan.Repository.Display)
 		return nil
 	}
-	if err := restic.Init(ctx, runner); err != nil {
+	if err := restic.Init(ctx, s.runner); err != nil {
 		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
 	}
 	fmt.Fprintf(opts.d.streams.Out, "created repository %s\n", plan.Repository.Display)
@@ -65,12 +68,13 @@ func newForgetCommand(d *deps) *cli.Command {
 		Name:      "forget",
 		Usage:     "Apply the retention policy to the project's snapshots",
 		UsageText: appName(d) + " forget [OPTIONS] [SERVICE...]",
-		Flags: withProjectFlags(
+		Flags: append(withProjectFlags(
 			&cli.BoolFlag{Name: "prune", Usage: "Also remove the data no snapshot needs any more"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
-		),
+		), runFlags()...),
 		Action: func(c *cli.Context) error {
-			return runForget(c.Context, &repoOptions{load: loadOptions(c, d), services: c.Args().Slice(), prune: c.Bool("prune"), dryRun: c.Bool("dry-run"), d: d})
+			return runForget(c.Context, &repoOptions{load: loadOptions(c, d), services: c.Args().Slice(), prune: c.Bool("prune"),
+				dryRun: c.Bool("dry-run"), run: readRunSettings(c), d: d})
 		},
 	}
 }
@@ -89,25 +93,32 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 	if len(todo) == 0 {
 		return usageErrorf("no retention policy: set x-backup.retention in the compose file (keep_last, keep_daily, …)")
 	}
-	runner, _, err := newRunner(ctx, opts.d, plan)
+	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
+	// A run: retention must not see a dump that an interrupted run left unconfirmed.
+	r, err := s.begin(ctx, plan, "forget", opts.run, false, warnTo(opts.d.streams.Err))
+	if err != nil {
+		return err
+	}
+	defer r.End(ctx)
 	tw := tabwriter.NewWriter(opts.d.streams.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tKEEP\tREMOVE")
-	for _, s := range todo {
-		groups, err := restic.Forget(ctx, runner, restic.ForgetOptions{
-			Filter: backup.ServiceFilter(plan.Project, s.Name), Keep: backup.KeepPolicy(s.Retention), DryRun: opts.dryRun,
+	for _, svc := range todo {
+		groups, err := restic.Forget(ctx, r.Runner, restic.ForgetOptions{
+			Filter: snapshot.ServiceFilter(r.Identity, svc.Name), GroupBy: snapshot.GroupBy,
+			Keep: backup.KeepPolicy(svc.Retention), DryRun: opts.dryRun,
 		})
 		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+			return fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		var keep, remove int
 		for _, g := range groups {
 			keep += len(g.Keep)
 			remove += len(g.Remove)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", s.Name, keep, remove)
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", svc.Name, keep, remove)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -117,7 +128,7 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 		return nil
 	}
 	if opts.prune {
-		return restic.Prune(ctx, runner, opts.d.streams.Out)
+		return restic.Prune(ctx, r.Runner, opts.d.streams.Out)
 	}
 	return nil
 }
@@ -141,9 +152,14 @@ func runCheck(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
-	runner, _, err := newRunner(ctx, opts.d, plan)
+	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
-	return restic.Check(ctx, runner, opts.readData, opts.d.streams.Out)
+	return restic.Check(ctx, s.runner, opts.readData, opts.d.streams.Out)
+}
+
+// warnTo prints a run's warnings as "warning: …" lines.
+func warnTo(w io.Writer) func(string) {
+	return func(msg string) { fmt.Fprintln(w, "warning: "+msg) }
 }

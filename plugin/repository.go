@@ -12,10 +12,8 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/moby/moby/client"
-
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
 )
 
 // errNoPassword is a repository with no password source.
@@ -25,9 +23,9 @@ var errNoPassword = fmt.Errorf("%w: no repository password: set x-backup.passwor
 // repository reads the password from its source and prepares a local repository's folder.
 // For the default local repository with no password configured, it generates a key file
 // once and says so on stderr.
-func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (restic.Repo, error) {
+func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (run.Repo, error) {
 	r := plan.Repository
-	repo := restic.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
+	repo := run.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
 	if r.Local {
 		if err := os.MkdirAll(r.URL, 0o700); err != nil {
 			return repo, fmt.Errorf("creating the repository folder: %w", err)
@@ -95,25 +93,4 @@ func runPasswordCommand(ctx context.Context, argv []string) ([]byte, error) {
 		return nil, fmt.Errorf("running the password command: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return out, nil
-}
-
-// newRunner opens the plan's repository for helpers.
-func newRunner(ctx context.Context, d *deps, plan *composeext.Plan) (*restic.ContainerRunner, client.APIClient, error) {
-	repo, err := repository(ctx, plan, d.streams.Err)
-	if err != nil {
-		return nil, nil, err
-	}
-	api, err := d.dockerClient()
-	if err != nil {
-		return nil, nil, err
-	}
-	return &restic.ContainerRunner{
-		API:     api,
-		Image:   plan.Image,
-		Project: plan.Project,
-		Repo:    repo,
-		// Settings of the engine side that belong to the machine, not to the project.
-		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
-		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),
-	}, api, nil
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/restore"
 )
 
@@ -26,10 +24,11 @@ type restoreOptions struct {
 	dryRun     bool
 	noRollback bool
 	json       bool
+	run        runSettings
 	// interactive reports whether a person can answer on stdin.
 	interactive func() bool
-	// connect opens the repository and the engine; newRunner in production.
-	connect func(ctx context.Context, plan *composeext.Plan) (restic.Runner, engine.API, string, error)
+	// connect opens the repository and the engine.
+	connect func(ctx context.Context, d *deps, plan *composeext.Plan) (*session, error)
 	d       *deps
 }
 
@@ -43,27 +42,21 @@ func newRestoreCommand(d *deps) *cli.Command {
 			"Volumes: the service is stopped, the snapshot restored into a staging volume and verified,\n" +
 			"then it replaces the live content; the previous content is kept in a rollback volume.\n" +
 			"Dumps: the dump is streamed into the service's restore command in its running container.",
-		Flags: withProjectFlags(
+		Flags: append(withProjectFlags(
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "Do not ask for confirmation (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "to", Usage: "Restore into this new or empty volume (volumes) or into this service of the project (dump) instead"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the steps, and do nothing"},
 			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
-		),
+		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			opts := &restoreOptions{
 				load: loadOptions(c, d),
 				yes:  c.Bool("yes"), to: c.String("to"), dryRun: c.Bool("dry-run"),
-				noRollback: c.Bool("no-rollback"), json: c.Bool("json"),
+				noRollback: c.Bool("no-rollback"), json: c.Bool("json"), run: readRunSettings(c),
 				interactive: func() bool { return readerIsTerminal(d.streams.In) && isTerminal(d.streams.Err) },
-				connect: func(ctx context.Context, plan *composeext.Plan) (restic.Runner, engine.API, string, error) {
-					r, api, err := newRunner(ctx, d, plan)
-					if err != nil {
-						return nil, nil, "", err
-					}
-					return r, api, r.Network, nil
-				},
-				d: d,
+				connect:     connect,
+				d:           d,
 			}
 			opts.args = c.Args().Slice()
 			return runRestore(c.Context, opts)
@@ -95,12 +88,12 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 	if err != nil {
 		return err
 	}
-	runner, api, network, err := opts.connect(ctx, plan)
+	s, err := opts.connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
 	reporter := newRestoreReporter(opts.d.streams.Out, opts.json)
-	env := restore.Env{API: api, Runner: runner, Plan: plan, Reporter: reporter, Network: network}
+	env := restore.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: reporter}
 	ropts := restore.Options{To: opts.to, NoRollback: opts.noRollback}
 	jobs, err := restore.Prepare(ctx, env, targets, ropts)
 	if err != nil {
@@ -123,10 +116,13 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 			return &exitCodeError{code: ExitFailure, msg: "restore cancelled: nothing was changed"}
 		}
 	}
-	results, err := restore.Run(ctx, env, jobs, ropts)
+	r, err := s.begin(ctx, plan, "restore", opts.run, false, warnTo(opts.d.streams.Err))
 	if err != nil {
 		return err
 	}
+	defer r.End(ctx)
+	env.Run = r
+	results := restore.Run(ctx, env, jobs, ropts)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -16,7 +16,7 @@ import (
 func TestRestoreFlagsAfterServices(t *testing.T) {
 	var out, errOut bytes.Buffer
 	d := &deps{streams: Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, workdir: t.TempDir()}
-	err := run(context.Background(), []string{"restore", "db", "web@latest", "--to", "scratch"}, d)
+	err := runApp(context.Background(), []string{"restore", "db", "web@latest", "--to", "scratch"}, d)
 	if err == nil || !strings.Contains(err.Error(), "--to restores one service, not 2") {
 		t.Errorf("err %v, want --to read after the services", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // snapshotsOptions holds the snapshots command's flags and dependencies.
@@ -43,6 +44,7 @@ type snapshotRow struct {
 	Time     time.Time `json:"time"`
 	Service  string    `json:"service"`
 	Strategy string    `json:"strategy"`
+	Host     string    `json:"host"`
 	Paths    []string  `json:"paths"`
 	Tags     []string  `json:"tags"`
 	// DataAdded is what the snapshot added to the repository, when restic recorded it.
@@ -54,15 +56,16 @@ func runSnapshots(ctx context.Context, opts *snapshotsOptions) error {
 	if err != nil {
 		return err
 	}
-	runner, _, err := newRunner(ctx, opts.d, plan)
+	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
-	snaps, err := restic.Snapshots(ctx, runner, restic.SnapshotFilter{Host: plan.Project, Tags: []string{"project=" + plan.Project}})
+	snaps, err := restic.Snapshots(ctx, s.runner, snapshot.ProjectFilter(s.identity))
 	if err != nil {
 		return err
 	}
-	rows := snapshotRows(snaps, opts.services)
+	// A dump its run never confirmed may be cut short: it is never listed.
+	rows := snapshotRows(snapshot.Confirmed(snaps), opts.services)
 	if opts.json {
 		enc := json.NewEncoder(opts.d.streams.Out)
 		enc.SetIndent("", "  ")
@@ -75,11 +78,11 @@ func runSnapshots(ctx context.Context, opts *snapshotsOptions) error {
 func snapshotRows(snaps []restic.Snapshot, services []string) []snapshotRow {
 	rows := []snapshotRow{}
 	for _, s := range snaps {
-		svc := s.Tag("service")
-		if len(services) > 0 && !slices.Contains(services, svc) {
+		info := snapshot.Parse(s)
+		if len(services) > 0 && !slices.Contains(services, info.Service) {
 			continue
 		}
-		row := snapshotRow{ID: s.ID, ShortID: s.ShortID, Time: s.Time, Service: svc, Strategy: s.Tag("strategy"), Paths: s.Paths, Tags: s.Tags}
+		row := snapshotRow{ID: s.ID, ShortID: s.ShortID, Time: s.Time, Service: info.Service, Strategy: info.Strategy, Host: s.Hostname, Paths: s.Paths, Tags: s.Tags}
 		if s.Summary != nil {
 			added := s.Summary.DataAdded
 			row.DataAdded = &added

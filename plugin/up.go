@@ -21,6 +21,7 @@ type upOptions struct {
 	noForget bool
 	strict   bool
 	json     bool
+	run      runSettings
 	d        *deps
 }
 
@@ -31,15 +32,16 @@ func newUpCommand(d *deps) *cli.Command {
 		UsageText: appName(d) + " up [OPTIONS] [SERVICE...]\n\n" +
 			"Volumes are copied by a helper that mounts them read-only; dumps are streamed from the\n" +
 			"service's own container into restic. Exit code 1 when any service failed; the others still run.",
-		Flags: withProjectFlags(
+		Flags: append(withProjectFlags(
 			&cli.IntFlag{Name: "parallel", Usage: "How many services are backed up at once (default: x-backup.parallel, else 2)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the helpers that would run, and do nothing"},
 			&cli.BoolFlag{Name: "no-forget", Usage: "Do not apply the retention policy after the backup"},
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when some files could not be read"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
-		),
+		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			return runUp(c.Context, &upOptions{
+				run:      readRunSettings(c),
 				load:     loadOptions(c, d),
 				services: c.Args().Slice(),
 				parallel: c.Int("parallel"),
@@ -65,18 +67,20 @@ func runUp(ctx context.Context, opts *upOptions) error {
 	if opts.dryRun {
 		return printDryRun(opts.d.streams.Out, plan)
 	}
-	runner, api, err := newRunner(ctx, opts.d, plan)
+	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
 	reporter := newReporter(opts.d.streams, opts.json)
-	results, err := backup.Up(ctx, backup.Env{API: api, Runner: runner, Plan: plan, Reporter: reporter}, backup.Options{
-		Parallel: parallel,
-		NoForget: opts.noForget,
-	})
+	r, err := s.begin(ctx, plan, "up", opts.run, true, reporter.Warn)
 	if err != nil {
 		return err
 	}
+	defer r.End(ctx)
+	results := backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
+		Parallel: parallel,
+		NoForget: opts.noForget,
+	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -102,7 +106,7 @@ func runUp(ctx context.Context, opts *upOptions) error {
 // printDryRun shows what up would do, without touching the engine or the repository.
 func printDryRun(w io.Writer, plan *composeext.Plan) error {
 	plan = plan.Masked()
-	fmt.Fprintf(w, "repository %s, helper image %s\n", plan.Repository.Display, plan.Image)
+	fmt.Fprintf(w, "repository %s, helper image %s, snapshots of host %s@<this machine>\n", plan.Repository.Display, plan.Image, plan.Project)
 	for _, s := range plan.Services {
 		switch s.Strategy {
 		case composeext.StrategyNone:
@@ -116,13 +120,14 @@ func printDryRun(w io.Writer, plan *composeext.Plan) error {
 				fmt.Fprintf(w, "%s: mount %s %s read-only at %s\n", s.Name, m.Type, m.Source, m.Path)
 				paths = append(paths, m.Path)
 			}
-			fmt.Fprintf(w, "%s: run helper: restic backup --host %s %s %s\n", s.Name, plan.Project, tagArgs(s.Tags), strings.Join(paths, " "))
+			fmt.Fprintf(w, "%s: run helper: restic backup %s %s\n", s.Name, tagArgs(s.Tags), strings.Join(paths, " "))
 			if s.Stop {
 				fmt.Fprintf(w, "%s: start the service's containers again\n", s.Name)
 			}
 		case composeext.StrategyDump:
 			fmt.Fprintf(w, "%s: exec in the service container: %s\n", s.Name, shortCommand(s.Dump.Command))
-			fmt.Fprintf(w, "%s: run helper: restic backup --host %s %s --stdin --stdin-filename %s\n", s.Name, plan.Project, tagArgs(s.Tags), s.Dump.Filename)
+			fmt.Fprintf(w, "%s: run helper: restic backup %s --tag unconfirmed --stdin --stdin-filename %s\n", s.Name, tagArgs(s.Tags), s.Dump.Filename)
+			fmt.Fprintf(w, "%s: once the dump command exited 0: restic tag --remove unconfirmed\n", s.Name)
 		}
 	}
 	return nil

@@ -19,16 +19,10 @@ func Init(ctx context.Context, r Runner) error {
 	return nil
 }
 
-// Open opens the repository with its password and reports whether it exists: a wrong
-// password is an error, not a missing repository. With removeLocks it opens it with
-// `unlock --remove-all`, so one helper both checks the repository and clears the locks
-// an interrupted run left; without, with a read that takes no lock.
-func Open(ctx context.Context, r Runner, removeLocks bool) (bool, error) {
-	args, kind := []string{"cat", "config", "--no-lock"}, "open"
-	if removeLocks {
-		args, kind = []string{"unlock", "--remove-all"}, "unlock"
-	}
-	err := r.Run(ctx, Invocation{Args: args, Stdout: io.Discard, Kind: kind})
+// Open opens the repository with its password, taking no lock, and reports whether it
+// exists: a wrong password is an error, not a missing repository.
+func Open(ctx context.Context, r Runner) (bool, error) {
+	err := r.Run(ctx, Invocation{Args: []string{"cat", "config", "--no-lock"}, Stdout: io.Discard, Kind: "open"})
 	switch {
 	case err == nil:
 		return true, nil
@@ -37,6 +31,16 @@ func Open(ctx context.Context, r Runner, removeLocks bool) (bool, error) {
 	default:
 		return false, fmt.Errorf("opening the repository: %w", err)
 	}
+}
+
+// Unlock removes the locks restic itself calls stale: older than 30 minutes, or made on
+// this hostname by a process that no longer exists. It never removes a live lock of
+// another host (that is `unlock --remove-all`, which docker-backup never runs).
+func Unlock(ctx context.Context, r Runner) error {
+	if err := r.Run(ctx, Invocation{Args: []string{"unlock"}, Stdout: io.Discard, Kind: "unlock"}); err != nil {
+		return fmt.Errorf("removing stale locks: %w", err)
+	}
+	return nil
 }
 
 // BackupOptions says what one backup stores.
@@ -52,7 +56,6 @@ type BackupOptions struct {
 	// Stdin, with StdinFilename, backs up a stream instead of folders.
 	Stdin         io.Reader
 	StdinFilename string
-	Labels        map[string]string
 	Events        Events
 }
 
@@ -89,7 +92,7 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 	}()
 	err := r.Run(ctx, Invocation{
 		Args: args, Mounts: o.Mounts, Stdin: o.Stdin, Stdout: pw,
-		Service: o.Service, Kind: o.Kind, Labels: o.Labels,
+		Service: o.Service, Kind: o.Kind,
 	})
 	pw.Close()
 	<-decoded
@@ -104,15 +107,16 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 
 // SnapshotFilter selects snapshots.
 type SnapshotFilter struct {
-	Host string
+	// Hosts: a snapshot of any of them matches (none: every host).
+	Hosts []string
 	// Tags must all be present on a snapshot.
 	Tags []string
 }
 
 func (f SnapshotFilter) args() []string {
 	var args []string
-	if f.Host != "" {
-		args = append(args, "--host", f.Host)
+	for _, h := range f.Hosts {
+		args = append(args, "--host", h)
 	}
 	if len(f.Tags) > 0 {
 		args = append(args, "--tag", strings.Join(f.Tags, ","))
@@ -164,9 +168,11 @@ func (k KeepPolicy) args() []string {
 // ForgetOptions says which snapshots a forget looks at and what it keeps.
 type ForgetOptions struct {
 	Filter SnapshotFilter
-	Keep   KeepPolicy
-	Prune  bool
-	DryRun bool
+	// GroupBy is restic's --group-by: the series a keep policy applies to.
+	GroupBy string
+	Keep    KeepPolicy
+	Prune   bool
+	DryRun  bool
 	// IDs forgets these snapshots instead of applying Keep.
 	IDs []string
 }
@@ -180,10 +186,13 @@ type ForgetGroup struct {
 	Remove []Snapshot `json:"remove"`
 }
 
-// Forget applies a keep policy (grouped by host and paths, within the filter) or
-// forgets the given snapshots.
+// Forget applies a keep policy (grouped by o.GroupBy, within the filter) or forgets the
+// given snapshots.
 func Forget(ctx context.Context, r Runner, o ForgetOptions) ([]ForgetGroup, error) {
-	args := []string{"forget", "--json", "--group-by", "host,paths"}
+	args := []string{"forget", "--json"}
+	if o.GroupBy != "" {
+		args = append(args, "--group-by", o.GroupBy)
+	}
 	if len(o.IDs) > 0 {
 		args = append(args, o.IDs...)
 	} else {
@@ -229,12 +238,48 @@ func Check(ctx context.Context, r Runner, readData string, out io.Writer) error 
 // Dump streams one file of a snapshot to w.
 func Dump(ctx context.Context, r Runner, snapshotID, path string, w io.Writer, service string) error {
 	if err := r.Run(ctx, Invocation{Args: []string{"dump", snapshotID, path}, Stdout: w, Service: service, Kind: "dump-read"}); err != nil {
-		return fmt.Errorf("reading %s from snapshot %s: %w", path, shortID(snapshotID), err)
+		return fmt.Errorf("reading %s from snapshot %s: %w", path, ShortID(snapshotID), err)
 	}
 	return nil
 }
 
-func shortID(id string) string { return id[:min(8, len(id))] }
+// ShortID is the first 8 characters of a snapshot ID, as restic shows them.
+func ShortID(id string) string { return id[:min(8, len(id))] }
+
+// Tag adds and removes tags on the given snapshots and returns each one's new ID: restic
+// saves a snapshot with changed tags as a new one. It takes restic's exclusive lock.
+func Tag(ctx context.Context, r Runner, ids, add, remove []string) (map[string]string, error) {
+	args := []string{"tag", "--json"}
+	for _, t := range add {
+		args = append(args, "--add", t)
+	}
+	for _, t := range remove {
+		args = append(args, "--remove", t)
+	}
+	args = append(args, ids...)
+	changed := map[string]string{}
+	err := runLines(ctx, r, Invocation{Args: args, Kind: "tag"}, func(kind string, line []byte) {
+		var m struct {
+			Old string `json:"old_snapshot_id"`
+			New string `json:"new_snapshot_id"`
+		}
+		if kind == "changed" && json.Unmarshal(line, &m) == nil {
+			changed[m.Old] = m.New
+		}
+	})
+	if err != nil {
+		return changed, fmt.Errorf("changing the tags of snapshot(s) %s: %w", shortIDs(ids), err)
+	}
+	return changed, nil
+}
+
+func shortIDs(ids []string) string {
+	short := make([]string, len(ids))
+	for i, id := range ids {
+		short[i] = ShortID(id)
+	}
+	return strings.Join(short, ", ")
+}
 
 // Prune removes the data no snapshot refers to any more.
 func Prune(ctx context.Context, r Runner, out io.Writer) error {

@@ -3,8 +3,11 @@
 package restic
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -32,6 +35,10 @@ type ExitError struct {
 
 func (e *ExitError) Error() string {
 	msg, kind := strings.TrimPrefix(strings.TrimSpace(e.Message), "Fatal: "), e.Unwrap()
+	msg = strings.ReplaceAll(msg, "\n", "; ")
+	if h, ok := e.Holder(); ok {
+		return h.String()
+	}
 	switch {
 	case msg == "":
 		return fmt.Sprintf("%s (exit code %d)", kind, e.Code)
@@ -60,10 +67,92 @@ func (e *ExitError) Unwrap() error {
 	}
 }
 
+// ErrorForExit is the error for restic's exit code and its stderr: nil for 0, else an
+// *ExitError with restic's message.
+func ErrorForExit(code int, stderr string) error {
+	return exitError(code, stderrMessage(stderr))
+}
+
+// stderrMessage extracts restic's message from its stderr: the exit_error JSON if there
+// is one, else the last non-empty lines.
+func stderrMessage(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		var m exitErrorMessage
+		var head struct {
+			MessageType string `json:"message_type"`
+		}
+		if json.Unmarshal([]byte(lines[i]), &head) == nil && head.MessageType == "exit_error" && json.Unmarshal([]byte(lines[i]), &m) == nil {
+			return m.Message
+		}
+	}
+	var keep []string
+	for i := len(lines) - 1; i >= 0 && len(keep) < 3; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "{") {
+			continue
+		}
+		keep = append([]string{l}, keep...)
+	}
+	return strings.Join(keep, "\n")
+}
+
 // exitError is the error for restic's exit code: nil for 0.
 func exitError(code int, message string) error {
 	if code == 0 {
 		return nil
 	}
 	return &ExitError{Code: code, Message: message}
+}
+
+// LockHolder is who holds the lock that stopped a command (exit code 11), as restic
+// reports it.
+type LockHolder struct {
+	Host      string
+	PID       int
+	User      string
+	Exclusive bool
+	// Age is restic's own "… ago" text; CreatedAt its timestamp text.
+	Age, CreatedAt string
+}
+
+// String is one line for the user: who holds the lock, since when, and what to do.
+func (h LockHolder) String() string {
+	kind := "a lock"
+	if h.Exclusive {
+		kind = "an exclusive lock"
+	}
+	line := fmt.Sprintf("repository is locked: %s is held by PID %d on host %s", kind, h.PID, h.Host)
+	if h.Age != "" {
+		line += fmt.Sprintf(", created %s ago", h.Age)
+	}
+	return line + " (it is not removed while it may be in use; wait for it with --retry-lock DURATION)"
+}
+
+var (
+	lockedByRE  = regexp.MustCompile(`locked (exclusively )?by PID (\d+) on (\S+) by (\S+)`)
+	lockCreated = regexp.MustCompile(`lock was created at ([0-9-]+ [0-9:]+) \(([^)]*?) ago\)`)
+)
+
+// Holder reads the lock holder from restic's message, for a command that failed
+// because the repository is locked.
+func (e *ExitError) Holder() (LockHolder, bool) {
+	m := lockedByRE.FindStringSubmatch(e.Message)
+	if e.Code != 11 || m == nil {
+		return LockHolder{}, false
+	}
+	pid, _ := strconv.Atoi(m[2])
+	h := LockHolder{Exclusive: m[1] != "", PID: pid, Host: m[3], User: m[4]}
+	if c := lockCreated.FindStringSubmatch(e.Message); c != nil {
+		h.CreatedAt, h.Age = c[1], roundAge(c[2])
+	}
+	return h, true
+}
+
+// roundAge shortens Go's duration text (3m2.123456s) to whole seconds.
+func roundAge(s string) string {
+	if i := strings.IndexByte(s, '.'); i >= 0 && strings.HasSuffix(s, "s") {
+		return s[:i] + "s"
+	}
+	return s
 }

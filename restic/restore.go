@@ -40,7 +40,6 @@ type RestoreOptions struct {
 	Includes []string
 	Mounts   []Mount
 	Service  string
-	Labels   map[string]string
 	// Progress, if set, receives restic's status messages.
 	Progress func(RestoreStatus)
 }
@@ -55,7 +54,7 @@ func Restore(ctx context.Context, r Runner, o RestoreOptions) (RestoreSummary, e
 	args = append(args, "--verify", "--json")
 	var summary RestoreSummary
 	var got bool
-	err := runLines(ctx, r, Invocation{Args: args, Mounts: o.Mounts, Service: o.Service, Kind: "restore", Labels: o.Labels},
+	err := runLines(ctx, r, Invocation{Args: args, Mounts: o.Mounts, Service: o.Service, Kind: "restore"},
 		func(kind string, line []byte) {
 			switch kind {
 			case "status":
@@ -68,10 +67,10 @@ func Restore(ctx context.Context, r Runner, o RestoreOptions) (RestoreSummary, e
 			}
 		})
 	if err != nil {
-		return summary, fmt.Errorf("restoring snapshot %s: %w", shortID(o.SnapshotID), err)
+		return summary, fmt.Errorf("restoring snapshot %s: %w", ShortID(o.SnapshotID), err)
 	}
 	if !got {
-		return summary, fmt.Errorf("restoring snapshot %s: %w: restic reported no summary", shortID(o.SnapshotID), ErrFailed)
+		return summary, fmt.Errorf("restoring snapshot %s: %w: restic reported no summary", ShortID(o.SnapshotID), ErrFailed)
 	}
 	return summary, nil
 }
@@ -126,7 +125,7 @@ func SnapshotFiles(ctx context.Context, r Runner, snapshotID, path, service stri
 			}
 		})
 	if err != nil {
-		return st, fmt.Errorf("listing %s in snapshot %s: %w", path, shortID(snapshotID), err)
+		return st, fmt.Errorf("listing %s in snapshot %s: %w", path, ShortID(snapshotID), err)
 	}
 	return st, nil
 }

@@ -3,6 +3,7 @@ package restic
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // Mount is a volume or host folder a helper needs besides the repository.
@@ -25,11 +26,20 @@ type Invocation struct {
 	Stdin io.Reader
 	// Stdout receives restic's standard output (JSON lines with --json).
 	Stdout io.Writer
-	// Service and Kind label the helper (the service it works for; backup, dump, restore…).
+	// Service and Kind say what the run is for (the service, and backup, dump,
+	// restore…), so a runner can name what it runs after them.
 	Service string
 	Kind    string
-	// Labels are extra labels for the helper.
-	Labels map[string]string
+}
+
+// WithRetryLock adds restic's --retry-lock to a command's arguments: a command that
+// finds the repository locked waits up to d for the lock instead of failing at once.
+func WithRetryLock(args []string, d time.Duration) []string {
+	if d <= 0 || len(args) == 0 {
+		return args
+	}
+	out := append([]string{args[0], "--retry-lock", d.String()}, args[1:]...)
+	return out
 }
 
 // Runner runs restic against one repository. A run that exits non-zero returns an

@@ -11,20 +11,22 @@ import (
 	"slices"
 	"time"
 
-	"github.com/docker-backup/docker-backup/backup"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // Env is what a restore needs from the outside world.
 type Env struct {
 	API      engine.API
 	Runner   restic.Runner
+	Identity snapshot.Identity
 	Plan     *composeext.Plan
 	Reporter Reporter
-	// Network is the network mode of the helpers that only copy files ("" for the default).
-	Network string
+	// Run is the run that restores (package run); Prepare needs none.
+	Run *run.Run
 	// Now names rollback volumes; time.Now when nil.
 	Now func() time.Time
 	// Location reads dates given without a zone; time.Local when nil.
@@ -103,7 +105,7 @@ func Prepare(ctx context.Context, env Env, targets []Target, opts Options) ([]Jo
 			}
 			return nil, fmt.Errorf("service %s has no restore command: %s", svc.Name, note)
 		}
-		snap, err := findSnapshot(ctx, env.Runner, env.Plan.Project, t, loc)
+		snap, err := findSnapshot(ctx, env.Runner, env.Identity, t, loc)
 		if err != nil {
 			return nil, fmt.Errorf("restoring %s: %w", svc.Name, err)
 		}
@@ -137,17 +139,9 @@ func (j *Job) check() error {
 	return nil
 }
 
-// Run restores the jobs one after the other and stops at the first failure, so a set
-// of services is never left restored in part without saying so. It first cleans up
-// after an interrupted run: containers it left stopped, helpers, staging volumes.
-func Run(ctx context.Context, env Env, jobs []Job, opts Options) ([]Result, error) {
-	if err := backup.Recover(ctx, env.API, env.Plan.Project); err != nil {
-		return nil, err
-	}
-	removeOrphanStaging(ctx, env)
-	if err := backup.OpenRepository(ctx, env.API, env.Runner, env.Plan); err != nil {
-		return nil, err
-	}
+// Run restores the jobs one after the other, within env.Run, and stops at the first
+// failure, so a set of services is never left restored in part without saying so.
+func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
 	var results []Result
 	for _, job := range jobs {
 		env.Reporter.Start(job)
@@ -168,7 +162,7 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) ([]Result, erro
 			break
 		}
 	}
-	return results, nil
+	return results
 }
 
 // Failed returns the first failed result's error, or nil.

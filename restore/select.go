@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker-backup/docker-backup/backup"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/snapshot"
 )
 
 // ErrSnapshot is a snapshot selector that selects nothing, or more than one snapshot.
@@ -136,12 +136,13 @@ var errNotFound = errors.New("not found")
 
 // findSnapshot lists the service's snapshots and selects one. An ID that is not the
 // service's is looked up in the whole repository, to say whose it is.
-func findSnapshot(ctx context.Context, r restic.Runner, project string, t Target, loc *time.Location) (restic.Snapshot, error) {
-	snaps, err := restic.Snapshots(ctx, r, backup.ServiceFilter(project, t.Service))
+func findSnapshot(ctx context.Context, r restic.Runner, id snapshot.Identity, t Target, loc *time.Location) (restic.Snapshot, error) {
+	snaps, err := restic.Snapshots(ctx, r, snapshot.ServiceFilter(id, t.Service))
 	if err != nil {
 		return restic.Snapshot{}, err
 	}
-	s, err := selectSnapshot(snaps, t, loc)
+	// A dump its run never confirmed may be cut short: it is never restored.
+	s, err := selectSnapshot(snapshot.Confirmed(snaps), t, loc)
 	if !errors.Is(err, errNotFound) {
 		return s, err
 	}
@@ -152,20 +153,13 @@ func findSnapshot(ctx context.Context, r restic.Runner, project string, t Target
 	var owners []string
 	for _, s := range all {
 		if strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
-			owners = append(owners, fmt.Sprintf("%s belongs to project %s, service %s", s.ShortID, orUnknown(s.Tag("project"), s.Hostname), orUnknown(s.Tag("service"), "?")))
+			owners = append(owners, fmt.Sprintf("%s belongs to %s", s.ShortID, snapshot.Owner(s)))
 		}
 	}
 	slices.Sort(owners)
 	if len(owners) > 0 {
-		return restic.Snapshot{}, snapshotErrorf("snapshot %s is not one of service %s of project %s: %s",
-			t.Snapshot, t.Service, project, strings.Join(owners, "; "))
+		return restic.Snapshot{}, snapshotErrorf("snapshot %s is not one of service %s of project %s on %s: %s",
+			t.Snapshot, t.Service, id.Project, id.Machine, strings.Join(owners, "; "))
 	}
 	return restic.Snapshot{}, snapshotErrorf("no snapshot %s in the repository (docker backup snapshots %s lists them)", t.Snapshot, t.Service)
-}
-
-func orUnknown(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }

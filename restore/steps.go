@@ -24,11 +24,6 @@ func (j Job) Describe() string {
 	}
 }
 
-// Replaces reports whether the job overwrites data that exists (not --to a new volume).
-func (j Job) Replaces() bool {
-	return j.Service.Strategy == composeext.StrategyDump || j.To == ""
-}
-
 // volumeNames are the volumes the job writes.
 func (j Job) volumeNames() []string {
 	var names []string

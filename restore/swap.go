@@ -2,21 +2,18 @@ package restore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/client"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/run"
 )
 
-// Labels restore puts on the volumes it creates, besides engine.LabelHelperProject
-// and engine.LabelHelperService.
+// Labels restore puts on the volumes it creates, besides the run's.
 const (
 	// LabelStaging marks a staging volume: <project>/<service>/<key>.
 	LabelStaging = "io.docker-backup.staging"
@@ -56,7 +53,7 @@ $bb sync
 `
 
 // swap runs the swap helper with the live, staging and rollback volumes mounted.
-func swap(ctx context.Context, env Env, svc composeext.ServicePlan, staging, rollback []string, labels map[string]string) error {
+func swap(ctx context.Context, env Env, svc composeext.ServicePlan, staging, rollback []string) error {
 	var mounts []mount.Mount
 	var idx []string
 	for i, m := range svc.Volumes {
@@ -67,14 +64,14 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, staging, rol
 			mount.Mount{Type: mount.TypeVolume, Source: staging[i], Target: "/staging/" + n, ReadOnly: true},
 			mount.Mount{Type: mount.TypeVolume, Source: rollback[i], Target: "/rollback/" + n})
 	}
-	code, stderr, err := runShell(ctx, env, svc.Name, "restore-swap", swapScript, []string{"MOUNTS=" + strings.Join(idx, " ")}, mounts, labels)
+	code, stderr, err := runShell(ctx, env, svc.Name, "restore-swap", swapScript, []string{"MOUNTS=" + strings.Join(idx, " ")}, mounts)
 	switch {
 	case err != nil:
 		return fmt.Errorf("replacing the live content (previous content in %s): %w", strings.Join(rollback, ", "), err)
 	case code == 0:
 		return nil
 	case code == swapRollbackCopyFailed || code == swapPutBack:
-		removeVolumes(context.WithoutCancel(ctx), env, rollback)
+		_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback)
 		return fmt.Errorf("replacing the live content failed, it is unchanged (exit code %d)%s", code, stderr)
 	default:
 		return fmt.Errorf("replacing the live content failed (exit code %d)%s: the previous content is in %s", code, stderr, strings.Join(rollback, ", "))
@@ -85,7 +82,7 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, staging, rol
 func checkEmpty(ctx context.Context, env Env, service, name string) error {
 	script := `[ -z "$(` + busybox + ` ls -A /target)" ]`
 	code, stderr, err := runShell(ctx, env, service, "restore-check", script, nil,
-		[]mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}}, nil)
+		[]mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}})
 	switch {
 	case err != nil:
 		return fmt.Errorf("looking into volume %s: %w", name, err)
@@ -97,90 +94,33 @@ func checkEmpty(ctx context.Context, env Env, service, name string) error {
 	return nil
 }
 
-// runShell runs a busybox shell script in a helper that has no network and returns its
-// exit code and the tail of its stderr as ": …" (or "").
-func runShell(ctx context.Context, env Env, service, kind, script string, vars []string, mounts []mount.Mount, extra map[string]string) (int, string, error) {
-	labels := ownLabels(env.Plan.Project, service)
-	labels[engine.LabelHelper] = "true"
-	labels[engine.LabelKind] = kind
-	for k, v := range extra {
-		labels[k] = v
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
+// runShell runs a busybox shell script in a helper of the run that has no network and
+// returns its exit code and the tail of its stderr as ": …" (or "").
+func runShell(ctx context.Context, env Env, service, kind, script string, vars []string, mounts []mount.Mount) (int, string, error) {
 	stderr := &engine.Tail{Max: 2048}
 	code, err := engine.RunHelper(ctx, env.API, engine.HelperSpec{
-		Name:        env.Plan.Project + "-backup-" + service + "-" + kind + "-" + hex.EncodeToString(b[:]),
+		Name:        env.Run.HelperName(service + "-" + kind),
 		Image:       env.Plan.Image,
 		Entrypoint:  []string{busybox},
 		Cmd:         []string{"sh", "-c", script},
 		Env:         vars,
 		Mounts:      mounts,
-		Labels:      labels,
+		Labels:      env.Run.Labels(service, kind),
 		NetworkMode: "none",
 		Stderr:      stderr,
 	})
 	return code, stderr.Suffix(), err
 }
 
-// ownLabels are the labels of every helper and volume restore creates.
-func ownLabels(project, service string) map[string]string {
-	return map[string]string{engine.LabelHelperProject: project, engine.LabelHelperService: service}
-}
-
-func createVolume(ctx context.Context, env Env, name string, labels map[string]string) error {
-	if _, err := env.API.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels}); err != nil {
-		return fmt.Errorf("creating volume %s: %w", name, err)
-	}
-	return nil
-}
-
-func volumeExists(ctx context.Context, env Env, name string) (bool, error) {
-	res, err := env.API.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("name", name)})
-	if err != nil {
-		return false, fmt.Errorf("looking for volume %s: %w", name, err)
-	}
-	for _, v := range res.Items {
-		if v.Name == name {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// removeVolumes removes the named volumes, skipping empty names; it is a cleanup, so
-// failures are left for the next run.
-func removeVolumes(ctx context.Context, env Env, names []string) {
-	for _, n := range names {
-		if n != "" {
-			_, _ = env.API.VolumeRemove(ctx, n, client.VolumeRemoveOptions{})
-		}
-	}
-}
-
-// removeOrphanStaging removes the project's staging volumes left by a killed run. One
-// still mounted by a running helper cannot be removed and is left alone.
-func removeOrphanStaging(ctx context.Context, env Env) {
-	res, err := env.API.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.
-		Add("label", LabelStaging).Add("label", engine.LabelHelperProject+"="+env.Plan.Project)})
-	if err != nil {
-		return
-	}
-	for _, v := range res.Items {
-		_, _ = env.API.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{})
-	}
-}
-
 // removeOldRollbacks removes the rollback volumes of a live volume but keep.
 func removeOldRollbacks(ctx context.Context, env Env, live, keep string) {
-	res, err := env.API.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.
-		Add("label", LabelRollback+"="+live).Add("label", engine.LabelHelperProject+"="+env.Plan.Project)})
+	vs, err := engine.VolumesWithLabels(ctx, env.API, LabelRollback+"="+live, run.LabelProject+"="+env.Plan.Project)
 	if err != nil {
 		return
 	}
-	for _, v := range res.Items {
+	for _, v := range vs {
 		if v.Name != keep {
-			_, _ = env.API.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{})
+			_ = engine.RemoveVolume(ctx, env.API, v.Name)
 		}
 	}
 }

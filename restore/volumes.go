@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
-
-// stopTimeout is how long a service gets to stop before it is killed, as compose's default.
-const stopTimeout = 10 * time.Second
 
 // restoreVolumes restores a volumes service. The service's containers are stopped, the
 // snapshot is restored into new staging volumes and verified, and only then does one
@@ -29,14 +25,15 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 	if err != nil {
 		return err
 	}
-	stamp := env.now().UTC().Format("20060102-150405")
+	// Names are unique to the restore: the stamp, and the run's ID.
+	stamp := env.now().UTC().Format("20060102-150405") + "-" + env.Run.ID
 	staging := make([]string, len(svc.Volumes))
-	defer func() { removeVolumes(context.WithoutCancel(ctx), env, staging) }()
+	defer func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, staging) }()
 	for i, m := range svc.Volumes {
 		name := liveBase(env.Plan.Project, svc, m) + "-staging-" + stamp
-		labels := ownLabels(env.Plan.Project, svc.Name)
+		labels := env.Run.TemporaryLabels(svc.Name)
 		labels[LabelStaging] = env.Plan.Project + "/" + svc.Name + "/" + m.Key
-		if err := createVolume(ctx, env, name, labels); err != nil {
+		if err := engine.CreateVolume(ctx, env.API, name, labels); err != nil {
 			return err
 		}
 		staging[i] = name
@@ -49,16 +46,15 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 	if len(cs) > 0 {
 		env.Reporter.Step(svc.Name, fmt.Sprintf("stopping %d container(s)", len(cs)))
 	}
-	stopped, stopErr := engine.StopForWork(ctx, env.API, cs, stopTimeout)
+	stopped, stopErr := env.Run.Stop(ctx, svc.Name, cs)
 	defer func() {
-		if serr := stopped.Restart(context.WithoutCancel(ctx)); serr != nil && err == nil {
+		if serr := stopped.Restart(ctx); serr != nil && err == nil {
 			err = serr
 		}
 	}()
 	if stopErr != nil {
 		return stopErr
 	}
-	labels := map[string]string{engine.LabelStopped: strings.Join(stopped.IDs(), ",")}
 
 	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(staging, ", ")))
 	var mounts []restic.Mount
@@ -67,17 +63,17 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 		mounts = append(mounts, restic.Mount{Type: "volume", Source: staging[i], Target: m.Path})
 		includes = append(includes, m.Path)
 	}
-	if err := restoreAndVerify(ctx, env, job, includes, mounts, labels, want); err != nil {
+	if err := restoreAndVerify(ctx, env, job, includes, mounts, want); err != nil {
 		return err
 	}
 
 	rollback := make([]string, len(svc.Volumes))
 	for i, m := range svc.Volumes {
 		name := liveBase(env.Plan.Project, svc, m) + "-rollback-" + stamp
-		l := ownLabels(env.Plan.Project, svc.Name)
+		l := env.Run.VolumeLabels(svc.Name)
 		l[LabelRollback] = m.Source
-		if err := createVolume(ctx, env, name, l); err != nil {
-			removeVolumes(context.WithoutCancel(ctx), env, rollback)
+		if err := engine.CreateVolume(ctx, env.API, name, l); err != nil {
+			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback)
 			return err
 		}
 		rollback[i] = name
@@ -85,7 +81,7 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 	env.Reporter.Step(svc.Name, "replacing the live content (previous content to "+strings.Join(rollback, ", ")+")")
 	// Once begun, the swap runs to its end even on Ctrl-C: stopping a copy half-way would
 	// leave the live volume neither old nor new. It is a local copy of staged data.
-	if err := swap(context.WithoutCancel(ctx), env, svc, staging, rollback, labels); err != nil {
+	if err := swap(context.WithoutCancel(ctx), env, svc, staging, rollback); err != nil {
 		return err
 	}
 	for _, m := range svc.Volumes {
@@ -98,7 +94,7 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 		removeOldRollbacks(ctx, env, m.Source, rollback[i])
 	}
 	if opts.NoRollback {
-		removeVolumes(ctx, env, rollback)
+		_ = engine.RemoveVolumes(ctx, env.API, rollback)
 		return nil
 	}
 	res.Rollbacks = rollback
@@ -117,14 +113,14 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, res *Result) error
 	ok := false
 	defer func() {
 		if !ok {
-			removeVolumes(context.WithoutCancel(ctx), env, created)
+			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, created)
 		}
 	}()
 	var mounts []restic.Mount
 	var includes []string
 	for _, m := range svc.Volumes {
 		name := SideBySideName(job.To, svc, m)
-		exists, err := volumeExists(ctx, env, name)
+		exists, err := engine.VolumeExists(ctx, env.API, name)
 		if err != nil {
 			return err
 		}
@@ -133,7 +129,7 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, res *Result) error
 				return err
 			}
 		} else {
-			if err := createVolume(ctx, env, name, ownLabels(env.Plan.Project, svc.Name)); err != nil {
+			if err := engine.CreateVolume(ctx, env.API, name, env.Run.VolumeLabels(svc.Name)); err != nil {
 				return err
 			}
 			created = append(created, name)
@@ -143,7 +139,7 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, res *Result) error
 		res.Volumes = append(res.Volumes, name)
 	}
 	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into %s", job.Snapshot.ShortID, strings.Join(res.Volumes, ", ")))
-	if err := restoreAndVerify(ctx, env, job, includes, mounts, nil, want); err != nil {
+	if err := restoreAndVerify(ctx, env, job, includes, mounts, want); err != nil {
 		return err
 	}
 	ok = true
@@ -181,10 +177,10 @@ func expected(ctx context.Context, env Env, job Job) (restic.TreeStats, error) {
 
 // restoreAndVerify runs restic restore --verify into the mounts and compares its counts
 // with the snapshot's.
-func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount, labels map[string]string, want restic.TreeStats) error {
+func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount, want restic.TreeStats) error {
 	svc := job.Service.Name
 	sum, err := restic.Restore(ctx, env.Runner, restic.RestoreOptions{
-		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: mounts, Service: svc, Labels: labels,
+		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: mounts, Service: svc,
 		Progress: func(s restic.RestoreStatus) { env.Reporter.Progress(svc, s) },
 	})
 	if err != nil {

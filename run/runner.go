@@ -1,20 +1,21 @@
-package restic
+package run
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // Paths inside a helper container.
@@ -26,8 +27,6 @@ const (
 	envFile           = secretsDir + "/env"
 	localRepoPath     = "/repo"
 	cachePath         = "/cache"
-	// HelperHostname is the hostname of every helper; restic records it in its locks.
-	HelperHostname = "docker-backup"
 	// DefaultCacheVolume holds restic's cache between runs, so metadata is not
 	// downloaded again by every helper.
 	DefaultCacheVolume = "docker-backup-cache"
@@ -41,7 +40,8 @@ type Repo struct {
 	// Password is the repository password.
 	Password []byte
 	// Env holds backend settings and credentials. AWS keys reach the helper as a
-	// credentials file; the others as environment variables.
+	// credentials file, the harmless settings as environment variables, every other
+	// one through a file (composeext.IsSecretSetting).
 	Env map[string]string
 }
 
@@ -51,8 +51,8 @@ func (r Repo) ID() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// ContainerRunner runs restic in short-lived helper containers.
-type ContainerRunner struct {
+// Runner runs restic in short-lived helper containers: restic.Runner for the engine.
+type Runner struct {
 	API     engine.API
 	Image   string
 	Project string
@@ -61,27 +61,42 @@ type ContainerRunner struct {
 	CacheVolume string
 	// Network is the helpers' network mode ("" for the engine's default, "host"…).
 	Network string
+	// RetryLock is restic's --retry-lock for every command: how long to wait for a
+	// lock someone else holds.
+	RetryLock time.Duration
+	// RunID is the run whose helpers these are; helpers of a runner outside a run
+	// (read-only commands) carry none, and recovery leaves them running.
+	RunID string
 }
 
-// awsSecretKeys are the AWS variables that go into a credentials file instead of the environment.
+// awsSecretKeys are the AWS variables that go into a credentials file.
 var awsSecretKeys = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 // Run runs one restic invocation in a new helper container and removes it afterwards.
-func (c *ContainerRunner) Run(ctx context.Context, inv Invocation) error {
-	spec, err := c.helperSpec(inv)
-	if err != nil {
-		return err
-	}
+func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
+	spec := c.helperSpec(inv)
 	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
 	if err != nil {
 		return err
 	}
-	return exitError(code, stderrMessage(stderr.String()))
+	return restic.ErrorForExit(code, stderr.String())
 }
 
-func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) {
+// labels are the labels of the runner's helpers.
+func (c *Runner) labels(service, kind string) map[string]string {
+	l := map[string]string{LabelHelper: "true", LabelProject: c.Project, LabelRepository: c.Repo.ID(), LabelKind: kind}
+	if service != "" {
+		l[LabelService] = service
+	}
+	if c.RunID != "" {
+		l[LabelRun] = c.RunID
+	}
+	return l
+}
+
+func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	repoURL := c.Repo.URL
 	var mounts []mount.Mount
 	if c.Repo.Local {
@@ -116,8 +131,8 @@ func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) 
 		switch {
 		case slices.Contains(awsSecretKeys, k):
 			fmt.Fprintf(&aws, "%s = %s\n", strings.ToLower(k), v)
-		case looksSecret(k):
-			fmt.Fprintf(&secret, "export %s=%s\n", k, shellQuote(v))
+		case composeext.IsSecretSetting(k):
+			fmt.Fprintf(&secret, "export %s=%s\n", k, composeext.ShellQuote(v))
 		default:
 			env = append(env, k+"="+v)
 		}
@@ -133,80 +148,28 @@ func (c *ContainerRunner) helperSpec(inv Invocation) (engine.HelperSpec, error) 
 		files = append(files, engine.File{Path: awsCredentialsDir, Mode: 0o400, Data: append([]byte("[default]\n"), aws.Bytes()...)})
 		env = append(env, "AWS_SHARED_CREDENTIALS_FILE="+awsCredentialsDir, "AWS_PROFILE=default")
 	}
-	labels := map[string]string{
-		engine.LabelHelper:        "true",
-		engine.LabelHelperProject: c.Project,
-		engine.LabelRepository:    c.Repo.ID(),
-		engine.LabelKind:          inv.Kind,
-	}
-	if inv.Service != "" {
-		labels[engine.LabelHelperService] = inv.Service
-	}
-	maps.Copy(labels, inv.Labels)
-	return engine.HelperSpec{
-		Name:        helperName(c.Project, inv),
-		Image:       c.Image,
-		Entrypoint:  entrypoint,
-		Cmd:         inv.Args,
-		Env:         env,
-		Mounts:      mounts,
-		Labels:      labels,
-		Hostname:    HelperHostname,
-		NetworkMode: c.Network,
-		Files:       files,
-		Stdin:       inv.Stdin,
-		Stdout:      inv.Stdout,
-	}, nil
-}
-
-// looksSecret tells a credential by its name (B2_ACCOUNT_KEY, AZURE_ACCOUNT_KEY,
-// OS_PASSWORD, GOOGLE_ACCESS_TOKEN…): such values go into a file, not the environment.
-func looksSecret(name string) bool {
-	for _, w := range []string{"KEY", "SECRET", "TOKEN", "PASSWORD", "PASS", "CREDENTIAL", "AUTH"} {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// helperName is unique and says whose helper it is: <project>-backup-<service or kind>-<random>.
-func helperName(project string, inv Invocation) string {
 	what := inv.Service
 	if what == "" {
 		what = inv.Kind
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	name := strings.Trim(project+"-backup-"+what, "-")
-	return name + "-" + hex.EncodeToString(b[:])
-}
-
-// stderrMessage extracts restic's message from its stderr: the exit_error JSON if there
-// is one, else the last non-empty lines.
-func stderrMessage(stderr string) string {
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		var m exitErrorMessage
-		var head struct {
-			MessageType string `json:"message_type"`
-		}
-		if json.Unmarshal([]byte(lines[i]), &head) == nil && head.MessageType == "exit_error" && json.Unmarshal([]byte(lines[i]), &m) == nil {
-			return m.Message
-		}
+	hostname := "docker-backup"
+	if c.RunID != "" {
+		hostname = helperHostname(c.RunID)
 	}
-	var keep []string
-	for i := len(lines) - 1; i >= 0 && len(keep) < 3; i-- {
-		l := strings.TrimSpace(lines[i])
-		if l == "" || strings.HasPrefix(l, "{") {
-			continue
-		}
-		keep = append([]string{l}, keep...)
+	return engine.HelperSpec{
+		Name:        helperName(c.Project, what),
+		Image:       c.Image,
+		Entrypoint:  entrypoint,
+		Cmd:         restic.WithRetryLock(inv.Args, c.RetryLock),
+		Env:         env,
+		Mounts:      mounts,
+		Labels:      c.labels(inv.Service, inv.Kind),
+		Hostname:    hostname,
+		NetworkMode: c.Network,
+		// restic must not be PID 1: see helperHostname.
+		Init:   true,
+		Files:  files,
+		Stdin:  inv.Stdin,
+		Stdout: inv.Stdout,
 	}
-	return strings.Join(keep, "; ")
 }

@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Volume is a volume as docker-backup needs it.
+type Volume struct {
+	Name   string
+	Labels map[string]string
+}
+
+// CreateVolume creates a named local volume with labels.
+func CreateVolume(ctx context.Context, api API, name string, labels map[string]string) error {
+	if _, err := api.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels}); err != nil {
+		return fmt.Errorf("creating volume %s: %w", name, err)
+	}
+	return nil
+}
+
+// VolumeExists reports whether a volume of that exact name exists.
+func VolumeExists(ctx context.Context, api API, name string) (bool, error) {
+	_, err := api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
+	switch {
+	case err == nil:
+		return true, nil
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("looking for volume %s: %w", name, err)
+	}
+}
+
+// VolumesWithLabels lists the volumes that carry every given label ("key" or "key=value").
+func VolumesWithLabels(ctx context.Context, api API, labels ...string) ([]Volume, error) {
+	f := client.Filters{}
+	for _, l := range labels {
+		f = f.Add("label", l)
+	}
+	res, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	}
+	out := make([]Volume, 0, len(res.Items))
+	for _, v := range res.Items {
+		out = append(out, Volume{Name: v.Name, Labels: v.Labels})
+	}
+	return out, nil
+}
+
+// RemoveVolume removes a volume; one that is already gone is not an error.
+func RemoveVolume(ctx context.Context, api API, name string) error {
+	if _, err := api.VolumeRemove(ctx, name, client.VolumeRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("removing volume %s: %w", name, err)
+	}
+	return nil
+}
+
+// RemoveVolumes removes the named volumes, skipping empty names. It is for cleanup
+// paths: it tries them all and returns the first error.
+func RemoveVolumes(ctx context.Context, api API, names []string) error {
+	var first error
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if err := RemoveVolume(ctx, api, n); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,98 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/docker-backup/docker-backup/engine"
+)
+
+// legacyStopped is the label with which versions before runs recorded, on a helper, the
+// containers it had stopped (comma-separated IDs).
+const legacyStopped = "io.docker-backup.stopped"
+
+// recoverDead cleans up after the project's dead runs. It runs while this run holds the
+// project's anchor, so every run ID other than its own is dead: their helpers are
+// stopped (a swap is let finish), the containers they stopped are started again (one
+// that no longer exists is a warning), their stop records and temporary volumes are
+// removed. It returns the dead runs that had helpers: their restic locks may remain.
+func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
+	project := r.Identity.Project
+	cs, err := engine.ContainersWithLabels(ctx, r.API, LabelProject+"="+project)
+	if err != nil {
+		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
+	}
+	var dead []string
+	for _, c := range cs {
+		id := c.Labels[LabelRun]
+		if c.Labels[LabelKind] == KindAnchor || id == r.ID {
+			continue
+		}
+		if c.Running {
+			switch {
+			case id == "":
+				// A read-only command's helper: it belongs to no run and changes nothing.
+				continue
+			case uninterruptible[c.Labels[LabelKind]]:
+				r.warn(fmt.Sprintf("waiting for helper %s of interrupted run %s to finish", c.Name, id))
+				if err := engine.WaitExit(ctx, r.API, c.ID); err != nil {
+					return nil, err
+				}
+			default:
+				engine.Interrupt(ctx, r.API, c.ID)
+			}
+		}
+		for _, stopped := range strings.Split(c.Labels[legacyStopped], ",") {
+			if stopped != "" {
+				r.startAgain(ctx, stopped, "an interrupted run")
+			}
+		}
+		if err := engine.RemoveContainer(ctx, r.API, c.ID); err != nil {
+			return nil, err
+		}
+		if id != "" && !slices.Contains(dead, id) {
+			dead = append(dead, id)
+		}
+	}
+	vs, err := engine.VolumesWithLabels(ctx, r.API, LabelProject+"="+project, LabelRun)
+	if err != nil {
+		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
+	}
+	for _, v := range vs {
+		if v.Labels[LabelRun] == r.ID {
+			continue
+		}
+		switch {
+		case v.Labels[LabelStopped] != "":
+			if !r.startAgain(ctx, v.Labels[LabelStopped], "interrupted run "+v.Labels[LabelRun]) {
+				continue // the record stays for the next run
+			}
+		case v.Labels[LabelTemporary] == "":
+			continue // a rollback volume: the user's previous data
+		}
+		if err := engine.RemoveVolume(ctx, r.API, v.Name); err != nil {
+			r.warn(fmt.Sprintf("could not remove volume %s of an interrupted run: %v", v.Name, err))
+		}
+	}
+	return dead, nil
+}
+
+// startAgain starts a container a dead run stopped. It reports whether the record can
+// go: true when the container runs again or no longer exists (a warning).
+func (r *Run) startAgain(ctx context.Context, id, whose string) bool {
+	err := engine.StartContainer(ctx, r.API, id)
+	switch {
+	case err == nil:
+		r.warn(fmt.Sprintf("started container %s again: %s had stopped it", engine.ShortID(id), whose))
+		return true
+	case errors.Is(err, engine.ErrContainerGone):
+		r.warn(fmt.Sprintf("container %s, stopped by %s, no longer exists (recreated or removed): nothing to start", engine.ShortID(id), whose))
+		return true
+	default:
+		r.warn(fmt.Sprintf("%v (stopped by %s; the next run tries again)", err, whose))
+		return false
+	}
+}

@@ -1,0 +1,122 @@
+// Package snapshot is the contract between docker-backup and the snapshots it writes:
+// which host, tags and paths a snapshot carries, how they are read back, which
+// snapshots a command may consider, and how retention groups them. Every other
+// package writes and parses snapshots through it, so a change to the contract is one
+// change here.
+package snapshot
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// Tag keys and values of our snapshots.
+const (
+	tagProject  = "project"
+	tagService  = "service"
+	tagStrategy = "strategy"
+	tagVolume   = "volume"
+	tagRun      = "run"
+	// Unconfirmed marks a dump snapshot whose run has not confirmed it yet: restic
+	// commits whatever reached its input when that input ends, so a dump cut short by
+	// a killed client looks like a good one. Only the run that wrote it removes the
+	// tag, after the dump command exited 0; every reader skips snapshots that carry it.
+	Unconfirmed = "unconfirmed"
+)
+
+// GroupBy is how retention groups snapshots (restic forget --group-by): one series per
+// host and set of paths, so each volume set and dump file keeps its own history.
+const GroupBy = "host,paths"
+
+// Identity says whose snapshots these are: a compose project on one machine. Two
+// machines that run a project of the same name into one repository keep apart.
+type Identity struct {
+	Project string
+	// Machine is x-backup.host (or DOCKER_BACKUP_HOST), else derived from the engine.
+	Machine string
+}
+
+// Host is restic's --host for the project's snapshots: PROJECT@MACHINE. restic finds a
+// backup's parent by host and paths, so it must stay the same from run to run.
+func (id Identity) Host() string { return id.Project + "@" + id.Machine }
+
+// LegacyHost is the host of snapshots written before the machine was part of the
+// identity: the project name alone. They are still listed and restorable.
+func (id Identity) LegacyHost() string { return id.Project }
+
+// Hosts are the hosts whose snapshots belong to the identity.
+func (id Identity) Hosts() []string { return []string{id.Host(), id.LegacyHost()} }
+
+// ServiceTags are the tags every snapshot of a service carries.
+func ServiceTags(project, service, strategy string, volumeKeys []string) []string {
+	tags := []string{tagProject + "=" + project, tagService + "=" + service, tagStrategy + "=" + strategy}
+	for _, k := range volumeKeys {
+		tags = append(tags, tagVolume+"="+k)
+	}
+	return tags
+}
+
+// RunTag names the run that wrote a snapshot.
+func RunTag(runID string) string { return tagRun + "=" + runID }
+
+// VolumePath is where a service's mount is found in a snapshot (and in the helper
+// that writes it): /backup/<service>/<name>.
+func VolumePath(service, name string) string { return "/backup/" + service + "/" + name }
+
+// ProjectFilter selects the identity's snapshots, of every service.
+func ProjectFilter(id Identity) restic.SnapshotFilter {
+	return restic.SnapshotFilter{Hosts: id.Hosts(), Tags: []string{tagProject + "=" + id.Project}}
+}
+
+// ServiceFilter selects one service's snapshots of the identity.
+func ServiceFilter(id Identity, service string) restic.SnapshotFilter {
+	return restic.SnapshotFilter{Hosts: id.Hosts(), Tags: []string{tagProject + "=" + id.Project, tagService + "=" + service}}
+}
+
+// UnconfirmedFilter selects the identity's unconfirmed snapshots (never legacy ones:
+// older versions did not write the tag).
+func UnconfirmedFilter(id Identity) restic.SnapshotFilter {
+	return restic.SnapshotFilter{Hosts: []string{id.Host()}, Tags: []string{tagProject + "=" + id.Project, Unconfirmed}}
+}
+
+// Info is what our tags say of a snapshot.
+type Info struct {
+	Project, Service, Strategy, Run string
+	Confirmed                       bool
+}
+
+// Parse reads our tags of a snapshot.
+func Parse(s restic.Snapshot) Info {
+	return Info{
+		Project:   s.Tag(tagProject),
+		Service:   s.Tag(tagService),
+		Strategy:  s.Tag(tagStrategy),
+		Run:       s.Tag(tagRun),
+		Confirmed: !slices.Contains(s.Tags, Unconfirmed),
+	}
+}
+
+// Confirmed keeps the snapshots a reader may use: those not marked unconfirmed.
+func Confirmed(snaps []restic.Snapshot) []restic.Snapshot {
+	return slices.DeleteFunc(slices.Clone(snaps), func(s restic.Snapshot) bool { return !Parse(s).Confirmed })
+}
+
+// Owner describes whose a snapshot is, for a message: "project shop, service db".
+func Owner(s restic.Snapshot) string {
+	in := Parse(s)
+	project := in.Project
+	if project == "" {
+		project = s.Hostname
+	}
+	service := in.Service
+	if service == "" {
+		service = "?"
+	}
+	out := "project " + project + ", service " + service
+	if h, ok := strings.CutPrefix(s.Hostname, project+"@"); ok {
+		out += " on " + h
+	}
+	return out
+}
