@@ -130,8 +130,8 @@ func TestUp(t *testing.T) {
 			if !slices.Equal(got, paths) {
 				t.Errorf("service %s: paths %v, want %v", svc, got, paths)
 			}
-			if s.Host != p.name || s.tag("project") != p.name || s.tag("strategy") == "" {
-				t.Errorf("service %s: host %q tags %v, want host and project=%s and a strategy", svc, s.Host, s.Tags, p.name)
+			if !strings.HasPrefix(s.Host, p.name+"@") || s.tag("project") != p.name || s.tag("strategy") == "" || slices.Contains(s.Tags, "unconfirmed") {
+				t.Errorf("service %s: host %q tags %v, want host %s@<machine>, project=%s, a strategy, confirmed", svc, s.Host, s.Tags, p.name, p.name)
 			}
 		}
 	})

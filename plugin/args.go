@@ -11,10 +11,11 @@ import (
 // parsing flags at a command's first argument. args[0] is the program name; a "--"
 // ends the flags as usual.
 func hoistFlags(app *cli.App, args []string) []string {
+	appValue := takesValue(app.Flags)
 	i := 1
-	// The app's own flags all take a value (-f FILE, -p NAME…).
 	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "-" && args[i] != "--" {
-		if !strings.Contains(args[i], "=") {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if appValue[name] && !hasValue {
 			i++
 		}
 		i++
@@ -26,13 +27,7 @@ func hoistFlags(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
-	takesValue := map[string]bool{}
-	for _, f := range cmd.Flags {
-		_, isBool := f.(*cli.BoolFlag)
-		for _, name := range f.Names() {
-			takesValue[name] = !isBool
-		}
-	}
+	takesValue := takesValue(cmd.Flags)
 	out := append([]string{}, args[:i+1]...)
 	var positional []string
 	rest := args[i+1:]
@@ -54,4 +49,17 @@ func hoistFlags(app *cli.App, args []string) []string {
 		}
 	}
 	return append(out, positional...)
+}
+
+// takesValue tells, for each name of each flag, whether the flag takes a value: every
+// flag but a boolean one.
+func takesValue(flags []cli.Flag) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, name := range f.Names() {
+			m[name] = !isBool
+		}
+	}
+	return m
 }

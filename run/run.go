@@ -140,7 +140,7 @@ func (r *Run) forgetUnconfirmed(ctx context.Context, snaps []restic.Snapshot) {
 	}
 	for _, s := range snaps {
 		in := snapshot.Parse(s)
-		r.warn(fmt.Sprintf("forgot snapshot %s of %s: its run was interrupted before it confirmed the dump", s.ShortID, in.Service))
+		r.warn(fmt.Sprintf("forgot snapshot %s@%s: its run was interrupted before it confirmed the dump", in.Service, s.ShortID))
 	}
 }
 
