@@ -8,6 +8,9 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
+// hostNameRE is what x-backup.host may be: it becomes part of restic's --host.
+var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
+
 // projectKeys are the keys of the top-level x-backup.
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
@@ -72,7 +75,12 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 		pd.Image, _ = d.str(base+".image", v)
 	}
 	if v, ok := m["host"]; ok {
-		pd.Host, _ = d.str(base+".host", v)
+		if h, ok := d.str(base+".host", v); ok {
+			pd.Host = h
+			if !hostNameRE.MatchString(h) {
+				d.probs.addf(base+".host", "%q is not a machine name (want letters, digits, '.', '_' or '-', starting with a letter or digit)", h)
+			}
+		}
 	}
 	if v, ok := m["retention"]; ok {
 		pd.Retention = d.retention(base+".retention", v)

@@ -41,6 +41,9 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 	if pd.Parallel > 0 {
 		plan.Parallel = pd.Parallel
 	}
+	if h := project.Environment["DOCKER_BACKUP_HOST"]; h != "" && !hostNameRE.MatchString(h) {
+		d.probs.addf("x-backup.host", "DOCKER_BACKUP_HOST=%q is not a machine name (want letters, digits, '.', '_' or '-', starting with a letter or digit)", h)
+	}
 	plan.Repository = d.resolveRepository(pd, opts, project)
 
 	for _, name := range sortedNames(project.Services) {

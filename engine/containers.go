@@ -100,6 +100,8 @@ type Owned struct {
 	Name    string
 	Labels  map[string]string
 	Running bool
+	// Created is true for a container created but not started yet.
+	Created bool
 }
 
 // ContainersWithLabels lists the containers, running or not, that carry every given
@@ -119,7 +121,8 @@ func ContainersWithLabels(ctx context.Context, api API, labels ...string) ([]Own
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		out = append(out, Owned{ID: c.ID, Name: name, Labels: c.Labels, Running: c.State == container.StateRunning})
+		out = append(out, Owned{ID: c.ID, Name: name, Labels: c.Labels,
+			Running: c.State == container.StateRunning, Created: c.State == container.StateCreated})
 	}
 	return out, nil
 }

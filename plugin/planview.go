@@ -35,6 +35,7 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 		fmt.Fprintf(tw, "Environment\t%s\n", strings.Join(plan.Repository.EnvNames, ", "))
 	}
 	fmt.Fprintf(tw, "Image\t%s\n", plan.Image)
+	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
 	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
 	if plan.Schedule != "" {
 		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
@@ -117,6 +118,14 @@ func serviceSummary(s composeext.ServicePlan) string {
 		out += ", service stopped during the copy"
 	}
 	return out
+}
+
+// hostLine says under which restic host the snapshots are written.
+func hostLine(plan *composeext.Plan) string {
+	if plan.Host != "" {
+		return plan.Project + "@" + plan.Host
+	}
+	return plan.Project + "@<this engine's host name and ID hash> (set x-backup.host to name it)"
 }
 
 // repositoryLine shows the repository, already masked.

@@ -28,14 +28,13 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	var dead []string
 	for _, c := range cs {
 		id := c.Labels[LabelRun]
-		if c.Labels[LabelKind] == KindAnchor || id == r.ID {
+		if c.Labels[LabelKind] == KindAnchor || id == r.ID || id == "" && (c.Running || c.Created) {
+			// Ours, or a read-only command's helper: it belongs to no run, changes
+			// nothing, and may be about to start.
 			continue
 		}
 		if c.Running {
 			switch {
-			case id == "":
-				// A read-only command's helper: it belongs to no run and changes nothing.
-				continue
 			case uninterruptible[c.Labels[LabelKind]]:
 				r.warn(fmt.Sprintf("waiting for helper %s of interrupted run %s to finish", c.Name, id))
 				if err := engine.WaitExit(ctx, r.API, c.ID); err != nil {
