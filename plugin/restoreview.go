@@ -17,9 +17,9 @@ import (
 // time, so lines read well on a terminal too.
 func newRestoreReporter(out io.Writer, jsonEvents bool) restore.Reporter {
 	if jsonEvents {
-		return &restoreJSON{enc: json.NewEncoder(out)}
+		return &restoreJSON{enc: json.NewEncoder(out), progress: throttle{every: time.Second}}
 	}
-	return &restorePlain{out: out}
+	return &restorePlain{out: out, progress: throttle{every: progressEvery}}
 }
 
 // restoreEvent is one line of restore --json, shaped like up's events.
@@ -41,9 +41,9 @@ type restoreEvent struct {
 
 // restoreJSON prints one JSON event per line, for CI.
 type restoreJSON struct {
-	mu   sync.Mutex
-	enc  *json.Encoder
-	last time.Time
+	mu       sync.Mutex
+	enc      *json.Encoder
+	progress throttle
 }
 
 func (j *restoreJSON) emit(e restoreEvent) {
@@ -62,10 +62,9 @@ func (j *restoreJSON) Step(svc, msg string) {
 }
 
 func (j *restoreJSON) Progress(svc string, s restic.RestoreStatus) {
-	if time.Since(j.last) < time.Second {
+	if !j.progress.due(svc) {
 		return
 	}
-	j.last = time.Now()
 	j.emit(restoreEvent{Event: "progress", Service: svc, Progress: &s})
 }
 
@@ -80,8 +79,8 @@ func (j *restoreJSON) Done(r restore.Result) {
 
 // restorePlain prints log lines.
 type restorePlain struct {
-	out  io.Writer
-	last time.Time
+	out      io.Writer
+	progress throttle
 }
 
 func (p *restorePlain) Start(job restore.Job) {
@@ -92,10 +91,9 @@ func (p *restorePlain) Start(job restore.Job) {
 func (p *restorePlain) Step(svc, msg string) { fmt.Fprintf(p.out, "%s: %s\n", svc, msg) }
 
 func (p *restorePlain) Progress(svc string, s restic.RestoreStatus) {
-	if time.Since(p.last) < progressEvery {
+	if !p.progress.due(svc) {
 		return
 	}
-	p.last = time.Now()
 	fmt.Fprintf(p.out, "%s: %5.1f%%  %s / %s  %d / %d files\n", svc, s.PercentDone*100,
 		humanBytes(s.BytesRestored), humanBytes(s.TotalBytes), s.FilesRestored, s.TotalFiles)
 }
@@ -105,7 +103,7 @@ func (p *restorePlain) Done(r restore.Result) {
 		fmt.Fprintf(p.out, "%s: restore FAILED after %s\n", r.Service, r.Duration.Round(100*time.Millisecond))
 		return
 	}
-	line := fmt.Sprintf("%s: restored snapshot %s in %s", r.Service, shortSnapshot(r.Snapshot), r.Duration.Round(100*time.Millisecond))
+	line := fmt.Sprintf("%s: restored snapshot %s in %s", r.Service, restic.ShortID(r.Snapshot), r.Duration.Round(100*time.Millisecond))
 	switch {
 	case r.Target != "":
 		line += " into service " + r.Target

@@ -26,11 +26,11 @@ type upReporter interface {
 func newReporter(s Streams, jsonEvents bool) upReporter {
 	switch {
 	case jsonEvents:
-		return &jsonReporter{enc: json.NewEncoder(s.Out), last: map[string]time.Time{}}
+		return &jsonReporter{enc: json.NewEncoder(s.Out), progress: throttle{every: time.Second}}
 	case isTerminal(s.Out):
-		return &ttyReporter{out: s.Out, lines: map[string]string{}}
+		return &ttyReporter{out: s.Out, lines: map[string]string{}, redraw: throttle{every: 100 * time.Millisecond}}
 	default:
-		return &plainReporter{out: s.Out, last: map[string]time.Time{}}
+		return &plainReporter{out: s.Out, progress: throttle{every: progressEvery}}
 	}
 }
 
@@ -44,9 +44,9 @@ const progressEvery = 5 * time.Second
 
 // jsonReporter prints one JSON event per line, for CI.
 type jsonReporter struct {
-	mu   sync.Mutex
-	enc  *json.Encoder
-	last map[string]time.Time
+	mu       sync.Mutex
+	enc      *json.Encoder
+	progress throttle
 }
 
 type upEvent struct {
@@ -74,13 +74,7 @@ func (j *jsonReporter) Start(svc string, st composeext.Strategy) {
 }
 
 func (j *jsonReporter) Progress(svc string, s restic.Status) {
-	j.mu.Lock()
-	due := time.Since(j.last[svc]) >= time.Second
-	if due {
-		j.last[svc] = time.Now()
-	}
-	j.mu.Unlock()
-	if due {
+	if j.progress.due(svc) {
 		j.emit(upEvent{Event: "progress", Service: svc, Progress: &s})
 	}
 }
@@ -102,9 +96,9 @@ func (j *jsonReporter) Finish([]backup.Result) {}
 
 // plainReporter prints log lines, for files and pipes.
 type plainReporter struct {
-	mu   sync.Mutex
-	out  io.Writer
-	last map[string]time.Time
+	mu       sync.Mutex
+	out      io.Writer
+	progress throttle
 }
 
 func (p *plainReporter) printf(format string, args ...any) {
@@ -118,13 +112,7 @@ func (p *plainReporter) Start(svc string, st composeext.Strategy) {
 }
 
 func (p *plainReporter) Progress(svc string, s restic.Status) {
-	p.mu.Lock()
-	due := time.Since(p.last[svc]) >= progressEvery
-	if due {
-		p.last[svc] = time.Now()
-	}
-	p.mu.Unlock()
-	if due {
+	if p.progress.due(svc) {
 		p.printf("%s: %s\n", svc, progressLine(s))
 	}
 }
@@ -137,12 +125,12 @@ func (p *plainReporter) Finish(results []backup.Result) { writeSummaryTable(p.ou
 
 // ttyReporter keeps one live line per service on a terminal.
 type ttyReporter struct {
-	mu    sync.Mutex
-	out   io.Writer
-	order []string
-	lines map[string]string
-	drawn int
-	last  time.Time
+	mu     sync.Mutex
+	out    io.Writer
+	order  []string
+	lines  map[string]string
+	drawn  int
+	redraw throttle
 }
 
 func (t *ttyReporter) set(svc, line string, force bool) {
@@ -152,10 +140,9 @@ func (t *ttyReporter) set(svc, line string, force bool) {
 		t.order = append(t.order, svc)
 	}
 	t.lines[svc] = line
-	if !force && time.Since(t.last) < 100*time.Millisecond {
+	if !t.redraw.due("") && !force {
 		return
 	}
-	t.last = time.Now()
 	if t.drawn > 0 {
 		fmt.Fprintf(t.out, "\x1b[%dA", t.drawn)
 	}
@@ -206,7 +193,7 @@ func doneLine(r backup.Result) string {
 	case backup.StatusFailed:
 		return fmt.Sprintf("%s: FAILED: %v", r.Service, r.Err)
 	}
-	line := fmt.Sprintf("%s: snapshot %s, %s added in %s", r.Service, shortSnapshot(r.Summary.SnapshotID),
+	line := fmt.Sprintf("%s: snapshot %s, %s added in %s", r.Service, restic.ShortID(r.Summary.SnapshotID),
 		humanBytes(r.Summary.DataAdded), r.Duration.Round(100*time.Millisecond))
 	for _, w := range r.Warnings {
 		line += "\n" + r.Service + ": warning: " + w
@@ -223,14 +210,12 @@ func writeSummaryTable(w io.Writer, results []backup.Result) {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t%s\n", r.Service, r.Strategy, r.Status)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Service, r.Strategy, orDash(shortSnapshot(r.Summary.SnapshotID)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Service, r.Strategy, orDash(restic.ShortID(r.Summary.SnapshotID)),
 			r.Summary.FilesNew, r.Summary.FilesChanged, r.Summary.FilesUnmodified, humanBytes(r.Summary.DataAdded),
 			r.Duration.Round(100*time.Millisecond), r.Status)
 	}
 	_ = tw.Flush()
 }
-
-func shortSnapshot(id string) string { return id[:min(8, len(id))] }
 
 func orDash(s string) string {
 	if s == "" {
