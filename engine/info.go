@@ -22,3 +22,25 @@ func Info(ctx context.Context, api API) (EngineInfo, error) {
 	}
 	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID}, nil
 }
+
+// VersionAPI is what Version asks of the client: the engine's version, and the API
+// version the client negotiated.
+type VersionAPI interface {
+	ServerVersion(ctx context.Context, options client.ServerVersionOptions) (client.ServerVersionResult, error)
+	ClientVersion() string
+}
+
+// EngineVersion is the engine's version as `docker backup version` shows it.
+type EngineVersion struct {
+	Version, APIVersion, MinAPIVersion, ClientAPI, OS, Arch string
+}
+
+// Version asks the engine for its version.
+func Version(ctx context.Context, api VersionAPI) (EngineVersion, error) {
+	sv, err := api.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return EngineVersion{}, fmt.Errorf("asking the docker engine for its version: %w", err)
+	}
+	return EngineVersion{Version: sv.Version, APIVersion: sv.APIVersion, MinAPIVersion: sv.MinAPIVersion,
+		ClientAPI: api.ClientVersion(), OS: sv.Os, Arch: sv.Arch}, nil
+}

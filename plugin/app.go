@@ -13,8 +13,9 @@ import (
 	"syscall"
 
 	"github.com/docker/cli/cli-plugins/socket"
-	"github.com/moby/moby/client"
 	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/engine"
 )
 
 // Streams are the program's standard streams.
@@ -32,8 +33,15 @@ type deps struct {
 	version string
 	// pluginMode is true when the docker CLI runs us as `docker backup`.
 	pluginMode bool
-	// dockerClient connects to the engine on first use.
-	dockerClient func() (client.APIClient, error)
+	// dockerClient connects to the engine on first use. Unit tests give the shared
+	// fake engine (engine/enginetest).
+	dockerClient func() (dockerAPI, error)
+}
+
+// dockerAPI is what the commands ask of the engine: *client.Client satisfies it.
+type dockerAPI interface {
+	engine.API
+	engine.VersionAPI
 }
 
 // getenv returns the value of key in d.environ.
@@ -94,20 +102,20 @@ func runApp(ctx context.Context, args []string, d *deps) error {
 		return err
 	}
 	if d.dockerClient == nil {
-		d.dockerClient = memoizeClient(func() (client.APIClient, error) { return global.newDockerClient(d.streams.Err) })
+		d.dockerClient = memoizeClient(func() (dockerAPI, error) { return global.newDockerClient(d.streams.Err) })
 	}
 	app := newApp(d)
 	return app.RunContext(ctx, hoistFlags(app, append([]string{appName(d)}, rest...)))
 }
 
 // memoizeClient connects once and hands the same client to every caller.
-func memoizeClient(connect func() (client.APIClient, error)) func() (client.APIClient, error) {
+func memoizeClient(connect func() (dockerAPI, error)) func() (dockerAPI, error) {
 	var (
 		once sync.Once
-		c    client.APIClient
+		c    dockerAPI
 		err  error
 	)
-	return func() (client.APIClient, error) {
+	return func() (dockerAPI, error) {
 		once.Do(func() { c, err = connect() })
 		return c, err
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/moby/client"
 
 	"github.com/docker-backup/docker-backup/composeext"
 )
@@ -78,7 +77,7 @@ func TestMetadata(t *testing.T) {
 func TestUnknownCommandIsUsageError(t *testing.T) {
 	var out, errOut bytes.Buffer
 	d := &deps{streams: Streams{Out: &out, Err: &errOut}, workdir: t.TempDir(),
-		dockerClient: func() (client.APIClient, error) { return nil, errors.New("no engine in unit tests") }}
+		dockerClient: func() (dockerAPI, error) { return nil, errors.New("no engine in unit tests") }}
 	err := runApp(context.Background(), []string{"frobnicate"}, d)
 	if exitCode(context.Background(), err) != ExitUsage || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Errorf("err %v, want a usage error naming the command", err)

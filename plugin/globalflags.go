@@ -8,7 +8,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/config"
 	cliflags "github.com/docker/cli/cli/flags"
-	"github.com/moby/moby/client"
 	"github.com/spf13/pflag"
 )
 
@@ -45,7 +44,7 @@ func parseGlobalFlags(args []string) (*globalFlags, []string, error) {
 
 // newDockerClient connects to the engine the way `docker` would with the same flags:
 // --context, then -H, then DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext.
-func (g *globalFlags) newDockerClient(stderr io.Writer) (client.APIClient, error) {
+func (g *globalFlags) newDockerClient(stderr io.Writer) (dockerAPI, error) {
 	if g.flags.Changed("config") {
 		config.SetDir(g.opts.ConfigDir)
 	}

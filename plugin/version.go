@@ -7,8 +7,9 @@ import (
 	"io"
 	"runtime"
 
-	"github.com/moby/moby/client"
 	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/engine"
 )
 
 // versionOptions holds the version command's flags and dependencies.
@@ -16,7 +17,7 @@ type versionOptions struct {
 	json    bool
 	version string
 	out     io.Writer
-	docker  func() (client.APIClient, error)
+	docker  func() (dockerAPI, error)
 }
 
 func newVersionCommand(d *deps) *cli.Command {
@@ -63,15 +64,15 @@ func runVersion(ctx context.Context, opts *versionOptions) error {
 	if err != nil {
 		return err
 	}
-	sv, err := docker.ServerVersion(ctx, client.ServerVersionOptions{})
+	sv, err := engine.Version(ctx, docker)
 	if err != nil {
-		return fmt.Errorf("asking the docker engine for its version: %w", err)
+		return err
 	}
 	info.Engine.Version = sv.Version
 	info.Engine.APIVersion = sv.APIVersion
 	info.Engine.MinAPIVersion = sv.MinAPIVersion
-	info.Engine.ClientAPI = docker.ClientVersion()
-	info.Engine.OS, info.Engine.Arch = sv.Os, sv.Arch
+	info.Engine.ClientAPI = sv.ClientAPI
+	info.Engine.OS, info.Engine.Arch = sv.OS, sv.Arch
 
 	if opts.json {
 		enc := json.NewEncoder(opts.out)
