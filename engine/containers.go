@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -156,4 +157,37 @@ func WaitExit(ctx context.Context, api API, id string) error {
 func Interrupt(ctx context.Context, api API, id string) {
 	waited := api.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 	interrupt(ctx, api, id, waited)
+}
+
+// defaultStopTimeout is the engine's grace period when a container sets none.
+const defaultStopTimeout = 10 * time.Second
+
+// SettleStop waits for a stop that may be under way to end, up to the container's own
+// grace period (and a little more). It reports whether the container still runs then:
+// a stop is no longer under way, or none was. A container that no longer exists is
+// ErrContainerGone.
+func SettleStop(ctx context.Context, api API, id string) (running bool, err error) {
+	res, err := api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return false, fmt.Errorf("container %s: %w", ShortID(id), ErrContainerGone)
+	}
+	if err != nil {
+		return false, fmt.Errorf("inspecting container %s: %w", ShortID(id), err)
+	}
+	if res.Container.State == nil || !res.Container.State.Running {
+		return false, nil
+	}
+	grace := defaultStopTimeout
+	if cfg := res.Container.Config; cfg != nil && cfg.StopTimeout != nil {
+		grace = time.Duration(*cfg.StopTimeout) * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, grace+5*time.Second)
+	defer cancel()
+	if err := WaitExit(wctx, api, id); err != nil {
+		if wctx.Err() != nil && ctx.Err() == nil {
+			return true, nil
+		}
+		return false, err
+	}
+	return false, nil
 }

@@ -79,10 +79,18 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	return dead, nil
 }
 
-// startAgain starts a container a dead run stopped. It reports whether the record can
+// startAgain starts a container a dead run stopped. A stop the dead run began may still
+// be under way (the engine finishes it): it is waited for first, or the container would
+// be "started" while running and then stop for good. It reports whether the record can
 // go: true when the container runs again or no longer exists (a warning).
 func (r *Run) startAgain(ctx context.Context, id, whose string) bool {
-	err := engine.StartContainer(ctx, r.API, id)
+	running, err := engine.SettleStop(ctx, r.API, id)
+	if err == nil && running {
+		return true // it was never stopped: the run died before its stop began
+	}
+	if err == nil {
+		err = engine.StartContainer(ctx, r.API, id)
+	}
 	switch {
 	case err == nil:
 		r.warn(fmt.Sprintf("started container %s again: %s had stopped it", engine.ShortID(id), whose))
