@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
 )
@@ -96,5 +97,16 @@ func TestHoistFlags(t *testing.T) {
 		if got := hoistFlags(app, tc.in); !slices.Equal(got, tc.want) {
 			t.Errorf("hoistFlags(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// An app-level flag that takes no value must not swallow the command after it.
+func TestHoistFlagsWithABooleanAppFlag(t *testing.T) {
+	app := newApp(&deps{})
+	app.Flags = append(app.Flags, &cli.BoolFlag{Name: "quiet"})
+	in := []string{"db", "--quiet", "-p", "shop", "restore", "db", "--yes"}
+	want := []string{"db", "--quiet", "-p", "shop", "restore", "--yes", "db"}
+	if got := hoistFlags(app, in); !slices.Equal(got, want) {
+		t.Errorf("hoistFlags(%v) = %v, want %v", in, got, want)
 	}
 }
