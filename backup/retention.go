@@ -23,6 +23,10 @@ func KeepPolicy(r *composeext.Retention) restic.KeepPolicy {
 // applyRetention forgets old snapshots of the services that were backed up, one after
 // the other: forget takes restic's exclusive lock. A failure is a warning on the service.
 func applyRetention(ctx context.Context, env Env, results []Result) {
+	if env.Run.UnconfirmedLeft() {
+		env.Reporter.Warn("retention not applied: unconfirmed snapshots of an interrupted run are still in the repository (the next run forgets them first)")
+		return
+	}
 	for i, svc := range env.Plan.Services {
 		r := &results[i]
 		keep := KeepPolicy(svc.Retention)

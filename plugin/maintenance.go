@@ -103,6 +103,9 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 		return err
 	}
 	defer r.End(ctx)
+	if r.UnconfirmedLeft() {
+		return fmt.Errorf("retention not applied: unconfirmed snapshots of an interrupted run are still in the repository and would be counted; run forget again once the repository is not locked")
+	}
 	tw := tabwriter.NewWriter(opts.d.streams.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tKEEP\tREMOVE")
 	for _, svc := range todo {

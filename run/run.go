@@ -49,6 +49,9 @@ type Run struct {
 	Runner   *Runner
 	anchor   *engine.Held
 	warn     func(string)
+	// unconfirmedLeft is true when unconfirmed snapshots of dead runs could not be
+	// forgotten: retention must not run, as it would count them.
+	unconfirmedLeft bool
 }
 
 // ErrNoRepository is a repository that does not exist where only `init` may create it.
@@ -136,6 +139,7 @@ func (r *Run) forgetUnconfirmed(ctx context.Context, snaps []restic.Snapshot) {
 	}
 	if _, err := restic.Forget(ctx, r.Runner, restic.ForgetOptions{IDs: ids}); err != nil {
 		r.warn(fmt.Sprintf("could not forget %d unconfirmed snapshot(s) of interrupted runs (they are never listed or restored): %v", len(ids), err))
+		r.unconfirmedLeft = true
 		return
 	}
 	for _, s := range snaps {
@@ -143,6 +147,10 @@ func (r *Run) forgetUnconfirmed(ctx context.Context, snaps []restic.Snapshot) {
 		r.warn(fmt.Sprintf("forgot snapshot %s@%s: its run was interrupted before it confirmed the dump", in.Service, s.ShortID))
 	}
 }
+
+// UnconfirmedLeft reports whether unconfirmed snapshots of dead runs remain in the
+// repository: restic forget would count them, so retention waits for the next run.
+func (r *Run) UnconfirmedLeft() bool { return r.unconfirmedLeft }
 
 // End releases the anchor: the project is free for the next run.
 func (r *Run) End(ctx context.Context) {
