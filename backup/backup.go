@@ -37,6 +37,9 @@ type Result struct {
 	// Warnings name files restic could not read, and retention problems.
 	Warnings []string
 	Err      error
+	// unconfirmed is the dump snapshot the run confirms at its end: stored whole, the
+	// dump command having exited 0 (a post hook may still have failed).
+	unconfirmed string
 }
 
 // Reporter receives progress as the run goes. Calls may come from several goroutines.
@@ -79,13 +82,9 @@ func Up(ctx context.Context, env Env, opts Options) []Result {
 		}()
 	}
 	wg.Wait()
-	pending := make([]bool, len(results))
-	for i, r := range results {
-		pending[i] = awaitsConfirmation(r)
-	}
 	confirmDumps(ctx, env, results)
-	for i, r := range results {
-		if pending[i] {
+	for _, r := range results {
+		if awaitsConfirmation(r) {
 			env.Reporter.Done(r)
 		}
 	}
@@ -109,7 +108,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 	case composeext.StrategyVolumes:
 		res.Summary, res.Warnings, err = backupVolumes(ctx, env, svc)
 	case composeext.StrategyDump:
-		res.Summary, err = backupDump(ctx, env, svc)
+		res.Summary, res.unconfirmed, err = backupDump(ctx, env, svc)
 	default:
 		err = fmt.Errorf("unknown strategy %q", svc.Strategy)
 	}
@@ -130,9 +129,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 }
 
 // awaitsConfirmation reports whether a result is a dump to confirm at the end of the run.
-func awaitsConfirmation(r Result) bool {
-	return r.Strategy == composeext.StrategyDump && r.Status != StatusFailed && r.Summary.SnapshotID != ""
-}
+func awaitsConfirmation(r Result) bool { return r.unconfirmed != "" }
 
 // helperMounts are the mounts a volumes backup or restore gives its helper.
 func helperMounts(svc composeext.ServicePlan, readOnly bool) ([]restic.Mount, []string) {

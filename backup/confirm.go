@@ -17,7 +17,7 @@ func confirmDumps(ctx context.Context, env Env, results []Result) {
 	var ids []string
 	for _, r := range results {
 		if awaitsConfirmation(r) {
-			ids = append(ids, r.Summary.SnapshotID)
+			ids = append(ids, r.unconfirmed)
 		}
 	}
 	if len(ids) == 0 {
@@ -29,7 +29,7 @@ func confirmDumps(ctx context.Context, env Env, results []Result) {
 		if !awaitsConfirmation(*r) {
 			continue
 		}
-		if newID, ok := changed[r.Summary.SnapshotID]; ok {
+		if newID, ok := changed[r.unconfirmed]; ok {
 			r.Summary.SnapshotID = newID
 			continue
 		}
@@ -38,6 +38,6 @@ func confirmDumps(ctx context.Context, env Env, results []Result) {
 		}
 		r.Status = StatusFailed
 		r.Err = fmt.Errorf("the dump was stored as snapshot %s but could not be confirmed, so it will never be used (the next run forgets it): %w",
-			restic.ShortID(r.Summary.SnapshotID), err)
+			restic.ShortID(r.unconfirmed), err)
 	}
 }

@@ -23,16 +23,16 @@ var errEmptyDump = errors.New("the dump command wrote nothing")
 // backupDump runs the dump command in the service's running container and streams its
 // output into `restic backup --stdin`, with no temporary file. It fails closed: when the
 // dump exits non-zero, writes nothing or is interrupted, restic is stopped before its
-// input ends, so no snapshot is committed.
-func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (restic.Summary, error) {
-	var sum restic.Summary
+// input ends, so no snapshot is committed. A stored dump is returned as unconfirmed: the
+// run confirms it at its end (confirmDumps).
+func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum restic.Summary, unconfirmed string, err error) {
 	project, api := env.Plan.Project, env.Run.API
 	c, err := engine.RunningContainer(ctx, api, project, svc.Name)
 	if err != nil {
-		return sum, err
+		return sum, "", err
 	}
 	if err := runHooks(ctx, api, project, svc, "pre", svc.Pre); err != nil {
-		return sum, err
+		return sum, "", err
 	}
 	pr, pw := io.Pipe()
 	counted := &countingWriter{w: pw}
@@ -75,11 +75,11 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	derr := <-dumpErr
 	switch {
 	case derr != nil && (err == nil || errors.Is(err, engine.ErrInputFailed)):
-		return sum, derr
+		return sum, "", derr
 	case err != nil:
-		return sum, fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
+		return sum, "", fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
 	}
-	return sum, runHooks(ctx, api, project, svc, "post", svc.Post)
+	return sum, sum.SnapshotID, runHooks(ctx, api, project, svc, "post", svc.Post)
 }
 
 // countingWriter counts the bytes that pass through it.
