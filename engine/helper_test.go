@@ -1,157 +1,121 @@
-package engine
+package engine_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/engine/enginetest"
 )
 
-// fakeHelperAPI plays a helper container that reads its stdin to the end and "commits"
-// only when it sees end of input, as `restic backup --stdin` does. It embeds API so a
-// call it does not override panics.
-type fakeHelperAPI struct {
-	API
-	t         *testing.T
+// committer plays a helper that reads its stdin to the end and "commits" only when it
+// sees end of input, as `restic backup --stdin` does.
+type committer struct {
 	mu        sync.Mutex
-	files     map[string]string
-	read      bytes.Buffer
+	read      string
 	committed bool
-	killed    []string
-	removed   bool
-	exit      chan int64
-	server    net.Conn
 }
 
-func newFakeHelperAPI(t *testing.T) *fakeHelperAPI {
-	return &fakeHelperAPI{t: t, files: map[string]string{}, exit: make(chan int64, 1)}
-}
-
-func (f *fakeHelperAPI) ContainerCreate(context.Context, client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
-	return client.ContainerCreateResult{ID: "helper1"}, nil
-}
-
-func (f *fakeHelperAPI) CopyToContainer(_ context.Context, _ string, o client.CopyToContainerOptions) (client.CopyToContainerResult, error) {
-	tr := tar.NewReader(o.Content)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return client.CopyToContainerResult{}, nil
-		}
-		if err != nil {
-			return client.CopyToContainerResult{}, err
-		}
-		b, _ := io.ReadAll(tr)
-		f.files[h.Name] = string(b)
+func (c *committer) program(p *enginetest.Process) int {
+	b, err := io.ReadAll(p.Stdin)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.read = string(b)
+	if err == nil {
+		c.committed = true
 	}
-}
-
-// ContainerAttach connects over a Unix socket pair, which supports half-close like the
-// engine's hijacked connection.
-func (f *fakeHelperAPI) ContainerAttach(context.Context, string, client.ContainerAttachOptions) (client.ContainerAttachResult, error) {
-	path := filepath.Join(f.t.TempDir(), "attach.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return client.ContainerAttachResult{}, err
-	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := l.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		return client.ContainerAttachResult{}, err
-	}
-	f.server = <-accepted
-	return client.ContainerAttachResult{HijackedResponse: client.NewHijackedResponse(c, "")}, nil
-}
-
-func (f *fakeHelperAPI) ContainerWait(context.Context, string, client.ContainerWaitOptions) client.ContainerWaitResult {
-	res := make(chan container.WaitResponse, 1)
-	go func() { res <- container.WaitResponse{StatusCode: <-f.exit} }()
-	return client.ContainerWaitResult{Result: res, Error: make(chan error)}
-}
-
-// ContainerStart runs the "container": read stdin; at its end, commit and exit 0.
-func (f *fakeHelperAPI) ContainerStart(context.Context, string, client.ContainerStartOptions) (client.ContainerStartResult, error) {
-	go func() {
-		_, err := io.Copy(&f.read, f.server)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if err == nil && len(f.killed) == 0 {
-			f.committed = true
-			f.server.Close()
-			f.exit <- 0
-		}
-	}()
-	return client.ContainerStartResult{}, nil
-}
-
-func (f *fakeHelperAPI) ContainerKill(_ context.Context, _ string, o client.ContainerKillOptions) (client.ContainerKillResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.killed = append(f.killed, o.Signal)
-	if len(f.killed) == 1 {
-		f.server.Close()
-		f.exit <- 137
-	}
-	return client.ContainerKillResult{}, nil
-}
-
-func (f *fakeHelperAPI) ContainerRemove(context.Context, string, client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
-	f.removed = true
-	return client.ContainerRemoveResult{}, nil
+	return 0
 }
 
 func TestRunHelperStreamsInputAndCommits(t *testing.T) {
-	api := newFakeHelperAPI(t)
-	code, err := RunHelper(context.Background(), api, HelperSpec{
+	api := enginetest.New(t)
+	helper := &committer{}
+	api.Program = helper.program
+	code, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{
 		Image: "restic", Stdin: strings.NewReader("the whole dump"),
-		Files: []File{{Path: "/run/docker-backup/password", Mode: 0o400, Data: []byte("hunter2")}},
+		Files: []engine.File{{Path: "/run/docker-backup/password", Mode: 0o400, Data: []byte("hunter2")}},
 	})
 	if err != nil || code != 0 {
 		t.Fatalf("code %d, err %v", code, err)
 	}
-	if !api.committed || api.read.String() != "the whole dump" {
-		t.Errorf("committed %v after reading %q, want the whole input committed", api.committed, api.read.String())
+	if !helper.committed || helper.read != "the whole dump" {
+		t.Errorf("committed %v after reading %q, want the whole input committed", helper.committed, helper.read)
 	}
-	if api.files["run/docker-backup/password"] != "hunter2" {
-		t.Errorf("files copied into the helper: %v", api.files)
+	created := api.Created()
+	if len(created) != 1 {
+		t.Fatalf("%d helpers created, want 1", len(created))
 	}
-	if !api.removed {
+	if created[0].Files["/run/docker-backup/password"] != "hunter2" {
+		t.Errorf("files copied into the helper: %v", created[0].Files)
+	}
+	if !created[0].Removed {
 		t.Error("the helper was not removed")
 	}
 }
 
 func TestRunHelperKillsBeforeEndOfInputWhenInputFails(t *testing.T) {
-	api := newFakeHelperAPI(t)
+	api := enginetest.New(t)
+	helper := &committer{}
+	api.Program = helper.program
 	pr, pw := io.Pipe()
 	go func() {
 		_, _ = pw.Write([]byte("half a dump"))
 		pw.CloseWithError(errors.New("dump exited with code 1"))
 	}()
-	_, err := RunHelper(context.Background(), api, HelperSpec{Image: "restic", Stdin: pr})
-	if !errors.Is(err, ErrInputFailed) || !strings.Contains(err.Error(), "dump exited with code 1") {
+	_, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{Image: "restic", Stdin: pr})
+	if !errors.Is(err, engine.ErrInputFailed) || !strings.Contains(err.Error(), "dump exited with code 1") {
 		t.Fatalf("err %v, want ErrInputFailed with the input's error", err)
 	}
-	if api.committed {
+	helper.mu.Lock()
+	committed := helper.committed
+	helper.mu.Unlock()
+	if committed {
 		t.Error("the helper saw end of input after its input failed: restic would commit a partial dump")
 	}
-	if len(api.killed) == 0 || api.killed[0] != "SIGKILL" {
-		t.Errorf("signals %v, want SIGKILL first", api.killed)
+	c := api.Created()[0]
+	if len(c.Signals) == 0 || c.Signals[0] != "SIGKILL" {
+		t.Errorf("signals %v, want SIGKILL first", c.Signals)
 	}
-	if !api.removed {
+	if !c.Removed {
 		t.Error("the helper was not removed")
+	}
+}
+
+func TestRunHelperReturnsExitCodeAndOutput(t *testing.T) {
+	api := enginetest.New(t)
+	api.Program = func(p *enginetest.Process) int {
+		_, _ = io.WriteString(p.Stdout, "out\n")
+		_, _ = io.WriteString(p.Stderr, "err\n")
+		return 3
+	}
+	var stdout, stderr strings.Builder
+	code, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{
+		Name: "h1", Image: "img", Cmd: []string{"x"}, Hostname: "docker-backup-abc", Init: true,
+		Labels: map[string]string{"k": "v"}, Stdout: &stdout, Stderr: &stderr,
+	})
+	if err != nil || code != 3 {
+		t.Fatalf("code %d, err %v, want 3 and no error", code, err)
+	}
+	if stdout.String() != "out\n" || stderr.String() != "err\n" {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+	c := api.Created()[0]
+	if c.Name != "h1" || c.Config.Hostname != "docker-backup-abc" || c.HostConfig.Init == nil || !*c.HostConfig.Init || c.Config.Labels["k"] != "v" {
+		t.Errorf("helper created as %+v", c)
+	}
+}
+
+// A helper that exits without reading all its input: its exit code says how it went.
+func TestRunHelperThatStopsReadingEarly(t *testing.T) {
+	api := enginetest.New(t)
+	api.Program = func(p *enginetest.Process) int { return 1 }
+	big := strings.NewReader(strings.Repeat("x", 4<<20))
+	code, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{Image: "img", Stdin: big})
+	if err != nil || code != 1 {
+		t.Fatalf("code %d, err %v, want 1 and no error", code, err)
 	}
 }

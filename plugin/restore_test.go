@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/restic"
 )
 
 // Flags may follow the services, as docker users write them (see hoistFlags).
@@ -30,9 +28,9 @@ func TestRestoreNeedsYesWithoutTerminal(t *testing.T) {
 	opts := &restoreOptions{
 		args:        []string{"db"},
 		interactive: func() bool { return false },
-		connect: func(context.Context, *composeext.Plan) (restic.Runner, engine.API, string, error) {
+		connect: func(context.Context, *deps, *composeext.Plan) (*session, error) {
 			connected = true
-			return nil, nil, "", errors.New("unexpected")
+			return nil, errors.New("unexpected")
 		},
 		d: &deps{streams: Streams{Out: &out, Err: &out}},
 	}

@@ -36,41 +36,6 @@ func TestExitErrorMessage(t *testing.T) {
 	}
 }
 
-func TestHelperSpecKeepsSecretsOutOfArgvAndEnv(t *testing.T) {
-	c := &ContainerRunner{Image: "restic/restic:0.18.1", Project: "shop", Repo: Repo{
-		URL: "s3:https://user:urlsecret@s3.example/bucket", Password: []byte("hunter2"),
-		Env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIDSECRET", "AWS_SECRET_ACCESS_KEY": "topsecret", "AWS_DEFAULT_REGION": "eu-west-1",
-			"B2_ACCOUNT_KEY": "b2val'QZX"},
-	}}
-	spec, err := c.helperSpec(Invocation{Args: []string{"snapshots", "--json"}, Kind: "snapshots"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	visible := strings.Join(append(append(spec.Cmd, spec.Env...), spec.Name), " ")
-	for k, v := range spec.Labels {
-		visible += " " + k + "=" + v
-	}
-	visible += " " + strings.Join(spec.Entrypoint, " ")
-	for _, secret := range []string{"hunter2", "AKIDSECRET", "topsecret", "urlsecret", "QZX"} {
-		if strings.Contains(visible, secret) {
-			t.Errorf("secret %q is visible in the helper's argv, env, name or labels: %s", secret, visible)
-		}
-	}
-	if !slices.Contains(spec.Env, "AWS_DEFAULT_REGION=eu-west-1") {
-		t.Errorf("non-secret backend settings should stay in the environment: %v", spec.Env)
-	}
-	var files []string
-	for _, f := range spec.Files {
-		files = append(files, f.Path+"="+string(f.Data))
-	}
-	joined := strings.Join(files, "\n")
-	for _, want := range []string{"hunter2", "urlsecret", "aws_secret_access_key = topsecret", `export B2_ACCOUNT_KEY='b2val'\''QZX'`} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("the helper's files lack %q", want)
-		}
-	}
-}
-
 func TestDecodeMessagesIgnoresUnknown(t *testing.T) {
 	in := strings.Join([]string{
 		`{"message_type":"status","percent_done":0.5,"bytes_done":10,"new_field":1}`,

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/engine/enginetest"
+	"github.com/docker-backup/docker-backup/run"
 )
 
 const snapFiles = `[{"id":"aaaa1111","short_id":"aaaa1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/backup/files/data"],"tags":["project=p","service=files","strategy=volumes","volume=data"]},
@@ -24,20 +24,22 @@ const lsData = `{"message_type":"snapshot","struct_type":"snapshot","id":"aaaa22
 {"name":"l","type":"symlink","path":"/backup/files/data/l","struct_type":"node"}
 `
 
-func volumesEnv(restoreSummary string) (Env, *fakeEngine, *fakeRunner) {
-	eng := newFakeEngine("c1")
-	run := &fakeRunner{eng: eng, out: map[string]string{
-		"snapshots": snapFiles, "ls": lsData,
-		"restore": `{"message_type":"status","percent_done":1}` + "\n" + restoreSummary + "\n",
-		"cat":     "{}",
-	}, errs: map[string]error{}}
-	fixed := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
-	return Env{API: eng, Runner: run, Plan: filesPlan(), Reporter: &nopReporter{}, Now: func() time.Time { return fixed }, Location: time.UTC}, eng, run
+// volumesEnv is a restore of service files, whose container c1 runs, where restic
+// restore reports restoreSummary.
+func volumesEnv(t *testing.T, restoreSummary string) (Env, *fixture) {
+	f := newFixture(t)
+	f.eng.AddContainer(enginetest.ServiceContainer("c1", "p", "files", true))
+	env := f.env(t)
+	f.rst.Reply("snapshots", enginetest.Reply{Stdout: snapFiles})
+	f.rst.Reply("ls", enginetest.Reply{Stdout: lsData})
+	f.rst.Reply("restore", enginetest.Reply{Stdout: `{"message_type":"status","percent_done":1}` + "\n" + restoreSummary + "\n"})
+	env.Now, env.Location = func() time.Time { return fixed }, time.UTC
+	return env, f
 }
 
 const goodSummary = `{"message_type":"summary","total_files":4,"files_restored":6,"total_bytes":5,"bytes_restored":5}`
 
-func restoreFiles(t *testing.T, env Env, opts Options) ([]Result, error) {
+func restoreFiles(t *testing.T, env Env, opts Options) []Result {
 	t.Helper()
 	jobs, err := Prepare(context.Background(), env, []Target{{Service: "files", Snapshot: "latest"}}, opts)
 	if err != nil {
@@ -46,69 +48,103 @@ func restoreFiles(t *testing.T, env Env, opts Options) ([]Result, error) {
 	return Run(context.Background(), env, jobs, opts)
 }
 
+// names are the volumes a restore of files in run id makes.
+func names(id string) (staging, rollback, record string) {
+	stamp := "20260201-120000-" + id
+	return "p_data-staging-" + stamp, "p_data-rollback-" + stamp, "docker-backup-stopped-" + id + "-c1"
+}
+
 func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
-	env, eng, run := volumesEnv(goodSummary)
-	old := "p_data-rollback-20260101-000000"
-	eng.volumes[old] = map[string]string{LabelRollback: "p_data", engine.LabelHelperProject: "p"}
-	results, err := restoreFiles(t, env, Options{})
-	if err != nil || Failed(results) != nil {
+	env, f := volumesEnv(t, goodSummary)
+	old := "p_data-rollback-20260101-000000-old0000001"
+	f.eng.AddVolume(old, map[string]string{LabelRollback: "p_data", run.LabelProject: "p", run.LabelRun: "old0000001"})
+	var recorded bool
+	f.rst.On("restore", func(enginetest.Call) enginetest.Reply {
+		_, recorded = f.eng.Volume("docker-backup-stopped-" + env.Run.ID + "-c1")
+		return enginetest.Reply{Stdout: goodSummary}
+	})
+	mark := len(f.calls())
+	results := restoreFiles(t, env, Options{})
+	if err := Failed(results); err != nil {
 		t.Fatalf("err %v, results %+v", err, results)
 	}
-	staging, rollback := "p_data-staging-20260201-120000", "p_data-rollback-20260201-120000"
+	staging, rollback, record := names(env.Run.ID)
 	want := []string{
-		"restic unlock", "restic ls", "volume-create " + staging, "stop c1", "restic restore",
-		"volume-create " + rollback, "helper restore-swap", "start c1", "volume-rm " + old, "volume-rm " + staging,
+		"restic ls", "volume-create " + staging, "volume-create " + record, "stop c1", "restic restore",
+		"volume-create " + rollback, "helper restore-swap", "start c1", "volume-remove " + record,
+		"volume-remove " + old, "volume-remove " + staging,
 	}
-	got := slices.DeleteFunc(slices.Clone(eng.calls), func(s string) bool { return s == "restic snapshots" })
+	got := slices.DeleteFunc(slices.Clone(f.calls()[mark:]), func(s string) bool { return s == "restic snapshots" })
 	if !slices.Equal(got, want) {
 		t.Errorf("calls:\n got %q\nwant %q", got, want)
 	}
 	if r := results[0]; !slices.Equal(r.Rollbacks, []string{rollback}) || r.Snapshot != "aaaa2222" {
 		t.Errorf("result %+v", r)
 	}
-	i := slices.IndexFunc(run.argv, func(a []string) bool { return a[0] == "restore" })
-	if got := strings.Join(run.argv[i], " "); got != "restore aaaa2222 --target / --include /backup/files/data --verify --json" {
+	i := slices.IndexFunc(f.rst.Calls(), func(c enginetest.Call) bool { return c.Command() == "restore" })
+	if got := f.rst.Calls()[i].String(); got != "restore aaaa2222 --target / --include /backup/files/data --verify --json" {
 		t.Errorf("restore argv %q", got)
 	}
-	if got := run.labels[i][engine.LabelStopped]; got != "c1" {
-		t.Errorf("restore helper stopped label = %q, want c1", got)
+	if !recorded {
+		t.Error("the stopped container c1 was not recorded while the restore helper ran")
 	}
-	if _, ok := eng.volumes[rollback]; !ok {
-		t.Errorf("rollback volume removed")
+	v, ok := f.eng.Volume(rollback)
+	if !ok {
+		t.Fatalf("rollback volume removed")
+	}
+	if v.Labels[LabelRollback] != "p_data" || v.Labels[run.LabelRun] != env.Run.ID || v.Labels[run.LabelTemporary] != "" {
+		t.Errorf("rollback volume labels %v: want the live volume and the run, never temporary", v.Labels)
+	}
+}
+
+// The staging volume is temporary: recovery removes it when the run dies.
+func TestRestoreVolumesStagingIsTemporary(t *testing.T) {
+	env, f := volumesEnv(t, goodSummary)
+	staging, _, _ := names(env.Run.ID)
+	var labels map[string]string
+	f.rst.On("restore", func(enginetest.Call) enginetest.Reply {
+		v, _ := f.eng.Volume(staging)
+		labels = v.Labels
+		return enginetest.Reply{Stdout: goodSummary}
+	})
+	if err := Failed(restoreFiles(t, env, Options{})); err != nil {
+		t.Fatal(err)
+	}
+	if labels[run.LabelTemporary] != "true" || labels[run.LabelRun] != env.Run.ID || labels[LabelStaging] != "p/files/data" {
+		t.Errorf("staging volume labels %v", labels)
 	}
 }
 
 func TestRestoreVolumesFailureBeforeSwapLeavesLiveAlone(t *testing.T) {
 	for name, tc := range map[string]struct {
 		summary string
-		err     error
+		fail    bool
 		want    string
 	}{
 		"verify count": {summary: `{"message_type":"summary","total_files":3,"files_restored":3,"total_bytes":5,"bytes_restored":5}`, want: "verification failed"},
 		"verify bytes": {summary: `{"message_type":"summary","total_files":4,"files_restored":6,"total_bytes":4,"bytes_restored":4}`, want: "4 of 5 bytes"},
-		"restic fails": {err: restic.ErrFailed, want: "restic failed"},
+		"restic fails": {fail: true, want: "restic failed"},
 		"no summary":   {summary: "", want: "no summary"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			env, eng, run := volumesEnv(tc.summary)
-			if tc.err != nil {
-				run.errs["restore"] = tc.err
+			env, f := volumesEnv(t, tc.summary)
+			if tc.fail {
+				f.rst.Reply("restore", enginetest.Reply{Code: 1})
 			}
-			results, err := restoreFiles(t, env, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			results := restoreFiles(t, env, Options{})
 			ferr := Failed(results)
 			if ferr == nil || !strings.Contains(ferr.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", ferr, tc.want)
 			}
-			for _, c := range eng.calls {
+			calls := f.calls()
+			for _, c := range calls {
 				if strings.HasPrefix(c, "helper restore-swap") || strings.Contains(c, "rollback") {
-					t.Errorf("swap attempted: %q", eng.calls)
+					t.Errorf("swap attempted: %q", calls)
 				}
 			}
-			if !slices.Contains(eng.calls, "start c1") || !slices.Contains(eng.calls, "volume-rm p_data-staging-20260201-120000") {
-				t.Errorf("service not started again or staging kept: %q", eng.calls)
+			staging, _, _ := names(env.Run.ID)
+			if !slices.Contains(calls, "start c1") || !slices.Contains(calls, "volume-remove "+staging) {
+				t.Errorf("service not started again or staging kept: %q", calls)
 			}
 		})
 	}
@@ -117,62 +153,65 @@ func TestRestoreVolumesFailureBeforeSwapLeavesLiveAlone(t *testing.T) {
 func TestRestoreVolumesSwapFailure(t *testing.T) {
 	for code, wantKept := range map[int]bool{swapPutBack: false, swapPutBackFailed: true} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
-			env, eng, _ := volumesEnv(goodSummary)
-			eng.helperExit["restore-swap"] = code
-			results, _ := restoreFiles(t, env, Options{})
+			env, f := volumesEnv(t, goodSummary)
+			f.helperExit["restore-swap"] = code
+			results := restoreFiles(t, env, Options{})
 			err := Failed(results)
 			if err == nil || !strings.Contains(err.Error(), "helper says no") {
 				t.Fatalf("error %v", err)
 			}
-			_, kept := eng.volumes["p_data-rollback-20260201-120000"]
-			if kept != wantKept {
+			_, rollback, _ := names(env.Run.ID)
+			if _, kept := f.eng.Volume(rollback); kept != wantKept {
 				t.Errorf("rollback kept = %v, want %v", kept, wantKept)
 			}
-			if !slices.Contains(eng.calls, "start c1") {
-				t.Errorf("service not started again: %q", eng.calls)
+			if !slices.Contains(f.calls(), "start c1") {
+				t.Errorf("service not started again: %q", f.calls())
 			}
 		})
 	}
 }
 
 func TestRestoreVolumesNoRollback(t *testing.T) {
-	env, eng, _ := volumesEnv(goodSummary)
-	results, _ := restoreFiles(t, env, Options{NoRollback: true})
+	env, f := volumesEnv(t, goodSummary)
+	results := restoreFiles(t, env, Options{NoRollback: true})
 	if err := Failed(results); err != nil || len(results[0].Rollbacks) != 0 {
 		t.Fatalf("err %v, result %+v", err, results[0])
 	}
-	if len(eng.volumes) != 0 {
-		t.Errorf("volumes left: %v", eng.volumes)
+	if got := f.eng.VolumeNames(); len(got) != 0 {
+		t.Errorf("volumes left: %v", got)
 	}
 }
 
 func TestRestoreVolumesTo(t *testing.T) {
-	env, eng, _ := volumesEnv(goodSummary)
-	results, _ := restoreFiles(t, env, Options{To: "copy"})
+	env, f := volumesEnv(t, goodSummary)
+	results := restoreFiles(t, env, Options{To: "copy"})
 	if err := Failed(results); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range eng.calls {
+	for _, c := range f.calls() {
 		if strings.HasPrefix(c, "stop") || strings.HasPrefix(c, "helper restore-swap") {
-			t.Errorf("--to touched the service: %q", eng.calls)
+			t.Errorf("--to touched the service: %q", f.calls())
 		}
 	}
-	if _, ok := eng.volumes["copy"]; !ok || !slices.Equal(results[0].Volumes, []string{"copy"}) {
-		t.Errorf("volume copy not created: %v %+v", eng.volumes, results[0])
+	if _, ok := f.eng.Volume("copy"); !ok || !slices.Equal(results[0].Volumes, []string{"copy"}) {
+		t.Errorf("volume copy not created: %v %+v", f.eng.VolumeNames(), results[0])
 	}
 
-	env, eng, _ = volumesEnv(goodSummary)
-	eng.volumes["copy"] = map[string]string{"x": "y"}
-	eng.helperExit["restore-check"] = 1
-	results, _ = restoreFiles(t, env, Options{To: "copy"})
+	env, f = volumesEnv(t, goodSummary)
+	f.eng.AddVolume("copy", map[string]string{"x": "y"})
+	f.helperExit["restore-check"] = 1
+	results = restoreFiles(t, env, Options{To: "copy"})
 	if err := Failed(results); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("want a not-empty error, got %v", err)
+	}
+	if _, ok := f.eng.Volume("copy"); !ok {
+		t.Error("the user's volume was removed")
 	}
 }
 
 func TestRestoreRefusesStrategyMismatch(t *testing.T) {
-	env, _, run := volumesEnv(goodSummary)
-	run.out["snapshots"] = strings.ReplaceAll(snapFiles, "strategy=volumes", "strategy=dump")
+	env, f := volumesEnv(t, goodSummary)
+	f.rst.Reply("snapshots", enginetest.Reply{Stdout: strings.ReplaceAll(snapFiles, "strategy=volumes", "strategy=dump")})
 	_, err := Prepare(context.Background(), env, []Target{{Service: "files", Snapshot: "latest"}}, Options{})
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "strategy dump") {
 		t.Fatalf("err %v", err)

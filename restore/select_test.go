@@ -3,10 +3,12 @@ package restore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -67,33 +69,62 @@ func TestParseTarget(t *testing.T) {
 // A prefix that is not the service's own is looked up across the repository, so the
 // message says whose it is.
 func TestFindSnapshotOfAnotherService(t *testing.T) {
-	all := `[{"id":"ffff9999","short_id":"ffff9999","time":"2026-01-10T10:00:00Z","hostname":"other","tags":["project=other","service=web"]}]`
+	all := `[{"id":"ffff9999","short_id":"ffff9999","time":"2026-01-10T10:00:00Z","hostname":"other@m2","tags":["project=other","service=web"]}]`
 	for name, tc := range map[string]struct{ all, want string }{
-		"other":   {all, "belongs to project other, service web"},
+		"other":   {all, "belongs to project other, service web on m2"},
 		"missing": {"[]", "no snapshot ffff in the repository"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := &seqRunner{outs: []string{snapFiles, tc.all}}
-			_, err := findSnapshot(context.Background(), r, "p", Target{Service: "files", Snapshot: "ffff"}, time.UTC)
+			f := newFixture(t)
+			r := f.runner()
+			f.rst.On("snapshots", func(c enginetest.Call) enginetest.Reply {
+				if strings.Contains(c.String(), "--tag") {
+					return enginetest.Reply{Stdout: snapFiles}
+				}
+				return enginetest.Reply{Stdout: tc.all}
+			})
+			_, err := findSnapshot(context.Background(), r, identity, Target{Service: "files", Snapshot: "ffff"}, time.UTC)
 			if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
-			if got := strings.Join(r.argv[1], " "); got != "snapshots --json --no-lock" {
-				t.Errorf("whole-repository lookup ran %q", got)
+			want := []string{"snapshots --json --no-lock --host p@m1 --host p --tag project=p,service=files", "snapshots --json --no-lock"}
+			if got := f.rst.Commands(); !slices.Equal(got, want) {
+				t.Errorf("restic ran %q, want the service's snapshots, then the whole repository's", got)
 			}
 		})
 	}
 }
 
-// seqRunner replays its outputs in order.
-type seqRunner struct {
-	outs []string
-	argv [][]string
-}
-
-func (s *seqRunner) Run(_ context.Context, inv restic.Invocation) error {
-	out := s.outs[len(s.argv)]
-	s.argv = append(s.argv, inv.Args)
-	_, _ = inv.Stdout.Write([]byte(out))
-	return nil
+// A dump its run never confirmed is never selected, however it is named.
+func TestFindSnapshotNeverSelectsUnconfirmed(t *testing.T) {
+	const snaps = `[{"id":"bbbb1111","short_id":"bbbb1111","time":"2026-01-10T10:00:00Z","hostname":"p@m1","paths":["/db.sql"],"tags":["project=p","service=db","strategy=dump","run=r1"]},
+{"id":"bbbb2222","short_id":"bbbb2222","time":"2026-01-12T10:00:00Z","hostname":"p@m1","paths":["/db.sql"],"tags":["project=p","service=db","strategy=dump","run=r2","unconfirmed"]}]`
+	for _, tc := range []struct {
+		sel, want, err string
+	}{
+		{sel: "latest", want: "bbbb1111"},
+		{sel: "2026-01-12", want: "bbbb1111"},
+		{sel: "bbbb", want: "bbbb1111"}, // not ambiguous: the unconfirmed one does not count
+		{sel: "bbbb2222", err: "is not one of service db"},
+	} {
+		t.Run(tc.sel, func(t *testing.T) {
+			f := newFixture(t)
+			f.rst.Reply("snapshots", enginetest.Reply{Stdout: snaps})
+			got, err := findSnapshot(context.Background(), f.runner(), identity, Target{Service: "db", Snapshot: tc.sel}, time.UTC)
+			if tc.err != "" {
+				if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %s, %v; want %q", got.ID, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got.ID != tc.want {
+				t.Fatalf("got %s, %v; want %s", got.ID, err, tc.want)
+			}
+		})
+	}
+	f := newFixture(t)
+	f.rst.Reply("snapshots", enginetest.Reply{Stdout: `[{"id":"bbbb2222","short_id":"bbbb2222","time":"2026-01-12T10:00:00Z","hostname":"p@m1","paths":["/db.sql"],"tags":["project=p","service=db","unconfirmed"]}]`})
+	if _, err := findSnapshot(context.Background(), f.runner(), identity, Target{Service: "db", Snapshot: "latest"}, time.UTC); !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "has no snapshot yet") {
+		t.Errorf("err %v, want no snapshot when the only one is unconfirmed", err)
+	}
 }

@@ -1,0 +1,128 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/engine/enginetest"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/snapshot"
+)
+
+// fixture is project p on machine m1 of the fake engine. Helpers run the fake restic,
+// except restore's shell helpers (swap, check), which print "helper says no" on stderr
+// and exit with helperExit[kind]; anchors read their input to the end; the restore
+// command (an exec) reads its input into execStdin, prints execErr and exits execExit.
+type fixture struct {
+	eng *enginetest.Engine
+	rst *enginetest.Restic
+
+	mu         sync.Mutex
+	helperExit map[string]int
+	execStdin  strings.Builder
+	execExit   int
+	execErr    string
+}
+
+var identity = snapshot.Identity{Project: "p", Machine: "m1"}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), helperExit: map[string]int{}}
+	f.eng.Program = func(p *enginetest.Process) int {
+		kind := p.Config.Labels[run.LabelKind]
+		switch {
+		case kind == run.KindAnchor:
+			return enginetest.Cat(p)
+		case strings.HasPrefix(kind, "restore-"):
+			f.eng.Record("helper " + kind)
+			fmt.Fprint(p.Stderr, "helper says no\n")
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.helperExit[kind]
+		}
+		// restic: its command in the calls, as restore sees it.
+		f.eng.Record("restic " + p.Config.Cmd[0])
+		return f.rst.Program(p)
+	}
+	f.eng.Exec = func(x *enginetest.ExecProcess) int {
+		b, _ := io.ReadAll(x.Stdin)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.execStdin.Write(b)
+		fmt.Fprint(x.Stderr, f.execErr)
+		return f.execExit
+	}
+	return f
+}
+
+// runner is restic in helpers outside a run, as for Prepare.
+func (f *fixture) runner() *run.Runner {
+	return &run.Runner{API: f.eng, Image: "restic-image", Project: "p",
+		Repo: run.Repo{URL: "/repo", Local: true, Password: []byte("hunter2")}}
+}
+
+// env begins a run of restore and returns what restores within it.
+func (f *fixture) env(t *testing.T) Env {
+	t.Helper()
+	r, err := run.Begin(context.Background(), run.Options{
+		API: f.eng, Identity: identity,
+		Runner: f.runner(), Command: "restore", AnchorImage: "restic-image", RepoDisplay: "/repo",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.End(context.Background()) })
+	return Env{API: f.eng, Runner: r.Runner, Identity: identity, Plan: filesPlan(), Reporter: &nopReporter{}, Run: r}
+}
+
+// calls are the engine's calls that say what restore did: restic commands, helpers,
+// volumes, and the stops and starts of c1.
+func (f *fixture) calls() []string {
+	var out []string
+	for _, c := range f.eng.Calls() {
+		switch {
+		case strings.HasPrefix(c, "restic "), strings.HasPrefix(c, "helper "), strings.HasPrefix(c, "volume-"), strings.HasSuffix(c, " c1"):
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// nopReporter keeps the steps and discards the rest.
+type nopReporter struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (n *nopReporter) Start(Job) {}
+func (n *nopReporter) Step(_ string, m string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.steps = append(n.steps, m)
+}
+func (n *nopReporter) Progress(string, restic.RestoreStatus) {}
+func (n *nopReporter) Done(Result)                           {}
+
+// filesPlan is a project p with a volumes service files and a dump service db.
+func filesPlan() *composeext.Plan {
+	return &composeext.Plan{
+		Project: "p", Image: "restic-image",
+		Repository: composeext.Repository{URL: "/repo", Display: "/repo", Local: true},
+		Services: []composeext.ServicePlan{
+			{Name: "files", Strategy: composeext.StrategyVolumes, Tags: []string{"project=p", "service=files", "strategy=volumes"},
+				Volumes: []composeext.Mount{{Key: "data", Type: "volume", Source: "p_data", Target: "/data", Path: "/backup/files/data"}}},
+			{Name: "db", Strategy: composeext.StrategyDump, Tags: []string{"project=p", "service=db", "strategy=dump"},
+				Dump: &composeext.DumpSpec{Command: []string{"dump"}, Restore: []string{"sh", "-c", "psql"}, Filename: "db.sql"}},
+		},
+	}
+}
+
+// fixed is the time restore names its volumes by.
+var fixed = time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
