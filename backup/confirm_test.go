@@ -138,3 +138,61 @@ func TestUpAppliesRetentionPerService(t *testing.T) {
 		t.Errorf("--no-forget forgot: %v", f.rst.Commands())
 	}
 }
+
+// A dump stored whole is confirmed even when a post hook fails: the hook fails the
+// service, the snapshot is good.
+func TestUpConfirmsADumpWhosePostHookFails(t *testing.T) {
+	f := newFixture(t)
+	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
+	f.execs["pg_dumpall"] = fakeExec{stdout: "CREATE TABLE notes;\n"}
+	f.execs["notify"] = fakeExec{stderr: "unreachable\n", code: 1}
+	svc := dumpService("pg_dumpall")
+	svc.Post = [][]string{{"notify"}}
+	results, _, rep := f.up(t, testPlan(svc), Options{})
+	r := results[0]
+	if r.Status != StatusFailed || r.Err == nil || !strings.Contains(r.Err.Error(), "post hook 1 exited with code 1: unreachable") {
+		t.Fatalf("result %s %v, want failed by the post hook", r.Status, r.Err)
+	}
+	if tags := f.rst.Find("tag"); len(tags) != 1 || !strings.Contains(tags[0].String(), "abcdef1234567890") {
+		t.Errorf("restic ran %v, want the stored dump confirmed", f.rst.Commands())
+	}
+	if r.Summary.SnapshotID != confirmedID("abcdef1234567890") {
+		t.Errorf("snapshot %s, want the confirmed one", r.Summary.SnapshotID)
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	if len(rep.done) != 1 {
+		t.Errorf("reported done %d times, want once", len(rep.done))
+	}
+}
+
+// Retention would count unconfirmed snapshots a dead run left: it waits for the run
+// that forgets them.
+func TestUpSkipsRetentionWhileUnconfirmedSnapshotsRemain(t *testing.T) {
+	f := newFixture(t)
+	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
+	f.execs["pg_dumpall"] = fakeExec{stdout: "CREATE TABLE notes;\n"}
+	f.rst.On("snapshots", func(c enginetest.Call) enginetest.Reply {
+		if strings.Contains(c.String(), "unconfirmed") {
+			return enginetest.Reply{Stdout: `[{"id":"9999999999","short_id":"99999999","hostname":"shop@m1","tags":["project=shop","service=db","run=dead1","unconfirmed"]}]`}
+		}
+		return enginetest.Reply{Stdout: "[]"}
+	})
+	f.rst.Reply("forget", enginetest.Reply{Stderr: "unable to create lock in backend: repository is already locked exclusively by PID 7 on other by root (UID 0, GID 0)\n", Code: 11})
+	svc := dumpService("pg_dumpall")
+	svc.Retention = &composeext.Retention{KeepLast: 3}
+	results, _, rep := f.up(t, testPlan(svc), Options{})
+	if results[0].Status != StatusOK {
+		t.Fatalf("result %+v", results[0])
+	}
+	for _, c := range f.rst.Find("forget") {
+		if strings.Contains(c.String(), "--keep-last") {
+			t.Errorf("retention ran while unconfirmed snapshots remain: %s", c)
+		}
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	if !slices.ContainsFunc(rep.events, func(e string) bool { return strings.HasPrefix(e, "warn retention not applied") }) {
+		t.Errorf("events %q, want a warning that retention waits", rep.events)
+	}
+}

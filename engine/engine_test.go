@@ -241,3 +241,25 @@ func TestInfo(t *testing.T) {
 func volumeMount(name string) []mount.Mount {
 	return []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/data"}}
 }
+
+func TestSettleStop(t *testing.T) {
+	ctx := context.Background()
+	api := enginetest.New(t)
+	if _, err := engine.SettleStop(ctx, api, "gone"); !errors.Is(err, engine.ErrContainerGone) {
+		t.Errorf("gone: %v, want ErrContainerGone", err)
+	}
+	api.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", false))
+	if running, err := engine.SettleStop(ctx, api, "c1"); running || err != nil {
+		t.Errorf("stopped: running %v, %v", running, err)
+	}
+	// A stop under way ends while SettleStop waits for it.
+	api.AddContainer(enginetest.ServiceContainer("c2", "shop", "web", true))
+	api.Waiting = func(c enginetest.Container) {
+		if c.ID == "c2" {
+			api.Exit("c2", 0)
+		}
+	}
+	if running, err := engine.SettleStop(ctx, api, "c2"); running || err != nil {
+		t.Errorf("stopping: running %v, %v, want stopped", running, err)
+	}
+}

@@ -22,6 +22,10 @@ func holder(state container.ContainerState, age time.Duration) enginetest.Seed {
 	}
 }
 
+// shortWait outlasts a first attempt to take the anchor, not the poll that follows it:
+// a run that waits that long waits once, then gives up.
+const shortWait = 150 * time.Millisecond
+
 func TestBeginTakesTheAnchor(t *testing.T) {
 	f := newFixture(t)
 	r, err := Begin(context.Background(), f.options())
@@ -62,7 +66,7 @@ func TestBeginFailsWhenALiveRunHoldsTheProject(t *testing.T) {
 		waits  bool
 	}{
 		{"running, no wait", holder(container.StateRunning, 2*time.Minute), 0, false},
-		{"running, short wait", holder(container.StateRunning, 2*time.Minute), time.Millisecond, true},
+		{"running, short wait", holder(container.StateRunning, 2*time.Minute), shortWait, true},
 		{"restarting", holder(container.StateRestarting, time.Hour), 0, false},
 		{"created moments ago", holder(container.StateCreated, time.Second), 0, false},
 	} {
@@ -98,7 +102,7 @@ func TestSecondBeginIsBusyUntilTheFirstEnds(t *testing.T) {
 	f := newFixture(t)
 	first := f.begin(f.options())
 	o := f.options()
-	o.Command, o.Client, o.Wait = "restore", "bob@server pid 9", time.Millisecond
+	o.Command, o.Client, o.Wait = "restore", "bob@server pid 9", shortWait
 	_, err := Begin(context.Background(), o)
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "up (run "+first.ID+" by ann@laptop pid 7, started ") {
 		t.Fatalf("err %v, want ErrBusy naming the first run", err)

@@ -44,6 +44,30 @@ func TestRecoverDead(t *testing.T) {
 			},
 		},
 		{
+			name: "a stop the dead run began is waited for, then the container is started",
+			seed: func(f *fixture) {
+				f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
+				f.eng.AddVolume(record("dead1", "c1"))
+				// The engine finishes the stop while recovery waits for it.
+				f.eng.Waiting = func(c enginetest.Container) {
+					if c.ID == "c1" {
+						f.eng.Exit("c1", 0)
+					}
+				}
+			},
+			check: func(t *testing.T, f *fixture) {
+				if c, _ := f.eng.Container("c1"); !c.Running() {
+					t.Error("c1 was not started again once its stop ended")
+				}
+				if got := f.eng.CallsWith("start c1"); len(got) != 1 {
+					t.Errorf("starts %v, want one", got)
+				}
+				if _, ok := f.eng.Volume(recordName("dead1", "c1")); ok {
+					t.Error("the stop record stayed")
+				}
+			},
+		},
+		{
 			name: "a container that no longer exists is a warning and its record goes",
 			seed: func(f *fixture) { f.eng.AddVolume(record("dead1", "c3")) },
 			check: func(t *testing.T, f *fixture) {

@@ -158,15 +158,19 @@ func TestBeginForgetsUnconfirmedSnapshots(t *testing.T) {
 		name   string
 		forget enginetest.Reply
 		warn   string
+		left   bool
 	}{
-		{"forgotten", enginetest.Reply{Stdout: "[]"}, "forgot snapshot db@aaaa1111"},
-		{"locked", enginetest.Reply{Stderr: lockedMessage, Code: 11}, "could not forget 1 unconfirmed snapshot"},
+		{"forgotten", enginetest.Reply{Stdout: "[]"}, "forgot snapshot db@aaaa1111", false},
+		{"locked", enginetest.Reply{Stderr: lockedMessage, Code: 11}, "could not forget 1 unconfirmed snapshot", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.rst.Reply("snapshots", enginetest.Reply{Stdout: unconfirmed})
 			f.rst.Reply("forget", tc.forget)
-			f.begin(f.options())
+			r := f.begin(f.options())
+			if r.UnconfirmedLeft() != tc.left {
+				t.Errorf("UnconfirmedLeft %v, want %v: retention must wait while they remain", r.UnconfirmedLeft(), tc.left)
+			}
 			if got := f.rst.Find("forget"); len(got) != 1 || got[0].String() != "forget --json aaaa1111ffff" {
 				t.Errorf("forget ran %v, want one forget of the unconfirmed snapshot", f.rst.Commands())
 			}

@@ -44,6 +44,10 @@ type Engine struct {
 	SystemInfo system.Info
 	// Now dates the containers created; time.Now when nil.
 	Now func() time.Time
+	// Waiting, if set, is called when a ContainerWait begins to wait for a container's
+	// exit, with the container as it is: a test can end it then (Exit), as a stop under
+	// way would, without sleeping.
+	Waiting func(c Container)
 
 	t       testing.TB
 	sockets sockets
@@ -580,22 +584,24 @@ func (e *Engine) ContainerRemove(_ context.Context, ref string, o client.Contain
 
 // ContainerWait reports a container's exit: for not-running (the default) at once when
 // it does not run, else, as for next-exit, at its next exit. A container that does not
-// exist is a NotFound error.
+// exist is a NotFound error. Waiting, if set, learns of each wait that has to wait.
 func (e *Engine) ContainerWait(ctx context.Context, ref string, o client.ContainerWaitOptions) client.ContainerWaitResult {
 	results := make(chan container.WaitResponse, 1)
 	errs := make(chan error, 1)
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	c := e.find(ref)
 	if c == nil {
+		e.mu.Unlock()
 		errs <- notFound(ref)
 		return client.ContainerWaitResult{Result: results, Error: errs}
 	}
 	if o.Condition != container.WaitConditionNextExit && !c.Running() {
 		results <- container.WaitResponse{StatusCode: int64(c.ExitCode)}
+		e.mu.Unlock()
 		return client.ContainerWaitResult{Result: results, Error: errs}
 	}
-	exited := c.exited
+	exited, waiting, seen := c.exited, e.Waiting, c.snapshot()
+	e.mu.Unlock()
 	go func() {
 		select {
 		case <-exited:
@@ -607,6 +613,9 @@ func (e *Engine) ContainerWait(ctx context.Context, ref string, o client.Contain
 			errs <- ctx.Err()
 		}
 	}()
+	if waiting != nil {
+		waiting(seen)
+	}
 	return client.ContainerWaitResult{Result: results, Error: errs}
 }
 
