@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Sentinel errors for restic's documented exit codes.
@@ -74,7 +75,8 @@ func ErrorForExit(code int, stderr string) error {
 }
 
 // stderrMessage extracts restic's message from its stderr: the exit_error JSON if there
-// is one, else the last non-empty lines.
+// is one, else the last non-empty lines, and the lines that name a lock's holder (restic
+// prints them before its advice, which would push them out).
 func stderrMessage(stderr string) string {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
@@ -87,12 +89,14 @@ func stderrMessage(stderr string) string {
 		}
 	}
 	var keep []string
-	for i := len(lines) - 1; i >= 0 && len(keep) < 3; i-- {
+	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimSpace(lines[i])
 		if l == "" || strings.HasPrefix(l, "{") {
 			continue
 		}
-		keep = append([]string{l}, keep...)
+		if len(keep) < 3 || lockedByRE.MatchString(l) || lockCreated.MatchString(l) {
+			keep = append([]string{l}, keep...)
+		}
 	}
 	return strings.Join(keep, "\n")
 }
@@ -149,10 +153,14 @@ func (e *ExitError) Holder() (LockHolder, bool) {
 	return h, true
 }
 
-// roundAge shortens Go's duration text (3m2.123456s) to whole seconds.
+// roundAge shortens Go's duration text (3m2.123456s, 69.4ms) to whole seconds.
 func roundAge(s string) string {
-	if i := strings.IndexByte(s, '.'); i >= 0 && strings.HasSuffix(s, "s") {
-		return s[:i] + "s"
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return s
+	case d < time.Second:
+		return "less than a second"
 	}
-	return s
+	return d.Truncate(time.Second).String()
 }

@@ -59,9 +59,31 @@ func TestLockHolderOnlyForExitCode11(t *testing.T) {
 }
 
 func TestRoundAge(t *testing.T) {
-	for in, want := range map[string]string{"3.123456s": "3s", "3m2.5s": "3m2s", "1h0m0s": "1h0m0s"} {
+	for in, want := range map[string]string{"3.123456s": "3s", "3m2.5s": "3m2s", "1h0m0s": "1h0m0s",
+		"69.406ms": "less than a second", "5µs": "less than a second", "soon": "soon"} {
 		if got := roundAge(in); got != want {
 			t.Errorf("roundAge(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Without --json, restic ends a lock failure with advice lines; the holder must survive.
+func TestLockHolderFromPlainStderr(t *testing.T) {
+	stderr := "repo already locked, waiting up to 0s for the lock\n" +
+		"unable to create lock in backend: repository is already locked exclusively by PID 7 on docker-backup-abc by root (UID 0, GID 0)\n" +
+		"lock was created at 2026-11-25 14:20:00 (3m2.5s ago)\n" +
+		"storage ID 1234abcd\n" +
+		"the `unlock` command can be used to remove stale locks\n"
+	err := ErrorForExit(11, stderr)
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("err %v, want an *ExitError", err)
+	}
+	h, ok := ee.Holder()
+	if !ok || h.PID != 7 || h.Host != "docker-backup-abc" || !h.Exclusive || h.Age != "3m2s" {
+		t.Fatalf("holder %+v (%v)", h, ok)
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "held by PID 7 on host docker-backup-abc, created 3m2s ago") {
+		t.Errorf("one line naming the holder, got %q", msg)
 	}
 }

@@ -152,9 +152,13 @@ func findSnapshot(ctx context.Context, r restic.Runner, id snapshot.Identity, t 
 	}
 	var owners []string
 	for _, s := range all {
-		if strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
-			owners = append(owners, fmt.Sprintf("%s belongs to %s", s.ShortID, snapshot.Owner(s)))
+		if !strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
+			continue
 		}
+		if in := snapshot.Parse(s); !in.Confirmed && in.Service == t.Service && slices.Contains(id.Hosts(), s.Hostname) {
+			return restic.Snapshot{}, snapshotErrorf("snapshot %s of service %s is unconfirmed: its run was interrupted before the dump was complete, so it is never restored", s.ShortID, t.Service)
+		}
+		owners = append(owners, fmt.Sprintf("%s belongs to %s", s.ShortID, snapshot.Owner(s)))
 	}
 	slices.Sort(owners)
 	if len(owners) > 0 {

@@ -105,7 +105,7 @@ func TestFindSnapshotNeverSelectsUnconfirmed(t *testing.T) {
 		{sel: "latest", want: "bbbb1111"},
 		{sel: "2026-01-12", want: "bbbb1111"},
 		{sel: "bbbb", want: "bbbb1111"}, // not ambiguous: the unconfirmed one does not count
-		{sel: "bbbb2222", err: "is not one of service db"},
+		{sel: "bbbb2222", err: "snapshot bbbb2222 of service db is unconfirmed"},
 	} {
 		t.Run(tc.sel, func(t *testing.T) {
 			f := newFixture(t)
