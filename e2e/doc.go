@@ -15,6 +15,9 @@
 //     fixed sleeps in e2e code).
 //   - resticJSON and resticJSONEnv run plain restic on a repository; passwordFile
 //     writes a password.
+//   - p.start starts a command without waiting for it (signal it, wait for it);
+//     hostRestic runs the host's restic on a repository (a process the plugin does not
+//     know); p.stopRecords and p.checkRunEnded look for what a run left behind.
 //   - startMinio serves an S3 bucket on 127.0.0.1 (reach it from a container with host
 //     networking).
 //

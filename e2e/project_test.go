@@ -74,14 +74,23 @@ func (p *project) backup(t testing.TB, args ...string) result {
 	return r
 }
 
-// down removes the project: compose's own `down -v`, then whatever still carries the
+// down removes the project: the containers that carry our label (a run's anchor,
+// helpers a killed run left), compose's own `down -v`, then whatever still carries the
 // project's label (containers compose v1 did not know about), and the volumes that
-// carry ours (restore's staging and rollback volumes).
+// carry ours (restore's staging and rollback volumes, a run's stop records).
 func (p *project) down(t testing.TB) {
 	t.Helper()
 	if t.Failed() {
 		if r := p.compose(t, "logs", "--no-color", "--tail", "40"); r.code == 0 {
 			t.Logf("logs of %s:\n%s", p.name, r.stdout)
+		}
+	}
+	// A run's anchor and the helpers a killed run left carry our label, not compose's;
+	// they go first, as they may mount the volumes that compose removes.
+	ours := "label=io.docker-backup.project=" + p.name
+	if ids := lines(cmdSpec{argv: []string{"docker", "ps", "-aq", "--filter", ours}}.run().stdout); len(ids) > 0 {
+		if r := (cmdSpec{argv: append([]string{"docker", "rm", "-f", "-v"}, ids...)}).run(); r.code != 0 {
+			t.Errorf("removing the helpers of %s: %v", p.name, r)
 		}
 	}
 	if r := p.compose(t, "down", "-v", "--remove-orphans", "--timeout", "10"); r.code != 0 {
@@ -91,8 +100,9 @@ func (p *project) down(t testing.TB) {
 	for _, kind := range []struct{ ls, rm []string }{
 		{[]string{"ps", "-aq", "--filter", filter}, []string{"rm", "-f", "-v"}},
 		{[]string{"volume", "ls", "-q", "--filter", filter}, []string{"volume", "rm", "-f"}},
-		// restore's staging and rollback volumes carry our label, not compose's.
-		{[]string{"volume", "ls", "-q", "--filter", "label=io.docker-backup.project=" + p.name}, []string{"volume", "rm", "-f"}},
+		// restore's staging and rollback volumes and a run's stop records carry our
+		// label, not compose's.
+		{[]string{"volume", "ls", "-q", "--filter", ours}, []string{"volume", "rm", "-f"}},
 		{[]string{"network", "ls", "-q", "--filter", filter}, []string{"network", "rm"}},
 	} {
 		ids := lines(cmdSpec{argv: append([]string{"docker"}, kind.ls...)}.run().stdout)

@@ -1,0 +1,308 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestUpLockHeldByAnother holds a lock on the project's repository with a plain
+// `restic backup --stdin` on the host (another host name than the plugin's helpers, a
+// live process): up must never remove it. Without --retry-lock up fails in one line
+// naming the holder; with it, up waits and succeeds once the holder has ended.
+func TestUpLockHeldByAnother(t *testing.T) {
+	p := newProject(t, "run")
+	p.seedNotes(t, 50, "note")
+	repo, key := p.localRepo()
+	initRepo(t, repo, key)
+
+	holder := startSpec(t, hostRestic(repo, key, "backup", "--stdin", "--stdin-filename", "holder.txt"), true)
+	if _, err := holder.stdin.Write([]byte("held\n")); err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	eventually(t, helperWait, "the plain restic's lock", func() error {
+		if holder.exited() {
+			t.Fatalf("the lock holder ended early: %v", holder.res)
+		}
+		if held = locks(t, repo, key); len(held) == 0 {
+			return errors.New("no lock yet")
+		}
+		return nil
+	})
+	hostname, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepsLock := func(when string) {
+		t.Helper()
+		now := locks(t, repo, key)
+		for _, id := range held {
+			if !slices.Contains(now, id) {
+				t.Errorf("%s: the holder's lock %.8s is gone (locks now: %v)", when, id, now)
+			}
+		}
+	}
+
+	r := p.backup(t, "up", "db")
+	if r.code != 1 {
+		t.Fatalf("up while another process holds a lock: exit code %d, want 1 (the dump cannot be confirmed): %v", r.code, r)
+	}
+	var lockLines []string
+	for _, l := range lines(r.stdout + "\n" + r.stderr) {
+		if strings.Contains(l, "repository is locked:") {
+			lockLines = append(lockLines, l)
+		}
+	}
+	holderWords := fmt.Sprintf("held by PID %d on host %s", holder.cmd.Process.Pid, hostname)
+	if len(lockLines) != 1 || !strings.Contains(lockLines[0], holderWords) || !strings.Contains(lockLines[0], "--retry-lock") {
+		t.Errorf("want one line saying the repository is locked, %q, and pointing to --retry-lock; got %q\n%v", holderWords, lockLines, r)
+	}
+	keepsLock("after up failed")
+	var unconfirmed []string
+	for _, s := range snapshots(t, repo, key) {
+		if s.has("unconfirmed") {
+			unconfirmed = append(unconfirmed, s.ID)
+		}
+	}
+	if len(unconfirmed) != 1 {
+		t.Errorf("want the failed up's dump stored unconfirmed, got unconfirmed snapshots %v", unconfirmed)
+	}
+
+	waiting := p.start(t, nil, "docker", "backup", "up", "--retry-lock", "2m", "db")
+	// forget (of the failed run's dump) and tag (the confirmation) take the exclusive
+	// lock: while one of them runs, up waits for the holder.
+	eventually(t, helperWait, "up --retry-lock to wait for the lock", func() error {
+		if waiting.exited() {
+			t.Fatalf("up --retry-lock ended while the lock was held: %v", waiting.res)
+		}
+		kinds := p.runningHelperKinds(t)
+		if slices.Contains(kinds, "forget") || slices.Contains(kinds, "tag") {
+			return nil
+		}
+		return fmt.Errorf("running helpers: %v", kinds)
+	})
+	keepsLock("while up waits")
+	if err := holder.stdin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if hr := holder.wait(t, helperWait); hr.code != 0 {
+		t.Errorf("the lock holder failed (was its lock removed?): %v", hr)
+	}
+	if wr := waiting.wait(t, helperWait); wr.code != 0 {
+		t.Fatalf("up --retry-lock after the holder ended: %v", wr)
+	}
+
+	snaps := snapshots(t, repo, key)
+	var db, own []snapshot
+	for _, s := range snaps {
+		switch {
+		case s.has("unconfirmed"):
+			t.Errorf("snapshot %.8s is still unconfirmed after a successful up: %v", s.ID, s.Tags)
+		case s.tag("service") == "db":
+			db = append(db, s)
+		case slices.Equal(s.Paths, []string{"/holder.txt"}):
+			own = append(own, s)
+		}
+	}
+	if len(db) != 1 || len(own) != 1 {
+		t.Fatalf("want the last up's db snapshot and the holder's own; got db %v, holder %v", snapshotIDs(db), snapshotIDs(own))
+	}
+	if dump := resticCmd(repo, key, nil, "--no-cache", "dump", db[0].ID, "/db.sql").run(); dump.code != 0 || !strings.Contains(dump.stdout, "note 50") {
+		t.Errorf("the confirmed dump lacks the notes: %v", dump.cmd)
+	}
+	if got := resticCmd(repo, key, nil, "--no-cache", "dump", own[0].ID, "/holder.txt").run(); got.stdout != "held\n" {
+		t.Errorf("the holder's snapshot holds %q, want %q", got.stdout, "held\n")
+	}
+	if l := locks(t, repo, key); len(l) != 0 {
+		t.Errorf("locks left at the end: %v", l)
+	}
+	p.checkRunEnded(t)
+}
+
+// TestUpKilledMidDump kills the plugin while it streams a dump: restic commits the
+// partial dump (tagged unconfirmed). snapshots and restore, run before any up, must
+// neither list nor restore it, and the next runs forget it.
+func TestUpKilledMidDump(t *testing.T) {
+	p := newProject(t, "run")
+	repo, key := p.localRepo()
+	p.seedNotes(t, 50, "note")
+	good := p.notes(t)
+	p.mustBackup(t, "up", "db")
+	first := snapshotsByService(t, repo, key, nil)["db"]
+	if len(first) != 1 || first[0].has("unconfirmed") {
+		t.Fatalf("want one confirmed db snapshot after up, got %+v", first)
+	}
+	p.sqlite(t, "INSERT INTO notes SELECT id + 50, 'later ' || id FROM notes; UPDATE notes SET body = 'edited' WHERE id = 3;")
+	if p.notes(t) == good {
+		t.Fatal("the change changed nothing")
+	}
+
+	killed := p.start(t, nil, pluginBin(), "-f", "compose.yaml", "-f", "compose.partial.yaml", "up", "db")
+	helper := p.waitHelper(t, "dump")
+	eventually(t, helperWait, "the dump to send its first bytes", func() error {
+		if r := p.tryExec(t, "db", "", "test", "-e", "/tmp/partial-dump-sent"); r.code != 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	killed.signal(t, syscall.SIGKILL)
+	killed.wait(t, helperWait)
+	eventually(t, helperWait, "the orphaned dump helper to finish", func() error {
+		if s := state(t, helper); s == "running" {
+			return errors.New("still running")
+		}
+		return nil
+	})
+
+	// The engine ended restic's input with the plugin: restic committed what it had.
+	var partial snapshot
+	for _, s := range snapshotsByService(t, repo, key, nil)["db"] {
+		if s.ID != first[0].ID {
+			partial = s
+		}
+	}
+	if partial.ID == "" || !partial.has("unconfirmed") || partial.tag("run") == "" || partial.tag("run") == first[0].tag("run") {
+		t.Fatalf("want the killed run's partial dump committed with tags unconfirmed and run=<its run>, got %+v", partial)
+	}
+	if d := resticCmd(repo, key, nil, "--no-cache", "dump", partial.ID, "/db.sql").run(); d.code != 0 || len(d.stdout) > 200 {
+		t.Fatalf("the partial snapshot holds %d bytes, want at most the 200 the dump sent: %v", len(d.stdout), d.cmd)
+	}
+
+	rows := p.listed(t)
+	if len(rows) != 1 || rows[0].ID != first[0].ID {
+		t.Errorf("snapshots lists %+v, want only the good snapshot %.8s (not the partial %.8s)", rows, first[0].ID, partial.ID)
+	}
+
+	p.sqlite(t, "DELETE FROM notes WHERE id > 10; INSERT INTO notes VALUES (999, 'damage');")
+	restored := p.backup(t, "restore", "db", "--yes")
+	if restored.code != 0 {
+		t.Fatalf("restore after the killed run: %v", restored)
+	}
+	if got := p.notes(t); got != good {
+		t.Errorf("restore restored %.60q…, want the good backup's %.60q…", got, good)
+	}
+
+	up := p.mustBackup(t, "up", "db")
+	after := snapshotsByService(t, repo, key, nil)["db"]
+	for _, s := range after {
+		if s.ID == partial.ID || s.has("unconfirmed") {
+			t.Errorf("snapshot %.8s (%v) survived the next runs, want the partial dump forgotten", s.ID, s.Tags)
+		}
+	}
+	if len(after) != 2 {
+		t.Errorf("want the good and the new db snapshot, got %v", snapshotIDs(after))
+	}
+	said := restored.stdout + restored.stderr + up.stdout + up.stderr
+	if !slices.ContainsFunc(lines(said), func(l string) bool {
+		return strings.Contains(l, "forgot snapshot") && strings.Contains(l, partial.ID[:8])
+	}) {
+		t.Errorf("neither restore nor up says it forgot snapshot %.8s:\n%s", partial.ID, said)
+	}
+	p.checkRunEnded(t)
+}
+
+// TestUpConcurrentRuns starts two ups of one project together: the second waits for
+// the first (or gives up with one clear line), and no snapshot is lost.
+func TestUpConcurrentRuns(t *testing.T) {
+	p := newProject(t, "run")
+	repo, key := p.localRepo()
+	p.seedNotes(t, 20, "note")
+	p.exec(t, "files", "sh", "-c", "echo one > /srv/data/one")
+	initRepo(t, repo, key)
+
+	runs := []*started{
+		p.start(t, nil, "docker", "backup", "up", "--json"),
+		p.start(t, nil, "docker", "backup", "up", "--json"),
+	}
+	var ids []string
+	succeeded := 0
+	for i, s := range runs {
+		r := s.wait(t, 3*time.Minute)
+		switch r.code {
+		case 0:
+			succeeded++
+			done := doneEvents(t, r.stdout)
+			for _, svc := range []string{"db", "files"} {
+				e := done[svc]
+				if e.Status != "ok" || e.Summary == nil || e.Summary.SnapshotID == "" {
+					t.Errorf("run %d: service %s ended %+v, want ok with a snapshot", i, svc, e)
+					continue
+				}
+				ids = append(ids, e.Summary.SnapshotID)
+			}
+		case 1:
+			if l := lines(r.stderr); len(l) != 1 || !strings.HasPrefix(l[0], "another docker-backup run of the project is in progress: ") {
+				t.Errorf("run %d failed without the one line saying another run is in progress: %v", i, r)
+			}
+		default:
+			t.Errorf("run %d: %v", i, r)
+		}
+	}
+	if succeeded == 0 {
+		t.Fatal("neither run succeeded")
+	}
+
+	snaps := snapshots(t, repo, key)
+	host := p.name + "@" + machineName(t)
+	count := map[string]int{}
+	for _, s := range snaps {
+		count[s.tag("service")]++
+		if s.has("unconfirmed") {
+			t.Errorf("snapshot %.8s is unconfirmed: %v", s.ID, s.Tags)
+		}
+		if s.Host != host {
+			t.Errorf("snapshot %.8s has host %q, want %q", s.ID, s.Host, host)
+		}
+	}
+	for _, id := range ids {
+		if !slices.ContainsFunc(snaps, func(s snapshot) bool { return strings.HasPrefix(s.ID, id) }) {
+			t.Errorf("snapshot %.8s that a successful run reported is not in the repository", id)
+		}
+	}
+	for _, svc := range []string{"db", "files"} {
+		if count[svc] != succeeded {
+			t.Errorf("service %s has %d snapshots, want %d (one per successful run)", svc, count[svc], succeeded)
+		}
+		if st := p.serviceState(t, svc); st != "running" {
+			t.Errorf("service %s is %s after the runs, want running", svc, st)
+		}
+	}
+	// The runs excluded each other: the times of one run's snapshots do not fall among
+	// the other's.
+	var timed []timedSnapshot
+	if err := json.Unmarshal([]byte(resticJSON(t, repo, key, "snapshots")), &timed); err != nil {
+		t.Fatal(err)
+	}
+	spans := map[string][2]time.Time{}
+	for _, s := range timed {
+		run := snapshot{Tags: s.Tags}.tag("run")
+		span, ok := spans[run]
+		if !ok || s.Time.Before(span[0]) {
+			span[0] = s.Time
+		}
+		if !ok || s.Time.After(span[1]) {
+			span[1] = s.Time
+		}
+		spans[run] = span
+	}
+	for run, a := range spans {
+		for other, b := range spans {
+			if run < other && !a[1].Before(b[0]) && !b[1].Before(a[0]) {
+				t.Errorf("runs %s (%v) and %s (%v) overlap", run, a, other, b)
+			}
+		}
+	}
+	if c := resticCmd(repo, key, nil, "--no-cache", "check").run(); c.code != 0 || !strings.Contains(c.stdout, "no errors were found") {
+		t.Errorf("restic check: %v", c)
+	}
+	p.checkRunEnded(t)
+}
