@@ -48,13 +48,14 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 	}}, nil
 }
 
-// defaultWait is how long a run waits for another run of its project without --wait.
+// defaultWait is how long a run waits for another run of its project without --wait
+// (the --wait flag's usage says "a minute").
 const defaultWait = time.Minute
 
 // runFlags are the flags of the commands that begin a run (up, restore, forget).
 func runFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "wait", Usage: fmt.Sprintf("Wait as long as another run of the project takes (default: fail after %s)", defaultWait)},
+		&cli.BoolFlag{Name: "wait", Usage: "Wait as long as another run of the project takes, instead of failing after a minute"},
 		&cli.DurationFlag{Name: "retry-lock", Usage: "Wait up to this long for a repository lock held by someone else (restic's --retry-lock, e.g. 5m)"},
 	}
 }
