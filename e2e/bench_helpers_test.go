@@ -189,14 +189,22 @@ func (w *helperWatch) complete() bool {
 	return true
 }
 
-// breakdown describes where a command's wall time went: each helper's whole life (and,
-// in brackets, how long restic itself ran in it), and the time outside any helper.
+// breakdown describes where a command's wall time went: taking and releasing the run's
+// anchor, each helper's whole life (and, in brackets, how long restic itself ran in it),
+// and the time outside any of them.
 func breakdown(total time.Duration, spans []helperSpan) string {
 	var parts []string
 	var inHelpers time.Duration
 	for _, s := range spans {
 		if s.create.IsZero() || s.destroy.IsZero() {
 			return "helper breakdown unavailable (events missing)"
+		}
+		if s.kind == "run" {
+			// The run's anchor lives as long as the run: only taking and releasing it count.
+			setup, release := s.start.Sub(s.create), s.destroy.Sub(s.die)
+			inHelpers += setup + release
+			parts = append(parts, fmt.Sprintf("anchor %s + %s", secs(setup), secs(release)))
+			continue
 		}
 		life := s.destroy.Sub(s.create)
 		inHelpers += life
