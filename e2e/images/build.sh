@@ -38,13 +38,18 @@ docker_build() {
 exec 9>"$cache/.lock"
 flock 9
 
+# Each artefact is checked and built on its own: an engine that has the images cached
+# may meet a fresh cache folder (another user, a cleaned ~/.cache), and the other way round.
+build_restic_bin() {
+	[ -x "$bin/restic-$restic_version" ] && return
+	log "building restic $restic_version from source (about 80 s)"
+	GOBIN=$cache/gobin CGO_ENABLED=0 go install "github.com/restic/restic/cmd/restic@v$restic_version"
+	mv "$cache/gobin/restic" "$bin/restic-$restic_version"
+}
+
 build_restic() {
+	build_restic_bin
 	have_image "$restic_image" && return
-	if [ ! -x "$bin/restic-$restic_version" ]; then
-		log "building restic $restic_version from source (about 80 s)"
-		GOBIN=$cache/gobin CGO_ENABLED=0 go install "github.com/restic/restic/cmd/restic@v$restic_version"
-		mv "$cache/gobin/restic" "$bin/restic-$restic_version"
-	fi
 	ctx=$(mktemp -d)
 	trap 'rm -rf "$ctx"' RETURN
 	cp "$here/restic/Dockerfile" "$ctx/"
