@@ -90,7 +90,8 @@ func runPasswordCommand(ctx context.Context, argv []string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("running the password command: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+		// A configuration problem, like an unreadable password file: exit code 2.
+		return nil, fmt.Errorf("%w: running the password command: %w: %s", composeext.ErrInvalid, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return out, nil
 }

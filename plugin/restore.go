@@ -113,7 +113,9 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 			return err
 		}
 		if !ok {
-			return &exitCodeError{code: ExitFailure, msg: "restore cancelled: nothing was changed"}
+			// Declining is an answer, not a failure: exit 0, and say that nothing changed.
+			fmt.Fprintln(opts.d.streams.Err, "restore cancelled: nothing was changed")
+			return nil
 		}
 	}
 	r, err := s.begin(ctx, plan, "restore", opts.run, false, warnTo(opts.d.streams.Err))
