@@ -119,9 +119,11 @@ func mountKeys(all []Mount) string {
 // unprotectedMounts lists the keys of a service's stateful mounts, for a service with no
 // backup decision.
 func unprotectedMounts(project *types.Project, service string, svc types.ServiceConfig) []string {
-	var keys []string
+	var names []string
 	for _, m := range defaultMounts(project, service, svc) {
-		keys = append(keys, m.Key)
+		// What the user finds with docker volume ls, or on the host: the engine's name of
+		// a volume (name:, external, <project>_<key>), the host path of a bind mount.
+		names = append(names, m.Source)
 	}
-	return keys
+	return names
 }
