@@ -42,6 +42,10 @@ type Repository struct {
 	Display string `json:"url"`
 	// Local is true when URL is a folder on the engine's host.
 	Local bool `json:"local"`
+	// Default is true for the default local repository (backups/ beside the compose
+	// file): the only one created on first use; any other is created by init alone, so
+	// that an unmounted backup disk is never filled in its mount point's place.
+	Default bool `json:"default,omitempty"`
 	// PasswordFile is a host file holding the password, if that is the source.
 	PasswordFile string `json:"password_file,omitempty"`
 	// PasswordCommand is run on the host and prints the password, if that is the source.

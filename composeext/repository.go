@@ -36,7 +36,7 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 		repo.URL, repo.Local = repositoryURL(pd.Repository, projectDir, home)
 	default:
 		repo.URL, repo.Local = filepath.Join(dirOfFirst(project), DefaultRepositoryDir), true
-		isDefault = true
+		isDefault, repo.Default = true, true
 	}
 	repo.Display = maskURL(repo.URL)
 

@@ -124,8 +124,8 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 	}
 	if raw, ok := m["filename"]; ok {
 		if s, ok := d.str(base+".filename", raw); ok {
-			if s == "" || strings.ContainsAny(s, "/\\") {
-				d.probs.addf(base+".filename", "got %q, want a file name without slashes", s)
+			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/\\") {
+				d.probs.addf(base+".filename", "got %q, want a plain file name (no slashes, not . or ..)", s)
 			}
 			sd.Filename = s
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -30,8 +31,9 @@ func newInitCommand(d *deps) *cli.Command {
 		Name:  "init",
 		Usage: "Create the project's restic repository",
 		UsageText: appName(d) + " init [OPTIONS]\n\n" +
-			"A local repository is also created by the first up; a remote one (s3:, sftp:, rest:…)\n" +
-			"only by init, so that a typo in a URL never starts a new repository.",
+			"The default local repository (backups/) is also created by the first up; any other one\n" +
+			"(a folder elsewhere, s3:, sftp:, rest:…) only by init, so that a typo in a URL or an\n" +
+			"unmounted disk never starts a new repository.",
 		Flags: withProjectFlags(),
 		Action: func(c *cli.Context) error {
 			return runInit(c.Context, &repoOptions{load: loadOptions(c, d), d: d})
@@ -43,6 +45,11 @@ func runInit(ctx context.Context, opts *repoOptions) error {
 	plan, err := loadPlan(ctx, opts.load, nil)
 	if err != nil {
 		return err
+	}
+	if plan.Repository.Local {
+		if err := os.MkdirAll(plan.Repository.URL, 0o700); err != nil {
+			return fmt.Errorf("creating the repository folder: %w", err)
+		}
 	}
 	s, err := connect(ctx, opts.d, plan)
 	if err != nil {

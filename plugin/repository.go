@@ -20,15 +20,21 @@ import (
 var errNoPassword = fmt.Errorf("%w: no repository password: set x-backup.password_file or password_command, "+
 	"--password-file, DOCKER_BACKUP_PASSWORD_FILE, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD", composeext.ErrInvalid)
 
-// repository reads the password from its source and prepares a local repository's folder.
+// repository reads the password from its source and prepares the default local
+// repository's folder; another local repository's folder must exist (init creates it).
 // For the default local repository with no password configured, it generates a key file
 // once and says so on stderr.
 func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (run.Repo, error) {
 	r := plan.Repository
 	repo := run.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
-	if r.Local {
+	switch {
+	case r.Default:
 		if err := os.MkdirAll(r.URL, 0o700); err != nil {
 			return repo, fmt.Errorf("creating the repository folder: %w", err)
+		}
+	case r.Local:
+		if _, err := os.Stat(r.URL); errors.Is(err, fs.ErrNotExist) {
+			return repo, fmt.Errorf("repository %s does not exist (is its disk mounted?): create it with 'docker backup init'", r.Display)
 		}
 	}
 	if r.GeneratePassword {

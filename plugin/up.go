@@ -72,7 +72,8 @@ func runUp(ctx context.Context, opts *upOptions) error {
 		return err
 	}
 	reporter := newReporter(opts.d.streams, opts.json)
-	r, err := s.begin(ctx, plan, "up", opts.run, true, reporter.Warn)
+	// Only the default local repository is created on first use (see repository).
+	r, err := s.begin(ctx, plan, "up", opts.run, plan.Repository.Default, reporter.Warn)
 	if err != nil {
 		return err
 	}
