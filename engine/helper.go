@@ -92,9 +92,12 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 		return -1, fmt.Errorf("starting helper container: %w", err)
 	}
 
+	// The output is read to its end whatever becomes of its reader: the engine finishes
+	// a container (and answers a kill) only once its output is delivered.
+	stdout := &draining{w: orDiscard(spec.Stdout), failed: make(chan struct{})}
 	outputDone := make(chan error, 1)
 	go func() {
-		_, err := stdcopy.StdCopy(orDiscard(spec.Stdout), orDiscard(spec.Stderr), att.Reader)
+		_, err := stdcopy.StdCopy(stdout, orDiscard(spec.Stderr), att.Reader)
 		outputDone <- err
 	}()
 	inputErr := make(chan error, 1)
@@ -104,20 +107,31 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 		inputErr <- nil
 	}
 
-	var code int
-	select {
-	case res := <-waited.Result:
-		code = int(res.StatusCode)
-	case err := <-waited.Error:
-		return -1, fmt.Errorf("waiting for helper container: %w", err)
-	case <-ctx.Done():
-		code = interrupt(cleanup, api, id, waited)
+	code := -1
+	failed := stdout.failed
+	for exited := false; !exited; {
+		select {
+		case res := <-waited.Result:
+			code, exited = int(res.StatusCode), true
+		case err := <-waited.Error:
+			return -1, fmt.Errorf("waiting for helper container: %w", err)
+		case <-ctx.Done():
+			code, exited = interrupt(cleanup, api, id, waited), true
+		case <-failed:
+			// Nobody takes the helper's output any more (its reader gave up): the
+			// helper would run, or block, for nothing.
+			failed = nil
+			_, _ = api.ContainerKill(cleanup, id, client.ContainerKillOptions{Signal: "SIGKILL"})
+		}
 	}
 	// The helper has exited: input still being written can no longer arrive. Without a
 	// deadline such a write, and with it the engine's end of the stream, can hang.
 	_ = att.Conn.SetWriteDeadline(time.Now())
 	inErr := <-inputErr
 	outErr := drainOutput(outputDone, att)
+	if stdout.err != nil {
+		outErr = stdout.err
+	}
 	if inErr != nil {
 		return code, inErr
 	}
@@ -208,4 +222,23 @@ func interrupt(ctx context.Context, api API, id string, waited client.ContainerW
 			return -1
 		}
 	}
+}
+
+// draining passes output on to w until w fails, then drops the rest, so the stream is
+// always read to its end; failed is closed at the first failure, err holds it.
+type draining struct {
+	w      io.Writer
+	err    error
+	failed chan struct{}
+}
+
+func (d *draining) Write(p []byte) (int, error) {
+	if d.err != nil {
+		return len(p), nil
+	}
+	if _, err := d.w.Write(p); err != nil {
+		d.err = err
+		close(d.failed)
+	}
+	return len(p), nil
 }

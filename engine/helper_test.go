@@ -119,3 +119,36 @@ func TestRunHelperThatStopsReadingEarly(t *testing.T) {
 		t.Fatalf("code %d, err %v, want 1 and no error", code, err)
 	}
 }
+
+// failingWriter takes one write, then fails, like a reader that gave up.
+type failingWriter struct{ n int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	f.n++
+	if f.n > 1 {
+		return 0, errors.New("the reader gave up")
+	}
+	return len(p), nil
+}
+
+// A helper whose output nobody takes any more is killed, its output still read to the
+// end (the engine finishes a container only then), and RunHelper returns at once.
+func TestRunHelperKillsAHelperWhoseReaderGaveUp(t *testing.T) {
+	api := enginetest.New(t)
+	api.Program = func(p *enginetest.Process) int {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := p.Stdout.Write(chunk); err != nil {
+				return 0
+			}
+		}
+	}
+	_, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{Image: "restic", Stdout: &failingWriter{}})
+	if err == nil || !strings.Contains(err.Error(), "the reader gave up") {
+		t.Fatalf("err %v, want the reader's failure", err)
+	}
+	created := api.Created()
+	if len(created) != 1 || len(created[0].Signals) == 0 || created[0].Signals[0] != "SIGKILL" || !created[0].Removed {
+		t.Errorf("helper %+v: want it killed with SIGKILL and removed", created)
+	}
+}

@@ -64,10 +64,20 @@ func Main(argv []string, streams Streams, version string) int {
 		}
 		return ExitOK
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The first Ctrl-C (or SIGTERM) cancels: the command cleans up and exits 130. A
+	// second one exits at once; what is left, the next run of the project recovers.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	go func() {
+		<-signals
+		cancel()
+		<-signals
+		fmt.Fprintln(streams.Err, "interrupted again: exiting now (the next run of the project cleans up)")
+		os.Exit(ExitInterrupted)
+	}()
 	// The docker CLI closes this socket to ask a plugin to stop (e.g. on Ctrl-C).
 	go socket.ConnectAndWait(cancel)
 
