@@ -66,6 +66,27 @@ func findVolume(svc types.ServiceConfig, m Mount) types.ServiceVolumeConfig {
 
 // selectMounts resolves the volumes strategy's list of mounts, by compose key or target.
 func (d *decoder) selectMounts(base string, project *types.Project, service string, svc types.ServiceConfig, names []string) []Mount {
+	mounts := d.chooseMounts(base, project, service, svc, names)
+	d.checkSnapshotPaths(base, mounts)
+	return mounts
+}
+
+// checkSnapshotPaths refuses two mounts stored at one path of the snapshot (a volume
+// keyed srv-site and a bind mount on /srv/site): one would hide the other.
+func (d *decoder) checkSnapshotPaths(base string, mounts []Mount) {
+	first := map[string]Mount{}
+	for _, m := range mounts {
+		if o, ok := first[m.Path]; ok {
+			d.probs.addf(base+".volumes", "%s and %s would both be stored at %s in the snapshot (rename the volume, or leave one out)", o.Key, m.Key, m.Path)
+			continue
+		}
+		first[m.Path] = m
+	}
+}
+
+// chooseMounts picks the mounts a volumes service backs up: the named ones, or the
+// writable data mounts.
+func (d *decoder) chooseMounts(base string, project *types.Project, service string, svc types.ServiceConfig, names []string) []Mount {
 	if names == nil {
 		mounts := defaultMounts(project, service, svc)
 		if len(mounts) == 0 {
