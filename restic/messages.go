@@ -130,11 +130,3 @@ func (s Snapshot) Tag(key string) string {
 	}
 	return ""
 }
-
-// SnapshotFromJSON reads restic backup's JSON output and returns the snapshot ID of its
-// summary, or "" when there is none.
-func SnapshotFromJSON(r io.Reader) (string, error) {
-	var id string
-	err := decodeMessages(r, Events{Summary: func(s Summary) { id = s.SnapshotID }})
-	return id, err
-}
