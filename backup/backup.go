@@ -34,9 +34,14 @@ type Result struct {
 	Status   Status
 	Summary  restic.Summary
 	Duration time.Duration
-	// Warnings name files restic could not read, and retention problems.
+	// Warnings name files restic could not read, failed post and outcome hooks, and
+	// retention problems.
 	Warnings []string
-	Err      error
+	// Hooks are the outcomes of the service's hooks, in the order they ran.
+	Hooks []HookResult
+	Err   error
+	// hookWarning is set when a post or outcome hook failed: an ok backup is a warning.
+	hookWarning bool
 	// unconfirmed is the dump snapshot the run confirms at its end: stored whole, the
 	// dump command having exited 0 (a post hook may still have failed).
 	unconfirmed string
@@ -83,9 +88,9 @@ func Up(ctx context.Context, env Env, opts Options) []Result {
 	}
 	wg.Wait()
 	confirmDumps(ctx, env, results)
-	for _, r := range results {
+	for i, r := range results {
 		if awaitsConfirmation(r) {
-			env.Reporter.Done(r)
+			finish(ctx, env, env.Plan.Services[i], &results[i])
 		}
 	}
 	if !opts.NoForget && ctx.Err() == nil {
@@ -103,14 +108,24 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 	}
 	env.Reporter.Start(svc.Name, svc.Strategy)
 	start := time.Now()
-	var err error
-	switch svc.Strategy {
-	case composeext.StrategyVolumes:
-		res.Summary, res.Warnings, err = backupVolumes(ctx, env, svc)
-	case composeext.StrategyDump:
-		res.Summary, res.unconfirmed, err = backupDump(ctx, env, svc)
-	default:
-		err = fmt.Errorf("unknown strategy %q", svc.Strategy)
+	sctx, cancel := serviceContext(ctx, svc)
+	defer cancel()
+	err := withHooks(sctx, env, svc, &res, func(ctx context.Context) error {
+		var err error
+		switch svc.Strategy {
+		case composeext.StrategyVolumes:
+			var warnings []string
+			res.Summary, warnings, err = backupVolumes(ctx, env, svc)
+			res.Warnings = append(res.Warnings, warnings...)
+		case composeext.StrategyDump:
+			res.Summary, res.unconfirmed, err = backupDump(ctx, env, svc)
+		default:
+			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
+		}
+		return err
+	})
+	if cause := context.Cause(sctx); ctx.Err() == nil && errors.Is(cause, errTimeout) && err != nil {
+		err = cause
 	}
 	res.Duration = time.Since(start)
 	switch {
@@ -123,9 +138,30 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 		res.Status, res.Err = StatusFailed, err
 	}
 	if !awaitsConfirmation(res) {
-		env.Reporter.Done(res)
+		finish(ctx, env, svc, &res)
 	}
 	return res
+}
+
+// errTimeout is the cause of a service's backup ended by its timeout.
+var errTimeout = errors.New("timed out")
+
+// serviceContext bounds a service's backup by its timeout, if it has one.
+func serviceContext(ctx context.Context, svc composeext.ServicePlan) (context.Context, context.CancelFunc) {
+	if svc.Timeout == 0 {
+		return context.WithCancel(ctx)
+	}
+	d := time.Duration(svc.Timeout)
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("the backup of %q did not end within its timeout (%s) and was ended: %w", svc.Name, d, errTimeout))
+}
+
+// finish runs the outcome hooks of a service whose outcome is known, and reports it.
+func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result) {
+	runOutcomeHooks(ctx, env, svc, res)
+	if res.hookWarning && res.Status == StatusOK {
+		res.Status = StatusWarning
+	}
+	env.Reporter.Done(*res)
 }
 
 // awaitsConfirmation reports whether a result is a dump to confirm at the end of the run.

@@ -31,9 +31,6 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 	if err != nil {
 		return sum, "", err
 	}
-	if err := runHooks(ctx, api, project, svc, "pre", svc.Pre); err != nil {
-		return sum, "", err
-	}
 	pr, pw := io.Pipe()
 	counted := &countingWriter{w: pw}
 	stderr := &engine.Tail{Max: 4096}
@@ -41,6 +38,9 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 	go func() {
 		code, err := engine.Exec(ctx, api, c.ID, engine.ExecSpec{
 			Cmd: svc.Dump.Command, User: svc.Dump.User, Stdout: counted, Stderr: stderr,
+			// Ended in the container when this returns early: on failure, cancel or
+			// timeout, and when restic stops reading.
+			Kill: true,
 		})
 		switch {
 		case err != nil:
@@ -79,7 +79,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 	case err != nil:
 		return sum, "", fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
 	}
-	return sum, sum.SnapshotID, runHooks(ctx, api, project, svc, "post", svc.Post)
+	return sum, sum.SnapshotID, nil
 }
 
 // countingWriter counts the bytes that pass through it.

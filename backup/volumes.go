@@ -16,9 +16,6 @@ import (
 // With stop, the service's containers are stopped for the copy and always started again.
 func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (sum restic.Summary, warnings []string, err error) {
 	project, api := env.Plan.Project, env.Run.API
-	if err := runHooks(ctx, api, project, svc, "pre", svc.Pre); err != nil {
-		return sum, nil, err
-	}
 	var stopped *run.Stopped
 	if svc.Stop {
 		cs, err := engine.ServiceContainers(ctx, api, project, svc.Name)
@@ -45,7 +42,7 @@ func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (su
 		Tags:     append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID)),
 		Paths:    paths,
 		Mounts:   mounts,
-		Excludes: svc.Exclude,
+		Excludes: svc.ExcludePaths,
 		Events: restic.Events{
 			Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) },
 			Error: func(e restic.ErrorItem) {
@@ -56,11 +53,11 @@ func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (su
 	if err != nil {
 		return sum, warnings, fmt.Errorf("backing up volumes of %q: %w", svc.Name, err)
 	}
-	// Start before post hooks: they run in the service container.
+	// Started here, before the post hooks (withHooks): they run in the service container.
 	if stopped != nil {
 		if err := stopped.Restart(ctx); err != nil {
 			return sum, warnings, err
 		}
 	}
-	return sum, warnings, runHooks(ctx, api, project, svc, "post", svc.Post)
+	return sum, warnings, nil
 }

@@ -83,6 +83,7 @@ func (p *Plan) Masked() *Plan {
 	out.Services = make([]ServicePlan, len(p.Services))
 	for i, s := range p.Services {
 		s.Pre, s.Post = maskAll(s.Pre), maskAll(s.Post)
+		s.OnSuccess, s.OnFailure = maskAll(s.OnSuccess), maskAll(s.OnFailure)
 		if s.Dump != nil {
 			d := *s.Dump
 			d.Command, d.Restore = mask(d.Command), mask(d.Restore)

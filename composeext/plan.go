@@ -81,13 +81,22 @@ type ServicePlan struct {
 	// Preset names the preset the declaration came from, if any.
 	Preset string `json:"preset,omitempty"`
 	// Volumes are the mounts copied by the volumes strategy.
-	Volumes []Mount  `json:"volumes,omitempty"`
-	Exclude []string `json:"exclude,omitempty"`
+	Volumes []Mount `json:"volumes,omitempty"`
+	// Exclude are the exclude patterns as written, in the service's paths; ExcludePaths
+	// the same as restic matches them, in the snapshot's paths.
+	Exclude      []string `json:"exclude,omitempty"`
+	ExcludePaths []string `json:"exclude_paths,omitempty"`
 	// Stop asks for every container of the service to be stopped during the copy.
-	Stop bool       `json:"stop,omitempty"`
-	Dump *DumpSpec  `json:"dump,omitempty"`
-	Pre  [][]string `json:"pre,omitempty"`
-	Post [][]string `json:"post,omitempty"`
+	Stop bool      `json:"stop,omitempty"`
+	Dump *DumpSpec `json:"dump,omitempty"`
+	// Pre run before the backup; Post after it whenever a pre hook or the backup ran;
+	// OnSuccess or OnFailure last, by the outcome.
+	Pre       [][]string `json:"pre,omitempty"`
+	Post      [][]string `json:"post,omitempty"`
+	OnSuccess [][]string `json:"on_success,omitempty"`
+	OnFailure [][]string `json:"on_failure,omitempty"`
+	// Timeout bounds the service's backup (hooks included); zero: none.
+	Timeout Duration `json:"timeout,omitempty"`
 	// Retention is the service's own policy, or the project's.
 	Retention *Retention `json:"retention,omitempty"`
 	// Tags are the restic tags of the service's snapshots (project=…, service=…, strategy=…, volume=…).
@@ -107,6 +116,10 @@ type Mount struct {
 	// Path is where the helper mounts it and so the path in the snapshot:
 	// /backup/<service>/<key, with slashes of a bind target turned into dashes>.
 	Path string `json:"path"`
+	// Keep lists paths inside the mount, relative to it, that the backup leaves out by
+	// name (the repository, a compose file, an exclude without wildcards): a restore
+	// leaves them as they are.
+	Keep []string `json:"keep,omitempty"`
 }
 
 // DumpSpec is the dump strategy's commands. Commands are argv lists run with exec in the

@@ -45,6 +45,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		d.probs.addf("x-backup.host", "DOCKER_BACKUP_HOST=%q is not a machine name (want letters, digits, '.', '_' or '-', starting with a letter or digit)", h)
 	}
 	plan.Repository = d.resolveRepository(pd, opts, project)
+	prot := protectedPaths(plan)
 
 	for _, name := range sortedNames(project.Services) {
 		svc := project.Services[name]
@@ -60,7 +61,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		if !ok {
 			continue
 		}
-		plan.Services = append(plan.Services, d.resolveService(project, name, svc, sd, pd.Retention))
+		plan.Services = append(plan.Services, d.resolveService(project, name, svc, sd, pd.Retention, prot))
 	}
 	// Services outside the active profiles are not planned, but their declarations are
 	// still checked so that a mistake does not wait for the profile to be enabled.
@@ -77,7 +78,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 }
 
 // resolveService resolves one declared service.
-func (d *decoder) resolveService(project *types.Project, name string, svc types.ServiceConfig, sd serviceDecl, projectRetention *Retention) ServicePlan {
+func (d *decoder) resolveService(project *types.Project, name string, svc types.ServiceConfig, sd serviceDecl, projectRetention *Retention, prot []protectedPath) ServicePlan {
 	base := serviceBase(name)
 	sp := ServicePlan{
 		Name:      name,
@@ -87,6 +88,9 @@ func (d *decoder) resolveService(project *types.Project, name string, svc types.
 		Stop:      sd.Stop,
 		Pre:       sd.Pre,
 		Post:      sd.Post,
+		OnSuccess: sd.OnSuccess,
+		OnFailure: sd.OnFailure,
+		Timeout:   sd.Timeout,
 		Retention: sd.Retention,
 	}
 	if sp.Retention == nil {
@@ -96,6 +100,8 @@ func (d *decoder) resolveService(project *types.Project, name string, svc types.
 	switch sd.Strategy {
 	case StrategyVolumes:
 		sp.Volumes = d.selectMounts(base, project, name, svc, sd.Volumes)
+		sp.ExcludePaths = d.translateExcludes(base, sp.Volumes, sd.Exclude)
+		d.protectMounts(base, sp.Volumes, sp.ExcludePaths, prot)
 		for _, m := range sp.Volumes {
 			keys = append(keys, m.Key)
 		}

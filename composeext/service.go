@@ -8,7 +8,8 @@ import (
 // serviceKeys are the keys of a service's x-backup mapping.
 var serviceKeys = []string{
 	"strategy", "preset", "path", "volumes", "exclude", "stop",
-	"dump", "restore", "filename", "user", "pre", "post", "retention",
+	"dump", "restore", "filename", "user", "pre", "post", "on_success", "on_failure",
+	"timeout", "retention",
 }
 
 // keyStrategy says which strategy uses a key that only one strategy uses.
@@ -32,6 +33,9 @@ type serviceDecl struct {
 	User      string
 	Pre       [][]string
 	Post      [][]string
+	OnSuccess [][]string
+	OnFailure [][]string
+	Timeout   Duration
 	Retention *Retention
 }
 
@@ -138,6 +142,15 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 	}
 	if raw, ok := m["post"]; ok {
 		sd.Post, _ = d.commands(base+".post", raw)
+	}
+	if raw, ok := m["on_success"]; ok {
+		sd.OnSuccess, _ = d.commands(base+".on_success", raw)
+	}
+	if raw, ok := m["on_failure"]; ok {
+		sd.OnFailure, _ = d.commands(base+".on_failure", raw)
+	}
+	if raw, ok := m["timeout"]; ok {
+		sd.Timeout, _ = d.duration(base+".timeout", raw)
 	}
 	if raw, ok := m["retention"]; ok {
 		sd.Retention = d.retention(base+".retention", raw)

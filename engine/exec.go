@@ -21,6 +21,10 @@ type ExecSpec struct {
 	// Stdout and Stderr receive the command's output; nil discards it.
 	Stdout io.Writer
 	Stderr io.Writer
+	// Kill runs the command so that it can be ended (see KillWrapper): when Exec returns
+	// before the command has exited (ctx done, or Stdout failing), the command and its
+	// descendants are ended. Without sh in the container the command runs as is.
+	Kill bool
 }
 
 // execPollInterval is how often Exec asks the engine whether a finished stream's
@@ -29,11 +33,18 @@ const execPollInterval = 20 * time.Millisecond
 
 // Exec runs spec in the container and returns the command's exit code once its
 // output has been drained. Output is streamed, never held whole in memory.
-func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (int, error) {
+func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code int, err error) {
+	cmd, stderr := spec.Cmd, orDiscard(spec.Stderr)
+	var pids *pidReader
+	if spec.Kill && hasShell(ctx, api, containerID, spec.User) {
+		cmd = killable(cmd)
+		pids = &pidReader{w: stderr}
+		stderr = pids
+	}
 	created, err := api.ExecCreate(ctx, containerID, client.ExecCreateOptions{
 		User:         spec.User,
 		Env:          spec.Env,
-		Cmd:          spec.Cmd,
+		Cmd:          cmd,
 		AttachStdin:  spec.Stdin != nil,
 		AttachStdout: true,
 		AttachStderr: true,
@@ -46,6 +57,15 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (int,
 		return -1, fmt.Errorf("starting exec: %w", err)
 	}
 	defer att.Close()
+	if pids != nil {
+		defer func() {
+			if pid := int(pids.pid.Load()); err != nil && pid > 0 {
+				if kerr := endUnfinished(ctx, api, containerID, created.ID, spec.User, pid); kerr != nil {
+					err = errors.Join(err, kerr)
+				}
+			}
+		}()
+	}
 	// Closing the connection is the only way to interrupt a stream that is blocked.
 	stop := context.AfterFunc(ctx, att.Close)
 	defer stop()
@@ -60,7 +80,7 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (int,
 			stdinErr <- err
 		}()
 	}
-	stdout, stderr := orDiscard(spec.Stdout), orDiscard(spec.Stderr)
+	stdout := orDiscard(spec.Stdout)
 	if _, err := stdcopy.StdCopy(stdout, stderr, att.Reader); err != nil {
 		if ctx.Err() != nil {
 			return -1, ctx.Err()

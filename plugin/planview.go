@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
 )
@@ -71,6 +73,15 @@ func writeService(w io.Writer, s composeext.ServicePlan) {
 	if len(s.Exclude) > 0 {
 		row("exclude", strings.Join(s.Exclude, ", "))
 	}
+	for _, m := range s.Volumes {
+		if len(m.Keep) > 0 {
+			var keep []string
+			for _, k := range m.Keep {
+				keep = append(keep, path.Join(m.Target, k))
+			}
+			row("kept", strings.Join(keep, ", ")+"  (excluded by name: a restore leaves them in place)")
+		}
+	}
 	if d := s.Dump; d != nil {
 		row("dump", commandLine(d.Command))
 		switch {
@@ -90,6 +101,15 @@ func writeService(w io.Writer, s composeext.ServicePlan) {
 	}
 	for _, c := range s.Post {
 		row("post", commandLine(c))
+	}
+	for _, c := range s.OnSuccess {
+		row("on_success", commandLine(c))
+	}
+	for _, c := range s.OnFailure {
+		row("on_failure", commandLine(c))
+	}
+	if s.Timeout != 0 {
+		row("timeout", time.Duration(s.Timeout).String())
 	}
 	if s.Strategy != composeext.StrategyNone {
 		row("retention", retentionLine(s.Retention))

@@ -59,7 +59,16 @@ type upEvent struct {
 	Summary  *restic.Summary     `json:"summary,omitempty"`
 	Duration float64             `json:"duration_seconds,omitempty"`
 	Warnings []string            `json:"warnings,omitempty"`
+	Hooks    []hookEvent         `json:"hooks,omitempty"`
 	Error    string              `json:"error,omitempty"`
+}
+
+// hookEvent is how one hook ended, in a done or error event.
+type hookEvent struct {
+	Hook     string  `json:"hook"`
+	ExitCode int     `json:"exit_code"`
+	Duration float64 `json:"duration_seconds"`
+	Error    string  `json:"error,omitempty"`
 }
 
 func (j *jsonReporter) emit(e upEvent) {
@@ -83,6 +92,13 @@ func (j *jsonReporter) Done(r backup.Result) {
 	e := upEvent{Event: "done", Service: r.Service, Strategy: r.Strategy, Status: string(r.Status), Duration: r.Duration.Seconds(), Warnings: r.Warnings}
 	if r.Summary.SnapshotID != "" {
 		e.Summary = &r.Summary
+	}
+	for _, h := range r.Hooks {
+		he := hookEvent{Hook: h.Hook, ExitCode: h.ExitCode, Duration: h.Duration.Seconds()}
+		if h.Err != nil {
+			he.Error = h.Err.Error()
+		}
+		e.Hooks = append(e.Hooks, he)
 	}
 	if r.Err != nil {
 		e.Event, e.Error = "error", r.Err.Error()
@@ -187,14 +203,16 @@ func progressLine(s restic.Status) string {
 }
 
 func doneLine(r backup.Result) string {
+	var line string
 	switch r.Status {
 	case backup.StatusSkipped:
 		return fmt.Sprintf("%s: skipped (strategy none)", r.Service)
 	case backup.StatusFailed:
-		return fmt.Sprintf("%s: FAILED: %v", r.Service, r.Err)
+		line = fmt.Sprintf("%s: FAILED: %v", r.Service, r.Err)
+	default:
+		line = fmt.Sprintf("%s: snapshot %s, %s added in %s", r.Service, restic.ShortID(r.Summary.SnapshotID),
+			humanBytes(r.Summary.DataAdded), r.Duration.Round(100*time.Millisecond))
 	}
-	line := fmt.Sprintf("%s: snapshot %s, %s added in %s", r.Service, restic.ShortID(r.Summary.SnapshotID),
-		humanBytes(r.Summary.DataAdded), r.Duration.Round(100*time.Millisecond))
 	for _, w := range r.Warnings {
 		line += "\n" + r.Service + ": warning: " + w
 	}

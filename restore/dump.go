@@ -58,7 +58,7 @@ func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
 	defer cancel()
 	stderr := &engine.Tail{Max: 4096}
 	code, execErr := engine.Exec(execCtx, env.API, c.ID, engine.ExecSpec{
-		Cmd: svc.Dump.Restore, User: svc.Dump.User, Stderr: stderr,
+		Cmd: svc.Dump.Restore, User: svc.Dump.User, Stderr: stderr, Kill: true,
 		Stdin: &cancelOnError{r: in, cancel: cancel},
 	})
 	// A restore command that ended early leaves restic blocked on the pipe.
