@@ -44,6 +44,9 @@ func TestRestoreDumpEndsWhenEitherSideFails(t *testing.T) {
 		if r.code != 130 {
 			t.Errorf("want exit 130 after Ctrl-C, got %v", r)
 		}
+		if ps := p.processes(t, "blob"); strings.Contains(ps, "sleep 120") {
+			t.Errorf("the restore command still runs in blob after Ctrl-C:\n%s", ps)
+		}
 		p.checkRunEnded(t)
 	})
 }
