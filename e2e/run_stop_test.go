@@ -214,3 +214,21 @@ func TestUpRecordedContainerRecreated(t *testing.T) {
 	}
 	p.checkRunEnded(t)
 }
+
+// TestUpStopWaitsForACleanShutdown: a service that needs 15 s to shut down cleanly,
+// with stop_grace_period: 30s, is given that time, so the copy holds its clean state
+// (the engine's default 10 s would have killed it with its state still dirty).
+func TestUpStopWaitsForACleanShutdown(t *testing.T) {
+	p := newProject(t, "run-stop")
+	if got := p.exec(t, "graceful", "cat", "/srv/state/shutdown"); got != "dirty\n" {
+		t.Fatalf("graceful's state %q before the backup, want dirty", got)
+	}
+	p.mustBackup(t, "up", "graceful")
+	if got := p.snapshotFile(t, "graceful", "/backup/graceful/state/shutdown"); got.code != 0 || got.stdout != "clean\n" {
+		t.Errorf("graceful's state in the snapshot: %v, want clean (its shutdown was cut short)", got)
+	}
+	if st := p.serviceState(t, "graceful"); st != "running" {
+		t.Errorf("graceful is %s after the backup, want running", st)
+	}
+	p.checkRunEnded(t)
+}
