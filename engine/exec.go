@@ -38,7 +38,7 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 	var pids *pidReader
 	if spec.Kill && hasShell(ctx, api, containerID, spec.User) {
 		cmd = killable(cmd)
-		pids = &pidReader{w: stderr}
+		pids = &pidReader{w: stderr, known: make(chan struct{})}
 		stderr = pids
 	}
 	created, err := api.ExecCreate(ctx, containerID, client.ExecCreateOptions{
@@ -66,13 +66,34 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 			}
 		}()
 	}
-	// Closing the connection is the only way to interrupt a stream that is blocked.
-	stop := context.AfterFunc(ctx, att.Close)
+	// Closing the connection is the only way to interrupt a stream that is blocked. It
+	// also ends the command's input, which a command would take for the end of a whole
+	// input: a killable command is ended first, so a cut-off input is never applied.
+	interrupt := att.Close
+	if pids != nil {
+		interrupt = func() {
+			if pid := int(pids.pid.Load()); pid > 0 {
+				_ = endUnfinished(ctx, api, containerID, created.ID, spec.User, pid)
+			}
+			att.Close()
+		}
+	}
+	stop := context.AfterFunc(ctx, interrupt)
 	defer stop()
 
 	stdinErr := make(chan error, 1)
 	if spec.Stdin != nil {
 		go func() {
+			if pids != nil {
+				// No input before the PID is known: until then, the command could not
+				// be ended before it read the end of its input.
+				select {
+				case <-pids.known:
+				case <-ctx.Done():
+					stdinErr <- ctx.Err()
+					return
+				}
+			}
 			_, err := io.Copy(att.Conn, spec.Stdin)
 			if err == nil {
 				err = att.CloseWrite()
@@ -86,6 +107,10 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 			return -1, ctx.Err()
 		}
 		return -1, fmt.Errorf("reading output: %w", err)
+	}
+	if pids != nil && ctx.Err() != nil {
+		// Ended by interrupt: its exit code is ours, not the command's.
+		return -1, ctx.Err()
 	}
 	if spec.Stdin != nil {
 		select {

@@ -85,6 +85,8 @@ type pidReader struct {
 	line []byte
 	done bool
 	pid  atomic.Int64
+	// known is closed once the first line has been read, PID or not.
+	known chan struct{}
 }
 
 func (p *pidReader) Write(b []byte) (int, error) {
@@ -98,6 +100,7 @@ func (p *pidReader) Write(b []byte) (int, error) {
 		return n, nil
 	}
 	p.done = true
+	defer close(p.known)
 	if i < 0 {
 		// Not our line after all: pass everything on.
 		_, err := p.w.Write(append(p.line, b...))

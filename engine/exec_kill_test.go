@@ -64,8 +64,8 @@ func TestExecKillEndsTheCommandWhenItReturnsEarly(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatalf("the command was not ended; calls %q", api.Calls())
 			}
-			if got := api.CallsWith("kill-exec"); len(got) != 1 {
-				t.Errorf("kill calls %q, want one", got)
+			if got := api.CallsWith("kill-exec"); len(got) == 0 {
+				t.Errorf("no kill call in %q", api.Calls())
 			}
 			if stderr.String() != "starting\n" {
 				t.Errorf("stderr %q, want the command's own", stderr.String())
