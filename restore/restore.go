@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -105,6 +106,10 @@ func Prepare(ctx context.Context, env Env, targets []Target, opts Options) ([]Jo
 			}
 			return nil, fmt.Errorf("service %s has no restore command: %s", svc.Name, note)
 		}
+		if opts.NoRollback && opts.To == "" && svc.Strategy == composeext.StrategyVolumes && len(svc.Exclude) > 0 {
+			return nil, fmt.Errorf("%w: service %s excludes %s from its backups, and a restore replaces those paths too: only the rollback volume keeps their current content (restore without --no-rollback)",
+				ErrRefused, svc.Name, strings.Join(svc.Exclude, ", "))
+		}
 		snap, err := findSnapshot(ctx, env.Runner, env.Identity, t, loc)
 		if err != nil {
 			return nil, fmt.Errorf("restoring %s: %w", svc.Name, err)
@@ -174,6 +179,10 @@ func Failed(results []Result) error {
 	}
 	return nil
 }
+
+// ErrRefused is a restore refused as asked (its options would lose data), before
+// anything was done.
+var ErrRefused = errors.New("--no-rollback refused")
 
 // errVerify is a restore whose result does not match the snapshot.
 var errVerify = errors.New("verification failed")
