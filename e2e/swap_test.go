@@ -110,6 +110,7 @@ func TestSwapStagingRemoved(t *testing.T) {
 			before = volumeTree(t, live)
 			continue
 		}
+		t.Logf("%s", r.stderr)
 		if r.code != 1 || !strings.Contains(r.stderr, "is not the one restored and verified") || !strings.Contains(r.stderr, "the live content is unchanged") {
 			t.Errorf("want exit code 1 saying the staging volume is not the one verified and live is unchanged: %v", r)
 		}
@@ -164,13 +165,12 @@ func (p *project) restoreWithStagingRemoved(t *testing.T) (result, bool) {
 	swapped := lines(mustDocker(t, "ps", "-aq", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap"))
 	if len(swapped) == 0 {
 		runDocker(t, "rm", "-f", helper)
-		staging := lines(mustDocker(t, "volume", "ls", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label=io.docker-backup.staging"))
+		// The data volume's staging volume; app's other one holds its bind-mounted file.
+		staging := lines(mustDocker(t, "volume", "ls", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label=io.docker-backup.staging="+p.name+"/app/data"))
 		if len(staging) != 1 {
-			t.Errorf("want one staging volume, got %q", staging)
+			t.Fatalf("want one staging volume of data, got %q", staging)
 		}
-		for _, v := range staging {
-			mustDocker(t, "volume", "rm", v)
-		}
+		mustDocker(t, "volume", "rm", staging[0])
 	}
 	s.signal(t, syscall.SIGCONT)
 	return s.wait(t, helperWait), len(swapped) == 0
