@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -92,6 +93,9 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 	code, stderr, err := runShellOut(ctx, env, svc.Name, "restore-swap", swapScript, st.scriptEnv(svc), mounts, stdout)
 	unchanged := func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback) }
 	switch {
+	case errors.Is(err, engine.ErrNotStarted):
+		unchanged()
+		return fmt.Errorf("replacing the live content: %w: nothing was replaced, the live content is unchanged", err)
 	case err != nil:
 		return fmt.Errorf("replacing the live content: %w: the live content may have changed, the previous content is in %s", err, strings.Join(rollback, ", "))
 	case code == 0:
