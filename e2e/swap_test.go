@@ -83,6 +83,28 @@ func TestSwapNoRollbackWithExclude(t *testing.T) {
 	p.checkNothingLeft(t, false)
 }
 
+// TestSwapPreflightMissingVolume restores a service whose volume was removed: the
+// preflight refuses it before anything is stopped or created, and the engine does not
+// get to create the volume empty.
+func TestSwapPreflightMissingVolume(t *testing.T) {
+	p := newProject(t, "swap")
+	p.exec(t, "cached", "sh", "-c", "echo a > /srv/cache/a")
+	p.mustBackup(t, "up", "cached")
+	live := p.volume(t, "cache")
+	if r := p.compose(t, "rm", "-s", "-f", "cached"); r.code != 0 {
+		t.Fatalf("%v", r)
+	}
+	mustDocker(t, "volume", "rm", live)
+	r := p.backup(t, "restore", "cached", "--yes")
+	if r.code != 1 || !strings.Contains(r.stderr, "volume "+live+" does not exist") {
+		t.Errorf("want exit code 1 saying the volume does not exist: %v", r)
+	}
+	if got := lines(mustDocker(t, "volume", "ls", "-q", "--filter", "name="+live)); len(got) != 0 {
+		t.Errorf("volumes %q exist after the refused restore", got)
+	}
+	p.checkNothingLeft(t, false)
+}
+
 // TestSwapStagingRemoved removes the staging volume between the verified restore and
 // the swap, as a `docker container prune` and `docker volume prune` would: the plugin
 // is paused (SIGSTOP) the moment its restore helper exits, the helper and the staging

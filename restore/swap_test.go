@@ -205,3 +205,17 @@ func TestRestoreFileBind(t *testing.T) {
 		t.Errorf("the swap mounts %q at /live/1", live)
 	}
 }
+
+// --to restores folders: a service with a bind-mounted file is refused before any
+// volume is made.
+func TestRestoreToRefusesFileBind(t *testing.T) {
+	env, f := volumesEnv(t, goodSummary)
+	f.rst.Reply("ls", enginetest.Reply{Stdout: `{"name":"data","type":"file","path":"/backup/files/data","size":5,"struct_type":"node"}` + "\n"})
+	err := Failed(restoreFiles(t, env, Options{To: "copy"}))
+	if err == nil || !strings.Contains(err.Error(), "/data is a bind-mounted file") {
+		t.Fatalf("err %v", err)
+	}
+	if got := f.eng.VolumeNames(); !slices.Equal(got, []string{"p_data"}) {
+		t.Errorf("volumes %v", got)
+	}
+}
