@@ -146,15 +146,36 @@ func (j *Job) check() error {
 
 // Run restores the jobs one after the other, within env.Run, and stops at the first
 // failure, so a set of services is never left restored in part without saying so.
+// Every volume restore's preflight runs first, before any service is stopped: a target
+// that cannot be restored stops the run before the first one changes anything.
 func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
+	ready := make([]*prepared, len(jobs))
+	defer func() {
+		for _, p := range ready {
+			p.remove(ctx, env)
+		}
+	}()
+	for i, job := range jobs {
+		if job.Service.Strategy != composeext.StrategyVolumes || job.To != "" {
+			continue
+		}
+		p, err := prepareVolumes(ctx, env, job)
+		ready[i] = p
+		if err != nil {
+			env.Reporter.Start(job)
+			res := Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID, Err: err}
+			env.Reporter.Done(res)
+			return []Result{res}
+		}
+	}
 	var results []Result
-	for _, job := range jobs {
+	for i, job := range jobs {
 		env.Reporter.Start(job)
 		start := time.Now()
 		res := Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID}
 		switch job.Service.Strategy {
 		case composeext.StrategyVolumes:
-			res.Err = restoreVolumes(ctx, env, job, opts, &res)
+			res.Err = restoreVolumes(ctx, env, job, ready[i], opts, &res)
 		case composeext.StrategyDump:
 			res.Err = restoreDump(ctx, env, job, &res)
 		default:

@@ -219,3 +219,24 @@ func TestRestoreToRefusesFileBind(t *testing.T) {
 		t.Errorf("volumes %v", got)
 	}
 }
+
+// Every volume restore's preflight runs before any service is stopped: a second
+// service that cannot be restored stops the run before the first one changes.
+func TestRestorePreflightsBeforeAnyStop(t *testing.T) {
+	env, f := volumesEnv(t, goodSummary)
+	other := composeext.ServicePlan{Name: "other", Strategy: composeext.StrategyVolumes,
+		Volumes: []composeext.Mount{{Key: "x", Type: "volume", Source: "p_x", Target: "/x", Path: "/backup/other/x"}}}
+	snap := restic.Snapshot{ID: "aaaa2222", ShortID: "aaaa2222"}
+	results := Run(context.Background(), env, []Job{{Service: env.Plan.Services[0], Snapshot: snap}, {Service: other, Snapshot: snap}}, Options{})
+	if len(results) != 1 || results[0].Service != "other" || results[0].Err == nil || !strings.Contains(results[0].Err.Error(), "volume p_x does not exist") {
+		t.Fatalf("results %+v", results)
+	}
+	for _, c := range f.calls() {
+		if c == "stop c1" || c == "restic restore" {
+			t.Errorf("files was restored though other could not be: %q", f.calls())
+		}
+	}
+	if got := f.eng.VolumeNames(); !slices.Equal(got, []string{"p_data"}) {
+		t.Errorf("volumes left besides the live one: %v", got)
+	}
+}

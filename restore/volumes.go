@@ -11,32 +11,56 @@ import (
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-// restoreVolumes restores a volumes service. What the restore needs is checked and the
-// staging volumes made (each marked as this restore's) before the service's containers
-// are stopped; the snapshot is then restored into the staging volumes and verified, and
-// only then does one helper copy the live content to new rollback volumes and the
-// staged content into the live ones. Whatever fails before that swap, the live volumes
-// are untouched, and no staging or rollback volume is left; the containers are started
-// again in every case.
-func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Result) (err error) {
+// prepared is a volume restore made ready before any service is stopped: what the
+// snapshot holds per mount, and the staging volumes, checked and marked.
+type prepared struct {
+	stats   []restic.TreeStats
+	st      *staging
+	created []string
+}
+
+// prepareVolumes counts the snapshot's mounts, creates the staging volumes and runs the
+// preflight. On failure, what it created is removed with remove.
+func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
 	svc := job.Service
 	stats, err := expected(ctx, env, job)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	p := &prepared{stats: stats, st: newStaging(env, svc, stats)}
+	p.created, err = p.st.create(ctx, env, svc)
+	if err != nil {
+		return p, err
+	}
+	return p, preflight(ctx, env, svc, p.st, stats)
+}
+
+// remove removes the staging volumes; nil does nothing.
+func (p *prepared) remove(ctx context.Context, env Env) {
+	if p == nil {
+		return
+	}
+	_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, p.created)
+	p.created = nil
+}
+
+// restoreVolumes restores a volumes service, prepared (checked, staging volumes made
+// and marked) before any service was stopped. The service's containers are stopped, the
+// snapshot is restored into the staging volumes and verified, and only then does one
+// helper copy the live content to new rollback volumes and the staged content into the
+// live ones. Whatever fails before that swap, the live volumes are untouched, and no
+// staging or rollback volume is left; the containers are started again in every case.
+func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Options, res *Result) (err error) {
+	svc := job.Service
 	if job.To != "" {
+		stats, err := expected(ctx, env, job)
+		if err != nil {
+			return err
+		}
 		return restoreSideBySide(ctx, env, job, stats, res)
 	}
-	want := sum(stats)
-	st := newStaging(env, svc, stats)
-	created, err := st.create(ctx, env, svc)
-	defer func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, created) }()
-	if err != nil {
-		return err
-	}
-	if err := preflight(ctx, env, svc, st, stats); err != nil {
-		return err
-	}
+	defer p.remove(ctx, env)
+	st, want := p.st, sum(p.stats)
 
 	cs, err := engine.ServiceContainers(ctx, env.API, env.Plan.Project, svc.Name)
 	if err != nil {
