@@ -43,6 +43,17 @@ type HelperSpec struct {
 // ErrInputFailed wraps the error of a HelperSpec.Stdin that failed.
 var ErrInputFailed = errors.New("input stream failed")
 
+// ErrNotStarted matches the error of a helper whose command never ran: creating,
+// preparing or starting its container failed. Whatever it was to change is unchanged.
+var ErrNotStarted = errors.New("helper not started")
+
+// notStarted is an error of RunHelper before the helper's command ran.
+type notStarted struct{ err error }
+
+func (e notStarted) Error() string        { return e.err.Error() }
+func (e notStarted) Unwrap() error        { return e.err }
+func (e notStarted) Is(target error) bool { return target == ErrNotStarted }
+
 // stopGrace is how long an interrupted helper has to exit after SIGINT before it is killed.
 const stopGrace = 10 * time.Second
 
@@ -69,7 +80,7 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 		HostConfig: &container.HostConfig{Mounts: spec.Mounts, NetworkMode: container.NetworkMode(spec.NetworkMode), Init: &spec.Init},
 	})
 	if err != nil {
-		return -1, fmt.Errorf("creating helper container from image %s: %w", spec.Image, err)
+		return -1, notStarted{fmt.Errorf("creating helper container from image %s: %w", spec.Image, err)}
 	}
 	id := created.ID
 	cleanup := context.WithoutCancel(ctx)
@@ -77,19 +88,19 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 
 	if len(spec.Files) > 0 {
 		if err := CopyFiles(ctx, api, id, spec.Files); err != nil {
-			return -1, err
+			return -1, notStarted{err}
 		}
 	}
 	att, err := api.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: spec.Stdin != nil, Stdout: true, Stderr: true,
 	})
 	if err != nil {
-		return -1, fmt.Errorf("attaching to helper container: %w", err)
+		return -1, notStarted{fmt.Errorf("attaching to helper container: %w", err)}
 	}
 	defer att.Close()
 	waited := api.ContainerWait(cleanup, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		return -1, fmt.Errorf("starting helper container: %w", err)
+		return -1, notStarted{fmt.Errorf("starting helper container: %w", err)}
 	}
 
 	// The output is read to its end whatever becomes of its reader: the engine finishes

@@ -152,3 +152,35 @@ func TestRunHelperKillsAHelperWhoseReaderGaveUp(t *testing.T) {
 		t.Errorf("helper %+v: want it killed with SIGKILL and removed", created)
 	}
 }
+
+// A helper whose container could not be created or started never ran its command: its
+// error says so, so a caller knows nothing was changed.
+func TestRunHelperNotStarted(t *testing.T) {
+	for _, call := range []string{"create h", "start h"} {
+		api := enginetest.New(t)
+		api.Fail(call, errors.New("no such image"))
+		_, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{Name: "h", Image: "restic"})
+		if !errors.Is(err, engine.ErrNotStarted) || !strings.Contains(err.Error(), "no such image") {
+			t.Errorf("%s fails: err %v, want ErrNotStarted with the engine's words", call, err)
+		}
+	}
+	api := enginetest.New(t)
+	api.Program = func(*enginetest.Process) int { return 3 }
+	if _, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{Name: "h", Image: "restic"}); errors.Is(err, engine.ErrNotStarted) {
+		t.Errorf("a helper that ran: err %v", err)
+	}
+}
+
+func TestCreateNewVolumeRefusesAnExistingOne(t *testing.T) {
+	api := enginetest.New(t)
+	api.AddVolume("v", nil)
+	if err := engine.CreateNewVolume(context.Background(), api, "v", nil); !errors.Is(err, engine.ErrVolumeExists) {
+		t.Errorf("err %v, want ErrVolumeExists", err)
+	}
+	if err := engine.CreateNewVolume(context.Background(), api, "w", map[string]string{"a": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := api.Volume("w"); !ok || v.Labels["a"] != "b" {
+		t.Errorf("volume w %+v %v", v, ok)
+	}
+}

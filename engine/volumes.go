@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -20,6 +21,22 @@ func CreateVolume(ctx context.Context, api API, name string, labels map[string]s
 		return fmt.Errorf("creating volume %s: %w", name, err)
 	}
 	return nil
+}
+
+// ErrVolumeExists is a volume that was to be new but already exists.
+var ErrVolumeExists = errors.New("volume already exists")
+
+// CreateNewVolume creates a volume that must not exist yet. The engine answers a create
+// of an existing name with that volume, as if it had made it: two users would share it.
+func CreateNewVolume(ctx context.Context, api API, name string, labels map[string]string) error {
+	exists, err := VolumeExists(ctx, api, name)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return fmt.Errorf("creating volume %s: %w", name, ErrVolumeExists)
+	}
+	return CreateVolume(ctx, api, name, labels)
 }
 
 // VolumeExists reports whether a volume of that exact name exists.

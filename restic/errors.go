@@ -76,16 +76,19 @@ func ErrorForExit(code int, stderr string) error {
 
 // stderrMessage extracts restic's message from its stderr: the exit_error JSON if there
 // is one, else the last non-empty lines, and the lines that name a lock's holder (restic
-// prints them before its advice, which would push them out).
+// prints them before its advice, which would push them out). restic's own error lines
+// (message_type "error": a file it could not restore…) come first: its closing words
+// ("There were 1 errors") say only how many there were.
 func stderrMessage(stderr string) string {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	items := errorItems(lines)
 	for i := len(lines) - 1; i >= 0; i-- {
 		var m exitErrorMessage
 		var head struct {
 			MessageType string `json:"message_type"`
 		}
 		if json.Unmarshal([]byte(lines[i]), &head) == nil && head.MessageType == "exit_error" && json.Unmarshal([]byte(lines[i]), &m) == nil {
-			return m.Message
+			return joinItems(strings.TrimSpace(m.Message), items)
 		}
 	}
 	var keep []string
@@ -98,7 +101,46 @@ func stderrMessage(stderr string) string {
 			keep = append([]string{l}, keep...)
 		}
 	}
-	return strings.Join(keep, "\n")
+	return joinItems(strings.Join(keep, "\n"), items)
+}
+
+// maxErrorItems is how many of restic's error lines a message repeats.
+const maxErrorItems = 3
+
+// errorItems reads restic's error lines (JSON, message_type "error") as "item: message",
+// the first maxErrorItems of them and a count of the rest.
+func errorItems(lines []string) []string {
+	var items []string
+	n := 0
+	for _, l := range lines {
+		var e struct {
+			MessageType string `json:"message_type"`
+			ErrorItem
+		}
+		if !strings.HasPrefix(l, "{") || json.Unmarshal([]byte(l), &e) != nil || e.MessageType != "error" || e.Error.Message == "" {
+			continue
+		}
+		n++
+		if len(items) < maxErrorItems {
+			item := e.Error.Message
+			if e.Item != "" && !strings.Contains(item, e.Item) {
+				item = e.Item + ": " + item
+			}
+			items = append(items, item)
+		}
+	}
+	if n > len(items) {
+		items = append(items, fmt.Sprintf("and %d more", n-len(items)))
+	}
+	return items
+}
+
+// joinItems puts restic's error lines after its closing message.
+func joinItems(msg string, items []string) string {
+	if len(items) == 0 {
+		return msg
+	}
+	return strings.TrimSpace(msg + "\n" + strings.Join(items, "\n"))
 }
 
 // exitError is the error for restic's exit code: nil for 0.

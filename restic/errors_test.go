@@ -87,3 +87,24 @@ func TestLockHolderFromPlainStderr(t *testing.T) {
 		t.Errorf("one line naming the holder, got %q", msg)
 	}
 }
+
+// restic restore ends with "There were 1 errors"; the error lines before it say which.
+func TestErrorLinesKept(t *testing.T) {
+	stderr := `{"message_type":"error","error":{"message":"open /backup/app/conf.txt: is a directory"},"during":"restore","item":"/backup/app/conf.txt"}` + "\n" +
+		`{"message_type":"exit_error","code":1,"message":"Fatal: There were 1 errors"}` + "\n"
+	got := ErrorForExit(1, stderr).Error()
+	want := "There were 1 errors; open /backup/app/conf.txt: is a directory"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	var many strings.Builder
+	for i := range 5 {
+		many.WriteString(`{"message_type":"error","error":{"message":"boom"},"item":"/f` + string(rune('0'+i)) + `"}` + "\n")
+	}
+	many.WriteString("Fatal: There were 5 errors\n")
+	got = ErrorForExit(1, many.String()).Error()
+	want = "There were 5 errors; /f0: boom; /f1: boom; /f2: boom; and 2 more"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

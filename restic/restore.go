@@ -83,6 +83,8 @@ type TreeStats struct {
 	// Hardlinks is true when some file has more than one link: restic then counts its
 	// bytes once per link or once per file depending on the version.
 	Hardlinks bool
+	// Root is the type of the path's own node: "dir", or "file" for a bind-mounted file.
+	Root string
 }
 
 // lsNode is one line of `restic ls --json`.
@@ -109,6 +111,9 @@ func SnapshotFiles(ctx context.Context, r Runner, snapshotID, path, service stri
 				return
 			}
 			st.Nodes++
+			if n.Path == path {
+				st.Root = n.Type
+			}
 			switch n.Type {
 			case "file":
 				st.Files++

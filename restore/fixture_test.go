@@ -26,15 +26,20 @@ type fixture struct {
 
 	mu         sync.Mutex
 	helperExit map[string]int
-	execStdin  strings.Builder
-	execExit   int
-	execErr    string
+	// helperOut is what a shell helper of a kind prints on stdout; helpers the last
+	// helper of each kind that ran.
+	helperOut map[string]string
+	helpers   map[string]enginetest.Container
+	execStdin strings.Builder
+	execExit  int
+	execErr   string
 }
 
 var identity = snapshot.Identity{Project: "p", Machine: "m1"}
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), helperExit: map[string]int{}}
+	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), helperExit: map[string]int{},
+		helperOut: map[string]string{}, helpers: map[string]enginetest.Container{}}
 	f.eng.Program = func(p *enginetest.Process) int {
 		kind := p.Config.Labels[run.LabelKind]
 		switch {
@@ -45,6 +50,8 @@ func newFixture(t *testing.T) *fixture {
 			fmt.Fprint(p.Stderr, "helper says no\n")
 			f.mu.Lock()
 			defer f.mu.Unlock()
+			fmt.Fprint(p.Stdout, f.helperOut[kind])
+			f.helpers[kind] = p.Container
 			return f.helperExit[kind]
 		}
 		// restic: its command in the calls, as restore sees it.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -105,6 +106,10 @@ func Prepare(ctx context.Context, env Env, targets []Target, opts Options) ([]Jo
 			}
 			return nil, fmt.Errorf("service %s has no restore command: %s", svc.Name, note)
 		}
+		if opts.NoRollback && opts.To == "" && svc.Strategy == composeext.StrategyVolumes && len(svc.Exclude) > 0 {
+			return nil, fmt.Errorf("%w: service %s excludes %s from its backups, and a restore replaces those paths too: only the rollback volume keeps their current content (restore without --no-rollback)",
+				ErrRefused, svc.Name, strings.Join(svc.Exclude, ", "))
+		}
 		snap, err := findSnapshot(ctx, env.Runner, env.Identity, t, loc)
 		if err != nil {
 			return nil, fmt.Errorf("restoring %s: %w", svc.Name, err)
@@ -141,15 +146,36 @@ func (j *Job) check() error {
 
 // Run restores the jobs one after the other, within env.Run, and stops at the first
 // failure, so a set of services is never left restored in part without saying so.
+// Every volume restore's preflight runs first, before any service is stopped: a target
+// that cannot be restored stops the run before the first one changes anything.
 func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
+	ready := make([]*prepared, len(jobs))
+	defer func() {
+		for _, p := range ready {
+			p.remove(ctx, env)
+		}
+	}()
+	for i, job := range jobs {
+		if job.Service.Strategy != composeext.StrategyVolumes || job.To != "" {
+			continue
+		}
+		p, err := prepareVolumes(ctx, env, job)
+		ready[i] = p
+		if err != nil {
+			env.Reporter.Start(job)
+			res := Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID, Err: err}
+			env.Reporter.Done(res)
+			return []Result{res}
+		}
+	}
 	var results []Result
-	for _, job := range jobs {
+	for i, job := range jobs {
 		env.Reporter.Start(job)
 		start := time.Now()
 		res := Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID}
 		switch job.Service.Strategy {
 		case composeext.StrategyVolumes:
-			res.Err = restoreVolumes(ctx, env, job, opts, &res)
+			res.Err = restoreVolumes(ctx, env, job, ready[i], opts, &res)
 		case composeext.StrategyDump:
 			res.Err = restoreDump(ctx, env, job, &res)
 		default:
@@ -174,6 +200,10 @@ func Failed(results []Result) error {
 	}
 	return nil
 }
+
+// ErrRefused is a restore refused as asked (its options would lose data), before
+// anything was done.
+var ErrRefused = errors.New("--no-rollback refused")
 
 // errVerify is a restore whose result does not match the snapshot.
 var errVerify = errors.New("verification failed")

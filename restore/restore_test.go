@@ -34,6 +34,7 @@ func volumesEnv(t *testing.T, restoreSummary string) (Env, *fixture) {
 	f.rst.Reply("ls", enginetest.Reply{Stdout: lsData})
 	f.rst.Reply("restore", enginetest.Reply{Stdout: `{"message_type":"status","percent_done":1}` + "\n" + restoreSummary + "\n"})
 	env.Now, env.Location = func() time.Time { return fixed }, time.UTC
+	f.eng.AddVolume("p_data", map[string]string{"com.docker.compose.project": "p"})
 	return env, f
 }
 
@@ -48,10 +49,20 @@ func restoreFiles(t *testing.T, env Env, opts Options) []Result {
 	return Run(context.Background(), env, jobs, opts)
 }
 
-// names are the volumes a restore of files in run id makes.
-func names(id string) (staging, rollback, record string) {
-	stamp := "20260201-120000-" + id
-	return "p_data-staging-" + stamp, "p_data-rollback-" + stamp, "docker-backup-stopped-" + id + "-c1"
+// names are the volumes the restore of files in run id made: their stamp ends with part
+// of the restore's nonce.
+func names(t *testing.T, f *fixture, id string) (staging, rollback, record string) {
+	t.Helper()
+	prefix := "volume-create p_data-staging-20260201-120000-" + id + "-"
+	for _, c := range f.eng.Calls() {
+		if strings.HasPrefix(c, prefix) && len(c) == len(prefix)+4 {
+			staging = strings.TrimPrefix(c, "volume-create ")
+		}
+	}
+	if staging == "" {
+		t.Fatalf("no staging volume %s…: %q", prefix, f.calls())
+	}
+	return staging, strings.Replace(staging, "-staging-", "-rollback-", 1), "docker-backup-stopped-" + id + "-c1"
 }
 
 func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
@@ -68,9 +79,9 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	if err := Failed(results); err != nil {
 		t.Fatalf("err %v, results %+v", err, results)
 	}
-	staging, rollback, record := names(env.Run.ID)
+	staging, rollback, record := names(t, f, env.Run.ID)
 	want := []string{
-		"restic ls", "volume-create " + staging, "volume-create " + record, "stop c1", "restic restore",
+		"restic ls", "volume-create " + staging, "helper restore-preflight", "volume-create " + record, "stop c1", "restic restore",
 		"volume-create " + rollback, "helper restore-swap", "start c1", "volume-remove " + record,
 		"volume-remove " + old, "volume-remove " + staging,
 	}
@@ -100,9 +111,9 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 // The staging volume is temporary: recovery removes it when the run dies.
 func TestRestoreVolumesStagingIsTemporary(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
-	staging, _, _ := names(env.Run.ID)
 	var labels map[string]string
 	f.rst.On("restore", func(enginetest.Call) enginetest.Reply {
+		staging, _, _ := names(t, f, env.Run.ID)
 		v, _ := f.eng.Volume(staging)
 		labels = v.Labels
 		return enginetest.Reply{Stdout: goodSummary}
@@ -142,7 +153,7 @@ func TestRestoreVolumesFailureBeforeSwapLeavesLiveAlone(t *testing.T) {
 					t.Errorf("swap attempted: %q", calls)
 				}
 			}
-			staging, _, _ := names(env.Run.ID)
+			staging, _, _ := names(t, f, env.Run.ID)
 			if !slices.Contains(calls, "start c1") || !slices.Contains(calls, "volume-remove "+staging) {
 				t.Errorf("service not started again or staging kept: %q", calls)
 			}
@@ -160,7 +171,7 @@ func TestRestoreVolumesSwapFailure(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "helper says no") {
 				t.Fatalf("error %v", err)
 			}
-			_, rollback, _ := names(env.Run.ID)
+			_, rollback, _ := names(t, f, env.Run.ID)
 			if _, kept := f.eng.Volume(rollback); kept != wantKept {
 				t.Errorf("rollback kept = %v, want %v", kept, wantKept)
 			}
@@ -177,8 +188,8 @@ func TestRestoreVolumesNoRollback(t *testing.T) {
 	if err := Failed(results); err != nil || len(results[0].Rollbacks) != 0 {
 		t.Fatalf("err %v, result %+v", err, results[0])
 	}
-	if got := f.eng.VolumeNames(); len(got) != 0 {
-		t.Errorf("volumes left: %v", got)
+	if got := f.eng.VolumeNames(); !slices.Equal(got, []string{"p_data"}) {
+		t.Errorf("volumes left besides the live one: %v", got)
 	}
 }
 

@@ -2,7 +2,9 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -31,51 +33,111 @@ const (
 	swapRollbackCopyFailed = 2 // copying live to rollback failed: live untouched
 	swapPutBack            = 3 // replacing failed, the previous content was put back
 	swapPutBackFailed      = 4 // replacing failed and so did putting the previous content back
+	swapNotStaged          = 5 // a staging volume lacks this restore's marker: live untouched
 )
 
-// swapScript copies each /live/N to /rollback/N, then replaces /live/N's content with
-// /staging/N's. cp -a keeps owners, modes, times and links. If replacing fails, the
-// previous content is put back from the rollback copy.
+// swapScript checks every staging volume for this restore's marker before anything is
+// changed: a staging volume removed since (a prune, someone's cleanup) is re-created
+// empty by the engine when mounted by name, and would wipe the live content. Then it
+// copies each live mount to its rollback volume, and replaces each live mount's content
+// with the staged one. cp -a keeps owners, modes, times and links; find hands rm the
+// entries in batches, so any number of them is fine. A bind-mounted file is rewritten in
+// place (the service's bind mount holds its inode). If replacing fails, what was
+// replaced is put back from the rollback copy. On exit codes 4 and 5 it prints the
+// numbers of the mounts concerned.
 const swapScript = `set -u
 bb=` + busybox + `
-wipe() { $bb rm -rf "$1"/* "$1"/.[!.]* "$1"/..?*; }
+m=.docker-backup-staged-$NONCE
+wipe() { $bb find "$1" -mindepth 1 -maxdepth 1 -exec $bb rm -rf {} + && [ -z "$($bb find "$1" -mindepth 1 -maxdepth 1 | $bb head -n 1)" ]; }
+putfile() { $bb cat "$1" > "$2" && $bb chown "$($bb stat -c %u:%g "$1")" "$2" && $bb chmod "$($bb stat -c %a "$1")" "$2" && $bb touch -r "$1" "$2"; }
+kind() { eval "echo \$KIND_$1"; }
+base() { eval "echo \"\$BASE_$1\""; }
+put() {
+  if [ "$(kind $1)" = file ]; then putfile "/$2/$1/$(base $1)" /live/$1
+  else wipe /live/$1 && $bb cp -a /$2/$1/. /live/$1/ && $bb rm -f /live/$1/$m && { $bb touch -r /$2/$1 /live/$1 || true; }; fi
+}
 for i in $MOUNTS; do
-  $bb cp -a /live/$i/. /rollback/$i/ || { echo "copying the live content to the rollback volume failed" >&2; exit 2; }
+  [ "$($bb cat /staging/$i/$m 2>/dev/null)" = "$NONCE" ] || { echo $i; exit 5; }
 done
 for i in $MOUNTS; do
-  if ! { wipe /live/$i && $bb cp -a /staging/$i/. /live/$i/; }; then
-    echo "replacing the live content failed: putting the previous content back" >&2
-    for j in $MOUNTS; do { wipe /live/$j && $bb cp -a /rollback/$j/. /live/$j/; } || exit 4; done
-    exit 3
-  fi
+  if [ "$(kind $i)" = file ]; then $bb cp -a /live/$i "/rollback/$i/$(base $i)"; else $bb cp -a /live/$i/. /rollback/$i/; fi ||
+    { echo "copying the live content to the rollback volume failed" >&2; exit 2; }
+done
+touched=
+for i in $MOUNTS; do
+  touched="$touched $i"
+  put $i staging && continue
+  echo "replacing the live content failed: putting the previous content back" >&2
+  failed=
+  for j in $touched; do put $j rollback || failed="$failed $j"; done
+  [ -z "$failed" ] || { echo $failed; exit 4; }
+  exit 3
 done
 $bb sync
 `
 
-// swap runs the swap helper with the live, staging and rollback volumes mounted.
-func swap(ctx context.Context, env Env, svc composeext.ServicePlan, staging, rollback []string) error {
+// swap runs the swap helper with the live, staging and rollback volumes mounted. Its
+// error says whether the live content was changed.
+func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging, rollback []string) error {
 	var mounts []mount.Mount
-	var idx []string
+	var live []string
 	for i, m := range svc.Volumes {
 		n := strconv.Itoa(i)
-		idx = append(idx, n)
+		live = append(live, m.Source)
 		mounts = append(mounts,
 			mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: "/live/" + n},
-			mount.Mount{Type: mount.TypeVolume, Source: staging[i], Target: "/staging/" + n, ReadOnly: true},
+			mount.Mount{Type: mount.TypeVolume, Source: st.of[i], Target: "/staging/" + n, ReadOnly: true},
 			mount.Mount{Type: mount.TypeVolume, Source: rollback[i], Target: "/rollback/" + n})
 	}
-	code, stderr, err := runShell(ctx, env, svc.Name, "restore-swap", swapScript, []string{"MOUNTS=" + strings.Join(idx, " ")}, mounts)
+	stdout := &engine.Tail{Max: 1024}
+	code, stderr, err := runShellOut(ctx, env, svc.Name, "restore-swap", swapScript, st.scriptEnv(svc), mounts, stdout)
+	unchanged := func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback) }
 	switch {
+	case errors.Is(err, engine.ErrNotStarted):
+		unchanged()
+		return fmt.Errorf("replacing the live content: %w: nothing was replaced, the live content is unchanged", err)
 	case err != nil:
-		return fmt.Errorf("replacing the live content (previous content in %s): %w", strings.Join(rollback, ", "), err)
+		return fmt.Errorf("replacing the live content: %w: the live content may have changed, the previous content is in %s", err, strings.Join(rollback, ", "))
 	case code == 0:
 		return nil
-	case code == swapRollbackCopyFailed || code == swapPutBack:
-		_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback)
-		return fmt.Errorf("replacing the live content failed, it is unchanged (exit code %d)%s", code, stderr)
+	case code == swapNotStaged:
+		unchanged()
+		name := strings.Join(st.volumes, ", ")
+		if i, ok := pick(stdout.String(), st.of); ok {
+			name = i
+		}
+		return fmt.Errorf("staging volume %s is not the one restored and verified (removed or re-created since): nothing was replaced, the live content is unchanged", name)
+	case code == swapRollbackCopyFailed:
+		unchanged()
+		return fmt.Errorf("copying the live content to the rollback volume failed: nothing was replaced, the live content is unchanged%s", stderr)
+	case code == swapPutBack:
+		unchanged()
+		return fmt.Errorf("replacing the live content failed; the previous content was copied back, the live content is as before the restore%s", stderr)
+	case code == swapPutBackFailed:
+		var damaged, keep []string
+		for _, f := range strings.Fields(stdout.String()) {
+			if i, err := strconv.Atoi(f); err == nil && i >= 0 && i < len(live) {
+				damaged, keep = append(damaged, live[i]), append(keep, rollback[i])
+			}
+		}
+		return fmt.Errorf("replacing the live content failed and so did putting the previous content back: %s may be part old, part new; the previous content is in %s%s",
+			strings.Join(damaged, ", "), strings.Join(keep, ", "), stderr)
 	default:
-		return fmt.Errorf("replacing the live content failed (exit code %d)%s: the previous content is in %s", code, stderr, strings.Join(rollback, ", "))
+		return fmt.Errorf("the swap helper ended with exit code %d: the live content may have changed, the previous content is in %s%s", code, strings.Join(rollback, ", "), stderr)
 	}
+}
+
+// pick returns names[i] for the number the script printed.
+func pick(out string, names []string) (string, bool) {
+	f := strings.Fields(out)
+	if len(f) == 0 {
+		return "", false
+	}
+	i, err := strconv.Atoi(f[0])
+	if err != nil || i < 0 || i >= len(names) {
+		return "", false
+	}
+	return names[i], true
 }
 
 // checkEmpty fails unless the volume holds nothing.
@@ -97,6 +159,11 @@ func checkEmpty(ctx context.Context, env Env, service, name string) error {
 // runShell runs a busybox shell script in a helper of the run that has no network and
 // returns its exit code and the tail of its stderr as ": …" (or "").
 func runShell(ctx context.Context, env Env, service, kind, script string, vars []string, mounts []mount.Mount) (int, string, error) {
+	return runShellOut(ctx, env, service, kind, script, vars, mounts, nil)
+}
+
+// runShellOut is runShell whose script's stdout goes to stdout.
+func runShellOut(ctx context.Context, env Env, service, kind, script string, vars []string, mounts []mount.Mount, stdout io.Writer) (int, string, error) {
 	stderr := &engine.Tail{Max: 2048}
 	code, err := engine.RunHelper(ctx, env.API, engine.HelperSpec{
 		Name:        env.Run.HelperName(service + "-" + kind),
@@ -107,6 +174,7 @@ func runShell(ctx context.Context, env Env, service, kind, script string, vars [
 		Mounts:      mounts,
 		Labels:      env.Run.Labels(service, kind),
 		NetworkMode: "none",
+		Stdout:      stdout,
 		Stderr:      stderr,
 	})
 	return code, stderr.Suffix(), err

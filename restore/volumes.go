@@ -11,33 +11,56 @@ import (
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-// restoreVolumes restores a volumes service. The service's containers are stopped, the
-// snapshot is restored into new staging volumes and verified, and only then does one
+// prepared is a volume restore made ready before any service is stopped: what the
+// snapshot holds per mount, and the staging volumes, checked and marked.
+type prepared struct {
+	stats   []restic.TreeStats
+	st      *staging
+	created []string
+}
+
+// prepareVolumes counts the snapshot's mounts, creates the staging volumes and runs the
+// preflight. On failure, what it created is removed with remove.
+func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
+	svc := job.Service
+	stats, err := expected(ctx, env, job)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{stats: stats, st: newStaging(env, svc, stats)}
+	p.created, err = p.st.create(ctx, env, svc)
+	if err != nil {
+		return p, err
+	}
+	return p, preflight(ctx, env, svc, p.st, stats)
+}
+
+// remove removes the staging volumes; nil does nothing.
+func (p *prepared) remove(ctx context.Context, env Env) {
+	if p == nil {
+		return
+	}
+	_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, p.created)
+	p.created = nil
+}
+
+// restoreVolumes restores a volumes service, prepared (checked, staging volumes made
+// and marked) before any service was stopped. The service's containers are stopped, the
+// snapshot is restored into the staging volumes and verified, and only then does one
 // helper copy the live content to new rollback volumes and the staged content into the
-// live ones. Whatever fails before that swap, the live volumes are untouched; the
-// containers are started again in every case.
-func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Result) (err error) {
+// live ones. Whatever fails before that swap, the live volumes are untouched, and no
+// staging or rollback volume is left; the containers are started again in every case.
+func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Options, res *Result) (err error) {
 	svc := job.Service
 	if job.To != "" {
-		return restoreSideBySide(ctx, env, job, res)
-	}
-	want, err := expected(ctx, env, job)
-	if err != nil {
-		return err
-	}
-	// Names are unique to the restore: the stamp, and the run's ID.
-	stamp := env.now().UTC().Format("20060102-150405") + "-" + env.Run.ID
-	staging := make([]string, len(svc.Volumes))
-	defer func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, staging) }()
-	for i, m := range svc.Volumes {
-		name := liveBase(env.Plan.Project, svc, m) + "-staging-" + stamp
-		labels := env.Run.TemporaryLabels(svc.Name)
-		labels[LabelStaging] = env.Plan.Project + "/" + svc.Name + "/" + m.Key
-		if err := engine.CreateVolume(ctx, env.API, name, labels); err != nil {
+		stats, err := expected(ctx, env, job)
+		if err != nil {
 			return err
 		}
-		staging[i] = name
+		return restoreSideBySide(ctx, env, job, stats, res)
 	}
+	defer p.remove(ctx, env)
+	st, want := p.st, sum(p.stats)
 
 	cs, err := engine.ServiceContainers(ctx, env.API, env.Plan.Project, svc.Name)
 	if err != nil {
@@ -56,23 +79,21 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 		return stopErr
 	}
 
-	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(staging, ", ")))
-	var mounts []restic.Mount
+	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
 	var includes []string
-	for i, m := range svc.Volumes {
-		mounts = append(mounts, restic.Mount{Type: "volume", Source: staging[i], Target: m.Path})
+	for _, m := range svc.Volumes {
 		includes = append(includes, m.Path)
 	}
-	if err := restoreAndVerify(ctx, env, job, includes, mounts, want); err != nil {
+	if err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc), want); err != nil {
 		return err
 	}
 
 	rollback := make([]string, len(svc.Volumes))
 	for i, m := range svc.Volumes {
-		name := liveBase(env.Plan.Project, svc, m) + "-rollback-" + stamp
+		name := liveBase(env.Plan.Project, svc, m) + "-rollback-" + st.stamp
 		l := env.Run.VolumeLabels(svc.Name)
 		l[LabelRollback] = m.Source
-		if err := engine.CreateVolume(ctx, env.API, name, l); err != nil {
+		if err := engine.CreateNewVolume(ctx, env.API, name, l); err != nil {
 			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback)
 			return err
 		}
@@ -81,7 +102,7 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 	env.Reporter.Step(svc.Name, "replacing the live content (previous content to "+strings.Join(rollback, ", ")+")")
 	// Once begun, the swap runs to its end even on Ctrl-C: stopping a copy half-way would
 	// leave the live volume neither old nor new. It is a local copy of staged data.
-	if err := swap(context.WithoutCancel(ctx), env, svc, staging, rollback); err != nil {
+	if err := swap(context.WithoutCancel(ctx), env, svc, st, rollback); err != nil {
 		return err
 	}
 	for _, m := range svc.Volumes {
@@ -103,12 +124,14 @@ func restoreVolumes(ctx context.Context, env Env, job Job, opts Options, res *Re
 
 // restoreSideBySide restores into new or empty volumes named after opts.To, leaving the
 // service and its volumes alone. Volumes it created are removed again on failure.
-func restoreSideBySide(ctx context.Context, env Env, job Job, res *Result) error {
+func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.TreeStats, res *Result) error {
 	svc := job.Service
-	want, err := expected(ctx, env, job)
-	if err != nil {
-		return err
+	for i, m := range svc.Volumes {
+		if stats[i].Root == "file" {
+			return fmt.Errorf("%s is a bind-mounted file: --to restores folders only (restore the service in place)", m.Target)
+		}
 	}
+	want := sum(stats)
 	var created []string
 	ok := false
 	defer func() {
@@ -157,13 +180,22 @@ func SideBySideName(to string, svc composeext.ServicePlan, m composeext.Mount) s
 
 // expected counts what the snapshot holds for each of the service's volumes, before
 // anything is stopped.
-func expected(ctx context.Context, env Env, job Job) (restic.TreeStats, error) {
-	var total restic.TreeStats
+func expected(ctx context.Context, env Env, job Job) ([]restic.TreeStats, error) {
+	var stats []restic.TreeStats
 	for _, m := range job.Service.Volumes {
 		st, err := restic.SnapshotFiles(ctx, env.Runner, job.Snapshot.ID, m.Path, job.Service.Name)
 		if err != nil {
-			return total, err
+			return nil, err
 		}
+		stats = append(stats, st)
+	}
+	return stats, nil
+}
+
+// sum adds up the mounts' counts.
+func sum(stats []restic.TreeStats) restic.TreeStats {
+	var total restic.TreeStats
+	for _, st := range stats {
 		total.Nodes += st.Nodes
 		total.Files += st.Files
 		total.Dirs += st.Dirs
@@ -172,7 +204,7 @@ func expected(ctx context.Context, env Env, job Job) (restic.TreeStats, error) {
 		total.Bytes += st.Bytes
 		total.Hardlinks = total.Hardlinks || st.Hardlinks
 	}
-	return total, nil
+	return total
 }
 
 // restoreAndVerify runs restic restore --verify into the mounts and compares its counts
