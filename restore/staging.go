@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
@@ -118,6 +119,9 @@ func (s *staging) scriptEnv(svc composeext.ServicePlan) []string {
 			vars = append(vars, "BASE_"+n+"="+path.Base(m.Path))
 		}
 		vars = append(vars, "KIND_"+n+"="+kind)
+		if len(m.Keep) > 0 {
+			vars = append(vars, "KEEP_"+n+"="+strings.Join(m.Keep, "\n"))
+		}
 	}
 	return append(vars, "MOUNTS="+idx[min(1, len(idx)):])
 }

@@ -45,6 +45,11 @@ const (
 // place (the service's bind mount holds its inode). If replacing fails, what was
 // replaced is put back from the rollback copy. On exit codes 4 and 5 it prints the
 // numbers of the mounts concerned.
+//
+// A folder mount's KEEP_<n> (Mount.Keep: the repository, a compose file, what an
+// exclude names) lists paths that are neither wiped nor replaced: the staged copies of
+// them (an old snapshot may hold them) are dropped first, and the rollback copy leaves
+// out those at the top level (a nested one is copied, to no harm).
 const swapScript = `set -u
 bb=` + busybox + `
 m=.docker-backup-staged-$NONCE
@@ -52,15 +57,37 @@ wipe() { $bb find "$1" -mindepth 1 -maxdepth 1 -exec $bb rm -rf {} + && [ -z "$(
 putfile() { $bb cat "$1" > "$2" && $bb chown "$($bb stat -c %u:%g "$1")" "$2" && $bb chmod "$($bb stat -c %a "$1")" "$2" && $bb touch -r "$1" "$2"; }
 kind() { eval "echo \$KIND_$1"; }
 base() { eval "echo \"\$BASE_$1\""; }
+keep() { eval "echo \"\${KEEP_$1:-}\""; }
+nl='
+'
+# wipekeep DIR KEEP: wipe DIR but the newline-separated paths KEEP (and their parents).
+wipekeep() {
+  d=$1 k=$2; IFS=$nl; set --; for p in $k; do set -- "$@" -o -path "$d/$p"; done; unset IFS; shift
+  $bb find "$d" -mindepth 1 \( "$@" \) -prune -o ! -type d -exec $bb rm -f {} + || return 1
+  IFS=$nl; set --; for p in $k; do set -- "$@" ! -path "$d/$p" ! -path "$d/$p/*"; done; unset IFS
+  $bb find "$d" -mindepth 1 -depth -type d "$@" -exec $bb rmdir {} + 2>/dev/null
+  return 0
+}
+# rollbackkeep N: copy /live/N to /rollback/N but its kept top-level entries.
+rollbackkeep() {
+  n=$1 k=$(keep $1); IFS=$nl; set --; for p in $k; do set -- "$@" ! -path "/live/$n/$p"; done; unset IFS
+  $bb find /live/$n -mindepth 1 -maxdepth 1 "$@" -exec $bb sh -c '/bin/busybox cp -a "$@" "$0"' /rollback/$n/ {} +
+}
 put() {
+  k=$(keep $1)
   if [ "$(kind $1)" = file ]; then putfile "/$2/$1/$(base $1)" /live/$1
+  elif [ -n "$k" ]; then
+    if [ $2 = staging ]; then IFS=$nl; for p in $k; do $bb rm -rf "/staging/$1/$p" || { unset IFS; return 1; }; done; unset IFS; fi
+    wipekeep /live/$1 "$k" && $bb cp -a /$2/$1/. /live/$1/ && $bb rm -f /live/$1/$m
   else wipe /live/$1 && $bb cp -a /$2/$1/. /live/$1/ && $bb rm -f /live/$1/$m && { $bb touch -r /$2/$1 /live/$1 || true; }; fi
 }
 for i in $MOUNTS; do
   [ "$($bb cat /staging/$i/$m 2>/dev/null)" = "$NONCE" ] || { echo $i; exit 5; }
 done
 for i in $MOUNTS; do
-  if [ "$(kind $i)" = file ]; then $bb cp -a /live/$i "/rollback/$i/$(base $i)"; else $bb cp -a /live/$i/. /rollback/$i/; fi ||
+  if [ "$(kind $i)" = file ]; then $bb cp -a /live/$i "/rollback/$i/$(base $i)"
+  elif [ -n "$(keep $i)" ]; then rollbackkeep $i
+  else $bb cp -a /live/$i/. /rollback/$i/; fi ||
     { echo "copying the live content to the rollback volume failed" >&2; exit 2; }
 done
 touched=
@@ -86,7 +113,8 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 		live = append(live, m.Source)
 		mounts = append(mounts,
 			mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: "/live/" + n},
-			mount.Mount{Type: mount.TypeVolume, Source: st.of[i], Target: "/staging/" + n, ReadOnly: true},
+			// Writable only where kept paths are dropped from it before the copy.
+			mount.Mount{Type: mount.TypeVolume, Source: st.of[i], Target: "/staging/" + n, ReadOnly: len(m.Keep) == 0},
 			mount.Mount{Type: mount.TypeVolume, Source: rollback[i], Target: "/rollback/" + n})
 	}
 	stdout := &engine.Tail{Max: 1024}
