@@ -109,3 +109,17 @@ func appendNew(list []string, s string) []string {
 	}
 	return append(list, s)
 }
+
+// ReplacedExcludes lists the service's excludes, as written, that a restore does not
+// keep in place: patterns (a wildcard, or no leading /). Their live content is replaced
+// by a restore, and survives only in its rollback volume.
+func (s ServicePlan) ReplacedExcludes() []string {
+	var out []string
+	for i, p := range s.Exclude {
+		if i < len(s.ExcludePaths) && strings.HasPrefix(s.ExcludePaths[i], "/") && !strings.ContainsAny(s.ExcludePaths[i], `*?[\`) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -46,7 +46,7 @@ func newRestoreCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "Do not ask for confirmation (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "to", Usage: "Restore into this new or empty volume (volumes) or into this service of the project (dump) instead"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the steps, and do nothing"},
-			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service with exclude)"},
+			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service that excludes by pattern)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 		), runFlags()...),
 		Action: func(c *cli.Context) error {

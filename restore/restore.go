@@ -106,9 +106,9 @@ func Prepare(ctx context.Context, env Env, targets []Target, opts Options) ([]Jo
 			}
 			return nil, fmt.Errorf("service %s has no restore command: %s", svc.Name, note)
 		}
-		if opts.NoRollback && opts.To == "" && svc.Strategy == composeext.StrategyVolumes && len(svc.Exclude) > 0 {
-			return nil, fmt.Errorf("%w: service %s excludes %s from its backups, and a restore replaces those paths too: only the rollback volume keeps their current content (restore without --no-rollback)",
-				ErrRefused, svc.Name, strings.Join(svc.Exclude, ", "))
+		if replaced := svc.ReplacedExcludes(); opts.NoRollback && opts.To == "" && svc.Strategy == composeext.StrategyVolumes && len(replaced) > 0 {
+			return nil, fmt.Errorf("%w: service %s excludes %s from its backups by pattern, and a restore replaces those paths too: only the rollback volume keeps their current content (restore without --no-rollback)",
+				ErrRefused, svc.Name, strings.Join(replaced, ", "))
 		}
 		snap, err := findSnapshot(ctx, env.Runner, env.Identity, t, loc)
 		if err != nil {
