@@ -24,6 +24,12 @@ const dumpTailMax = 4 << 10
 // rdbTrailer is the end of an RDB file: the EOF opcode and the 8-byte checksum.
 const rdbTrailer = 9
 
+// rdbEOFMark is the length of the mark that ends a diskless replication stream: 40
+// random hex digits that redis-cli --rdb - writes to stdout after the file (it removes
+// them only from a file it can truncate). Redis and redis-check-rdb stop reading at the
+// checksum, so the file loads as it is.
+const rdbEOFMark = 40
+
 // redisCRC is the CRC-64 of Redis's RDB files (Jones polynomial, reflected, as Go's
 // tables take it); Redis starts it at 0 and does not invert it at the end.
 var redisCRC = crc64.MakeTable(0x95ac9329ac4bc9b5)
@@ -37,8 +43,8 @@ type dumpChecker struct {
 	check *composeext.DumpCheck
 	head  []byte
 	tail  []byte
-	// crc is the inverted RDB checksum of every byte but the last rdbTrailer, which wait
-	// in pending until more arrives.
+	// crc is the inverted RDB checksum of every byte but the last rdbTrailer+rdbEOFMark,
+	// which wait in pending until more arrives.
 	crc     uint64
 	pending []byte
 }
@@ -66,7 +72,7 @@ func (c *dumpChecker) keep(p []byte) {
 	}
 	if c.check.RDB {
 		c.pending = append(c.pending, p...)
-		if over := len(c.pending) - rdbTrailer; over > 0 {
+		if over := len(c.pending) - rdbTrailer - rdbEOFMark; over > 0 {
 			c.crc = crc64.Update(c.crc, redisCRC, c.pending[:over])
 			c.pending = append(c.pending[:0], c.pending[over:]...)
 		}
@@ -95,17 +101,38 @@ func (c *dumpChecker) Err() error {
 }
 
 // rdbEnd checks the RDB trailer: the EOF opcode, then the little-endian CRC-64 of every
-// byte before the checksum. A checksum of 0 is what Redis writes with rdbchecksum no.
+// byte before the checksum, at the end of the stream or before redis-cli's EOF mark. A
+// checksum of 0 is what Redis writes with rdbchecksum no.
 func (c *dumpChecker) rdbEnd() error {
-	if len(c.pending) < rdbTrailer || c.pending[0] != 0xff {
-		return errors.New("no EOF opcode 0xFF before the checksum")
+	p := c.pending
+	if n := len(p) - rdbEOFMark; n >= rdbTrailer && isHex(p[n:]) && c.rdbTrailerAt(n-rdbTrailer) {
+		return nil
 	}
-	stored := binary.LittleEndian.Uint64(c.pending[1:])
-	sum := ^crc64.Update(c.crc, redisCRC, c.pending[:1])
-	if stored != 0 && stored != sum {
-		return fmt.Errorf("checksum %016x, the data's is %016x", stored, sum)
+	if n := len(p) - rdbTrailer; n >= 0 && c.rdbTrailerAt(n) {
+		return nil
 	}
-	return nil
+	return errors.New("no EOF opcode 0xFF followed by the checksum of the data")
+}
+
+// rdbTrailerAt reports whether the trailer begins at pending[i] and its checksum is
+// that of the stream before it.
+func (c *dumpChecker) rdbTrailerAt(i int) bool {
+	p := c.pending[i:]
+	if p[0] != 0xff {
+		return false
+	}
+	stored := binary.LittleEndian.Uint64(p[1:rdbTrailer])
+	return stored == 0 || stored == ^crc64.Update(c.crc, redisCRC, c.pending[:i+1])
+}
+
+// isHex reports whether b is lowercase hex digits only, as Redis's EOF mark is.
+func isHex(b []byte) bool {
+	for _, x := range b {
+		if !('0' <= x && x <= '9' || 'a' <= x && x <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // endsWithMarker reports whether the last line of tail that is not blank, a "--"

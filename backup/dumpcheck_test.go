@@ -5,6 +5,8 @@ import (
 	"errors"
 	"hash/crc64"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,7 +80,10 @@ func TestDumpCheck(t *testing.T) {
 		{"rdb cut", rdbCheck, good[:len(good)-4], errCutOff},
 		{"rdb cut before its end", rdbCheck, good[:12], errCutOff},
 		{"rdb with a wrong checksum", rdbCheck, good[:12] + "X" + good[13:], errCutOff},
-		{"rdb with bytes after its end", rdbCheck, good + strings.Repeat("m", 40), errCutOff},
+		{"rdb with redis-cli's diskless EOF mark", rdbCheck, good + strings.Repeat("0123456789abcdef", 3)[:40], nil},
+		{"rdb cut in its EOF mark", rdbCheck, good + "0123456789abcdef", errCutOff},
+		{"rdb with other bytes after its end", rdbCheck, good + strings.Repeat("m", 40), errCutOff},
+		{"rdb with a mark but a wrong checksum", rdbCheck, good[:12] + "X" + good[13:] + strings.Repeat("a", 40), errCutOff},
 		{"not an rdb", rdbCheck, "ERR unknown command\n", errNotFormat},
 		{"no check", nil, "anything", nil},
 	} {
@@ -90,6 +95,23 @@ func TestDumpCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDumpCheckRealRDB checks streams that redis-cli --rdb - of Redis 7.0 wrote: with
+// diskless replication (the server's default), followed by its EOF mark, and without.
+func TestDumpCheckRealRDB(t *testing.T) {
+	for _, name := range []string{"redis-cli-diskless.rdb", "redis-cli-disk.rdb"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkStream(rdbCheck, string(b), 100); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err := checkStream(rdbCheck, string(b[:len(b)-1]), 100); !errors.Is(err, errCutOff) {
+			t.Errorf("%s without its last byte: %v, want cut off", name, err)
+		}
 	}
 }
 
