@@ -112,8 +112,8 @@ const sqliteWriter = `i=0; while [ ! -e /tmp/stop-writer ]; do i=$((i + 1)); ` +
 // TestPresets backs up a server of every preset the e2e database image has, each with
 // its preset, in one up; restores the ones whose preset restores; checks the data that
 // came back, the stored RDB and SQLite's integrity; then makes each preset fail the ways
-// issue 9 found them lying (a rotated password, a wrong path, a dump cut off) and
-// checks that nothing was stored. The subtests share one project, in order.
+// issue 9 found them lying (a rotated password, an empty server, a wrong path, a dump
+// cut off) and checks that nothing was stored. The subtests share one project, in order.
 func TestPresets(t *testing.T) {
 	p := newProject(t, "presets")
 	p.exec(t, "my", "sh", "-c", hideMariaDBNames)
