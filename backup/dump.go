@@ -33,11 +33,12 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 	}
 	pr, pw := io.Pipe()
 	counted := &countingWriter{w: pw}
+	checked := newDumpChecker(svc.Dump.Check, counted)
 	stderr := &engine.Tail{Max: 4096}
 	dumpErr := make(chan error, 1)
 	go func() {
 		code, err := engine.Exec(ctx, api, c.ID, engine.ExecSpec{
-			Cmd: svc.Dump.Command, User: svc.Dump.User, Stdout: counted, Stderr: stderr,
+			Cmd: svc.Dump.Command, User: svc.Dump.User, Stdout: checked, Stderr: stderr,
 			// Ended in the container when this returns early: on failure, cancel or
 			// timeout, and when restic stops reading.
 			Kill: true,
@@ -50,6 +51,9 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 			err = fmt.Errorf("the dump command exited with code %d%s", code, stderr.Suffix())
 		case counted.n.Load() == 0:
 			err = fmt.Errorf("%w%s", errEmptyDump, stderr.Suffix())
+		case checked.Err() != nil:
+			// Exit 0 and bytes are not enough: the format's own end marker must be there.
+			err = fmt.Errorf("%w%s", checked.Err(), stderr.Suffix())
 		}
 		if err != nil {
 			pw.CloseWithError(err)

@@ -132,6 +132,25 @@ type DumpSpec struct {
 	// RestoreNote explains how to restore when Restore is empty or needs more (a preset
 	// whose tool cannot load a dump into a running server).
 	RestoreNote string `json:"restore_note,omitempty"`
+	// Check is how a complete dump begins and ends, when its format says so; set by
+	// presets only (a command of the user's may write anything).
+	Check *DumpCheck `json:"check,omitempty"`
+}
+
+// DumpCheck is the format's own proof that a dump is whole: the run compares the stream
+// with it and refuses to confirm a dump cut off before its end, even when the dump
+// command exited 0.
+type DumpCheck struct {
+	// Tool names the program that writes the dump, for messages.
+	Tool string `json:"tool"`
+	// Head, if set, is what the dump begins with.
+	Head string `json:"head,omitempty"`
+	// End, if set, begins the dump's last line; blank lines, lines of "--" comments and
+	// psql's \unrestrict after it are allowed (pg_dumpall closes its marker with "--").
+	End string `json:"end,omitempty"`
+	// RDB asks for a Redis RDB file's own end: the EOF opcode 0xFF and the CRC-64 of
+	// everything before the checksum.
+	RDB bool `json:"rdb,omitempty"`
 }
 
 // Unprotected is a service with data and no backup decision.

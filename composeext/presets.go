@@ -11,119 +11,96 @@ import (
 // the service's own environment there ("$POSTGRES_USER"), so secret values never appear
 // in the plan, in argv or in our output. Dumps are plain text or the tool's own
 // uncompressed archive so restic can deduplicate them.
+//
+// Presets fail closed: each step (reading a password file, logging in, listing what
+// there is to dump, finding the database file) ends the script with a non-zero exit and
+// one line on stderr when it fails, and an empty database set is an error unless the
+// service says allow_empty. What the tool writes is then checked against its format's
+// end marker (check), so a dump cut off mid-stream is never confirmed.
 type preset struct {
 	// ext is the snapshot file's extension after the service name.
 	ext string
-	// dump and restore build the scripts; path is the preset's path setting (sqlite).
-	dump, restore func(path string) string
+	// dump and restore build the scripts from the declaration's settings.
+	dump, restore func(o presetOptions) string
+	// check is how the dump's format proves it is whole, if it can.
+	check *DumpCheck
 	// restoreNote explains a missing or partial restore.
 	restoreNote string
 	// needsPath is true when the preset needs x-backup.path.
 	needsPath string
 	// needsEnv lists variables of which the service's environment must set one.
 	needsEnv []string
+	// checksEmpty is true when the dump refuses an empty database set unless allow_empty.
+	checksEmpty bool
+}
+
+// presetOptions are the declaration's settings that shape a preset's scripts.
+type presetOptions struct {
+	// path is x-backup.path (sqlite).
+	path string
+	// allowEmpty is x-backup.allow_empty: an empty database set is dumped, not refused.
+	allowEmpty bool
 }
 
 // presetOrder is the order presets are listed in messages and docs.
 var presetOrder = []string{"postgres", "mysql", "mariadb", "mongodb", "redis", "sqlite"}
 
+// The end markers of the dump tools' formats.
+var (
+	postgresCheck = &DumpCheck{Tool: "pg_dumpall", End: "-- PostgreSQL database cluster dump complete"}
+	mysqlCheck    = &DumpCheck{Tool: "mariadb-dump/mysqldump", End: "-- Dump completed"}
+	redisCheck    = &DumpCheck{Tool: "redis-cli --rdb", Head: "REDIS", RDB: true}
+	sqliteCheck   = &DumpCheck{Tool: "sqlite3 .dump", End: "COMMIT;"}
+)
+
 // presets are the known presets by name.
 var presets = map[string]preset{
 	"postgres": {
-		ext:     "sql",
-		dump:    func(string) string { return postgresDump },
-		restore: func(string) string { return postgresRestore },
+		ext:         "sql",
+		dump:        postgresDump,
+		restore:     func(presetOptions) string { return postgresLogin + postgresRestore },
+		check:       postgresCheck,
+		checksEmpty: true,
 	},
 	"mysql": {
-		ext:      "sql",
-		dump:     func(string) string { return mysqlPassword("MYSQL", "MARIADB") + mysqlDump },
-		restore:  func(string) string { return mysqlPassword("MYSQL", "MARIADB") + mysqlRestore },
-		needsEnv: mysqlEnv,
+		ext:         "sql",
+		dump:        func(o presetOptions) string { return mysqlLogin("mysql", "MYSQL", "MARIADB") + mysqlDump(o) },
+		restore:     func(presetOptions) string { return mysqlLogin("mysql", "MYSQL", "MARIADB") + mysqlRestore },
+		check:       mysqlCheck,
+		needsEnv:    mysqlEnv,
+		checksEmpty: true,
 	},
 	"mariadb": {
-		ext:      "sql",
-		dump:     func(string) string { return mysqlPassword("MARIADB", "MYSQL") + mysqlDump },
-		restore:  func(string) string { return mysqlPassword("MARIADB", "MYSQL") + mysqlRestore },
-		needsEnv: mysqlEnv,
+		ext:         "sql",
+		dump:        func(o presetOptions) string { return mysqlLogin("mariadb", "MARIADB", "MYSQL") + mysqlDump(o) },
+		restore:     func(presetOptions) string { return mysqlLogin("mariadb", "MARIADB", "MYSQL") + mysqlRestore },
+		check:       mysqlCheck,
+		needsEnv:    mysqlEnv,
+		checksEmpty: true,
 	},
 	"mongodb": {
 		ext:     "archive",
-		dump:    func(string) string { return mongoAuth + "mongodump --quiet --archive \"$@\"" },
-		restore: func(string) string { return mongoAuth + "mongorestore --quiet --archive --drop \"$@\"" },
+		dump:    func(presetOptions) string { return mongoAuth + "mongodump --quiet --archive \"$@\"" },
+		restore: func(presetOptions) string { return mongoAuth + "mongorestore --quiet --archive --drop \"$@\"" },
 	},
 	"redis": {
-		ext:     "rdb",
-		dump:    func(string) string { return redisDump },
-		restore: nil,
+		ext:         "rdb",
+		dump:        redisDump,
+		restore:     nil,
+		check:       redisCheck,
+		checksEmpty: true,
 		restoreNote: "redis cannot load an RDB file into a running server: restore it by stopping the " +
 			"service and putting the file back as its dump.rdb (or back the data volume up with strategy volumes)",
 	},
 	"sqlite": {
-		ext:       "sql",
-		needsPath: "the database file inside the container, e.g. /data/app.db",
-		dump:      func(path string) string { return "exec sqlite3 " + ShellQuote(path) + " .dump" },
-		restore: func(path string) string {
-			// Load into a fresh file, then copy it in with sqlite's backup API, which is
-			// safe while the application holds the database open.
-			return `set -e; tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT; sqlite3 -bail "$tmp"; ` +
-				`sqlite3 ` + ShellQuote(path) + ` ".restore $tmp"`
-		},
+		ext:         "sql",
+		needsPath:   "the database file inside the container, e.g. /data/app.db",
+		dump:        sqliteDump,
+		restore:     sqliteRestore,
+		check:       sqliteCheck,
+		checksEmpty: true,
 	},
 }
-
-// postgresDump dumps the whole cluster: roles, then every database with --clean so that
-// a restore replaces what changed since.
-const postgresDump = `PGPASSWORD="${POSTGRES_PASSWORD:-}" exec pg_dumpall --clean --if-exists --username="${POSTGRES_USER:-postgres}"`
-
-// postgresRestore feeds the dump to psql with ON_ERROR_STOP, after three edits of the
-// cluster part (before the first \connect): pg_dumpall drops and recreates every role,
-// which fails for the role we are connected as, so roles are kept and created only when
-// missing; and DROP DATABASE fails while the application is connected, so it is forced.
-const postgresRestore = `sed -e '1,/^\\connect /{' ` +
-	`-e '/^DROP ROLE IF EXISTS /d' ` +
-	`-e 's/^CREATE ROLE \(.*\);$/DO $r$BEGIN CREATE ROLE \1; EXCEPTION WHEN duplicate_object THEN NULL; END$r$;/' ` +
-	`-e 's/^DROP DATABASE IF EXISTS \(.*\);$/DROP DATABASE IF EXISTS \1 WITH (FORCE);/' ` +
-	`-e '}' | PGPASSWORD="${POSTGRES_PASSWORD:-}" psql -X -q -v ON_ERROR_STOP=1 ` +
-	`--username="${POSTGRES_USER:-postgres}" --dbname=postgres >/dev/null`
-
-// mysqlEnv are the variables that let the dump log in as root.
-var mysqlEnv = []string{
-	"MARIADB_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD_FILE", "MYSQL_ROOT_PASSWORD_FILE",
-	"MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", "MYSQL_ALLOW_EMPTY_PASSWORD",
-}
-
-// mysqlPassword exports the root password as MYSQL_PWD, read from the image's variables
-// (first, then second prefix, then their _FILE forms), so it is never in argv.
-func mysqlPassword(first, second string) string {
-	return `pw="${` + first + `_ROOT_PASSWORD:-${` + second + `_ROOT_PASSWORD:-}}"; ` +
-		`f="${` + first + `_ROOT_PASSWORD_FILE:-${` + second + `_ROOT_PASSWORD_FILE:-}}"; ` +
-		`if [ -z "$pw" ] && [ -n "$f" ]; then pw=$(cat "$f"); fi; export MYSQL_PWD="$pw"; ` +
-		`if command -v mariadb >/dev/null 2>&1; then cli=mariadb dump=mariadb-dump; else cli=mysql dump=mysqldump; fi; `
-}
-
-// mysqlDump dumps every application database with DROP DATABASE first, so a restore
-// replaces them whole; the system schemas (users, grants) are left to the image.
-const mysqlDump = `dbs=$("$cli" -uroot -N -B -e "SELECT schema_name FROM information_schema.schemata ` +
-	`WHERE schema_name NOT IN ('mysql','information_schema','performance_schema','sys')"); ` +
-	`if [ -z "$dbs" ]; then echo '-- no databases'; exit 0; fi; ` +
-	`exec "$dump" -uroot --databases $dbs --add-drop-database --single-transaction --routines --events --triggers`
-
-// mysqlRestore replays the dump.
-const mysqlRestore = `exec "$cli" -uroot`
-
-// mongoAuth sets the arguments that log in as the image's root user, if it has one; the
-// password goes through a temporary --config file, never argv.
-const mongoAuth = `set -e; set --; ` +
-	`if [ -n "${MONGO_INITDB_ROOT_USERNAME:-}" ]; then ` +
-	`pw="${MONGO_INITDB_ROOT_PASSWORD:-}"; ` +
-	`if [ -z "$pw" ] && [ -n "${MONGO_INITDB_ROOT_PASSWORD_FILE:-}" ]; then pw=$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE"); fi; ` +
-	`umask 077; cfg=$(mktemp); trap 'rm -f "$cfg"' EXIT; ` +
-	`printf "password: '%s'\n" "$(printf '%s' "$pw" | sed "s/'/''/g")" >"$cfg"; ` +
-	`set -- --username="$MONGO_INITDB_ROOT_USERNAME" --authenticationDatabase=admin --config="$cfg"; fi; `
-
-// redisDump streams an RDB snapshot; REDIS_PASSWORD (bitnami and common setups) becomes
-// REDISCLI_AUTH, which redis-cli reads without argv.
-const redisDump = `if [ -n "${REDIS_PASSWORD:-}" ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi; exec redis-cli --rdb -`
 
 // isPreset reports whether name is a known preset.
 func isPreset(name string) bool {
@@ -145,15 +122,27 @@ func applyPreset(d *decoder, base, service string, sd serviceDecl, svc types.Ser
 	if p.needsPath == "" && sd.Path != "" {
 		d.probs.addf(base+".path", "not used by preset %s", sd.Preset)
 	}
+	switch {
+	case sd.AllowEmpty && !p.checksEmpty:
+		d.probs.addf(base+".allow_empty", "not used by preset %s (it does not check for an empty database set)", sd.Preset)
+	case sd.AllowEmpty && sd.Dump != nil:
+		d.probs.addf(base+".allow_empty", "not used with your own dump command (only the preset's dump checks for an empty database set)")
+	}
 	if len(p.needsEnv) > 0 && sd.Dump == nil && !hasAnyEnv(svc, p.needsEnv) {
 		d.probs.addf(base, "preset %s logs in as root: services.%s.environment needs %s or %s (or a _FILE or ALLOW_EMPTY variant)",
 			sd.Preset, service, p.needsEnv[0], p.needsEnv[1])
 	}
+	o := presetOptions{path: sd.Path, allowEmpty: sd.AllowEmpty}
 	if spec.Command == nil {
-		spec.Command = []string{"sh", "-c", p.dump(sd.Path)}
+		spec.Command = []string{"sh", "-c", p.dump(o)}
+		// Only the preset's own dump is known to end with the tool's marker.
+		if p.check != nil {
+			c := *p.check
+			spec.Check = &c
+		}
 	}
 	if spec.Restore == nil && p.restore != nil {
-		spec.Restore = []string{"sh", "-c", p.restore(sd.Path)}
+		spec.Restore = []string{"sh", "-c", p.restore(o)}
 	}
 	if spec.Restore == nil {
 		spec.RestoreNote = p.restoreNote

@@ -7,7 +7,7 @@ import (
 
 // serviceKeys are the keys of a service's x-backup mapping.
 var serviceKeys = []string{
-	"strategy", "preset", "path", "volumes", "exclude", "stop",
+	"strategy", "preset", "path", "allow_empty", "volumes", "exclude", "stop",
 	"dump", "restore", "filename", "user", "pre", "post", "on_success", "on_failure",
 	"timeout", "retention",
 }
@@ -16,7 +16,7 @@ var serviceKeys = []string{
 var keyStrategy = map[string]Strategy{
 	"volumes": StrategyVolumes, "exclude": StrategyVolumes, "stop": StrategyVolumes,
 	"dump": StrategyDump, "restore": StrategyDump, "filename": StrategyDump, "user": StrategyDump,
-	"preset": StrategyDump, "path": StrategyDump,
+	"preset": StrategyDump, "path": StrategyDump, "allow_empty": StrategyDump,
 }
 
 // serviceDecl is a service's x-backup as written.
@@ -37,6 +37,9 @@ type serviceDecl struct {
 	OnFailure [][]string
 	Timeout   Duration
 	Retention *Retention
+
+	// AllowEmpty lets a preset's dump store an empty database set instead of failing.
+	AllowEmpty bool
 }
 
 // strategyWant lists the shorthands a service's x-backup accepts, for messages.
@@ -111,6 +114,9 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 	if raw, ok := m["path"]; ok {
 		sd.Path, _ = d.str(base+".path", raw)
 	}
+	if raw, ok := m["allow_empty"]; ok {
+		sd.AllowEmpty, _ = d.boolean(base+".allow_empty", raw)
+	}
 	if raw, ok := m["volumes"]; ok {
 		sd.Volumes, _ = d.strList(base+".volumes", raw)
 	}
@@ -160,6 +166,9 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 		if _, hasPreset := m["preset"]; !hasDump && !hasPreset {
 			d.probs.addf(base+".dump", "required for strategy dump (a command whose output is the backup, or set preset)")
 		}
+	}
+	if sd.AllowEmpty && sd.Preset == "" && sd.Strategy == StrategyDump {
+		d.probs.addf(base+".allow_empty", "only used with a preset (your own dump command decides what an empty dump means)")
 	}
 	// Problems with other keys do not stop resolving: the rest is still checked.
 	return sd, valid

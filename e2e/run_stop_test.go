@@ -167,6 +167,8 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 // the record names no longer exists. The next up warns, carries on and succeeds.
 func TestUpRecordedContainerRecreated(t *testing.T) {
 	p := newProject(t, "run")
+	// The last up backs up db too: its sqlite preset refuses a missing database file.
+	p.seedNotes(t, 10, "note")
 	// Enough data that the copy still runs when the test kills the plugin.
 	p.exec(t, "files", "sh", "-c", "head -c 200000000 /dev/urandom > /srv/data/big && echo small > /srv/data/small")
 	old := p.container(t, "files")
