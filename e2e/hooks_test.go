@@ -72,7 +72,8 @@ func TestUpHooks(t *testing.T) {
 }
 
 // TestUpEndsDumpsInTheirContainer checks that a dump that does not end is ended inside
-// the service's container, with its children: by the service's timeout, and by Ctrl-C.
+// the service's container, with its children: by the service's timeout, and by Ctrl-C;
+// and that a second Ctrl-C exits at once, whatever the cleanup still does.
 func TestUpEndsDumpsInTheirContainer(t *testing.T) {
 	p := newProject(t, "hooks")
 
@@ -105,8 +106,37 @@ func TestUpEndsDumpsInTheirContainer(t *testing.T) {
 	if ps := p.processes(t, "stuck"); strings.Contains(ps, "sleep 3002") {
 		t.Errorf("the cancelled dump still runs in stuck:\n%s", ps)
 	}
+	// A second Ctrl-C does not wait for the cleanup (here a post hook that takes its
+	// time): the command exits at once.
+	s = p.start(t, nil, pluginBin(), "up", "lingering")
+	eventually(t, helperWait, "lingering's dump to begin", func() error {
+		if s.exited() {
+			t.Fatalf("up lingering ended before its dump began: %v", s.res)
+		}
+		if !strings.Contains(p.processes(t, "lingering"), "sleep 3003") {
+			return errors.New("no dump yet")
+		}
+		return nil
+	})
+	s.signal(t, os.Interrupt)
+	eventually(t, helperWait, "lingering's post hook to begin", func() error {
+		if s.exited() {
+			t.Fatalf("up lingering ended before its post hook ran: %v", s.res)
+		}
+		if !strings.Contains(p.processes(t, "lingering"), "sleep 3004") {
+			return errors.New("no post hook yet")
+		}
+		return nil
+	})
+	s.signal(t, os.Interrupt)
+	if res := s.wait(t, 5*time.Second); res.code != 130 {
+		t.Errorf("up lingering after a second Ctrl-C: %v, want exit code 130 at once", res)
+	}
+	// That run ended without its cleanup: the next one does it.
+	p.mustBackup(t, "up", "app")
+
 	repo, key := p.localRepo()
-	for _, svc := range []string{"slow", "stuck"} {
+	for _, svc := range []string{"slow", "stuck", "lingering"} {
 		if snaps := snapshots(t, repo, key, "--tag", "service="+svc); len(snaps) != 0 {
 			t.Errorf("%s's ended dump left snapshots %v", svc, snapshotIDs(snaps))
 		}
