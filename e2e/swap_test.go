@@ -74,7 +74,7 @@ func TestSwapNoRollbackWithExclude(t *testing.T) {
 	p.exec(t, "cached", "sh", "-c", "mkdir -p /srv/cache/tmp && echo a > /srv/cache/a && echo t > /srv/cache/tmp/t")
 	p.mustBackup(t, "up", "cached")
 	r := p.backup(t, "restore", "cached", "--no-rollback", "--yes")
-	if r.code != 2 || !strings.Contains(r.stderr, "excludes tmp by pattern") || len(lines(r.stderr)) != 1 {
+	if r.code != 2 || !strings.Contains(r.stderr, "excludes tmp from its backups by pattern") || len(lines(r.stderr)) != 1 {
 		t.Errorf("want exit code 2 and one line naming the exclude: %v", r)
 	}
 	if got := p.exec(t, "cached", "cat", "/srv/cache/tmp/t"); got != "t\n" {
