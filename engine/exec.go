@@ -72,6 +72,12 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 	interrupt := att.Close
 	if pids != nil {
 		interrupt = func() {
+			// The PID line may still be on its way (the command runs, so it was
+			// written): closing the stream first would lose it, and with it the kill.
+			select {
+			case <-pids.known:
+			case <-time.After(pidWait):
+			}
 			if pid := int(pids.pid.Load()); pid > 0 {
 				_ = endUnfinished(ctx, api, containerID, created.ID, spec.User, pid)
 			}

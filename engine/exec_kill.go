@@ -64,6 +64,9 @@ exit 0`
 // KillTreeName is the $0 of KillTreeScript.
 const KillTreeName = "docker-backup-kill"
 
+// pidWait bounds the wait for a killable command's PID line when it is to be ended.
+const pidWait = 10 * time.Second
+
 // killDeadline bounds ending a command on a cleanup path: the script's own 5 seconds
 // and the engine's round trips.
 const killDeadline = 20 * time.Second
