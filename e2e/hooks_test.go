@@ -17,6 +17,21 @@ func (p *project) processes(t *testing.T, service string) string {
 	return p.exec(t, service, "sh", "-c", `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$f" 2>/dev/null; echo; done`)
 }
 
+// waitProcess waits until a process whose command line holds cmd runs in a service's
+// container, while the started command s runs.
+func (p *project) waitProcess(t *testing.T, s *started, service, cmd string) {
+	t.Helper()
+	eventually(t, helperWait, cmd+" in "+service, func() error {
+		if s.exited() {
+			t.Fatalf("%s ended before %s ran in %s: %v", s.argv, cmd, service, s.res)
+		}
+		if !strings.Contains(p.processes(t, service), cmd) {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+}
+
 // snapshotFile prints a file of a service's latest snapshot with plain restic.
 func (p *project) snapshotFile(t *testing.T, service, file string) result {
 	t.Helper()
@@ -90,15 +105,7 @@ func TestUpEndsDumpsInTheirContainer(t *testing.T) {
 	}
 
 	s := p.start(t, nil, pluginBin(), "up", "stuck")
-	eventually(t, helperWait, "stuck's dump to begin", func() error {
-		if s.exited() {
-			t.Fatalf("up stuck ended before its dump began: %v", s.res)
-		}
-		if !strings.Contains(p.processes(t, "stuck"), "sleep 3002") {
-			return errors.New("no dump yet")
-		}
-		return nil
-	})
+	p.waitProcess(t, s, "stuck", "sleep 3002")
 	s.signal(t, os.Interrupt)
 	if res := s.wait(t, 30*time.Second); res.code != 130 {
 		t.Errorf("up stuck after Ctrl-C: %v, want exit code 130", res)
@@ -109,25 +116,9 @@ func TestUpEndsDumpsInTheirContainer(t *testing.T) {
 	// A second Ctrl-C does not wait for the cleanup (here a post hook that takes its
 	// time): the command exits at once.
 	s = p.start(t, nil, pluginBin(), "up", "lingering")
-	eventually(t, helperWait, "lingering's dump to begin", func() error {
-		if s.exited() {
-			t.Fatalf("up lingering ended before its dump began: %v", s.res)
-		}
-		if !strings.Contains(p.processes(t, "lingering"), "sleep 3003") {
-			return errors.New("no dump yet")
-		}
-		return nil
-	})
+	p.waitProcess(t, s, "lingering", "sleep 3003")
 	s.signal(t, os.Interrupt)
-	eventually(t, helperWait, "lingering's post hook to begin", func() error {
-		if s.exited() {
-			t.Fatalf("up lingering ended before its post hook ran: %v", s.res)
-		}
-		if !strings.Contains(p.processes(t, "lingering"), "sleep 3004") {
-			return errors.New("no post hook yet")
-		}
-		return nil
-	})
+	p.waitProcess(t, s, "lingering", "sleep 3004")
 	s.signal(t, os.Interrupt)
 	if res := s.wait(t, 5*time.Second); res.code != 130 {
 		t.Errorf("up lingering after a second Ctrl-C: %v, want exit code 130 at once", res)
