@@ -22,8 +22,9 @@ import (
 
 // BenchmarkUpVolume measures a volumes backup of a generated volume (1 GiB by default,
 // DOCKER_BACKUP_BENCH_SIZE to change it): the first up against raw restic and tar czf of
-// the same files, the second up with nothing changed against the first, and how much the
-// repository grows when 1 % of the files changed.
+// the same files, the second up with nothing changed against the first, how much the
+// repository grows when 1 % of the files changed, and a restore of the volume against
+// raw restic restore.
 //
 // The files are generated on the host, in a temporary folder, and copied into the
 // project's named volume by a throw-away container. The host folder is what raw restic
@@ -80,6 +81,14 @@ func BenchmarkUpVolume(b *testing.B) {
 	up3 := timedUp(b, p, "third up, 1 % of the files changed")
 	repo3 := folderBytes(b, p.repository())
 
+	// Restore: the latest snapshot back over the live volume (staging, verification,
+	// swap and rollback copy included) against raw restic restoring its own snapshot of
+	// the same bytes into an empty folder.
+	tRawRestore := timed(b, "raw restic restore", raw("restore", "latest", "--target", filepath.Join(work, "raw-restore")))
+	rw := watchHelpers(p)
+	tRestore := timed(b, "docker backup restore", p.cmd([]string{"docker", "backup", "restore", "files", "--yes", "--no-rollback"}))
+	restoreBreakdown := breakdown(tRestore, rw.stop())
+
 	rawRepoBytes := folderBytes(b, rawRepo)
 	tarBytes := fileSize(b, tarball)
 	growth := float64(repo3-repo2) / float64(size) * 100
@@ -91,6 +100,8 @@ func BenchmarkUpVolume(b *testing.B) {
 			row("docker backup up, first", up1.wall, size),
 			row("docker backup up, nothing changed", up2.wall, 0),
 			row(fmt.Sprintf("docker backup up, %d files changed", len(changed)), up3.wall, 0),
+			row("raw restic restore into a folder", tRawRestore, size),
+			row("docker backup restore over the live volume", tRestore, size),
 		},
 		[]goal{
 			ratioGoal("first up vs raw restic", "x-up-vs-restic", up1.wall, tRestic, "≤ 1.10×", 1.10),
@@ -98,17 +109,21 @@ func BenchmarkUpVolume(b *testing.B) {
 			ratioGoal("second up vs first up", "x-second-vs-first", up2.wall, up1.wall, "≤ 0.10×", 0.10),
 			{name: "growth, 1 % of files changed", metric: "%-growth-1pct-changed", value: growth,
 				shown: fmt.Sprintf("%.2f %% (%s)", growth, humanSize(repo3-repo2)), target: "≤ 3 % of the volume", met: growth <= 3},
+			ratioGoal("restore vs raw restic restore", "x-restore-vs-restic", tRestore, tRawRestore, "≤ 1.5×", 1.5),
 		},
 		[]string{
 			"first up:  " + up1.breakdown,
 			"second up: " + up2.breakdown,
 			"third up:  " + up3.breakdown,
+			"restore:   " + restoreBreakdown,
 			fmt.Sprintf("repository growth with nothing changed: %s", humanSize(repo2-repo1)),
 		})
 	b.ReportMetric(tRestic.Seconds(), "s-restic")
 	b.ReportMetric(tTar.Seconds(), "s-tar")
 	b.ReportMetric(up1.wall.Seconds(), "s-up-first")
 	b.ReportMetric(up2.wall.Seconds(), "s-up-second")
+	b.ReportMetric(tRestore.Seconds(), "s-restore")
+	b.ReportMetric(tRawRestore.Seconds(), "s-restic-restore")
 	b.ReportMetric(0, "ns/op") // setup dominates the benchmark's own time: hide it
 }
 
