@@ -107,11 +107,12 @@ func TestUpEndsDumpsInTheirContainer(t *testing.T) {
 	s := p.start(t, nil, pluginBin(), "up", "stuck")
 	p.waitProcess(t, s, "stuck", "sleep 3002")
 	s.signal(t, os.Interrupt)
-	if res := s.wait(t, 30*time.Second); res.code != 130 {
+	res := s.wait(t, 30*time.Second)
+	if res.code != 130 {
 		t.Errorf("up stuck after Ctrl-C: %v, want exit code 130", res)
 	}
 	if ps := p.processes(t, "stuck"); strings.Contains(ps, "sleep 3002") {
-		t.Errorf("the cancelled dump still runs in stuck:\n%s", ps)
+		t.Errorf("the cancelled dump still runs in stuck after %v:\n%s", res, ps)
 	}
 	// A second Ctrl-C does not wait for the cleanup (here a post hook that takes its
 	// time): the command exits at once.

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -126,22 +127,47 @@ func (p *pidReader) Write(b []byte) (int, error) {
 func endUnfinished(ctx context.Context, api API, containerID, execID, user string, pid int) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killDeadline)
 	defer cancel()
-	res, err := api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
-	if err != nil {
-		return fmt.Errorf("inspecting exec: %w", err)
+	// Tried again until the exec is seen ended: a kill that did not take (an exec that
+	// failed to start) must not pass for one that did.
+	var last error
+	for attempt := 0; attempt < 3; attempt++ {
+		res, err := api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
+		if err != nil {
+			return errors.Join(last, fmt.Errorf("inspecting exec: %w", err))
+		}
+		if !res.Running {
+			return nil
+		}
+		code, err := Exec(ctx, api, containerID, ExecSpec{
+			Cmd:  []string{"sh", "-c", KillTreeScript, KillTreeName, strconv.Itoa(pid)},
+			User: user,
+		})
+		switch {
+		case err != nil:
+			last = fmt.Errorf("ending process %d in container %s: %w", pid, ShortID(containerID), err)
+		case code != 0:
+			last = fmt.Errorf("ending process %d in container %s: exit code %d", pid, ShortID(containerID), code)
+		default:
+			last = fmt.Errorf("process %d in container %s still runs", pid, ShortID(containerID))
+		}
+		if err := waitEnded(ctx, api, execID); err == nil {
+			return nil
+		}
 	}
-	if !res.Running {
-		return nil
+	return last
+}
+
+// waitEnded waits up to a second for the exec to be seen ended.
+func waitEnded(ctx context.Context, api API, execID string) error {
+	for i := 0; i < 20; i++ {
+		res, err := api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
+		if err != nil {
+			return err
+		}
+		if !res.Running {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	code, err := Exec(ctx, api, containerID, ExecSpec{
-		Cmd:  []string{"sh", "-c", KillTreeScript, KillTreeName, strconv.Itoa(pid)},
-		User: user,
-	})
-	if err != nil {
-		return fmt.Errorf("ending process %d in container %s: %w", pid, ShortID(containerID), err)
-	}
-	if code != 0 {
-		return fmt.Errorf("ending process %d in container %s: exit code %d", pid, ShortID(containerID), code)
-	}
-	return nil
+	return errors.New("still running")
 }
