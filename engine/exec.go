@@ -52,7 +52,15 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 	if err != nil {
 		return -1, fmt.Errorf("creating exec: %w", err)
 	}
-	att, err := api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	// The engine sends the exec's process SIGTERM when its attach connection goes: for a
+	// killable command that would end its sh alone, leaving the children it started
+	// orphaned where no kill finds them. So the connection does not follow ctx; it is
+	// closed once the command is ended (interrupt, below).
+	attachCtx := ctx
+	if pids != nil {
+		attachCtx = context.WithoutCancel(ctx)
+	}
+	att, err := api.ExecAttach(attachCtx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
 		return -1, fmt.Errorf("starting exec: %w", err)
 	}
