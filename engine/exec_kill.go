@@ -72,10 +72,13 @@ const pidWait = 10 * time.Second
 // and the engine's round trips.
 const killDeadline = 20 * time.Second
 
-// hasShell reports whether the container runs sh.
+// hasShell reports whether the container runs sh: false only when the probe ran and
+// said so (126 or 127, the shell's and the runtime's "cannot run"). A probe that could
+// not tell (the engine busy, a dropped connection) counts as yes: a command wrapped in
+// vain fails with a clear error, one left unwrapped could not be ended.
 func hasShell(ctx context.Context, api API, containerID, user string) bool {
 	code, err := Exec(ctx, api, containerID, ExecSpec{Cmd: ShellProbe, User: user})
-	return err == nil && code == 0
+	return err != nil || (code != 126 && code != 127)
 }
 
 // killable wraps cmd by KillWrapper.
