@@ -30,7 +30,9 @@ mkdir -p "$dest"
 # half-way, and a failed build leaves the installed one alone.
 tmp=$(mktemp "$dest/.docker-backup.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-go build -ldflags "-X main.version=$version" -o "$tmp" ./cmd/docker-backup
+# Static (CGO_ENABLED=0): the plugin adds this very binary to its helper image, which may
+# have no C library at all.
+CGO_ENABLED=0 go build -ldflags "-X main.version=$version" -o "$tmp" ./cmd/docker-backup
 chmod 0755 "$tmp"
 mv -f "$tmp" "$dest/docker-backup"
 trap - EXIT

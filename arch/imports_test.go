@@ -20,11 +20,13 @@ var allowed = map[string][]string{
 	"engine":            {},
 	"engine/enginetest": {"engine"},
 	"composeext":        {"snapshot"},
-	"run":               {"composeext", "engine", "restic", "snapshot"},
+	"agent":             {"engine", "restic"},
+	"agentimage":        {"engine"},
+	"run":               {"agent", "agentimage", "composeext", "engine", "restic", "snapshot"},
 	"backup":            {"composeext", "engine", "restic", "run", "snapshot"},
 	"restore":           {"composeext", "engine", "restic", "run", "snapshot"},
-	"plugin":            {"backup", "composeext", "engine", "restic", "restore", "run", "snapshot"},
-	"cmd/docker-backup": {"plugin"},
+	"plugin":            {"agentimage", "backup", "composeext", "engine", "restic", "restore", "run", "snapshot"},
+	"cmd/docker-backup": {"agent", "plugin"},
 	"arch":              {},
 }
 

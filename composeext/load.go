@@ -27,6 +27,8 @@ type LoadOptions struct {
 	Repository       string   // --repo flag (empty = not given)
 	PasswordFile     string   // --password-file flag
 	Image            string   // --image flag
+	AgentImage       string   // --agent-image flag
+	DockerSocket     string   // --docker-socket flag
 }
 
 // Load reads the compose project the way docker compose does and resolves its backup

@@ -19,6 +19,12 @@ type Plan struct {
 	ComposeFiles []string   `json:"compose_files"`
 	Repository   Repository `json:"repository"`
 	Image        string     `json:"image"`
+	// AgentImage is a prebuilt helper image of ours (x-backup.agent_image); empty: the
+	// image is derived from Image on the engine (package agentimage).
+	AgentImage string `json:"agent_image,omitempty"`
+	// DockerSocket is the engine's API socket on the engine's host, mounted into the
+	// helpers that drive the engine (dumps, dump restores).
+	DockerSocket string `json:"docker_socket"`
 	// Host names the machine in the snapshots' identity (x-backup.host or
 	// DOCKER_BACKUP_HOST); empty: derived from the engine.
 	Host      string        `json:"host,omitempty"`

@@ -14,7 +14,7 @@ var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 // projectKeys are the keys of the top-level x-backup.
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
-	"image", "host", "retention", "schedule", "parallel",
+	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "parallel",
 }
 
 // retentionKeys are the keys of a retention mapping, restic's --keep-* flags.
@@ -30,6 +30,8 @@ type projectDecl struct {
 	EnvFiles        []string
 	Environment     map[string]string
 	Image           string
+	AgentImage      string
+	DockerSocket    string
 	Host            string
 	Retention       *Retention
 	Schedule        string
@@ -73,6 +75,17 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 	}
 	if v, ok := m["image"]; ok {
 		pd.Image, _ = d.str(base+".image", v)
+	}
+	if v, ok := m["agent_image"]; ok {
+		pd.AgentImage, _ = d.str(base+".agent_image", v)
+	}
+	if v, ok := m["docker_socket"]; ok {
+		if s, ok := d.str(base+".docker_socket", v); ok {
+			pd.DockerSocket = s
+			if !strings.HasPrefix(s, "/") {
+				d.probs.addf(base+".docker_socket", "%q is not an absolute path (want the engine's socket on the engine's host, e.g. /run/user/1000/docker.sock)", s)
+			}
+		}
 	}
 	if v, ok := m["host"]; ok {
 		if h, ok := d.str(base+".host", v); ok {

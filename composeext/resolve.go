@@ -13,6 +13,8 @@ import (
 const (
 	// DefaultImage is the restic helper image, pinned.
 	DefaultImage = "restic/restic:0.18.1"
+	// DefaultDockerSocket is the engine's API socket on its host (rootful engines).
+	DefaultDockerSocket = "/var/run/docker.sock"
 	// DefaultParallel is how many services are backed up at once.
 	DefaultParallel = 2
 	// DefaultRepositoryDir is the local repository's folder beside the first compose file.
@@ -32,6 +34,8 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		WorkingDir:   project.WorkingDir,
 		ComposeFiles: project.ComposeFiles,
 		Image:        override(opts.Image, project.Environment["DOCKER_BACKUP_IMAGE"], pd.Image, DefaultImage),
+		AgentImage:   override(opts.AgentImage, project.Environment["DOCKER_BACKUP_AGENT_IMAGE"], pd.AgentImage),
+		DockerSocket: override(opts.DockerSocket, project.Environment["DOCKER_BACKUP_DOCKER_SOCKET"], pd.DockerSocket, DefaultDockerSocket),
 		Host:         override(project.Environment["DOCKER_BACKUP_HOST"], pd.Host),
 		Parallel:     DefaultParallel,
 		Schedule:     pd.Schedule,

@@ -165,6 +165,8 @@ func buildImages() error {
 func buildPlugin(dst string) error {
 	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+pluginVersion, "-o", dst, "./cmd/docker-backup")
 	cmd.Dir = env.root
+	// Static, as install.sh builds it: the plugin builds its helper image with itself.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the plugin: %v\n%s", err, out)
 	}

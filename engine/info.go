@@ -12,6 +12,8 @@ import (
 type EngineInfo struct {
 	Name string
 	ID   string
+	// OS and Arch are what the engine's containers run on (linux, x86_64…).
+	OS, Arch string
 }
 
 // Info asks the engine who it is.
@@ -20,7 +22,7 @@ func Info(ctx context.Context, api API) (EngineInfo, error) {
 	if err != nil {
 		return EngineInfo{}, fmt.Errorf("asking the docker engine who it is: %w", err)
 	}
-	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID}, nil
+	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture}, nil
 }
 
 // VersionAPI is what Version asks of the client: the engine's version, and the API

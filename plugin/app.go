@@ -31,6 +31,9 @@ type deps struct {
 	environ []string
 	workdir string
 	version string
+	// executable is this program's binary, which the helper image is built with;
+	// empty: os.Executable.
+	executable string
 	// pluginMode is true when the docker CLI runs us as `docker backup`.
 	pluginMode bool
 	// dockerClient connects to the engine on first use. Unit tests give the shared
@@ -42,6 +45,7 @@ type deps struct {
 type dockerAPI interface {
 	engine.API
 	engine.VersionAPI
+	engine.ImageAPI
 }
 
 // getenv returns the value of key in d.environ.

@@ -21,7 +21,9 @@ func projectFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "profile", Usage: "Specify a profile to enable"},
 		&cli.StringFlag{Name: "repo", Usage: "restic repository (overrides x-backup.repository; env DOCKER_BACKUP_REPOSITORY)"},
 		&cli.StringFlag{Name: "password-file", Usage: "file holding the repository password (env DOCKER_BACKUP_PASSWORD_FILE)"},
-		&cli.StringFlag{Name: "image", Usage: "restic helper image (overrides x-backup.image; env DOCKER_BACKUP_IMAGE)"},
+		&cli.StringFlag{Name: "image", Usage: "restic image the helper image is built on (overrides x-backup.image; env DOCKER_BACKUP_IMAGE)"},
+		&cli.StringFlag{Name: "agent-image", Usage: "prebuilt helper image of docker-backup, used as is (overrides x-backup.agent_image; env DOCKER_BACKUP_AGENT_IMAGE)"},
+		&cli.StringFlag{Name: "docker-socket", Usage: "the engine's socket on the engine's host, for the helpers that run dumps (overrides x-backup.docker_socket; env DOCKER_BACKUP_DOCKER_SOCKET)"},
 	}
 }
 
@@ -65,6 +67,8 @@ func loadOptions(c *cli.Context, d *deps) composeext.LoadOptions {
 		Repository:       flagString(c, "repo"),
 		PasswordFile:     flagString(c, "password-file"),
 		Image:            flagString(c, "image"),
+		AgentImage:       flagString(c, "agent-image"),
+		DockerSocket:     flagString(c, "docker-socket"),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/run"
@@ -37,15 +38,33 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 	if err != nil {
 		return nil, err
 	}
+	image, err := agentImage(ctx, d, api, plan)
+	if err != nil {
+		return nil, err
+	}
 	return &session{api: api, identity: id, runner: &run.Runner{
 		API:     api,
-		Image:   plan.Image,
+		Image:   image,
 		Project: plan.Project,
 		Repo:    repo,
 		// Settings of the engine side that belong to the machine, not to the project.
 		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
 		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),
 	}}, nil
+}
+
+// agentImage returns the helper image of the plan: the prebuilt one it names, or the
+// one derived from its restic image, built on the engine when missing.
+func agentImage(ctx context.Context, d *deps, api dockerAPI, plan *composeext.Plan) (string, error) {
+	info, err := engine.Info(ctx, api)
+	if err != nil {
+		return "", err
+	}
+	return agentimage.Resolve(ctx, api, info.OS, info.Arch, agentimage.Options{
+		ResticImage: plan.Image, AgentImage: plan.AgentImage, Version: d.version,
+		Executable: d.executable,
+		Progress:   func(msg string) { fmt.Fprintln(d.streams.Err, msg) },
+	})
 }
 
 // defaultWait is how long a run waits for another run of its project without --wait
@@ -79,7 +98,7 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 	}
 	return run.Begin(ctx, run.Options{
 		API: s.api, Identity: s.identity, Runner: s.runner,
-		Command: command, Client: clientName(), AnchorImage: plan.Image,
+		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
 		Wait: wait, InitLocal: initLocal, RepoDisplay: plan.Repository.Display, Warn: warn,
 	})
 }

@@ -195,7 +195,7 @@ func runShellOut(ctx context.Context, env Env, service, kind, script string, var
 	stderr := &engine.Tail{Max: 2048}
 	code, err := engine.RunHelper(ctx, env.API, engine.HelperSpec{
 		Name:        env.Run.HelperName(service + "-" + kind),
-		Image:       env.Plan.Image,
+		Image:       env.Run.Runner.Image,
 		Entrypoint:  []string{busybox},
 		Cmd:         []string{"sh", "-c", script},
 		Env:         vars,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/docker-backup/docker-backup/agent"
+	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/engine"
 )
 
@@ -30,7 +32,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*
 	spec := engine.HeldSpec{
 		Name:       name,
 		Image:      o.AnchorImage,
-		Entrypoint: []string{"/bin/busybox", "cat"},
+		Entrypoint: []string{agentimage.Binary, agent.Command, "hold"},
 		Labels: map[string]string{
 			LabelProject: o.Identity.Project, LabelRun: runID, LabelKind: KindAnchor,
 			LabelCommand: o.Command, LabelClient: o.Client,

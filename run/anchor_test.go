@@ -42,8 +42,8 @@ func TestBeginTakesTheAnchor(t *testing.T) {
 			t.Errorf("anchor label %s = %q, want %q", k, a.Labels()[k], v)
 		}
 	}
-	if !a.Config.OpenStdin || a.HostConfig.NetworkMode != "none" || strings.Join(a.Config.Entrypoint, " ") != "/bin/busybox cat" {
-		t.Errorf("anchor config %+v, host config %+v: want cat on an open stdin, no network", a.Config, a.HostConfig)
+	if !a.Config.OpenStdin || a.HostConfig.NetworkMode != "none" || strings.Join(a.Config.Entrypoint, " ") != "/usr/local/bin/docker-backup agent hold" {
+		t.Errorf("anchor config %+v, host config %+v: want the agent holding an open stdin, no network", a.Config, a.HostConfig)
 	}
 	if len(r.ID) != 10 || r.Runner.RunID != r.ID {
 		t.Errorf("run ID %q, runner's %q", r.ID, r.Runner.RunID)

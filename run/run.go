@@ -28,7 +28,8 @@ type Options struct {
 	Command string
 	// Client says who runs it (user@host, pid), shown likewise.
 	Client string
-	// AnchorImage has busybox (cat): the anchor reads its input until the run ends.
+	// AnchorImage is the agent image: the anchor (agent hold) reads its input until
+	// the run ends.
 	AnchorImage string
 	// Wait is how long to wait for another run of the project; negative: no limit.
 	Wait time.Duration

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/docker-backup/docker-backup/agent"
+	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
@@ -24,7 +27,6 @@ const (
 	repositoryFile    = secretsDir + "/repository"
 	passwordFile      = secretsDir + "/password"
 	awsCredentialsDir = secretsDir + "/aws-credentials"
-	envFile           = secretsDir + "/env"
 	localRepoPath     = "/repo"
 	cachePath         = "/cache"
 	// DefaultCacheVolume holds restic's cache between runs, so metadata is not
@@ -53,7 +55,8 @@ func (r Repo) ID() string {
 
 // Runner runs restic in short-lived helper containers: restic.Runner for the engine.
 type Runner struct {
-	API     engine.API
+	API engine.API
+	// Image is the agent image (package agentimage): restic and docker-backup.
 	Image   string
 	Project string
 	Repo    Repo
@@ -68,6 +71,10 @@ type Runner struct {
 	// (read-only commands) carry none, and recovery leaves them running.
 	RunID string
 }
+
+// ResticEntrypoint runs restic in a helper through the agent, which completes restic's
+// environment with the secret backend settings (agent.EnvFile).
+var ResticEntrypoint = []string{agentimage.Binary, agent.Command, "restic"}
 
 // awsSecretKeys are the AWS variables that go into a credentials file.
 var awsSecretKeys = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
@@ -125,24 +132,24 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		{Path: repositoryFile, Mode: 0o400, Data: []byte(repoURL + "\n")},
 		{Path: passwordFile, Mode: 0o400, Data: c.Repo.Password},
 	}
-	var aws, secret bytes.Buffer
+	var aws bytes.Buffer
+	secret := map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(c.Repo.Env)) {
 		v := c.Repo.Env[k]
 		switch {
 		case slices.Contains(awsSecretKeys, k):
 			fmt.Fprintf(&aws, "%s = %s\n", strings.ToLower(k), v)
 		case composeext.IsSecretSetting(k):
-			fmt.Fprintf(&secret, "export %s=%s\n", k, composeext.ShellQuote(v))
+			secret[k] = v
 		default:
 			env = append(env, k+"="+v)
 		}
 	}
-	var entrypoint []string
-	if secret.Len() > 0 {
-		// restic reads these only from its environment: a shell in the helper sources them
-		// from a file, so they never show in `docker inspect`. The restic image has one.
-		files = append(files, engine.File{Path: envFile, Mode: 0o400, Data: secret.Bytes()})
-		entrypoint = []string{"/bin/sh", "-c", ". " + envFile + ` && exec restic "$@"`, "restic"}
+	if len(secret) > 0 {
+		// restic reads these only from its environment: the agent sets them from a file
+		// before it runs restic, so they never show in `docker inspect`.
+		data, _ := json.Marshal(secret) // a map of strings always marshals
+		files = append(files, engine.File{Path: agent.EnvFile, Mode: 0o400, Data: data})
 	}
 	if aws.Len() > 0 {
 		files = append(files, engine.File{Path: awsCredentialsDir, Mode: 0o400, Data: append([]byte("[default]\n"), aws.Bytes()...)})
@@ -159,7 +166,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	return engine.HelperSpec{
 		Name:        helperName(c.Project, what),
 		Image:       c.Image,
-		Entrypoint:  entrypoint,
+		Entrypoint:  ResticEntrypoint,
 		Cmd:         restic.WithRetryLock(inv.Args, c.RetryLock),
 		Env:         env,
 		Mounts:      mounts,

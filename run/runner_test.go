@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/restic"
@@ -47,26 +48,27 @@ func TestHelperSpecKeepsSecretsOutOfArgvAndEnv(t *testing.T) {
 		}
 	}
 	joined := strings.Join(files, "\n")
-	for _, want := range []string{"hunter2", "urlsecret", "aws_secret_access_key = topsecret", `export B2_ACCOUNT_KEY='b2val'\''QZX'`,
-		"export RESTIC_SOME_NEW_OPTION='newval'", "export AZURE_ACCOUNT_KEY='azkey'"} {
+	for _, want := range []string{"hunter2", "urlsecret", "aws_secret_access_key = topsecret", `"B2_ACCOUNT_KEY":"b2val'QZX"`,
+		`"RESTIC_SOME_NEW_OPTION":"newval"`, `"AZURE_ACCOUNT_KEY":"azkey"`} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the helper's files lack %q", want)
 		}
 	}
-	// restic reads those settings only from its environment: a shell sources the file.
-	if ep := strings.Join(spec.Entrypoint, " "); !strings.Contains(ep, ". "+envFile) || !strings.Contains(ep, `exec restic "$@"`) {
-		t.Errorf("entrypoint %q does not source %s before exec'ing restic", ep, envFile)
+	// restic reads those settings only from its environment: the agent sets them from
+	// the file, with no shell in the image.
+	if !slices.Equal(spec.Entrypoint, ResticEntrypoint) || !slices.ContainsFunc(spec.Files, func(f engine.File) bool { return f.Path == agent.EnvFile }) {
+		t.Errorf("entrypoint %q does not run restic through the agent with %s", spec.Entrypoint, agent.EnvFile)
 	}
 	if !slices.Equal(spec.Cmd, []string{"snapshots", "--json"}) {
 		t.Errorf("cmd %v", spec.Cmd)
 	}
 }
 
-func TestHelperSpecWithoutSecretSettingsRunsResticDirectly(t *testing.T) {
+func TestHelperSpecWithoutSecretSettingsHasNoEnvFile(t *testing.T) {
 	c := &Runner{Image: "restic", Project: "shop", Repo: Repo{URL: "/srv/backups", Local: true, Password: []byte("pw"), Env: map[string]string{"RESTIC_COMPRESSION": "max"}}}
 	spec := c.helperSpec(restic.Invocation{Args: []string{"check"}, Kind: "check"})
-	if spec.Entrypoint != nil {
-		t.Errorf("entrypoint %v, want the image's (restic)", spec.Entrypoint)
+	if slices.ContainsFunc(spec.Files, func(f engine.File) bool { return f.Path == agent.EnvFile }) {
+		t.Errorf("files %v: no secret settings, so no %s", spec.Files, agent.EnvFile)
 	}
 	if !slices.Contains(spec.Env, "RESTIC_COMPRESSION=max") {
 		t.Errorf("env %v", spec.Env)

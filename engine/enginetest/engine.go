@@ -60,6 +60,8 @@ type Engine struct {
 	execs   map[string]*execState
 	calls   []string
 	fail    map[string]error
+	images  map[string]string // image reference → ID
+	builds  []Build
 }
 
 // New returns an empty engine whose connections and processes end with the test.
@@ -249,7 +251,7 @@ func (e *Engine) Record(call string) {
 
 // Fail makes a call fail with err from now on. call is as Calls shows it ("start c1",
 // "volume-create NAME"; for a container, REF may also be its name), or, for calls that
-// change nothing, "list", "volume-list", "inspect REF", "volume-inspect NAME" or "info".
+// change nothing, "list", "volume-list", "inspect REF", "volume-inspect NAME", "image-inspect REF" or "info".
 func (e *Engine) Fail(call string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

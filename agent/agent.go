@@ -1,0 +1,63 @@
+// Package agent is docker-backup inside its helper containers (`docker-backup agent
+// COMMAND`, hidden from the command line's help): what a helper does beside restic
+// runs here, in Go, so the helper image needs nothing but restic and this binary (no
+// shell, no busybox).
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Command is the first argument that runs the agent.
+const Command = "agent"
+
+// Exit codes of the agent's commands, besides those of the programs they run.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// Streams are the agent's standard streams.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// commands are the agent's commands by name.
+var commands = map[string]func(ctx context.Context, args []string, s Streams) error{
+	"hold":   func(_ context.Context, _ []string, s Streams) error { return hold(s.In) },
+	"restic": func(_ context.Context, args []string, _ Streams) error { return execRestic(args, os.Environ()) },
+}
+
+// Main runs `agent ARGS…` and returns the exit code. Failures are one line on Err.
+func Main(args []string, s Streams) int {
+	if len(args) == 0 {
+		fmt.Fprintln(s.Err, "docker-backup agent: a command is needed (hold, restic)")
+		return ExitUsage
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(s.Err, "docker-backup agent: unknown command %q\n", args[0])
+		return ExitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd(ctx, args[1:], s); err != nil {
+		fmt.Fprintf(s.Err, "docker-backup agent %s: %v\n", args[0], err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// hold reads its input until the end: the run's anchor lives as long as the program
+// that holds that input open (see engine.HeldSpec).
+func hold(in io.Reader) error {
+	_, err := io.Copy(io.Discard, in)
+	return err
+}

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+)
+
+// ImageAPI is what the agent image's provisioning asks of the engine.
+type ImageAPI interface {
+	ImageInspect(ctx context.Context, imageID string, inspectOpts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageBuild(ctx context.Context, buildContext io.Reader, options client.ImageBuildOptions) (client.ImageBuildResult, error)
+}
+
+// ImageID returns the ID of the image ref on the engine; found is false when the engine
+// does not have it.
+func ImageID(ctx context.Context, api ImageAPI, ref string) (id string, found bool, err error) {
+	res, err := api.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	return res.ID, true, nil
+}
+
+// BuildSpec is an image build on the engine with the classic builder: a tar context
+// holding a Dockerfile.
+type BuildSpec struct {
+	Context   io.Reader
+	Tag       string
+	BuildArgs map[string]string
+	Labels    map[string]string
+}
+
+// BuildImage builds spec on the engine (whose builder pulls a FROM image it lacks) and
+// returns once the image is tagged, or with the builder's own error.
+func BuildImage(ctx context.Context, api ImageAPI, spec BuildSpec) error {
+	args := map[string]*string{}
+	for k, v := range spec.BuildArgs {
+		args[k] = &v
+	}
+	res, err := api.ImageBuild(ctx, spec.Context, client.ImageBuildOptions{
+		Tags: []string{spec.Tag}, Dockerfile: "Dockerfile", BuildArgs: args, Labels: spec.Labels,
+		Remove: true, ForceRemove: true, SuppressOutput: true, Version: build.BuilderV1,
+	})
+	if err != nil {
+		return fmt.Errorf("building image %s: %w", spec.Tag, err)
+	}
+	defer res.Body.Close()
+	if err := buildError(res.Body); err != nil {
+		return fmt.Errorf("building image %s: %w", spec.Tag, err)
+	}
+	return nil
+}
+
+// buildError reads the builder's JSON message stream to its end and returns the error
+// it reports, if any.
+func buildError(body io.Reader) error {
+	dec := json.NewDecoder(body)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		err := dec.Decode(&msg)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the builder's output: %w", err)
+		}
+		if m := msg.ErrorDetail.Message; m != "" {
+			return errors.New(strings.TrimSpace(m))
+		}
+		if msg.Error != "" {
+			return errors.New(strings.TrimSpace(msg.Error))
+		}
+	}
+}
