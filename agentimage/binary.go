@@ -1,10 +1,10 @@
 package agentimage
 
 import (
-	_ "embed"
 	"archive/tar"
 	"bytes"
 	"debug/elf"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -80,4 +80,3 @@ func buildContext(exe string) (io.Reader, error) {
 	}
 	return &buf, nil
 }
-
