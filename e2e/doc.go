@@ -20,6 +20,12 @@
 //     know); p.stopRecords and p.checkRunEnded look for what a run left behind.
 //   - startMinio serves an S3 bucket on 127.0.0.1 (reach it from a container with host
 //     networking).
+//   - startRemoteEngine starts a second dockerd in a network namespace of its own,
+//     reachable as a docker context (e.Context, tcp://127.0.0.1) through a proxy that
+//     counts the bytes each way (e.Proxy.BytesIn, BytesOut, Reset): the plugin sees a
+//     remote engine. e.Load copies images into it, e.Docker runs docker on its socket
+//     (e.Socket, uncounted), e.Cmd and e.Backup run through the context. Needs root,
+//     ip and nsenter.
 //
 // Compose files use ${DOCKER_BACKUP_E2E_DB_IMAGE} for the database image: commands
 // `postgres`, `mariadbd` and `redis-server` with the official images' variables.

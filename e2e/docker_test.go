@@ -109,7 +109,8 @@ func lines(s string) []string {
 // leftovers removes, and describes, any container, volume or network whose name or
 // labels carry this run's project prefix once all tests have run. Each test cleans up
 // after itself, so anything found here is a bug in a test or in the plugin. Other runs'
-// projects (another developer's tests on the same engine) have other prefixes.
+// projects (another developer's tests on the same engine) have other prefixes. What a
+// second engine (startRemoteEngine) left is checked too.
 func leftovers() string {
 	var b strings.Builder
 	for _, kind := range []struct {
@@ -130,5 +131,6 @@ func leftovers() string {
 			cmdSpec{argv: append(append([]string{"docker"}, kind.rm...), id)}.run()
 		}
 	}
+	b.WriteString(remoteLeftovers())
 	return b.String()
 }

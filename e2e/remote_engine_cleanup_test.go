@@ -1,0 +1,227 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Stop stops the engine and removes everything startRemoteEngine made: the context and
+// proxy, dockerd (SIGTERM, then SIGKILL) and what it started, its cgroups, the mounts
+// left under its folder, the network namespace, the folder. It runs once; Cleanup calls
+// it too.
+func (e *remoteEngine) Stop(t testing.TB) {
+	t.Helper()
+	e.stop.Do(func() {
+		if t.Failed() {
+			t.Logf("the second engine's log (tail):\n%s", e.logTail(40))
+		}
+		if e.Proxy != nil {
+			e.Proxy.Close()
+			if r := runDocker(t, "context", "rm", "-f", e.Context); r.code != 0 {
+				t.Errorf("removing the context %s: %v", e.Context, r)
+			}
+		}
+		if e.cmd != nil && e.cmd.Process != nil {
+			e.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-e.exited:
+			case <-time.After(30 * time.Second):
+				t.Errorf("the second engine did not stop within 30 s of SIGTERM; killing it")
+				e.cmd.Process.Kill()
+				<-e.exited
+			}
+		}
+		e.killStragglers(t)
+		e.removeCgroups(t)
+		e.unmountAll(t)
+		if _, err := os.Stat(e.netnsPath()); err == nil {
+			if out, err := exec.Command("ip", "netns", "delete", e.Netns).CombinedOutput(); err != nil {
+				t.Errorf("deleting the network namespace %s: %v: %s", e.Netns, err, bytes.TrimSpace(out))
+			}
+		}
+		if err := os.RemoveAll(e.root); err != nil {
+			t.Errorf("removing the second engine's folder: %v", err)
+		}
+	})
+}
+
+// killStragglers kills what a killed dockerd left running: its containerd, the shims
+// and the processes of its containers, found by our folder or containerd namespace in
+// their command line or by our cgroup (all three names carry runPrefix and a random
+// part, so what they find is ours).
+func (e *remoteEngine) killStragglers(t testing.TB) {
+	t.Helper()
+	pids := e.stragglers()
+	for _, pid := range pids {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		cmdline = bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})
+		if len(cmdline) > 160 {
+			cmdline = append(cmdline[:160], "…"...)
+		}
+		t.Logf("killing process %d, left by the second engine: %s", pid, cmdline)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if len(pids) > 0 {
+		eventually(t, 10*time.Second, "the second engine's processes to end", func() error {
+			if left := e.stragglers(); len(left) > 0 {
+				return fmt.Errorf("still running: %v", left)
+			}
+			return nil
+		})
+	}
+}
+
+// stragglers returns the processes whose command line names our folder or namespace,
+// or that are in our cgroup.
+func (e *remoteEngine) stragglers() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range entries {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, e.root) }) ||
+			slices.Contains(args, e.Netns) || e.inCgroup(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// inCgroup tells whether a process is in the engine's cgroup, in any hierarchy.
+func (e *remoteEngine) inCgroup(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return false
+	}
+	for _, l := range lines(string(b)) {
+		// hierarchy-ID:controllers:path
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) == 3 && (parts[2] == "/"+e.cgroup() || strings.HasPrefix(parts[2], "/"+e.cgroup()+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// cgroupDirs returns the engine's cgroup folder in each hierarchy that has one: directly
+// under /sys/fs/cgroup (cgroup v2) or under a controller's folder (v1).
+func (e *remoteEngine) cgroupDirs() []string {
+	candidates := []string{filepath.Join("/sys/fs/cgroup", e.cgroup())}
+	hierarchies, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, h := range hierarchies {
+		if h.IsDir() {
+			candidates = append(candidates, filepath.Join("/sys/fs/cgroup", h.Name(), e.cgroup()))
+		}
+	}
+	var dirs []string
+	for _, c := range candidates {
+		if fi, err := os.Stat(c); err == nil && fi.IsDir() {
+			dirs = append(dirs, c)
+		}
+	}
+	return dirs
+}
+
+// removeCgroups removes the engine's cgroups, which dockerd leaves (the parent always,
+// a killed engine's containers' too). A cgroup is removed with rmdir, children first,
+// once its processes are gone.
+func (e *remoteEngine) removeCgroups(t testing.TB) {
+	t.Helper()
+	for _, top := range e.cgroupDirs() {
+		var dirs []string
+		filepath.WalkDir(top, func(path string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+		for _, d := range slices.Backward(dirs) {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("removing the cgroup %s: %v", d, err)
+			}
+		}
+	}
+}
+
+// unmountAll detaches whatever is still mounted under the engine's folder (a dockerd
+// that was killed leaves its data root's bind mount and its layers), deepest first.
+func (e *remoteEngine) unmountAll(t testing.TB) {
+	t.Helper()
+	mounts := e.mounts()
+	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
+	for _, m := range mounts {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmounting %s: %v", m, err)
+		}
+	}
+}
+
+// mounts returns the mount points at or under the engine's folder.
+func (e *remoteEngine) mounts() []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// Field 5 is the mount point, with spaces and the like octal-escaped; our
+		// folder's name has none.
+		if fields := strings.Fields(sc.Text()); len(fields) > 4 {
+			if mp := fields[4]; mp == e.root || strings.HasPrefix(mp, e.root+"/") {
+				out = append(out, mp)
+			}
+		}
+	}
+	return out
+}
+
+// remoteLeftovers removes, and describes, what second engines of this run left when a
+// Stop failed or never ran (a test binary that was killed): network namespaces,
+// folders (after detaching their mounts) and empty cgroups, all named runPrefix-engine….
+func remoteLeftovers() string {
+	var b strings.Builder
+	prefix := runPrefix + "-engine"
+	netns, _ := filepath.Glob("/var/run/netns/" + prefix + "*")
+	for _, ns := range netns {
+		fmt.Fprintf(&b, "  network namespace %s\n", filepath.Base(ns))
+		exec.Command("ip", "netns", "delete", filepath.Base(ns)).Run()
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
+	for _, dir := range dirs {
+		fmt.Fprintf(&b, "  folder %s\n", dir)
+		e := &remoteEngine{root: dir}
+		for _, m := range slices.Backward(e.mounts()) {
+			syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+		os.RemoveAll(dir)
+	}
+	cgroups, _ := filepath.Glob("/sys/fs/cgroup/" + prefix + "*")
+	more, _ := filepath.Glob("/sys/fs/cgroup/*/" + prefix + "*")
+	for _, cg := range append(cgroups, more...) {
+		fmt.Fprintf(&b, "  cgroup %s\n", cg)
+		os.Remove(cg)
+	}
+	return b.String()
+}

@@ -1,0 +1,249 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// remoteEngine is a second Docker engine that a test started for itself: its own dockerd
+// in its own network namespace, with its own data and exec roots, reachable by the
+// plugin only as a docker context whose endpoint is tcp://127.0.0.1:PORT, a byteProxy in
+// front of its Unix socket. The plugin treats a tcp engine as remote, and the proxy's
+// counters show what passed through the client.
+//
+// The engine shares this host's filesystem (only the network is its own), so a bind
+// mount of a host path, such as Socket for a helper that talks to its engine, works as
+// it would on the remote machine.
+type remoteEngine struct {
+	// Socket is the engine's Unix socket on this host; Docker uses it directly.
+	Socket string
+	// DataRoot and ExecRoot are the engine's --data-root and --exec-root.
+	DataRoot, ExecRoot string
+	// Context is the docker context (in the tests' DOCKER_CONFIG) that reaches the
+	// engine through Proxy.
+	Context string
+	// Netns is the network namespace the engine runs in (`ip netns` name).
+	Netns string
+	// Proxy sits between Context and Socket and counts the bytes.
+	Proxy *byteProxy
+
+	root   string // the temporary folder holding everything above
+	log    string // dockerd's output
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once dockerd has exited
+	stop   sync.Once
+}
+
+// remoteStartTimeout bounds the wait for the second engine to answer `docker info`.
+const remoteStartTimeout = time.Minute
+
+// startRemoteEngine starts a second engine and its proxy and context; Cleanup stops it
+// and removes all of it (netns, mounts, folders, context), also when the test fails.
+func startRemoteEngine(t testing.TB) *remoteEngine {
+	t.Helper()
+	name := runPrefix + "-engine" + randomHex(3)
+	root, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		t.Fatalf("creating the second engine's folder: %v", err)
+	}
+	e := &remoteEngine{
+		Socket:   filepath.Join(root, "docker.sock"),
+		DataRoot: filepath.Join(root, "data"),
+		ExecRoot: filepath.Join(root, "exec"),
+		Context:  name,
+		Netns:    name,
+		root:     root,
+		log:      filepath.Join(root, "dockerd.log"),
+		exited:   make(chan struct{}),
+	}
+	t.Cleanup(func() { e.Stop(t) })
+
+	if out, err := exec.Command("ip", "netns", "add", e.Netns).CombinedOutput(); err != nil {
+		t.Fatalf("creating the network namespace %s: %v: %s", e.Netns, err, bytes.TrimSpace(out))
+	}
+	if out, err := exec.Command("nsenter", "--net="+e.netnsPath(), "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("bringing up lo in %s: %v: %s", e.Netns, err, bytes.TrimSpace(out))
+	}
+	if err := e.startDockerd(); err != nil {
+		t.Fatalf("starting the second engine: %v", err)
+	}
+	eventually(t, remoteStartTimeout, "the second engine", func() error {
+		select {
+		case <-e.exited:
+			t.Fatalf("the second engine's dockerd exited (%v); its log:\n%s", e.cmd.ProcessState, e.logTail(40))
+		default:
+		}
+		r := e.Docker(t, "info", "--format", "{{.ServerVersion}}")
+		if r.code != 0 {
+			return errors.New(strings.TrimSpace(r.stderr))
+		}
+		return nil
+	})
+
+	e.Proxy = newByteProxy(t, e.Socket)
+	mustDocker(t, "context", "create", e.Context, "--docker", "host=tcp://"+e.Proxy.Addr())
+	return e
+}
+
+// startDockerd writes the engine's own daemon.json (the host's /etc/docker/daemon.json
+// sets a data-root of its own) and starts dockerd in the network namespace. nsenter
+// rather than `ip netns exec`, which remounts /sys and hides the cgroup mounts.
+func (e *remoteEngine) startDockerd() error {
+	for _, dir := range []string{e.DataRoot, e.ExecRoot} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	// The main engine's storage driver is the one known to work on this machine.
+	driver, err := exec.Command("docker", "info", "--format", "{{.Driver}}").Output()
+	if err != nil {
+		return fmt.Errorf("reading the main engine's storage driver: %v", err)
+	}
+	cfg, err := json.Marshal(map[string]any{
+		"storage-driver": strings.TrimSpace(string(driver)),
+		// Stop quickly: a test's containers get 5 s, not 15, when the engine stops.
+		"shutdown-timeout": 5,
+		// Its containers go in a cgroup of their own, so a killed engine's containers
+		// can be found (and their cgroups removed) without touching the main engine's.
+		"exec-opts":     []string{"native.cgroupdriver=cgroupfs"},
+		"cgroup-parent": "/" + e.cgroup(),
+	})
+	if err != nil {
+		return err
+	}
+	cfgFile := filepath.Join(e.root, "daemon.json")
+	if err := os.WriteFile(cfgFile, cfg, 0o600); err != nil {
+		return err
+	}
+	logFile, err := os.Create(e.log)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	e.cmd = exec.Command("nsenter", "--net="+e.netnsPath(), "dockerd",
+		"--config-file", cfgFile,
+		"--data-root", e.DataRoot,
+		"--exec-root", e.ExecRoot,
+		"--pidfile", filepath.Join(e.root, "docker.pid"),
+		"-H", "unix://"+e.Socket,
+		// No rules in the host's iptables; the namespace has no way out anyway.
+		"--iptables=false",
+		// Should it share the machine's containerd, its objects stay apart from the
+		// main engine's.
+		"--containerd-namespace", e.Netns,
+		"--containerd-plugins-namespace", e.Netns+"-plugins",
+	)
+	e.cmd.Stdout, e.cmd.Stderr = logFile, logFile
+	// nsenter execs dockerd, so the process is dockerd; should the test binary die
+	// without its Cleanup, dockerd is told to stop.
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := e.cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		e.cmd.Wait()
+		close(e.exited)
+	}()
+	return nil
+}
+
+func (e *remoteEngine) netnsPath() string { return "/var/run/netns/" + e.Netns }
+
+// cgroup is the name of the cgroup (at the top of each hierarchy) that holds the
+// engine's containers.
+func (e *remoteEngine) cgroup() string { return e.Netns }
+
+// Host is the engine's address without the proxy, for -H.
+func (e *remoteEngine) Host() string { return "unix://" + e.Socket }
+
+// Docker runs the plain docker CLI against the engine's socket: the proxy does not see
+// (or count) it. It does not fail on a non-zero exit: the caller checks.
+func (e *remoteEngine) Docker(t testing.TB, args ...string) result {
+	t.Helper()
+	return cmdSpec{argv: append([]string{"docker", "-H", e.Host()}, args...)}.run()
+}
+
+// MustDocker is Docker that fails the test unless the command succeeds; it returns stdout.
+func (e *remoteEngine) MustDocker(t testing.TB, args ...string) string {
+	t.Helper()
+	r := e.Docker(t, args...)
+	if r.code != 0 {
+		t.Fatalf("on the second engine: %v", r)
+	}
+	return r.stdout
+}
+
+// Env is the environment that points docker (and compose, the plugin) at the context,
+// through the proxy: DOCKER_HOST, which would win over DOCKER_CONTEXT, is emptied.
+func (e *remoteEngine) Env() []string {
+	return []string{"DOCKER_HOST=", "DOCKER_CONTEXT=" + e.Context}
+}
+
+// Cmd prepares `docker --context CONTEXT args…` through the proxy, with Env; set its
+// dir (and add to its env) as for any cmdSpec.
+func (e *remoteEngine) Cmd(args ...string) cmdSpec {
+	return cmdSpec{argv: append([]string{"docker", "--context", e.Context}, args...), env: e.Env()}
+}
+
+// Backup runs `docker --context CONTEXT backup args…` through the proxy.
+func (e *remoteEngine) Backup(t testing.TB, args ...string) result {
+	t.Helper()
+	r := e.Cmd(append([]string{"backup"}, args...)...).run()
+	t.Logf("%s: exit code %d", r.cmd, r.code)
+	return r
+}
+
+// Load copies images from the main engine into this one (`docker save | docker load`:
+// nothing can be pulled here), past the proxy, so its counters stay as they were.
+func (e *remoteEngine) Load(t testing.TB, images ...string) {
+	t.Helper()
+	save := exec.Command("docker", append([]string{"save"}, images...)...)
+	load := exec.Command("docker", "-H", e.Host(), "load", "-q")
+	save.Env, load.Env = env.base, env.base
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saveErr, loadOut bytes.Buffer
+	save.Stdout, save.Stderr = pw, &saveErr
+	load.Stdin, load.Stdout, load.Stderr = pr, &loadOut, &loadOut
+	if err := load.Start(); err != nil {
+		t.Fatalf("starting docker load: %v", err)
+	}
+	pr.Close()
+	serr := save.Run()
+	pw.Close()
+	lerr := load.Wait()
+	if serr != nil || lerr != nil {
+		t.Fatalf("loading %s into the second engine: save: %v %s; load: %v %s",
+			strings.Join(images, " "), serr, bytes.TrimSpace(saveErr.Bytes()), lerr, bytes.TrimSpace(loadOut.Bytes()))
+	}
+}
+
+// logTail returns the last n lines of dockerd's output, less gRPC's chatter about
+// its connections to containerd.
+func (e *remoteEngine) logTail(n int) string {
+	b, err := os.ReadFile(e.log)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	var l []string
+	for _, line := range lines(string(b)) {
+		if !strings.Contains(line, "module=grpc") {
+			l = append(l, line)
+		}
+	}
+	return strings.Join(l[max(0, len(l)-n):], "\n")
+}
