@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,14 +32,19 @@ type Streams struct {
 
 // commands are the agent's commands by name.
 var commands = map[string]func(ctx context.Context, args []string, s Streams) error{
-	"hold":   func(_ context.Context, _ []string, s Streams) error { return hold(s.In) },
-	"restic": func(_ context.Context, args []string, _ Streams) error { return execRestic(args, os.Environ()) },
+	"hold":      func(_ context.Context, _ []string, s Streams) error { return hold(s.In) },
+	"restic":    func(_ context.Context, args []string, _ Streams) error { return execRestic(args, os.Environ()) },
+	"preflight": preflight,
+	"empty":     empty,
 }
+
+// errUsage is a command called with the wrong arguments.
+var errUsage = errors.New("usage")
 
 // Main runs `agent ARGS…` and returns the exit code. Failures are one line on Err.
 func Main(args []string, s Streams) int {
 	if len(args) == 0 {
-		fmt.Fprintln(s.Err, "docker-backup agent: a command is needed (hold, restic)")
+		fmt.Fprintln(s.Err, "docker-backup agent: a command is needed (hold, restic, preflight, empty)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]
@@ -48,11 +54,19 @@ func Main(args []string, s Streams) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd(ctx, args[1:], s); err != nil {
-		fmt.Fprintf(s.Err, "docker-backup agent %s: %v\n", args[0], err)
-		return ExitFailure
+	err := cmd(ctx, args[1:], s)
+	if err == nil {
+		return ExitOK
 	}
-	return ExitOK
+	fmt.Fprintf(s.Err, "docker-backup agent %s: %v\n", args[0], err)
+	var coded *exitError
+	switch {
+	case errors.As(err, &coded):
+		return coded.code
+	case errors.Is(err, errUsage):
+		return ExitUsage
+	}
+	return ExitFailure
 }
 
 // hold reads its input until the end: the run's anchor lives as long as the program

@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"agentimage":        {"engine"},
 	"run":               {"agent", "agentimage", "composeext", "engine", "restic", "snapshot"},
 	"backup":            {"composeext", "engine", "restic", "run", "snapshot"},
-	"restore":           {"composeext", "engine", "restic", "run", "snapshot"},
+	"restore":           {"agent", "agentimage", "composeext", "engine", "restic", "run", "snapshot"},
 	"plugin":            {"agentimage", "backup", "composeext", "engine", "restic", "restore", "run", "snapshot"},
 	"cmd/docker-backup": {"agent", "plugin"},
 	"arch":              {},

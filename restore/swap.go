@@ -170,9 +170,10 @@ func pick(out string, names []string) (string, bool) {
 
 // checkEmpty fails unless the volume holds nothing.
 func checkEmpty(ctx context.Context, env Env, service, name string) error {
-	script := `[ -z "$(` + busybox + ` ls -A /target)" ]`
-	code, stderr, err := runShell(ctx, env, service, "restore-check", script, nil,
-		[]mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}})
+	code, stderr, err := runAgent(ctx, env, agentCall{
+		service: service, kind: "restore-check", args: []string{"empty", "/target"},
+		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}},
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("looking into volume %s: %w", name, err)
@@ -184,13 +185,8 @@ func checkEmpty(ctx context.Context, env Env, service, name string) error {
 	return nil
 }
 
-// runShell runs a busybox shell script in a helper of the run that has no network and
-// returns its exit code and the tail of its stderr as ": …" (or "").
-func runShell(ctx context.Context, env Env, service, kind, script string, vars []string, mounts []mount.Mount) (int, string, error) {
-	return runShellOut(ctx, env, service, kind, script, vars, mounts, nil)
-}
-
-// runShellOut is runShell whose script's stdout goes to stdout.
+// runShellOut runs a busybox shell script in a helper of the run that has no network,
+// its stdout to stdout, and returns its exit code and the tail of its stderr as ": …".
 func runShellOut(ctx context.Context, env Env, service, kind, script string, vars []string, mounts []mount.Mount, stdout io.Writer) (int, string, error) {
 	stderr := &engine.Tail{Max: 2048}
 	code, err := engine.RunHelper(ctx, env.API, engine.HelperSpec{

@@ -2,13 +2,16 @@ package restore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/client"
 
+	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/restic"
@@ -58,7 +61,11 @@ func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	}
 	// The marker the swap checks is the one preflight wrote: same nonce.
 	pre, sw := f.helpers["restore-preflight"], f.helpers["restore-swap"]
-	if n := envOf(pre.Config.Env, "NONCE"); n == "" || n != envOf(sw.Config.Env, "NONCE") {
+	var spec agent.PreflightSpec
+	if err := json.Unmarshal([]byte(pre.Files[agent.SpecFile]), &spec); err != nil {
+		t.Fatalf("preflight spec %q: %v", pre.Files[agent.SpecFile], err)
+	}
+	if n := spec.Nonce; n == "" || n != envOf(sw.Config.Env, "NONCE") {
 		t.Errorf("nonce of preflight %q, of swap %q", n, envOf(sw.Config.Env, "NONCE"))
 	}
 }
@@ -94,9 +101,8 @@ func TestRestoreVolumesPreflightFails(t *testing.T) {
 		remove bool
 		want   string
 	}{
-		"no busybox tools": {code: preflightTools, want: "helper image restic-image cannot run the restore's copy"},
-		"file vs folder":   {code: preflightTarget, want: "do not match the snapshot"},
-		"no space":         {out: "0 10 500 10 100\n", want: "not enough free space"},
+		"file vs folder": {code: agent.PreflightTarget, want: "do not match the snapshot"},
+		"no space":       {out: `{"live_device":10,"live_kib":500,"staging_device":10,"free_kib":100}` + "\n", want: "not enough free space"},
 		"no live volume":   {remove: true, want: "volume p_data does not exist"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -126,16 +132,21 @@ func TestRestoreVolumesPreflightFails(t *testing.T) {
 	}
 }
 
+// report is the preflight's line for one mount.
+func report(liveDev, liveKiB, stagingDev, freeKiB uint64) string {
+	return fmt.Sprintf(`{"live_device":%d,"live_kib":%d,"staging_device":%d,"free_kib":%d}`+"\n", liveDev, liveKiB, stagingDev, freeKiB)
+}
+
 func TestCheckSpace(t *testing.T) {
 	stats := []restic.TreeStats{{Bytes: 100 << 10, Dirs: 1}} // 104 KiB staged
 	for name, tc := range map[string]struct {
 		report string
 		fail   bool
 	}{
-		"room":                     {report: "0 5 50 5 1000\n"},
-		"staging and rollback":     {report: "0 5 50 7 150\n", fail: true},
-		"live grows on same store": {report: "0 5 50 5 200\n", fail: true},
-		"live elsewhere":           {report: "0 5 50 7 160\n"},
+		"room":                     {report: report(5, 50, 5, 1000)},
+		"staging and rollback":     {report: report(5, 50, 7, 150), fail: true},
+		"live grows on same store": {report: report(5, 50, 5, 200), fail: true},
+		"live elsewhere":           {report: report(5, 50, 7, 160)},
 		"no figures":               {report: "garbage\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
