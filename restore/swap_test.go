@@ -103,7 +103,7 @@ func TestRestoreVolumesPreflightFails(t *testing.T) {
 	}{
 		"file vs folder": {code: agent.PreflightTarget, want: "do not match the snapshot"},
 		"no space":       {out: `{"live_device":10,"live_kib":500,"staging_device":10,"free_kib":100}` + "\n", want: "not enough free space"},
-		"no live volume":   {remove: true, want: "volume p_data does not exist"},
+		"no live volume": {remove: true, want: "volume p_data does not exist"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env, f := volumesEnv(t, goodSummary)
