@@ -184,7 +184,7 @@ FROM generate_series(1, %d) g;`, rows))
 	pipe := []string{"RESTIC_REPOSITORY=" + pipeRepo, "RESTIC_PASSWORD_FILE=" + p.passwordFile(),
 		"RESTIC_CACHE_DIR=" + filepath.Join(work, "pipe-cache"), "RESTIC_PROGRESS_FPS=2"}
 	mustRun(b, cmdSpec{argv: []string{env.resticBin, "init"}, env: pipe})
-	tPipe := timed(b, "docker exec pg_dumpall | restic backup --stdin", cmdSpec{argv: []string{"sh", "-c",
+	tPipe := timed(b, "docker exec pg_dumpall | restic backup --stdin", cmdSpec{argv: []string{"bash", "-c",
 		`set -o pipefail; docker exec "$0" sh -c "$1" | "$2" backup --json --host "$3" --stdin --stdin-filename db.sql >/dev/null`,
 		db, dumpall, env.resticBin, p.name}, env: pipe})
 
