@@ -28,6 +28,9 @@ const Repository = "docker-backup-agent"
 // LabelVersion is the label on a built agent image: the docker-backup version inside.
 const LabelVersion = "io.docker-backup.agent.version"
 
+// LabelBinary marks the images built by Resolve.
+const LabelBinary = "io.docker-backup.agent"
+
 // ErrNoBinary is a program that cannot provide the engine with a binary of its own: it
 // is not a static Linux binary of the engine's architecture.
 var ErrNoBinary = errors.New("no docker-backup binary for the engine")
@@ -85,11 +88,14 @@ func Resolve(ctx context.Context, api engine.ImageAPI, engineOS, engineArch stri
 	err = engine.BuildImage(ctx, api, engine.BuildSpec{
 		Context: bctx, Tag: tag,
 		BuildArgs: map[string]string{"RESTIC_IMAGE": o.ResticImage},
-		Labels:    map[string]string{LabelVersion: o.Version},
+		Labels:    map[string]string{LabelVersion: o.Version, LabelBinary: "docker-backup"},
 	})
 	if err != nil {
 		return "", fmt.Errorf("providing the helper image (on %s): %w", o.ResticImage, err)
 	}
+	// The images this version built before with another binary (a rebuilt plugin) are
+	// of no use any more; other versions' are left alone (another client may use them).
+	engine.RemoveImagesLabelled(ctx, api, tag, LabelVersion+"="+o.Version, LabelBinary+"=docker-backup")
 	return tag, nil
 }
 

@@ -53,10 +53,15 @@ func TestResolveBuildsOnceOnTheResticImage(t *testing.T) {
 	if err != nil || again != tag || len(e.Builds()) != 1 {
 		t.Errorf("second Resolve = %q, %v after %d builds; want the cached %q", again, err, len(e.Builds()), tag)
 	}
-	// Another restic image (same name, new ID) is another helper image.
+	// Another restic image (same name, new ID) is another helper image; the one this
+	// version built before goes.
 	e.AddImage("restic/restic:0.18.1", "sha256:r2")
-	if other, _ := Resolve(context.Background(), e, "linux", elfArch(t, exe), o); other == tag {
-		t.Errorf("a new restic image kept the tag %q", tag)
+	other, err := Resolve(context.Background(), e, "linux", elfArch(t, exe), o)
+	if err != nil || other == tag || !e.HasImage(other) {
+		t.Fatalf("a new restic image: %q, %v (the old tag %q)", other, err, tag)
+	}
+	if e.HasImage(tag) {
+		t.Errorf("the image %s of the same version was left", tag)
 	}
 }
 

@@ -17,6 +17,34 @@ import (
 type ImageAPI interface {
 	ImageInspect(ctx context.Context, imageID string, inspectOpts ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageBuild(ctx context.Context, buildContext io.Reader, options client.ImageBuildOptions) (client.ImageBuildResult, error)
+	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
+	ImageRemove(ctx context.Context, imageID string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+}
+
+// RemoveImagesLabelled removes the images that carry every label ("key=value") but the
+// image keep (a reference), and returns the references removed. An image a container
+// uses, stopped ones included, is left: the engine refuses to remove it.
+func RemoveImagesLabelled(ctx context.Context, api ImageAPI, keep string, labels ...string) []string {
+	f := client.Filters{}
+	for _, l := range labels {
+		f = f.Add("label", l)
+	}
+	res, err := api.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, img := range res.Items {
+		for _, ref := range img.RepoTags {
+			if ref == keep {
+				continue
+			}
+			if _, err := api.ImageRemove(ctx, ref, client.ImageRemoveOptions{}); err == nil {
+				removed = append(removed, ref)
+			}
+		}
+	}
+	return removed
 }
 
 // ImageID returns the ID of the image ref on the engine; found is false when the engine

@@ -61,7 +61,9 @@ type Engine struct {
 	calls   []string
 	fail    map[string]error
 	images  map[string]string // image reference → ID
-	builds  []Build
+	// imageLabels are the labels of the images built, by reference.
+	imageLabels map[string]map[string]string
+	builds      []Build
 }
 
 // New returns an empty engine whose connections and processes end with the test.

@@ -79,8 +79,48 @@ func (e *Engine) ImageBuild(_ context.Context, ctx io.Reader, o client.ImageBuil
 	if e.images == nil {
 		e.images = map[string]string{}
 	}
+	if e.imageLabels == nil {
+		e.imageLabels = map[string]map[string]string{}
+	}
 	for _, t := range o.Tags {
 		e.images[t] = "sha256:" + e.newID("image "+t)
+		e.imageLabels[t] = o.Labels
 	}
 	return client.ImageBuildResult{Body: io.NopCloser(strings.NewReader(`{"stream":"sha256:built\n"}` + "\n"))}, nil
+}
+
+// ImageList lists the images built with all the filter's labels (images of AddImage
+// carry none).
+func (e *Engine) ImageList(_ context.Context, o client.ImageListOptions) (client.ImageListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out client.ImageListResult
+	for ref, id := range e.images {
+		labels := e.imageLabels[ref]
+		match := true
+		for l := range o.Filters["label"] {
+			k, v, _ := strings.Cut(l, "=")
+			if labels[k] != v {
+				match = false
+			}
+		}
+		if match && labels != nil {
+			out.Items = append(out.Items, image.Summary{ID: id, RepoTags: []string{ref}, Labels: labels})
+		}
+	}
+	return out, nil
+}
+
+// ImageRemove removes an image reference.
+func (e *Engine) ImageRemove(_ context.Context, ref string, _ client.ImageRemoveOptions) (client.ImageRemoveResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.call("image-remove %s", ref); err != nil {
+		return client.ImageRemoveResult{}, err
+	}
+	if _, ok := e.images[ref]; !ok {
+		return client.ImageRemoveResult{}, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
+	}
+	delete(e.images, ref)
+	return client.ImageRemoveResult{}, nil
 }
