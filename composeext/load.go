@@ -27,6 +27,10 @@ type LoadOptions struct {
 	Repository       string   // --repo flag (empty = not given)
 	PasswordFile     string   // --password-file flag
 	Image            string   // --image flag
+	// RemoteEngine is the engine's endpoint (masked, for messages) when the engine may run
+	// on another machine (tcp://, ssh://); empty for a local socket. A local repository is
+	// then a folder of the engine's host: it must be absolute and is not resolved here.
+	RemoteEngine string
 }
 
 // Load reads the compose project the way docker compose does and resolves its backup

@@ -148,10 +148,14 @@ func hostLine(plan *composeext.Plan) string {
 	return plan.Project + "@<this engine's host name and ID hash> (set x-backup.host to name it)"
 }
 
-// repositoryLine shows the repository, already masked.
+// repositoryLine shows the repository, already masked, and for a folder the machine it
+// is on.
 func repositoryLine(r composeext.Repository) string {
-	if r.Local {
-		return r.Display + " (local)"
+	switch {
+	case r.OnEngine():
+		return fmt.Sprintf("%s (on the engine's host, %s)", r.Display, r.Engine)
+	case r.Local:
+		return r.Display + " (on this machine)"
 	}
 	return r.Display
 }

@@ -193,7 +193,7 @@ func (u *unlocker) Run(ctx context.Context, inv restic.Invocation) error {
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, u.r.API, spec)
 	if err != nil {
-		return err
+		return u.r.missingFolder(err)
 	}
 	return restic.ErrorForExit(code, stderr.String())
 }

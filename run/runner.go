@@ -34,9 +34,15 @@ const (
 
 // Repo is a repository and what opens it.
 type Repo struct {
-	// URL is the restic repository string; for a local repository, a host path.
+	// URL is the restic repository string; for a local repository, a path of the
+	// engine's host.
 	URL   string
 	Local bool
+	// CreateFolder lets the engine create a local repository's missing folder (mode
+	// 0755, owned by root) when it mounts it: init does so for a folder of a remote
+	// engine's host, which this machine cannot create. Otherwise a missing folder is
+	// restic.ErrRepoNotFound, so that an unmounted disk is never filled in its place.
+	CreateFolder bool
 	// Password is the repository password.
 	Password []byte
 	// Env holds backend settings and credentials. AWS keys reach the helper as a
@@ -79,9 +85,18 @@ func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
 	if err != nil {
-		return err
+		return c.missingFolder(err)
 	}
 	return restic.ErrorForExit(code, stderr.String())
+}
+
+// missingFolder turns the engine's refusal to mount a local repository's folder that
+// does not exist on its host into restic.ErrRepoNotFound.
+func (c *Runner) missingFolder(err error) error {
+	if c.Repo.Local && engine.IsMissingBindSource(err, c.Repo.URL) {
+		return fmt.Errorf("%w: the engine's host has no folder %s (is its disk mounted?)", restic.ErrRepoNotFound, c.Repo.URL)
+	}
+	return err
 }
 
 // labels are the labels of the runner's helpers.
@@ -101,7 +116,11 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	var mounts []mount.Mount
 	if c.Repo.Local {
 		repoURL = localRepoPath
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.Repo.URL, Target: localRepoPath})
+		m := mount.Mount{Type: mount.TypeBind, Source: c.Repo.URL, Target: localRepoPath}
+		if c.Repo.CreateFolder {
+			m.BindOptions = &mount.BindOptions{CreateMountpoint: true}
+		}
+		mounts = append(mounts, m)
 	}
 	cache := c.CacheVolume
 	if cache == "" {
