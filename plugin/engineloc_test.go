@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/docker/cli/cli/command"
@@ -84,5 +86,34 @@ func TestLocateEngine(t *testing.T) {
 				t.Errorf("got %+v, %v; want remote %v endpoint %q", got, err, tc.remote, tc.endpoint)
 			}
 		})
+	}
+}
+
+// With no flag and no variable, config.json's currentContext names the context.
+func TestLocateEngineFromTheConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	err := store.New(dir+"/contexts", command.DefaultContextStoreConfig()).CreateOrUpdate(store.Metadata{Name: "prod",
+		Metadata: command.DockerContext{}, Endpoints: map[string]any{docker.DockerEndpoint: docker.EndpointMeta{Host: "tcp://prod:2376"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"currentContext": "prod"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := parseGlobalFlags([]string{"backup", "plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want engineLocation
+	}{
+		{map[string]string{"DOCKER_CONFIG": dir}, engineLocation{Remote: true, Endpoint: "tcp://prod:2376"}},
+		{map[string]string{"DOCKER_CONFIG": dir, "DOCKER_HOST": "unix:///tmp/d.sock"}, engineLocation{Endpoint: "unix:///tmp/d.sock"}},
+	} {
+		got, err := g.locateEngine(func(k string) string { return tc.env[k] })
+		if err != nil || got != tc.want {
+			t.Errorf("%v: got %+v, %v; want %+v", tc.env, got, err, tc.want)
+		}
 	}
 }

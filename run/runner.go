@@ -39,7 +39,7 @@ type Repo struct {
 	URL   string
 	Local bool
 	// CreateFolder lets the engine create a local repository's missing folder (mode
-	// 0755, owned by root) when it mounts it: init does so for a folder of a remote
+	// 0755, owned by root) when it mounts it, as `docker run -v` does: init does so for a folder of a remote
 	// engine's host, which this machine cannot create. Otherwise a missing folder is
 	// restic.ErrRepoNotFound, so that an unmounted disk is never filled in its place.
 	CreateFolder bool
@@ -114,10 +114,18 @@ func (c *Runner) labels(service, kind string) map[string]string {
 func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	repoURL := c.Repo.URL
 	var mounts []mount.Mount
-	if c.Repo.Local {
+	var binds []string
+	switch {
+	case c.Repo.Local && c.Repo.CreateFolder && !strings.Contains(c.Repo.URL, ":"):
+		// The Binds form creates a missing folder on every engine version; the Mounts
+		// API does so only from API 1.44 (CreateMountpoint), and never before.
+		repoURL = localRepoPath
+		binds = append(binds, c.Repo.URL+":"+localRepoPath)
+	case c.Repo.Local:
 		repoURL = localRepoPath
 		m := mount.Mount{Type: mount.TypeBind, Source: c.Repo.URL, Target: localRepoPath}
 		if c.Repo.CreateFolder {
+			// A colon does not fit the Binds form.
 			m.BindOptions = &mount.BindOptions{CreateMountpoint: true}
 		}
 		mounts = append(mounts, m)
@@ -182,6 +190,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Cmd:         restic.WithRetryLock(inv.Args, c.RetryLock),
 		Env:         env,
 		Mounts:      mounts,
+		Binds:       binds,
 		Labels:      c.labels(inv.Service, inv.Kind),
 		Hostname:    hostname,
 		NetworkMode: c.Network,

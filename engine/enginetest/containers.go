@@ -30,7 +30,7 @@ func (e *Engine) ContainerCreate(_ context.Context, o client.ContainerCreateOpti
 		name = fmt.Sprintf("container-%d", e.seq+1)
 	}
 	if o.HostConfig != nil {
-		if err := e.bindSources(o.HostConfig.Mounts); err != nil {
+		if err := e.bindSources(o.HostConfig.Mounts, o.HostConfig.Binds); err != nil {
 			return client.ContainerCreateResult{}, err
 		}
 	}
@@ -51,10 +51,15 @@ func (e *Engine) ContainerCreate(_ context.Context, o client.ContainerCreateOpti
 }
 
 // bindSources checks the bind mounts' host paths against HostPaths, and creates those
-// a mount asks to create. The caller holds e.mu.
-func (e *Engine) bindSources(mounts []mount.Mount) error {
+// a mount asks to create and those of binds ("src:dst", which the engine creates). The
+// caller holds e.mu.
+func (e *Engine) bindSources(mounts []mount.Mount, binds []string) error {
 	if e.HostPaths == nil {
 		return nil
+	}
+	for _, b := range binds {
+		src, _, _ := strings.Cut(b, ":")
+		e.HostPaths[src] = true
 	}
 	for _, m := range mounts {
 		if m.Type != mount.TypeBind || e.HostPaths[m.Source] {
