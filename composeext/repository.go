@@ -38,7 +38,7 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 	case opts.RemoteEngine != "":
 		// backups/ beside the compose file is a folder of this machine, and the engine's
 		// helpers would mount the same path on theirs.
-		d.refuseRelative(repoSource{key: base + ".repository"}, "the default "+fmt.Sprintf("%q", "./"+DefaultRepositoryDir), opts.RemoteEngine, project.Name)
+		d.refuseRelative(repoSource{key: base + ".repository"}, fmt.Sprintf("the default %q", "./"+DefaultRepositoryDir), opts.RemoteEngine, project.Name)
 		repo.URL, repo.Local = "./"+DefaultRepositoryDir, true
 		isDefault, repo.Default = true, true
 	default:

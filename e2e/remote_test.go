@@ -55,7 +55,7 @@ volumes: {data: {}}
 
 	repo := filepath.Join(t.TempDir(), "engine-host", "shop")
 	r = backup(repo, "up")
-	want = "repository " + repo + " on the engine's host (" + remote + ") does not exist: create it with 'docker backup init'"
+	want = "repository " + repo + " on the engine's host (" + remote + ") does not exist (is its disk mounted?): create it with 'docker backup init'"
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("missing folder: want exit 1 and %q: %v", want, r)
 	}

@@ -62,6 +62,8 @@ func (g *globalFlags) locateEngine(getenv func(string) string) (engineLocation, 
 	return locateEndpoint(host), nil
 }
 
+// endpointHost is the endpoint's address as docker/cli's NewAPIClientFromFlags
+// resolves it (its own resolver is not exported).
 func (g *globalFlags) endpointHost(getenv func(string) string) (string, error) {
 	o := g.opts
 	if o.Context != "" && len(o.Hosts) > 0 {

@@ -174,7 +174,7 @@ func TestUpOnARemoteEngineWithoutTheFolder(t *testing.T) {
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "app", true))
 	err := f.run("up")
 	var noRepo *run.ErrNoRepository
-	want := "repository " + repo + " on the engine's host (tcp://prod:2375) does not exist: create it with 'docker backup init'"
+	want := "repository " + repo + " on the engine's host (tcp://prod:2375) does not exist (is its disk mounted?): create it with 'docker backup init'"
 	if !errors.As(err, &noRepo) || err.Error() != want {
 		t.Fatalf("err %v, want %q", err, want)
 	}
