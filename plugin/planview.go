@@ -165,6 +165,9 @@ func passwordLine(r composeext.Repository) string {
 	switch {
 	case r.GeneratePassword:
 		return "generated on first use into " + r.PasswordFile + " (keep a copy elsewhere)"
+	case r.PasswordFile != "" && r.OnEngine():
+		// Beside a repository on the engine's host, say which machine it is read on.
+		return "file " + r.PasswordFile + " (on this machine)"
 	case r.PasswordFile != "":
 		return "file " + r.PasswordFile
 	case len(r.PasswordCommand) > 0:

@@ -213,6 +213,9 @@ func TestPlanSaysWhereTheRepositoryIs(t *testing.T) {
 			if err := runPlan(context.Background(), &planOptions{load: load, out: &text, errOut: &bytes.Buffer{}}); err != nil {
 				t.Fatal(err)
 			}
+			if tc.on == composeext.OnEngineHost && !strings.Contains(text.String(), "restic.pw (on this machine)") {
+				t.Errorf("plan does not say the password file is read on this machine:\n%s", text.String())
+			}
 			if !strings.Contains(text.String(), "Repository  "+tc.line) {
 				t.Errorf("plan lacks %q:\n%s", "Repository  "+tc.line, text.String())
 			}
