@@ -29,7 +29,8 @@ func invalidf(format string, args ...any) error {
 	return &InvalidError{Lines: []string{fmt.Sprintf(format, args...)}}
 }
 
-// problem is one thing wrong at a key path such as services.db.x-backup.strategy.
+// problem is one thing wrong at a key path such as services.db.x-backup.strategy, or,
+// with no path, in a flag or environment variable that msg names itself.
 type problem struct {
 	path string
 	msg  string
@@ -53,6 +54,10 @@ func (p *problems) err(fileOf func(path string) string) error {
 	}
 	lines := make([]string, 0, len(p.list))
 	for _, pr := range p.list {
+		if pr.path == "" {
+			lines = append(lines, pr.msg)
+			continue
+		}
 		lines = append(lines, fmt.Sprintf("%s: %s: %s", fileOf(pr.path), pr.path, pr.msg))
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i] < lines[j] })

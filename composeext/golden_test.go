@@ -27,6 +27,7 @@ type goldenCase struct {
 	PasswordFile     string   `json:"password_file"`
 	Image            string   `json:"image"`
 	Select           []string `json:"select"`
+	RemoteEngine     string   `json:"remote_engine"`
 }
 
 // TestLoadGolden loads every testdata/<case> and compares the plan (plan.json) or the
@@ -62,6 +63,7 @@ func TestLoadGolden(t *testing.T) {
 				Repository:       c.Repository,
 				PasswordFile:     c.PasswordFile,
 				Image:            c.Image,
+				RemoteEngine:     c.RemoteEngine,
 			})
 			if err == nil && c.Select != nil {
 				plan, err = plan.Select(c.Select)

@@ -29,6 +29,10 @@ type LoadOptions struct {
 	Image            string   // --image flag
 	AgentImage       string   // --agent-image flag
 	DockerSocket     string   // --docker-socket flag
+	// RemoteEngine is the engine's endpoint (masked, for messages) when the engine may run
+	// on another machine (tcp://, ssh://); empty for a local socket. A local repository is
+	// then a folder of the engine's host: it must be absolute and is not resolved here.
+	RemoteEngine string
 }
 
 // Load reads the compose project the way docker compose does and resolves its backup

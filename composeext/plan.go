@@ -1,5 +1,7 @@
 package composeext
 
+import "fmt"
+
 // Strategy says how a service's data is saved.
 type Strategy string
 
@@ -48,6 +50,11 @@ type Repository struct {
 	Display string `json:"url"`
 	// Local is true when URL is a folder on the engine's host.
 	Local bool `json:"local"`
+	// On says on which machine a local repository's folder is: OnThisMachine, or
+	// OnEngineHost when the engine runs on another machine. Empty for a remote backend.
+	On string `json:"on,omitempty"`
+	// Engine is that remote engine's endpoint (masked) when On is OnEngineHost.
+	Engine string `json:"engine,omitempty"`
 	// Default is true for the default local repository (backups/ beside the compose
 	// file): the only one created on first use; any other is created by init alone, so
 	// that an unmounted backup disk is never filled in its mount point's place.
@@ -67,6 +74,25 @@ type Repository struct {
 	Env map[string]string `json:"-"`
 	// EnvNames lists Env's keys, sorted, for display.
 	EnvNames []string `json:"env,omitempty"`
+}
+
+// Where a local repository's folder is (Repository.On).
+const (
+	OnThisMachine = "this machine"
+	OnEngineHost  = "engine host"
+)
+
+// OnEngine reports whether the repository is a folder of a remote engine's host: this
+// machine neither creates nor reads it, helpers do.
+func (r Repository) OnEngine() bool { return r.Local && r.On == OnEngineHost }
+
+// Where is Display with the machine a local folder is on, for messages:
+// "/srv/backups on the engine's host (tcp://prod:2376)".
+func (r Repository) Where() string {
+	if r.OnEngine() {
+		return fmt.Sprintf("%s on the engine's host (%s)", r.Display, r.Engine)
+	}
+	return r.Display
 }
 
 // Retention is restic's keep policy; zero fields are unset.

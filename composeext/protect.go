@@ -16,11 +16,16 @@ import (
 // protectedPath is a host path that belongs to the backup, and what it is.
 type protectedPath struct{ what, path string }
 
-// protectedPaths lists the plan's own files on the engine's host.
+// protectedPaths lists the plan's own files on the engine's host. With a remote engine
+// that is the repository alone: the password file and the compose files are this
+// machine's, and a bind mount of the same path on the engine's host is not them.
 func protectedPaths(plan *Plan) []protectedPath {
 	var out []protectedPath
 	if plan.Repository.Local && plan.Repository.URL != "" {
 		out = append(out, protectedPath{"the backup repository", plan.Repository.URL})
+	}
+	if plan.Repository.OnEngine() {
+		return out
 	}
 	if f := plan.Repository.PasswordFile; f != "" {
 		what := "the repository's password file"

@@ -3,6 +3,7 @@ package composeext
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,14 +30,26 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 	isDefault := false
 	switch {
 	case opts.Repository != "":
-		repo.URL, repo.Local = repositoryURL(opts.Repository, cwd, home)
+		repo.URL, repo.Local = d.repositoryURL(opts.Repository, cwd, home, repoSource{name: "--repo"}, opts.RemoteEngine, project.Name)
 	case env["DOCKER_BACKUP_REPOSITORY"] != "":
-		repo.URL, repo.Local = repositoryURL(env["DOCKER_BACKUP_REPOSITORY"], cwd, home)
+		repo.URL, repo.Local = d.repositoryURL(env["DOCKER_BACKUP_REPOSITORY"], cwd, home, repoSource{name: "DOCKER_BACKUP_REPOSITORY"}, opts.RemoteEngine, project.Name)
 	case pd.Repository != "":
-		repo.URL, repo.Local = repositoryURL(pd.Repository, projectDir, home)
+		repo.URL, repo.Local = d.repositoryURL(pd.Repository, projectDir, home, repoSource{key: base + ".repository"}, opts.RemoteEngine, project.Name)
+	case opts.RemoteEngine != "":
+		// backups/ beside the compose file is a folder of this machine, and the engine's
+		// helpers would mount the same path on theirs.
+		d.refuseRelative(repoSource{key: base + ".repository"}, fmt.Sprintf("the default %q", "./"+DefaultRepositoryDir), opts.RemoteEngine, project.Name)
+		repo.URL, repo.Local = "./"+DefaultRepositoryDir, true
+		isDefault, repo.Default = true, true
 	default:
 		repo.URL, repo.Local = filepath.Join(dirOfFirst(project), DefaultRepositoryDir), true
 		isDefault, repo.Default = true, true
+	}
+	if repo.Local {
+		repo.On = OnThisMachine
+		if opts.RemoteEngine != "" {
+			repo.On, repo.Engine = OnEngineHost, opts.RemoteEngine
+		}
 	}
 	repo.Display = maskURL(repo.URL)
 
@@ -66,13 +79,23 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 	case pd.PasswordCommand != nil:
 		repo.PasswordCommand = pd.PasswordCommand
 	case !passwordFromEnv(&repo, fromFile, projectDir, home) && !passwordFromEnv(&repo, env, cwd, home):
-		if isDefault {
+		switch {
+		case isDefault && opts.RemoteEngine != "":
+			// Refused above: one line is enough.
+		case isDefault:
 			repo.GeneratePassword = true
 			repo.PasswordFile = repo.URL + ".key"
-			break
+		case repo.OnEngine():
+			// A key generated on this machine would be a copy the engine's host never
+			// has, and one generated there would sit beside the data it protects on a
+			// machine we do not see: restic's rule, a password you keep, applies.
+			d.probs.addf(base+".password_file", "repository %s needs a password: none is generated for a folder of another machine "+
+				"(want password_file or password_command, read on this machine, --password-file, DOCKER_BACKUP_PASSWORD_FILE, "+
+				"RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Where())
+		default:
+			d.probs.addf(base+".password_file", "repository %s needs a password (want password_file or password_command, "+
+				"--password-file, DOCKER_BACKUP_PASSWORD_FILE, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Display)
 		}
-		d.probs.addf(base+".password_file", "repository %s needs a password (want password_file or password_command, "+
-			"--password-file, DOCKER_BACKUP_PASSWORD_FILE, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Display)
 	}
 	return repo
 }
@@ -120,16 +143,55 @@ func (d *decoder) backendEnv(base string, pd projectDecl, projectDir string, loo
 	return out
 }
 
+// repoSource says where the repository string was given, for messages: a key of the
+// compose file, or a flag or environment variable.
+type repoSource struct{ key, name string }
+
 // repositoryURL resolves a restic repository string: a local one (a path, or local:path)
-// becomes an absolute path against dir; remote ones are kept as written.
-func repositoryURL(s, dir, home string) (string, bool) {
+// becomes an absolute path against dir; remote ones are kept as written. With a remote
+// engine (remoteEngine, its endpoint) a local path is one of the engine's host: it is
+// taken as written when absolute, and refused when relative, since dir and home are
+// this machine's.
+func (d *decoder) repositoryURL(s, dir, home string, from repoSource, remoteEngine, project string) (string, bool) {
 	for _, p := range remotePrefixes {
 		if strings.HasPrefix(s, p) {
 			return s, false
 		}
 	}
+	written := s
 	s = strings.TrimPrefix(s, "local:")
-	return absFrom(dir, expandHome(s, home)), true
+	if remoteEngine == "" {
+		return absFrom(dir, expandHome(s, home)), true
+	}
+	if !engineAbs(s) {
+		d.refuseRelative(from, fmt.Sprintf("%q", written), remoteEngine, project)
+		return s, true
+	}
+	if strings.HasPrefix(s, "/") {
+		s = path.Clean(s)
+	}
+	return s, true
+}
+
+// refuseRelative reports a relative local repository with a remote engine.
+func (d *decoder) refuseRelative(from repoSource, what, remoteEngine, project string) {
+	msg := fmt.Sprintf("%s is relative, but the engine (%s) is on another machine: give an absolute path on the engine's host "+
+		"(e.g. /srv/backups/%s) or a remote backend (s3:…, sftp:…, rest:…)", what, remoteEngine, project)
+	if from.key != "" {
+		d.probs.addf(from.key, "%s", msg)
+		return
+	}
+	d.probs.addf("", "%s: %s", from.name, msg)
+}
+
+// engineAbs reports whether s is an absolute path on an engine's host, whatever this
+// machine's system: /srv/backups, or C:\backups for a Windows engine.
+func engineAbs(s string) bool {
+	if strings.HasPrefix(s, "/") {
+		return true
+	}
+	return len(s) >= 3 && s[1] == ':' && (s[2] == '\\' || s[2] == '/') &&
+		(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z')
 }
 
 // expandHome expands a leading ~/ as compose does for bind mounts.

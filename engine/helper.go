@@ -18,10 +18,14 @@ type HelperSpec struct {
 	Name  string
 	Image string
 	// Entrypoint, if set, replaces the image's (a shell for helpers that are not restic).
-	Entrypoint  []string
-	Cmd         []string
-	Env         []string
-	Mounts      []mount.Mount
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	Mounts     []mount.Mount
+	// Binds are "host-path:container-path" bind mounts in the engine's older form, which
+	// creates a host path that does not exist (as `docker run -v` does; Mounts refuse it).
+	// Only a folder that may be created goes here.
+	Binds       []string
 	Labels      map[string]string
 	Hostname    string
 	NetworkMode string
@@ -77,7 +81,7 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name,
 		Config:     cfg,
-		HostConfig: &container.HostConfig{Mounts: spec.Mounts, NetworkMode: container.NetworkMode(spec.NetworkMode), Init: &spec.Init},
+		HostConfig: &container.HostConfig{Mounts: spec.Mounts, Binds: spec.Binds, NetworkMode: container.NetworkMode(spec.NetworkMode), Init: &spec.Init},
 	})
 	if err != nil {
 		return -1, notStarted{fmt.Errorf("creating helper container from image %s: %w", spec.Image, err)}

@@ -39,6 +39,17 @@ type deps struct {
 	// dockerClient connects to the engine on first use. Unit tests give the shared
 	// fake engine (engine/enginetest).
 	dockerClient func() (dockerAPI, error)
+	// engineLocation says where the engine that dockerClient connects to runs, without
+	// connecting; nil: a local engine (unit tests that need a remote one set it).
+	engineLocation func() (engineLocation, error)
+}
+
+// locateEngine says where the engine runs.
+func (d *deps) locateEngine() (engineLocation, error) {
+	if d.engineLocation == nil {
+		return engineLocation{}, nil
+	}
+	return d.engineLocation()
 }
 
 // dockerAPI is what the commands ask of the engine: *client.Client satisfies it.
@@ -117,6 +128,9 @@ func runApp(ctx context.Context, args []string, d *deps) error {
 	}
 	if d.dockerClient == nil {
 		d.dockerClient = memoizeClient(func() (dockerAPI, error) { return global.newDockerClient(d.streams.Err) })
+	}
+	if d.engineLocation == nil {
+		d.engineLocation = func() (engineLocation, error) { return global.locateEngine(d.getenv) }
 	}
 	app := newApp(d)
 	return app.RunContext(ctx, hoistFlags(app, append([]string{appName(d)}, rest...)))

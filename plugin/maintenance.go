@@ -33,10 +33,15 @@ func newInitCommand(d *deps) *cli.Command {
 		UsageText: appName(d) + " init [OPTIONS]\n\n" +
 			"The default local repository (backups/) is also created by the first up; any other one\n" +
 			"(a folder elsewhere, s3:, sftp:, rest:…) only by init, so that a typo in a URL or an\n" +
-			"unmounted disk never starts a new repository.",
+			"unmounted disk never starts a new repository. With a remote engine (--context, -H,\n" +
+			"DOCKER_HOST) a folder repository is on the engine's host, and init has the engine create it.",
 		Flags: withProjectFlags(),
 		Action: func(c *cli.Context) error {
-			return runInit(c.Context, &repoOptions{load: loadOptions(c, d), d: d})
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
+			return runInit(c.Context, &repoOptions{load: load, d: d})
 		},
 	}
 }
@@ -46,7 +51,8 @@ func runInit(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
-	if plan.Repository.Local {
+	where := plan.Repository.Where()
+	if plan.Repository.Local && !plan.Repository.OnEngine() {
 		if err := os.MkdirAll(plan.Repository.URL, 0o700); err != nil {
 			return fmt.Errorf("creating the repository folder: %w", err)
 		}
@@ -55,18 +61,21 @@ func runInit(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
+	// A folder of a remote engine's host is created there, by the engine, when the
+	// helpers mount it; restic then creates the repository inside it.
+	s.runner.Repo.CreateFolder = plan.Repository.OnEngine()
 	exists, err := restic.Open(ctx, s.runner)
 	if err != nil {
-		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
+		return fmt.Errorf("repository %s: %w", where, err)
 	}
 	if exists {
-		fmt.Fprintf(opts.d.streams.Out, "repository %s already exists\n", plan.Repository.Display)
+		fmt.Fprintf(opts.d.streams.Out, "repository %s already exists\n", where)
 		return nil
 	}
 	if err := restic.Init(ctx, s.runner); err != nil {
-		return fmt.Errorf("repository %s: %w", plan.Repository.Display, err)
+		return fmt.Errorf("repository %s: %w", where, err)
 	}
-	fmt.Fprintf(opts.d.streams.Out, "created repository %s\n", plan.Repository.Display)
+	fmt.Fprintf(opts.d.streams.Out, "created repository %s\n", where)
 	return nil
 }
 
@@ -80,7 +89,11 @@ func newForgetCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
-			return runForget(c.Context, &repoOptions{load: loadOptions(c, d), services: c.Args().Slice(), prune: c.Bool("prune"),
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
+			return runForget(c.Context, &repoOptions{load: load, services: c.Args().Slice(), prune: c.Bool("prune"),
 				dryRun: c.Bool("dry-run"), run: readRunSettings(c), d: d})
 		},
 	}
@@ -152,7 +165,11 @@ func newCheckCommand(d *deps) *cli.Command {
 			&cli.StringFlag{Name: "read-data-subset", Usage: "Also read this part of the data (e.g. 10% or 1/5)"},
 		),
 		Action: func(c *cli.Context) error {
-			return runCheck(c.Context, &repoOptions{load: loadOptions(c, d), readData: c.String("read-data-subset"), d: d})
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
+			return runCheck(c.Context, &repoOptions{load: load, readData: c.String("read-data-subset"), d: d})
 		},
 	}
 }

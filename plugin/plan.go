@@ -30,8 +30,12 @@ func newPlanCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when a service with volumes declares no x-backup"},
 		),
 		Action: func(c *cli.Context) error {
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
 			return runPlan(c.Context, &planOptions{
-				load:     loadOptions(c, d),
+				load:     load,
 				services: c.Args().Slice(),
 				json:     c.Bool("json"),
 				strict:   c.Bool("strict"),

@@ -148,10 +148,14 @@ func hostLine(plan *composeext.Plan) string {
 	return plan.Project + "@<this engine's host name and ID hash> (set x-backup.host to name it)"
 }
 
-// repositoryLine shows the repository, already masked.
+// repositoryLine shows the repository, already masked, and for a folder the machine it
+// is on.
 func repositoryLine(r composeext.Repository) string {
-	if r.Local {
-		return r.Display + " (local)"
+	switch {
+	case r.OnEngine():
+		return fmt.Sprintf("%s (on the engine's host, %s)", r.Display, r.Engine)
+	case r.Local:
+		return r.Display + " (on this machine)"
 	}
 	return r.Display
 }
@@ -161,6 +165,9 @@ func passwordLine(r composeext.Repository) string {
 	switch {
 	case r.GeneratePassword:
 		return "generated on first use into " + r.PasswordFile + " (keep a copy elsewhere)"
+	case r.PasswordFile != "" && r.OnEngine():
+		// Beside a repository on the engine's host, say which machine it is read on.
+		return "file " + r.PasswordFile + " (on this machine)"
 	case r.PasswordFile != "":
 		return "file " + r.PasswordFile
 	case len(r.PasswordCommand) > 0:

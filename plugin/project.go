@@ -54,9 +54,14 @@ func flagString(c *cli.Context, name string) string {
 	return ""
 }
 
-// loadOptions reads the project flags into composeext's options.
-func loadOptions(c *cli.Context, d *deps) composeext.LoadOptions {
-	return composeext.LoadOptions{
+// loadOptions reads the project flags into composeext's options, with where the engine
+// runs: a local repository of a remote engine is a folder of that engine's host.
+func loadOptions(c *cli.Context, d *deps) (composeext.LoadOptions, error) {
+	loc, err := d.locateEngine()
+	if err != nil {
+		return composeext.LoadOptions{}, err
+	}
+	o := composeext.LoadOptions{
 		Files:            flagStrings(c, "file"),
 		ProjectName:      flagString(c, "project-name"),
 		ProjectDirectory: flagString(c, "project-directory"),
@@ -70,6 +75,10 @@ func loadOptions(c *cli.Context, d *deps) composeext.LoadOptions {
 		AgentImage:       flagString(c, "agent-image"),
 		DockerSocket:     flagString(c, "docker-socket"),
 	}
+	if loc.Remote {
+		o.RemoteEngine = loc.Endpoint
+	}
+	return o, nil
 }
 
 // loadPlan loads the compose project, resolves its backup plan and narrows it to the

@@ -23,11 +23,13 @@ var errNoPassword = fmt.Errorf("%w: no repository password: set x-backup.passwor
 // repository reads the password from its source and prepares the default local
 // repository's folder; another local repository's folder must exist (init creates it).
 // For the default local repository with no password configured, it generates a key file
-// once and says so on stderr.
+// once and says so on stderr. A folder of a remote engine's host is neither created nor
+// checked here: it is not this machine's, and the engine says when it is missing.
 func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (run.Repo, error) {
 	r := plan.Repository
 	repo := run.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
 	switch {
+	case r.OnEngine():
 	case r.Default:
 		if err := os.MkdirAll(r.URL, 0o700); err != nil {
 			return repo, fmt.Errorf("creating the repository folder: %w", err)

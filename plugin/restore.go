@@ -50,8 +50,12 @@ func newRestoreCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
 			opts := &restoreOptions{
-				load: loadOptions(c, d),
+				load: load,
 				yes:  c.Bool("yes"), to: c.String("to"), dryRun: c.Bool("dry-run"),
 				noRollback: c.Bool("no-rollback"), json: c.Bool("json"), run: readRunSettings(c),
 				interactive: func() bool { return readerIsTerminal(d.streams.In) && isTerminal(d.streams.Err) },

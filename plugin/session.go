@@ -99,7 +99,7 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 	return run.Begin(ctx, run.Options{
 		API: s.api, Identity: s.identity, Runner: s.runner,
 		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
-		Wait: wait, InitLocal: initLocal, RepoDisplay: plan.Repository.Display, Warn: warn,
+		Wait: wait, InitLocal: initLocal, RepoDisplay: plan.Repository.Where(), Warn: warn,
 	})
 }
 

@@ -32,7 +32,11 @@ func newSnapshotsCommand(d *deps) *cli.Command {
 		UsageText: appName(d) + " snapshots [OPTIONS] [SERVICE...]",
 		Flags:     withProjectFlags(&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}),
 		Action: func(c *cli.Context) error {
-			return runSnapshots(c.Context, &snapshotsOptions{load: loadOptions(c, d), services: c.Args().Slice(), json: c.Bool("json"), d: d})
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
+			return runSnapshots(c.Context, &snapshotsOptions{load: load, services: c.Args().Slice(), json: c.Bool("json"), d: d})
 		},
 	}
 }

@@ -40,9 +40,13 @@ func newUpCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
 			return runUp(c.Context, &upOptions{
 				run:      readRunSettings(c),
-				load:     loadOptions(c, d),
+				load:     load,
 				services: c.Args().Slice(),
 				parallel: c.Int("parallel"),
 				dryRun:   c.Bool("dry-run"),
@@ -107,7 +111,7 @@ func runUp(ctx context.Context, opts *upOptions) error {
 // printDryRun shows what up would do, without touching the engine or the repository.
 func printDryRun(w io.Writer, plan *composeext.Plan) error {
 	plan = plan.Masked()
-	fmt.Fprintf(w, "repository %s, helper image %s, snapshots of host %s@<this machine>\n", plan.Repository.Display, plan.Image, plan.Project)
+	fmt.Fprintf(w, "repository %s, helper image %s, snapshots of host %s@<this machine>\n", plan.Repository.Where(), plan.Image, plan.Project)
 	for _, s := range plan.Services {
 		switch s.Strategy {
 		case composeext.StrategyNone:

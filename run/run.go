@@ -56,10 +56,18 @@ type Run struct {
 }
 
 // ErrNoRepository is a repository that does not exist where only `init` may create it.
-type ErrNoRepository struct{ Display string }
+type ErrNoRepository struct {
+	Display string
+	// Folder is true for a local repository, whose folder may be on a disk not mounted.
+	Folder bool
+}
 
 func (e *ErrNoRepository) Error() string {
-	return fmt.Sprintf("repository %s does not exist: create it with 'docker backup init'", e.Display)
+	hint := ""
+	if e.Folder {
+		hint = " (is its disk mounted?)"
+	}
+	return fmt.Sprintf("repository %s does not exist%s: create it with 'docker backup init'", e.Display, hint)
 }
 
 // Unwrap makes errors.Is(err, restic.ErrRepoNotFound) true.
@@ -117,7 +125,7 @@ func (r *Run) open(ctx context.Context, o Options) ([]restic.Snapshot, error) {
 		return nil, fmt.Errorf("repository %s: %w", o.RepoDisplay, err)
 	}
 	if !o.InitLocal || !r.Runner.Repo.Local {
-		return nil, &ErrNoRepository{Display: o.RepoDisplay}
+		return nil, &ErrNoRepository{Display: o.RepoDisplay, Folder: r.Runner.Repo.Local}
 	}
 	if err := restic.Init(ctx, r.Runner); err != nil {
 		return nil, fmt.Errorf("repository %s: %w", o.RepoDisplay, err)
@@ -194,7 +202,7 @@ func (u *unlocker) Run(ctx context.Context, inv restic.Invocation) error {
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, u.r.API, spec)
 	if err != nil {
-		return err
+		return u.r.missingFolder(err)
 	}
 	return restic.ErrorForExit(code, stderr.String())
 }

@@ -36,9 +36,15 @@ const (
 
 // Repo is a repository and what opens it.
 type Repo struct {
-	// URL is the restic repository string; for a local repository, a host path.
+	// URL is the restic repository string; for a local repository, a path of the
+	// engine's host.
 	URL   string
 	Local bool
+	// CreateFolder lets the engine create a local repository's missing folder (mode
+	// 0755, owned by root) when it mounts it, as `docker run -v` does: init does so for a folder of a remote
+	// engine's host, which this machine cannot create. Otherwise a missing folder is
+	// restic.ErrRepoNotFound, so that an unmounted disk is never filled in its place.
+	CreateFolder bool
 	// Password is the repository password.
 	Password []byte
 	// Env holds backend settings and credentials. AWS keys reach the helper as a
@@ -86,9 +92,18 @@ func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
 	if err != nil {
-		return err
+		return c.missingFolder(err)
 	}
 	return restic.ErrorForExit(code, stderr.String())
+}
+
+// missingFolder turns the engine's refusal to mount a local repository's folder that
+// does not exist on its host into restic.ErrRepoNotFound.
+func (c *Runner) missingFolder(err error) error {
+	if c.Repo.Local && engine.IsMissingBindSource(err, c.Repo.URL) {
+		return fmt.Errorf("%w: the engine's host has no folder %s (is its disk mounted?)", restic.ErrRepoNotFound, c.Repo.URL)
+	}
+	return err
 }
 
 // labels are the labels of the runner's helpers.
@@ -106,9 +121,21 @@ func (c *Runner) labels(service, kind string) map[string]string {
 func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	repoURL := c.Repo.URL
 	var mounts []mount.Mount
-	if c.Repo.Local {
+	var binds []string
+	switch {
+	case c.Repo.Local && c.Repo.CreateFolder && !strings.Contains(c.Repo.URL, ":"):
+		// The Binds form creates a missing folder on every engine version; the Mounts
+		// API does so only from API 1.44 (CreateMountpoint), and never before.
 		repoURL = localRepoPath
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.Repo.URL, Target: localRepoPath})
+		binds = append(binds, c.Repo.URL+":"+localRepoPath)
+	case c.Repo.Local:
+		repoURL = localRepoPath
+		m := mount.Mount{Type: mount.TypeBind, Source: c.Repo.URL, Target: localRepoPath}
+		if c.Repo.CreateFolder {
+			// A colon does not fit the Binds form.
+			m.BindOptions = &mount.BindOptions{CreateMountpoint: true}
+		}
+		mounts = append(mounts, m)
 	}
 	cache := c.CacheVolume
 	if cache == "" {
@@ -170,6 +197,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Cmd:         restic.WithRetryLock(inv.Args, c.RetryLock),
 		Env:         env,
 		Mounts:      mounts,
+		Binds:       binds,
 		Labels:      c.labels(inv.Service, inv.Kind),
 		Hostname:    hostname,
 		NetworkMode: c.Network,

@@ -180,3 +180,40 @@ func TestUnlockerRunsAsTheDeadRun(t *testing.T) {
 		t.Errorf("unlock helper labels %v, want the current run's", h.Labels())
 	}
 }
+
+// A folder the engine may create comes as a bind in the Binds form (every engine version
+// creates its host path); one with a colon, which that form cannot hold, as a mount that
+// asks for it (engines from API 1.44). Otherwise the folder must exist.
+func TestHelperSpecRepositoryFolder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		repo   Repo
+		binds  []string
+		create bool
+	}{
+		{"must exist", Repo{URL: "/srv/backups", Local: true}, nil, false},
+		{"created", Repo{URL: "/srv/backups", Local: true, CreateFolder: true}, []string{"/srv/backups:/repo"}, false},
+		{"created, with a colon", Repo{URL: "/srv/a:b", Local: true, CreateFolder: true}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Runner{Image: "restic", Project: "shop", Repo: tc.repo}
+			spec := c.helperSpec(restic.Invocation{Args: []string{"init"}, Kind: "init"})
+			if !slices.Equal(spec.Binds, tc.binds) {
+				t.Errorf("binds %q, want %q", spec.Binds, tc.binds)
+			}
+			var repoMounts int
+			for _, m := range spec.Mounts {
+				if m.Source != tc.repo.URL {
+					continue
+				}
+				repoMounts++
+				if got := m.BindOptions != nil && m.BindOptions.CreateMountpoint; got != tc.create {
+					t.Errorf("mount %+v: CreateMountpoint %v, want %v", m, got, tc.create)
+				}
+			}
+			if want := map[bool]int{true: 0, false: 1}[tc.binds != nil]; repoMounts != want {
+				t.Errorf("%d mount(s) of the repository, want %d", repoMounts, want)
+			}
+		})
+	}
+}

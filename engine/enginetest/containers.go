@@ -10,6 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -28,6 +29,11 @@ func (e *Engine) ContainerCreate(_ context.Context, o client.ContainerCreateOpti
 	} else {
 		name = fmt.Sprintf("container-%d", e.seq+1)
 	}
+	if o.HostConfig != nil {
+		if err := e.bindSources(o.HostConfig.Mounts, o.HostConfig.Binds); err != nil {
+			return client.ContainerCreateResult{}, err
+		}
+	}
 	c := &ctr{exited: make(chan struct{}), Container: Container{ID: e.newID(name), Name: name, State: container.StateCreated, Created: e.now(), Files: map[string]string{}}}
 	if o.Config != nil {
 		c.Config = *o.Config
@@ -42,6 +48,30 @@ func (e *Engine) ContainerCreate(_ context.Context, o client.ContainerCreateOpti
 	e.live = append(e.live, c)
 	e.created = append(e.created, c)
 	return client.ContainerCreateResult{ID: c.ID}, nil
+}
+
+// bindSources checks the bind mounts' host paths against HostPaths, and creates those
+// a mount asks to create and those of binds ("src:dst", which the engine creates). The
+// caller holds e.mu.
+func (e *Engine) bindSources(mounts []mount.Mount, binds []string) error {
+	if e.HostPaths == nil {
+		return nil
+	}
+	for _, b := range binds {
+		src, _, _ := strings.Cut(b, ":")
+		e.HostPaths[src] = true
+	}
+	for _, m := range mounts {
+		if m.Type != mount.TypeBind || e.HostPaths[m.Source] {
+			continue
+		}
+		if m.BindOptions != nil && m.BindOptions.CreateMountpoint {
+			e.HostPaths[m.Source] = true
+			continue
+		}
+		return fmt.Errorf("Error response from daemon: invalid mount config for type \"bind\": bind source path does not exist: %s: %w", m.Source, cerrdefs.ErrInvalidArgument)
+	}
+	return nil
 }
 
 // ContainerInspect returns a container's ID, name, creation time, state and config.

@@ -44,6 +44,11 @@ type Engine struct {
 	SystemInfo system.Info
 	// Now dates the containers created; time.Now when nil.
 	Now func() time.Time
+	// HostPaths, if not nil, are the folders that exist on the engine's host: creating a
+	// container that bind-mounts any other path fails as the engine fails it, unless the
+	// mount asks to create it (BindOptions.CreateMountpoint) or comes as HostConfig.Binds,
+	// which adds it. Nil: every path exists.
+	HostPaths map[string]bool
 	// Waiting, if set, is called when a ContainerWait begins to wait for a container's
 	// exit, with the container as it is: a test can end it then (Exit), as a stop under
 	// way would, without sleeping.

@@ -1,0 +1,119 @@
+package plugin
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/context/docker"
+	"github.com/docker/cli/cli/context/store"
+)
+
+func TestLocateEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		host     string
+		remote   bool
+		endpoint string
+	}{
+		{"unix:///var/run/docker.sock", false, "unix:///var/run/docker.sock"},
+		{"unix:///run/user/1000/docker.sock", false, "unix:///run/user/1000/docker.sock"},
+		{"npipe:////./pipe/docker_engine", false, "npipe:////./pipe/docker_engine"},
+		{"fd://", false, "fd://"},
+		// tcp:// is another machine even on loopback: it may be a tunnel or a VM's port.
+		{"tcp://127.0.0.1:2375", true, "tcp://127.0.0.1:2375"},
+		{"tcp://localhost:2376", true, "tcp://localhost:2376"},
+		{"tcp://prod.example.com:2376", true, "tcp://prod.example.com:2376"},
+		{"ssh://deploy@prod.example.com", true, "ssh://deploy@prod.example.com"},
+		{"ssh://deploy:s3cret@prod.example.com:2222", true, "ssh://deploy:***@prod.example.com:2222"},
+		{"http://prod:2375", true, "http://prod:2375"},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			got := locateEndpoint(tc.host)
+			if got.Remote != tc.remote || got.Endpoint != tc.endpoint {
+				t.Errorf("locateEndpoint(%q) = %+v, want remote %v endpoint %q", tc.host, got, tc.remote, tc.endpoint)
+			}
+		})
+	}
+}
+
+// locateEngine resolves the endpoint in docker's order, from flags, environment and
+// the context store of the configuration folder.
+func TestLocateEngine(t *testing.T) {
+	dir := t.TempDir()
+	contexts := store.New(dir+"/contexts", command.DefaultContextStoreConfig())
+	for name, host := range map[string]string{"prod": "ssh://deploy@prod", "desktop": "unix:///home/me/.docker/run/docker.sock"} {
+		err := contexts.CreateOrUpdate(store.Metadata{Name: name, Metadata: command.DockerContext{},
+			Endpoints: map[string]any{docker.DockerEndpoint: docker.EndpointMeta{Host: host}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		remote   bool
+		endpoint string
+		wantErr  bool
+	}{
+		{"default socket", nil, nil, false, "unix:///var/run/docker.sock", false},
+		{"-H tcp", []string{"-H", "tcp://10.0.0.5:2375"}, nil, true, "tcp://10.0.0.5:2375", false},
+		{"-H unix", []string{"-H", "unix:///tmp/d.sock"}, nil, false, "unix:///tmp/d.sock", false},
+		{"DOCKER_HOST", nil, map[string]string{"DOCKER_HOST": "ssh://me@box"}, true, "ssh://me@box", false},
+		{"-H wins over DOCKER_HOST", []string{"-H", "unix:///tmp/d.sock"}, map[string]string{"DOCKER_HOST": "tcp://x:2375"}, false, "unix:///tmp/d.sock", false},
+		{"--context", []string{"--context", "prod"}, nil, true, "ssh://deploy@prod", false},
+		{"DOCKER_CONTEXT", nil, map[string]string{"DOCKER_CONTEXT": "desktop"}, false, "unix:///home/me/.docker/run/docker.sock", false},
+		{"DOCKER_HOST wins over DOCKER_CONTEXT", nil, map[string]string{"DOCKER_HOST": "tcp://x:2375", "DOCKER_CONTEXT": "desktop"}, true, "tcp://x:2375", false},
+		{"--context default", []string{"--context", "default"}, map[string]string{"DOCKER_HOST": "tcp://x:2375"}, true, "tcp://x:2375", false},
+		{"--tls without a host", []string{"--tlsverify"}, nil, true, "tcp://localhost:2376", false},
+		{"unknown context", []string{"--context", "nope"}, nil, false, "", true},
+		{"--context and -H", []string{"--context", "prod", "-H", "tcp://x:2375"}, nil, false, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, _, err := parseGlobalFlags(append(append([]string{"--config", dir}, tc.args...), "backup", "plan"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := g.locateEngine(func(k string) string { return tc.env[k] })
+			if tc.wantErr {
+				if err == nil {
+					t.Errorf("got %+v, want an error", got)
+				}
+				return
+			}
+			if err != nil || got.Remote != tc.remote || got.Endpoint != tc.endpoint {
+				t.Errorf("got %+v, %v; want remote %v endpoint %q", got, err, tc.remote, tc.endpoint)
+			}
+		})
+	}
+}
+
+// With no flag and no variable, config.json's currentContext names the context.
+func TestLocateEngineFromTheConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	err := store.New(dir+"/contexts", command.DefaultContextStoreConfig()).CreateOrUpdate(store.Metadata{Name: "prod",
+		Metadata: command.DockerContext{}, Endpoints: map[string]any{docker.DockerEndpoint: docker.EndpointMeta{Host: "tcp://prod:2376"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"currentContext": "prod"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := parseGlobalFlags([]string{"backup", "plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want engineLocation
+	}{
+		{map[string]string{"DOCKER_CONFIG": dir}, engineLocation{Remote: true, Endpoint: "tcp://prod:2376"}},
+		{map[string]string{"DOCKER_CONFIG": dir, "DOCKER_HOST": "unix:///tmp/d.sock"}, engineLocation{Endpoint: "unix:///tmp/d.sock"}},
+	} {
+		got, err := g.locateEngine(func(k string) string { return tc.env[k] })
+		if err != nil || got != tc.want {
+			t.Errorf("%v: got %+v, %v; want %+v", tc.env, got, err, tc.want)
+		}
+	}
+}
