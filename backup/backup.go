@@ -168,6 +168,19 @@ func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *Resul
 func awaitsConfirmation(r Result) bool { return r.unconfirmed != "" }
 
 // helperMounts are the mounts a volumes backup or restore gives its helper.
+// RunMounts are the mounts the backups of plan's volumes services need: a run that
+// mounts them in its host (run.Options.Mounts) backs them up without helpers.
+func RunMounts(plan *composeext.Plan) []restic.Mount {
+	var all []restic.Mount
+	for _, svc := range plan.Services {
+		if svc.Strategy == composeext.StrategyVolumes {
+			m, _ := helperMounts(svc, true)
+			all = append(all, m...)
+		}
+	}
+	return all
+}
+
 func helperMounts(svc composeext.ServicePlan, readOnly bool) ([]restic.Mount, []string) {
 	var mounts []restic.Mount
 	var paths []string

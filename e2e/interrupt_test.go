@@ -34,17 +34,27 @@ func (p *project) startBackup(t *testing.T, argv ...string) *exec.Cmd {
 	return cmd
 }
 
-// waitHelper polls until a helper of the project of that kind runs, and returns its ID.
+// waitHelper waits for the container that does a run's work of kind (backup, dump,
+// restore) and returns its ID: a helper of that kind, or the run's own host container
+// (its anchor) while it runs that restic command as an exec.
 func (p *project) waitHelper(t *testing.T, kind string) string {
 	t.Helper()
 	var id string
 	eventually(t, helperWait, "a running "+kind+" helper of "+p.name, func() error {
 		id = strings.TrimSpace(mustDocker(t, "ps", "-q", "--filter", "label=io.docker-backup.project="+p.name,
 			"--filter", "label=io.docker-backup.kind="+kind))
-		if id == "" {
-			return errors.New("none yet")
+		if id != "" {
+			return nil
 		}
-		return nil
+		anchor := strings.TrimSpace(mustDocker(t, "ps", "-q", "--filter", "label=io.docker-backup.project="+p.name,
+			"--filter", "label=io.docker-backup.kind=run"))
+		if anchor != "" {
+			if top := (cmdSpec{argv: []string{"docker", "top", anchor, "-o", "pid,args"}}).run(); strings.Contains(top.stdout, "restic "+kind) {
+				id = anchor
+				return nil
+			}
+		}
+		return errors.New("none yet")
 	})
 	return id
 }

@@ -26,3 +26,9 @@ func IsMissingBindSource(err error, source string) bool {
 	rest, ok := strings.CutPrefix(msg[i+len(missingBindSource):], source)
 	return ok && (rest == "" || strings.ContainsRune(":\n ", rune(rest[0])))
 }
+
+// IsAnyMissingBindSource reports whether err is the engine's refusal to mount a host
+// folder that does not exist, whichever it is and whatever was being created.
+func IsAnyMissingBindSource(err error) bool {
+	return err != nil && strings.Contains(err.Error(), missingBindSource)
+}

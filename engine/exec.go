@@ -25,6 +25,10 @@ type ExecSpec struct {
 	// before the command has exited (ctx done, or Stdout failing), the command and its
 	// descendants are ended. Without sh in the container the command runs as is.
 	Kill bool
+	// WaitOnCancel, for a command that is not Kill, is how long Exec waits, when ctx is
+	// done, for the command to exit after its stream is closed (the engine then sends
+	// it SIGTERM, which restic takes as an interrupt and removes its lock).
+	WaitOnCancel time.Duration
 }
 
 // execPollInterval is how often Exec asks the engine whether a finished stream's
@@ -65,6 +69,16 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 		return -1, fmt.Errorf("starting exec: %w", err)
 	}
 	defer att.Close()
+	if pids == nil && spec.WaitOnCancel > 0 {
+		defer func() {
+			if ctx.Err() != nil {
+				att.Close()
+				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spec.WaitOnCancel)
+				defer cancel()
+				_, _ = waitExec(wctx, api, created.ID)
+			}
+		}()
+	}
 	if pids != nil {
 		defer func() {
 			if pid := int(pids.pid.Load()); err != nil && pid > 0 {

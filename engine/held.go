@@ -8,6 +8,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -25,6 +26,15 @@ type HeldSpec struct {
 	Entrypoint []string
 	Cmd        []string
 	Labels     map[string]string
+	// What a held container that also serves as a host for execs needs (see
+	// HelperSpec); NetworkMode is "none" when empty.
+	Env         []string
+	Mounts      []mount.Mount
+	Binds       []string
+	Hostname    string
+	NetworkMode string
+	Init        bool
+	Files       []File
 }
 
 // Held is a running held container.
@@ -37,13 +47,18 @@ type Held struct {
 // StartHeld creates, attaches to and starts a held container. A name in use fails with
 // ErrNameInUse; a container created but not started is removed again.
 func StartHeld(ctx context.Context, api API, spec HeldSpec) (*Held, error) {
+	network := spec.NetworkMode
+	if network == "" {
+		network = "none"
+	}
 	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: spec.Name,
 		Config: &container.Config{
 			Image: spec.Image, Entrypoint: spec.Entrypoint, Cmd: spec.Cmd, Labels: spec.Labels,
+			Env: spec.Env, Hostname: spec.Hostname,
 			AttachStdin: true, OpenStdin: true, StdinOnce: true,
 		},
-		HostConfig: &container.HostConfig{NetworkMode: "none"},
+		HostConfig: &container.HostConfig{NetworkMode: container.NetworkMode(network), Mounts: spec.Mounts, Binds: spec.Binds, Init: &spec.Init},
 	})
 	if cerrdefs.IsConflict(err) {
 		return nil, fmt.Errorf("creating container %s: %w", spec.Name, ErrNameInUse)
@@ -55,6 +70,11 @@ func StartHeld(ctx context.Context, api API, spec HeldSpec) (*Held, error) {
 	fail := func(err error) (*Held, error) {
 		_ = RemoveContainer(context.WithoutCancel(ctx), api, h.ID)
 		return nil, err
+	}
+	if len(spec.Files) > 0 {
+		if err := CopyFiles(ctx, api, h.ID, spec.Files); err != nil {
+			return fail(err)
+		}
 	}
 	att, err := api.ContainerAttach(ctx, h.ID, client.ContainerAttachOptions{Stream: true, Stdin: true})
 	if err != nil {

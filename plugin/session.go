@@ -12,6 +12,7 @@ import (
 	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/run"
 	"github.com/docker-backup/docker-backup/snapshot"
 )
@@ -90,7 +91,9 @@ func readRunSettings(c *cli.Context) runSettings {
 }
 
 // begin begins a run of command on the session's project (package run).
-func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs runSettings, initLocal bool, warn func(string)) (*run.Run, error) {
+// mounts are what the run's restic commands need besides the repository (see
+// run.Options.Mounts).
+func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs runSettings, initLocal bool, warn func(string), mounts ...restic.Mount) (*run.Run, error) {
 	s.runner.RetryLock = rs.retryLock
 	wait := defaultWait
 	if rs.wait {
@@ -100,6 +103,7 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 		API: s.api, Identity: s.identity, Runner: s.runner,
 		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
 		Wait: wait, InitLocal: initLocal, RepoDisplay: plan.Repository.Where(), Warn: warn,
+		Host: true, Mounts: mounts,
 	})
 }
 

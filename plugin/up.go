@@ -77,7 +77,7 @@ func runUp(ctx context.Context, opts *upOptions) error {
 	}
 	reporter := newReporter(opts.d.streams, opts.json)
 	// Only the default local repository is created on first use (see repository).
-	r, err := s.begin(ctx, plan, "up", opts.run, plan.Repository.Default, reporter.Warn)
+	r, err := s.begin(ctx, plan, "up", opts.run, plan.Repository.Default, reporter.Warn, backup.RunMounts(plan)...)
 	if err != nil {
 		return err
 	}

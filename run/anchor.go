@@ -27,9 +27,9 @@ func (e *busyError) Is(target error) bool { return target == ErrBusy }
 // acquire takes the project's anchor. A live holder is waited for (polling) as long as
 // o.Wait allows; a dead one (its process is gone, so its anchor exited) is removed and
 // its leftovers are recovered by the caller, which then holds the project alone.
-func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*engine.Held, error) {
+func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*engine.Held, *host, error) {
 	name := anchorName(o.Identity.Project)
-	spec := engine.HeldSpec{
+	plain := engine.HeldSpec{
 		Name:       name,
 		Image:      o.AnchorImage,
 		Entrypoint: []string{agentimage.Binary, agent.Command, "hold"},
@@ -38,29 +38,42 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*
 			LabelCommand: o.Command, LabelClient: o.Client,
 		},
 	}
+	spec := plain
+	if o.Host {
+		spec = o.Runner.hostSpec(plain, o.Mounts)
+	}
 	start := time.Now()
 	announced := false
 	delay := 200 * time.Millisecond
 	for {
 		held, err := engine.StartHeld(ctx, o.API, spec)
+		if o.Host && engine.IsAnyMissingBindSource(err) {
+			// A folder to mount is missing on the engine's host (the repository's, or a
+			// service's): the run goes on with helpers, which say which.
+			spec, o.Host = plain, false
+			continue
+		}
 		if !errors.Is(err, engine.ErrNameInUse) {
-			return held, err
+			if err != nil || !o.Host {
+				return held, nil, err
+			}
+			return held, &host{id: held.ID, mounts: spec.Mounts, binds: spec.Binds}, nil
 		}
 		st, found, err := engine.InspectState(ctx, o.API, name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if found && !alive(st) {
 			// Removed by ID: never a newer anchor that took the name meanwhile.
 			if err := engine.RemoveContainer(ctx, o.API, st.ID); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		if found {
 			holder := describeHolder(st)
 			if o.Wait >= 0 && time.Since(start) >= o.Wait {
-				return nil, &busyError{msg: fmt.Sprintf("%v: %s; wait for it with --wait", ErrBusy, holder)}
+				return nil, nil, &busyError{msg: fmt.Sprintf("%v: %s; wait for it with --wait", ErrBusy, holder)}
 			}
 			if !announced {
 				warn("waiting for another run of project " + o.Identity.Project + ": " + holder)
@@ -69,7 +82,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 2*time.Second)

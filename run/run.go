@@ -40,6 +40,10 @@ type Options struct {
 	RepoDisplay string
 	// Warn receives what the run wants the user to know (recovery, waiting).
 	Warn func(string)
+	// Host makes the anchor the host of the run's restic commands (see host), with
+	// Mounts mounted besides the repository: what the run's backups will need.
+	Host   bool
+	Mounts []restic.Mount
 }
 
 // Run is a run in progress.
@@ -83,11 +87,11 @@ func Begin(ctx context.Context, o Options) (*Run, error) {
 	}
 	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn}
 	r.Runner.RunID = r.ID
-	anchor, err := acquire(ctx, o, r.ID, warn)
+	anchor, h, err := acquire(ctx, o, r.ID, warn)
 	if err != nil {
 		return nil, err
 	}
-	r.anchor = anchor
+	r.anchor, r.Runner.host = anchor, h
 	if err := r.begin(ctx, o); err != nil {
 		r.End(ctx)
 		return nil, err
@@ -163,6 +167,7 @@ func (r *Run) UnconfirmedLeft() bool { return r.unconfirmedLeft }
 
 // End releases the anchor: the project is free for the next run.
 func (r *Run) End(ctx context.Context) {
+	r.Runner.host = nil
 	if r.anchor != nil {
 		_ = r.anchor.Release(ctx)
 		r.anchor = nil

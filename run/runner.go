@@ -76,6 +76,8 @@ type Runner struct {
 	// RunID is the run whose helpers these are; helpers of a runner outside a run
 	// (read-only commands) carry none, and recovery leaves them running.
 	RunID string
+	// host, while the run has one, runs the restic commands it has the mounts for.
+	host *host
 }
 
 // ResticEntrypoint runs restic in a helper through the agent, which completes restic's
@@ -85,8 +87,13 @@ var ResticEntrypoint = []string{agentimage.Binary, agent.Command, "restic"}
 // awsSecretKeys are the AWS variables that go into a credentials file.
 var awsSecretKeys = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
-// Run runs one restic invocation in a new helper container and removes it afterwards.
+// Run runs one restic invocation: in the run's host container when it has every mount
+// the invocation needs and no input is streamed, else in a new helper container,
+// removed afterwards.
 func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
+	if h := c.host; h != nil && inv.Stdin == nil && h.covers(inv) {
+		return c.execIn(ctx, h, inv)
+	}
 	spec := c.helperSpec(inv)
 	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr

@@ -1,0 +1,68 @@
+package run
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/docker-backup/docker-backup/agent"
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// host is the run's own container, its anchor, when it is also where the run's restic
+// commands run: started once with the repository, the cache, the secrets and every
+// mount the run's backups need, it runs each restic command that needs nothing more
+// as an exec, which costs a fraction of a helper's start. The engine ends those execs
+// with the container, when the run's process ends (see engine.HeldSpec): a dead run
+// leaves no restic behind.
+type host struct {
+	id     string
+	mounts []mount.Mount
+	binds  []string
+}
+
+// hostExecGrace is how long an interrupted restic of the host has to exit.
+const hostExecGrace = 10 * time.Second
+
+// covers reports whether every mount of an invocation is one of the host's.
+func (h *host) covers(inv restic.Invocation) bool {
+	for _, m := range inv.Mounts {
+		if !slices.ContainsFunc(h.mounts, func(hm mount.Mount) bool {
+			return string(hm.Type) == m.Type && hm.Source == m.Source && hm.Target == m.Target && hm.ReadOnly == m.ReadOnly
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// hostSpec is the anchor of run runID as a host for its restic commands: the helpers'
+// own settings and the mounts given.
+func (c *Runner) hostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.HeldSpec {
+	base := c.helperSpec(restic.Invocation{Mounts: mounts, Kind: KindAnchor})
+	anchor.Env, anchor.Mounts, anchor.Binds, anchor.Files = base.Env, base.Mounts, base.Binds, base.Files
+	anchor.Hostname, anchor.NetworkMode, anchor.Init = base.Hostname, base.NetworkMode, true
+	// NetworkMode "" is the engine's default network; an anchor without a host has none.
+	if anchor.NetworkMode == "" {
+		anchor.NetworkMode = "default"
+	}
+	return anchor
+}
+
+// execIn runs restic in the run's host container.
+func (c *Runner) execIn(ctx context.Context, h *host, inv restic.Invocation) error {
+	stderr := &engine.Tail{Max: 8 << 10}
+	code, err := engine.Exec(ctx, c.API, h.id, engine.ExecSpec{
+		Cmd:    append([]string{ResticEntrypoint[0], agent.Command, "restic"}, restic.WithRetryLock(inv.Args, c.RetryLock)...),
+		Stdout: inv.Stdout, Stderr: stderr,
+		// Interrupted, restic removes its lock before the run goes on (and ends its host).
+		WaitOnCancel: hostExecGrace,
+	})
+	if err != nil {
+		return err
+	}
+	return restic.ErrorForExit(code, stderr.String())
+}
