@@ -15,7 +15,7 @@ func fileFixture(t *testing.T) (dir string, old, staged string) {
 	dir = t.TempDir()
 	build(t, dir, []node{
 		{path: "live", kind: 'f', data: "old content", mode: 0o644, xattr: "old"},
-		{path: "staged", kind: 'f', data: "the new, longer content", mode: 0o4750 & 0o777 | os.ModeSetuid, uid: 1000, xattr: "new"},
+		{path: "staged", kind: 'f', data: "the new, longer content", mode: 0o4750&0o777 | os.ModeSetuid, uid: 1000, xattr: "new"},
 	})
 	m := manifest(t, dir)
 	return dir, m["live"], m["staged"]
