@@ -93,7 +93,8 @@ func (s *swapper) move(src, dst string, keepSrc bool) (bool, error) {
 	return true, s.removeAll(src)
 }
 
-// copy copies src to dst under a temporary name first, so dst is there only when whole.
+// copy copies src to dst under a temporary name first, so dst is there only when whole
+// (durable only after transfer's syncfs).
 func (s *swapper) copy(src, dst string) error {
 	tmp := filepath.Join(filepath.Dir(dst), tmpName)
 	if err := s.do("copy", src); err != nil {
@@ -105,9 +106,6 @@ func (s *swapper) copy(src, dst string) error {
 	if err := s.copier.tree(src, tmp, dst); err != nil {
 		_ = os.RemoveAll(tmp)
 		return fmt.Errorf("copying %s to another filesystem: %w", src, err)
-	}
-	if err := syncFS(tmp); err != nil {
-		return err
 	}
 	if err := s.do("rename copy", dst); err != nil {
 		return err
@@ -141,6 +139,12 @@ func (s *swapper) transfer(j *journal, resumed bool, each pairs) error {
 		}
 		if !s.copied {
 			return nil
+		}
+		// The copies must be durable before a source is removed; once, not per copy.
+		for _, d := range []string{j.Plan.Live, j.Plan.Staging, j.Plan.Rollback} {
+			if err := syncFS(d); err != nil {
+				return err
+			}
 		}
 		j.Removing = true
 		if err := s.transition(j); err != nil {

@@ -103,16 +103,16 @@ func prefixes(rel string) []string {
 	return out
 }
 
-// syncFS makes what was written to the filesystem holding path's folder durable.
+// syncFS makes what was written to the filesystem holding path (a folder or a regular
+// file) durable.
 func syncFS(path string) error {
-	dir := filepath.Dir(path)
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
+		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
 	if err := unix.Syncfs(fd); err != nil {
-		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+		return &os.PathError{Op: "syncfs", Path: path, Err: err}
 	}
 	return nil
 }

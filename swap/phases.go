@@ -107,7 +107,7 @@ func (s *swapper) settle(j *journal) error {
 			return false, err
 		}
 		if j.Removing {
-			return false, s.removeAll(src)
+			return true, s.removeAll(src) // true: read the folder again
 		}
 		return false, s.removeAll(dst)
 	})

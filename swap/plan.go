@@ -105,6 +105,9 @@ func (p Plan) skips() map[string]bool {
 	if p.Marker != "" {
 		s[p.Marker] = true
 	}
+	if j := filepath.Clean(p.Journal); filepath.Dir(j) == filepath.Clean(p.Staging) && s[filepath.Base(j)] {
+		s[filepath.Base(j)+".tmp"] = true // the journal's next version, before its rename
+	}
 	return s
 }
 

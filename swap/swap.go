@@ -47,7 +47,7 @@ func (s *swapper) resume(path string) error {
 	if err != nil {
 		return err
 	}
-	if j.Plan.Journal != path {
+	if filepath.Clean(j.Plan.Journal) != filepath.Clean(path) {
 		return fmt.Errorf("reading the journal %s: it is the journal of %s", path, j.Plan.Journal)
 	}
 	return s.run(j, true)
