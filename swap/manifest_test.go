@@ -17,13 +17,12 @@ import (
 
 // node is an entry of a test tree.
 type node struct {
-	path    string
-	kind    byte   // 'f' file, 'd' folder, 'l' symlink, 'h' hard link, 'p' fifo
-	data    string // content, or the target of a symlink or hard link
-	mode    os.FileMode
-	uid     int
-	xattr   string // value of user.test, if any
-	noTimes bool
+	path  string
+	kind  byte   // 'f' file, 'd' folder, 'l' symlink, 'h' hard link, 'p' fifo
+	data  string // content, or the target of a symlink or hard link
+	mode  os.FileMode
+	uid   int
+	xattr string // value of user.test, if any
 }
 
 // build makes the nodes under root (which exists), then gives every entry a

@@ -2,10 +2,12 @@ package swap
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 const (
@@ -92,6 +94,37 @@ func (f *fixture) live(t *testing.T, wantNew bool) {
 	}
 }
 
+// rollback checks that Rollback holds the old tree but the kept paths, its root and
+// the folders they were in (whose times changed when they moved out).
+func (f *fixture) rollback(t *testing.T) {
+	t.Helper()
+	want := map[string]string{}
+	for p, e := range f.old {
+		if p != "." && !keptBy(p, f.plan.Keep) && !parentOfKept(p, f.plan.Keep) {
+			want[p] = e
+		}
+	}
+	got := manifest(t, f.plan.Rollback)
+	delete(got, ".")
+	for p := range got {
+		if parentOfKept(p, f.plan.Keep) {
+			delete(got, p)
+		}
+	}
+	if d := diff(want, got); d != "" {
+		t.Fatalf("rollback is not the old tree:\n%s", d)
+	}
+}
+
+func parentOfKept(p string, keep []string) bool {
+	for _, k := range keep {
+		if under(p, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // exdev is a rename that fails as between two filesystems.
 func exdev(oldpath, newpath string) error {
 	return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: syscall.EXDEV}
@@ -125,6 +158,7 @@ func TestSwap(t *testing.T) {
 					t.Fatal(err)
 				}
 				f.live(t, true)
+				f.rollback(t)
 			})
 		}
 	}
@@ -176,6 +210,36 @@ func TestSwapJournalInStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.live(t, true)
+}
+
+func TestSwapManyEntries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes 100,000 files")
+	}
+	const n = 100_000
+	staged := []node{{path: testMarker, kind: 'f', data: testNonce}}
+	for i := range n {
+		staged = append(staged, node{path: fmt.Sprintf("new%06d", i), kind: 'f'})
+	}
+	f := newFixture(t, oldTree(), staged, testKeep)
+	start := time.Now()
+	if err := Swap(f.plan); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("swapped in %d entries in %v", n, time.Since(start))
+	f.live(t, true)
+	// And back: Live's 100,000 entries are now the old content.
+	p := f.plan
+	p.Staging, p.Rollback = f.plan.Rollback, f.plan.Staging
+	p.Marker = ""
+	if err := os.Remove(filepath.Join(p.Rollback, testMarker)); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if err := Swap(p); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("swapped out %d entries in %v", n, time.Since(start))
 }
 
 func TestResumeWithoutJournal(t *testing.T) {
