@@ -60,7 +60,10 @@ type Error struct {
 
 // Error says what failed and what state Live is in.
 func (e *Error) Error() string {
-	msg := e.Err.Error() + ": " + e.State.Error()
+	msg := fmt.Sprint(e.State)
+	if e.Err != nil {
+		msg = e.Err.Error() + ": " + msg
+	}
 	if len(e.Paths) > 0 {
 		msg += " (see " + strings.Join(e.Paths, ", ") + ")"
 	}

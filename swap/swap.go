@@ -20,16 +20,19 @@ func Swap(p Plan) error {
 // it died. It returns nil once Live holds exactly the new tree. By journaled phase:
 //
 //   - out (old entries moving to Rollback), in (staged entries moving into Live), keep
-//     (nested kept paths moving back, Live's root taking the staged root's attributes):
-//     the swap goes on forward. Should a step fail, what was done is put back, as Swap
-//     does, and the error says ErrRolledBack (ErrUnchanged from phase out).
+//     (nested kept paths moving back, attributes of their folders and of Live's root):
+//     the swap goes on forward. Copies the dead process left are dropped and made again,
+//     unless the journal says their sources were being removed: then the removal is
+//     finished. Should a step fail now, what was done is put back as Swap does, and the
+//     error says ErrUnchanged (from phase out) or ErrRolledBack.
 //   - revert-keep, revert-in, revert-out (a failed swap was putting the previous content
 //     back): the revert goes on, and Resume returns an *Error with State ErrRolledBack
 //     once Live holds exactly the old tree.
 //
 // A missing journal is an error matching fs.ErrNotExist: no swap was interrupted after
-// its first change (Live holds whatever the last swap left, old or new, whole). An error
-// with ErrMixed keeps the journal: Resume may be called again.
+// its first change (Live holds whatever the last swap left, old or new, whole). After an
+// ErrMixed from Swap or Resume the journal is kept, and Resume brings Live to one whole
+// tree: the old one if the revert had been journaled, else the new one.
 func Resume(path string) error {
 	return newSwapper().resume(path)
 }
