@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -68,10 +69,17 @@ func TestSwapFailsAtEveryStep(t *testing.T) {
 }
 
 func TestSwapCrashesAtEveryStep(t *testing.T) {
-	for _, m := range modes {
+	for _, m := range append(modes, struct {
+		name   string
+		rename func(string, string) error
+	}{"journal in staging", os.Rename}) {
 		t.Run(m.name, func(t *testing.T) {
 			eachStep(t, func(t *testing.T, n int) bool {
 				f := newFixture(t, oldTree(), newTree(), testKeep)
+				if m.name == "journal in staging" {
+					f.plan.Journal = filepath.Join(f.plan.Staging, ".journal")
+					f.plan.Skip = []string{".journal"}
+				}
 				count := 0
 				s := newSwapper()
 				s.rename, s.hook, s.crash = m.rename, failAt(&count, n), true
