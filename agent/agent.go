@@ -36,6 +36,7 @@ var commands = map[string]func(ctx context.Context, args []string, s Streams) er
 	"restic":    func(_ context.Context, args []string, _ Streams) error { return execRestic(args, os.Environ()) },
 	"preflight": preflight,
 	"empty":     empty,
+	"swap":      swapCommand,
 }
 
 // errUsage is a command called with the wrong arguments.
@@ -44,7 +45,7 @@ var errUsage = errors.New("usage")
 // Main runs `agent ARGS…` and returns the exit code. Failures are one line on Err.
 func Main(args []string, s Streams) int {
 	if len(args) == 0 {
-		fmt.Fprintln(s.Err, "docker-backup agent: a command is needed (hold, restic, preflight, empty)")
+		fmt.Fprintln(s.Err, "docker-backup agent: a command is needed (hold, restic, preflight, empty, swap)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -25,6 +26,9 @@ func CreateVolume(ctx context.Context, api API, name string, labels map[string]s
 
 // ErrVolumeExists is a volume that was to be new but already exists.
 var ErrVolumeExists = errors.New("volume already exists")
+
+// ErrNoVolume is a volume that does not exist.
+var ErrNoVolume = errors.New("no such volume")
 
 // CreateNewVolume creates a volume that must not exist yet. The engine answers a create
 // of an existing name with that volume, as if it had made it: two users would share it.
@@ -90,4 +94,29 @@ func RemoveVolumes(ctx context.Context, api API, names []string) error {
 		}
 	}
 	return first
+}
+
+// VolumePlace is where a local volume keeps its content on the engine's host.
+type VolumePlace struct {
+	// Root is the engine's folder of volumes, Data the volume's content folder in it
+	// (Root/<name>/_data); both empty when the volume is not a plain folder there (another
+	// driver, or the local driver with mount options).
+	Root, Data string
+}
+
+// VolumePlaceOf inspects the volume name and returns its place.
+func VolumePlaceOf(ctx context.Context, api API, name string) (VolumePlace, error) {
+	res, err := api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return VolumePlace{}, fmt.Errorf("volume %s: %w", name, ErrNoVolume)
+	}
+	if err != nil {
+		return VolumePlace{}, fmt.Errorf("inspecting volume %s: %w", name, err)
+	}
+	v := res.Volume
+	mp := v.Mountpoint
+	if v.Driver != "local" || len(v.Options) > 0 || path.Base(mp) != "_data" || path.Base(path.Dir(mp)) != name {
+		return VolumePlace{}, nil
+	}
+	return VolumePlace{Root: path.Dir(path.Dir(mp)), Data: mp}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/run"
 )
@@ -162,7 +163,7 @@ func TestRestoreVolumesFailureBeforeSwapLeavesLiveAlone(t *testing.T) {
 }
 
 func TestRestoreVolumesSwapFailure(t *testing.T) {
-	for code, wantKept := range map[int]bool{swapPutBack: false, swapPutBackFailed: true} {
+	for code, wantKept := range map[int]bool{agent.SwapPutBack: false, agent.SwapPutBackFailed: true} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			env, f := volumesEnv(t, goodSummary)
 			f.helperExit["restore-swap"] = code

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"path"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
@@ -104,24 +102,3 @@ func (s *staging) resticMounts(svc composeext.ServicePlan) []restic.Mount {
 // marker is the file at the root of each staging volume that says it is this restore's:
 // written before restic restores into it, checked by the swap before anything is wiped.
 func (s *staging) marker() string { return ".docker-backup-staged-" + s.nonce }
-
-// scriptEnv is what the preflight and swap scripts read: the mounts' numbers, each
-// one's kind (dir or file) and, for a file, its name in the staging volume.
-func (s *staging) scriptEnv(svc composeext.ServicePlan) []string {
-	vars := []string{"NONCE=" + s.nonce}
-	idx := ""
-	for i, m := range svc.Volumes {
-		n := strconv.Itoa(i)
-		idx += " " + n
-		kind := "dir"
-		if s.file[i] {
-			kind = "file"
-			vars = append(vars, "BASE_"+n+"="+path.Base(m.Path))
-		}
-		vars = append(vars, "KIND_"+n+"="+kind)
-		if len(m.Keep) > 0 {
-			vars = append(vars, "KEEP_"+n+"="+strings.Join(m.Keep, "\n"))
-		}
-	}
-	return append(vars, "MOUNTS="+idx[min(1, len(idx)):])
-}

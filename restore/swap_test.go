@@ -45,7 +45,7 @@ func TestRestoreVolumesNamesUnique(t *testing.T) {
 // the engine after a prune): the live content is unchanged, nothing of ours is left.
 func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
-	f.helperExit["restore-swap"] = swapNotStaged
+	f.helperExit["restore-swap"] = agent.SwapNotStaged
 	f.helperOut["restore-swap"] = "0\n"
 	err := Failed(restoreFiles(t, env, Options{}))
 	staging, rollback, _ := names(t, f, env.Run.ID)
@@ -65,8 +65,12 @@ func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	if err := json.Unmarshal([]byte(pre.Files[agent.SpecFile]), &spec); err != nil {
 		t.Fatalf("preflight spec %q: %v", pre.Files[agent.SpecFile], err)
 	}
-	if n := spec.Nonce; n == "" || n != envOf(sw.Config.Env, "NONCE") {
-		t.Errorf("nonce of preflight %q, of swap %q", n, envOf(sw.Config.Env, "NONCE"))
+	var swapSpec agent.SwapSpec
+	if err := json.Unmarshal([]byte(sw.Files[agent.SpecFile]), &swapSpec); err != nil {
+		t.Fatalf("swap spec %q: %v", sw.Files[agent.SpecFile], err)
+	}
+	if n := spec.Nonce; n == "" || n != swapSpec.Nonce {
+		t.Errorf("nonce of preflight %q, of swap %q", n, swapSpec.Nonce)
 	}
 }
 
@@ -83,7 +87,7 @@ func envOf(env []string, key string) string {
 // keeps its rollback volume.
 func TestRestoreVolumesSwapPutBackFailedNamesVolume(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
-	f.helperExit["restore-swap"] = swapPutBackFailed
+	f.helperExit["restore-swap"] = agent.SwapPutBackFailed
 	f.helperOut["restore-swap"] = "0\n"
 	err := Failed(restoreFiles(t, env, Options{}))
 	_, rollback, _ := names(t, f, env.Run.ID)
@@ -203,17 +207,25 @@ func TestRestoreFileBind(t *testing.T) {
 		t.Errorf("restic's mounts %v: want the volume's staging at its path, the files' at /backup/files", targets)
 	}
 	sw := f.helpers["restore-swap"]
-	if envOf(sw.Config.Env, "KIND_1") != "file" || envOf(sw.Config.Env, "BASE_1") != "etc-app-conf.txt" || envOf(sw.Config.Env, "KIND_0") != "dir" {
-		t.Errorf("swap env %q", sw.Config.Env)
+	var spec agent.SwapSpec
+	if err := json.Unmarshal([]byte(sw.Files[agent.SpecFile]), &spec); err != nil || len(spec.Mounts) != 2 {
+		t.Fatalf("swap spec %q: %v", sw.Files[agent.SpecFile], err)
 	}
-	var live string
+	// The volume and its staging and rollback volumes are moved by rename under the one
+	// folder of volumes; the file is rewritten in place through its own bind mount.
+	dir, file := spec.Mounts[0], spec.Mounts[1]
+	if dir.File || !strings.HasPrefix(dir.Live, "/volumes/p_data/") || !strings.HasPrefix(dir.Staging, "/volumes/p_data-staging-") || !strings.HasPrefix(dir.Rollback, "/volumes/p_data-rollback-") {
+		t.Errorf("swap of the volume %+v", dir)
+	}
+	if !file.File || file.Base != "etc-app-conf.txt" || file.Live != "/live/1" || !strings.HasPrefix(file.Staging, "/volumes/p_files_files-staging-") {
+		t.Errorf("swap of the file %+v", file)
+	}
+	mounts := map[string]string{}
 	for _, m := range sw.HostConfig.Mounts {
-		if m.Target == "/live/1" {
-			live = string(m.Type) + " " + m.Source
-		}
+		mounts[m.Target] = string(m.Type) + " " + m.Source
 	}
-	if live != "bind /srv/p/conf.txt" {
-		t.Errorf("the swap mounts %q at /live/1", live)
+	if mounts["/live/1"] != "bind /srv/p/conf.txt" || mounts["/volumes"] != "bind /var/lib/docker/volumes" || len(mounts) != 2 {
+		t.Errorf("the swap mounts %q", mounts)
 	}
 }
 

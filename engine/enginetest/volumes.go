@@ -82,7 +82,7 @@ func (e *Engine) VolumeInspect(_ context.Context, name string, _ client.VolumeIn
 	if !ok {
 		return client.VolumeInspectResult{}, fmt.Errorf("get %s: no such volume: %w", name, cerrdefs.ErrNotFound)
 	}
-	return client.VolumeInspectResult{Volume: volume.Volume{Name: v.Name, Driver: "local", Labels: maps.Clone(v.Labels)}}, nil
+	return client.VolumeInspectResult{Volume: volume.Volume{Name: v.Name, Driver: "local", Labels: maps.Clone(v.Labels), Mountpoint: "/var/lib/docker/volumes/" + v.Name + "/_data"}}, nil
 }
 
 // VolumeList lists the volumes that match the label and name filters.

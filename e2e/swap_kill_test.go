@@ -1,0 +1,95 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSwapKilledMidSwap kills the plugin (kill -9) the moment its swap helper starts,
+// while the live volume's thousands of entries are being replaced: the live volume must
+// be exactly the old tree or exactly the restored one, never a mix, and the next
+// restore must finish, leaving the restored tree and the service running.
+func TestSwapKilledMidSwap(t *testing.T) {
+	p := newProject(t, "swap")
+	fill := func(prefix string, n int) {
+		p.exec(t, "many", "sh", "-c", `cd /srv/many && find . -mindepth 1 -delete && i=0; while [ $i -lt $1 ]; do echo "$0 $i" > "$0$i"; mkdir -p "d$0$((i % 50))"; i=$((i+1)); done`, prefix, strconv.Itoa(n))
+	}
+	fill("snap", 3000)
+	live := p.volume(t, "many")
+	restored := volumeTree(t, live)
+	p.mustBackup(t, "up", "many")
+	fill("live", 2000)
+	old := volumeTree(t, live)
+
+	started := swapStarts(t, p)
+	s := p.start(t, nil, pluginBin(), "restore", "many", "--yes")
+	select {
+	case <-started:
+		s.signal(t, syscall.SIGKILL)
+	case <-s.done:
+		t.Fatalf("the restore ended before its swap helper started: %v", s.res)
+	case <-time.After(helperWait):
+		t.Fatalf("no swap helper started within %s", helperWait)
+	}
+	s.wait(t, helperWait)
+	// The swap helper goes on without the plugin; recovery waits for it too.
+	eventually(t, helperWait, "the swap helper to end", func() error {
+		if ids := lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")); len(ids) > 0 {
+			return errors.New("still running")
+		}
+		return nil
+	})
+	switch got := volumeTree(t, live); got {
+	case old:
+		t.Log("killed before the swap replaced anything: the live volume is the old tree")
+	case restored:
+		t.Log("the swap finished without the plugin: the live volume is the restored tree")
+	default:
+		t.Fatalf("after kill -9 mid-swap the live volume is neither the old nor the restored tree:\n%s", got)
+	}
+
+	p.mustBackup(t, "restore", "many", "--yes")
+	if got := volumeTree(t, live); got != restored {
+		t.Errorf("after the next restore the live volume is not the snapshot's tree:\n%s", got)
+	}
+	if st := p.serviceState(t, "many"); st != "running" {
+		t.Errorf("service is %s after the next restore", st)
+	}
+	p.checkNothingLeft(t, true)
+}
+
+// swapStarts reports the start of the project's first swap helper.
+func swapStarts(t *testing.T, p *project) <-chan struct{} {
+	t.Helper()
+	events := exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "event=start",
+		"--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")
+	events.Env = env.base
+	out, err := events.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = events.Process.Kill(); _ = events.Wait() })
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var ev struct{ ID string }
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.ID != "" {
+				close(started)
+				return
+			}
+		}
+	}()
+	return started
+}
