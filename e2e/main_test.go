@@ -29,6 +29,9 @@ var env struct {
 	dockerHost string
 	// images and binaries from e2e/images/build.sh (its KEY=VALUE output).
 	resticImage, dbImage, minioBin, resticBin string
+	// resticBareImage has restic and nothing else (no shell): the plugin's helper image
+	// is built on it, so every test shows the helpers need nothing more.
+	resticBareImage string
 	// compose is the compose command: ["docker", "compose"] or ["docker-compose"].
 	compose []string
 	// base is the environment of every command a test runs.
@@ -100,7 +103,7 @@ func setup(tmp string) error {
 	}
 	env.base = append(os.Environ(),
 		"DOCKER_CONFIG="+env.dockerConfig,
-		"DOCKER_BACKUP_IMAGE="+env.resticImage,
+		"DOCKER_BACKUP_IMAGE="+env.resticBareImage,
 		"DOCKER_BACKUP_E2E_DB_IMAGE="+env.dbImage,
 		// Helpers keep restic's cache in a volume of this run, not the user's.
 		"DOCKER_BACKUP_CACHE_VOLUME="+cacheVolume,
@@ -149,10 +152,11 @@ func buildImages() error {
 		}
 	}
 	for key, dst := range map[string]*string{
-		"DOCKER_BACKUP_E2E_RESTIC_IMAGE": &env.resticImage,
-		"DOCKER_BACKUP_E2E_DB_IMAGE":     &env.dbImage,
-		"DOCKER_BACKUP_E2E_MINIO":        &env.minioBin,
-		"DOCKER_BACKUP_E2E_RESTIC":       &env.resticBin,
+		"DOCKER_BACKUP_E2E_RESTIC_IMAGE":      &env.resticImage,
+		"DOCKER_BACKUP_E2E_RESTIC_BARE_IMAGE": &env.resticBareImage,
+		"DOCKER_BACKUP_E2E_DB_IMAGE":          &env.dbImage,
+		"DOCKER_BACKUP_E2E_MINIO":             &env.minioBin,
+		"DOCKER_BACKUP_E2E_RESTIC":            &env.resticBin,
 	} {
 		if *dst = kv[key]; *dst == "" {
 			return fmt.Errorf("e2e/images/build.sh printed no %s", key)

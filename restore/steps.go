@@ -68,12 +68,12 @@ func (j Job) Steps(opts Options) []string {
 	for _, m := range svc.Volumes {
 		add("create staging volume for %s at %s", m.Source, m.Path)
 	}
-	add("run helper: check the live mounts, the helper image's busybox and the free space; mark the staging volumes as this restore's")
+	add("run helper: check the live mounts and the free space; mark the staging volumes as this restore's")
 	add("stop the service's running containers")
 	add("run helper: restic restore %s --target / %s --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
 	add("run helper: check each staging volume still bears this restore's mark, then:")
 	for _, m := range svc.Volumes {
-		add("copy %s to a new rollback volume, then replace its content with the staged content", m.Source)
+		add("move the content of %s to a new rollback volume, then the staged content into it", m.Source)
 	}
 	add("start the stopped containers again and remove the staging volumes")
 	if opts.NoRollback {

@@ -15,6 +15,8 @@ mkdir -p "$bin"
 restic_version=0.18.1
 minio_version=${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
 restic_image=docker-backup-e2e/restic:$restic_version-3
+# The image the plugin's helpers are built on: restic alone, no shell, no busybox.
+restic_bare_image=docker-backup-e2e/restic-bare:$restic_version-1
 db_packages=postgresql-15,mariadb-server,redis-server,sqlite3,ca-certificates
 # Tags follow the inputs: a changed package list or db/ file builds a new image.
 db_base_image=docker-backup-e2e/db-base:bookworm-$(echo "$db_packages" | sha256sum | cut -c1-8)
@@ -45,6 +47,22 @@ build_restic_bin() {
 	log "building restic $restic_version from source (about 80 s)"
 	GOBIN=$cache/gobin CGO_ENABLED=0 go install "github.com/restic/restic/cmd/restic@v$restic_version"
 	mv "$cache/gobin/restic" "$bin/restic-$restic_version"
+}
+
+# build_restic_bare builds the restic image with nothing but restic, its CA bundle and a
+# writable /tmp: docker-backup's helpers must need nothing else.
+build_restic_bare() {
+	build_restic_bin
+	have_image "$restic_bare_image" && return
+	ctx=$(mktemp -d)
+	trap 'rm -rf "$ctx"' RETURN
+	printf '%s\n' 'FROM scratch' 'COPY restic /usr/bin/restic' 'COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt' \
+		'COPY tmp /tmp' 'ENTRYPOINT ["/usr/bin/restic"]' >"$ctx/Dockerfile"
+	cp "$bin/restic-$restic_version" "$ctx/restic"
+	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
+	mkdir "$ctx/tmp" && chmod 1777 "$ctx/tmp"
+	log "building $restic_bare_image"
+	docker_build "$restic_bare_image" "$ctx"
 }
 
 build_restic() {
@@ -120,9 +138,11 @@ build_minio() {
 }
 
 build_restic
+build_restic_bare
 build_db
 build_minio
 echo "DOCKER_BACKUP_E2E_RESTIC_IMAGE=$restic_image"
+echo "DOCKER_BACKUP_E2E_RESTIC_BARE_IMAGE=$restic_bare_image"
 echo "DOCKER_BACKUP_E2E_DB_IMAGE=$db_image"
 echo "DOCKER_BACKUP_E2E_MINIO=$bin/minio-$minio_version"
 echo "DOCKER_BACKUP_E2E_RESTIC=$bin/restic-$restic_version"
