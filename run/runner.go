@@ -17,6 +17,7 @@ import (
 	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/dump"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -67,6 +68,10 @@ type Runner struct {
 	// RetryLock is restic's --retry-lock for every command: how long to wait for a
 	// lock someone else holds.
 	RetryLock time.Duration
+	// DockerSocket is the engine's API socket on the engine's host
+	// (composeext.Plan.DockerSocket), mounted into the helpers of SocketKinds only;
+	// composeext.DefaultDockerSocket when empty.
+	DockerSocket string
 	// RunID is the run whose helpers these are; helpers of a runner outside a run
 	// (read-only commands) carry none, and recovery leaves them running.
 	RunID string
@@ -87,6 +92,9 @@ func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
 	code, err := engine.RunHelper(ctx, c.API, spec)
 	if err != nil {
 		return err
+	}
+	if f := dump.ParseFailure(code, stderr.String()); f != nil {
+		return f
 	}
 	return restic.ErrorForExit(code, stderr.String())
 }
@@ -122,6 +130,16 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	for _, m := range inv.Mounts {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
+	entrypoint, socket := socketEntrypoint(inv.Kind)
+	if socket {
+		sock := c.DockerSocket
+		if sock == "" {
+			sock = composeext.DefaultDockerSocket
+		}
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: sock, Target: agent.EngineSocket})
+	} else {
+		entrypoint = ResticEntrypoint
+	}
 	env := []string{
 		"RESTIC_REPOSITORY_FILE=" + repositoryFile,
 		"RESTIC_PASSWORD_FILE=" + passwordFile,
@@ -151,6 +169,9 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		data, _ := json.Marshal(secret) // a map of strings always marshals
 		files = append(files, engine.File{Path: agent.EnvFile, Mode: 0o400, Data: data})
 	}
+	for _, f := range inv.Files {
+		files = append(files, engine.File{Path: f.Path, Mode: f.Mode, Data: f.Data})
+	}
 	if aws.Len() > 0 {
 		files = append(files, engine.File{Path: awsCredentialsDir, Mode: 0o400, Data: append([]byte("[default]\n"), aws.Bytes()...)})
 		env = append(env, "AWS_SHARED_CREDENTIALS_FILE="+awsCredentialsDir, "AWS_PROFILE=default")
@@ -166,7 +187,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	return engine.HelperSpec{
 		Name:        helperName(c.Project, what),
 		Image:       c.Image,
-		Entrypoint:  ResticEntrypoint,
+		Entrypoint:  entrypoint,
 		Cmd:         restic.WithRetryLock(inv.Args, c.RetryLock),
 		Env:         env,
 		Mounts:      mounts,
@@ -174,9 +195,12 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Hostname:    hostname,
 		NetworkMode: c.Network,
 		// restic must not be PID 1: see helperHostname.
-		Init:   true,
-		Files:  files,
-		Stdin:  inv.Stdin,
-		Stdout: inv.Stdout,
+		Init:  true,
+		Files: files,
+		Stdin: inv.Stdin,
+		// A socket helper works on its own: its held input tells it when this process
+		// has gone, and it then ends its exec and restic without committing.
+		HoldStdin: socket && inv.Stdin == nil,
+		Stdout:    inv.Stdout,
 	}
 }
