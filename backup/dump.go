@@ -40,6 +40,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 		Host:          env.Run.Identity.Host(),
 		Tags:          tags,
 		StdinFilename: svc.Dump.Filename,
+		StdinInHelper: true,
 		Files:         []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
 		Events:        restic.Events{Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) }},
 	})

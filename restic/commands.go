@@ -53,10 +53,13 @@ type BackupOptions struct {
 	Paths    []string
 	Mounts   []Mount
 	Excludes []string
-	// StdinFilename backs up a stream instead of folders: Stdin, or, when Stdin is nil,
-	// what the helper itself feeds restic (a dump helper: see the runner's Kind).
+	// Stdin, with StdinFilename, backs up a stream instead of folders.
 	Stdin         io.Reader
 	StdinFilename string
+	// StdinInHelper, with StdinFilename and no Stdin, backs up the stream that the
+	// helper itself feeds restic (a dump helper, by its Kind: see the runner). Never
+	// set it for another kind: restic would commit its empty input.
+	StdinInHelper bool
 	// Files are placed in the helper (Invocation.Files).
 	Files  []File
 	Events Events
@@ -72,7 +75,7 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 	for _, e := range o.Excludes {
 		args = append(args, "--exclude", e)
 	}
-	if o.Stdin != nil || o.StdinFilename != "" {
+	if o.Stdin != nil || o.StdinInHelper {
 		args = append(args, "--stdin", "--stdin-filename", o.StdinFilename)
 	} else {
 		args = append(args, o.Paths...)
