@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,6 +91,9 @@ func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
 	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
+	if _, socket := socketHelpers[inv.Kind]; socket && errors.Is(err, engine.ErrNotStarted) && strings.Contains(err.Error(), c.socket()) {
+		return fmt.Errorf("%w (the dump helper mounts the engine's socket %s on the engine's host: name another with x-backup.docker_socket, --docker-socket or DOCKER_BACKUP_DOCKER_SOCKET)", err, c.socket())
+	}
 	if err != nil {
 		return err
 	}
@@ -97,6 +101,14 @@ func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
 		return f
 	}
 	return restic.ErrorForExit(code, stderr.String())
+}
+
+// socket is the engine's socket on the engine's host.
+func (c *Runner) socket() string {
+	if c.DockerSocket == "" {
+		return composeext.DefaultDockerSocket
+	}
+	return c.DockerSocket
 }
 
 // labels are the labels of the runner's helpers.
@@ -132,11 +144,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	}
 	entrypoint, socket := socketEntrypoint(inv.Kind)
 	if socket {
-		sock := c.DockerSocket
-		if sock == "" {
-			sock = composeext.DefaultDockerSocket
-		}
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: sock, Target: agent.EngineSocket})
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
 	} else {
 		entrypoint = ResticEntrypoint
 	}
