@@ -104,7 +104,11 @@ func BackupDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs 
 	}
 	if failed == nil {
 		// The dump is whole: only now does restic see the end of its input, and commit.
+		// An interruption meanwhile is restic's to handle (SIGINT: it stops and removes
+		// its lock); whatever it committed stays unconfirmed, as the plugin gave up.
 		cerr := child.Stdin.Close()
+		stopOnCancel := context.AfterFunc(ctx, func() { child.Stop() })
+		defer stopOnCancel()
 		if rc := child.Wait(); rc != 0 {
 			return exitStatus(rc)
 		}
