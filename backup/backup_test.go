@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/dump"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/run"
 )
@@ -33,6 +34,15 @@ func TestUpDumpStreamsIntoResticStdin(t *testing.T) {
 	}
 	if got := f.eng.CallsWith("exec "); !slices.Equal(got, []string{"exec c1 sh -c pg_dumpall"}) {
 		t.Errorf("execs %v, want the dump in the running container", got)
+	}
+	// The dump ran in the helper (the agent, through the engine's socket), its command
+	// in a file of the helper: never in argv or environment.
+	h := b.Helper
+	if h.Labels()[run.LabelKind] != run.KindDump || !strings.Contains(h.Files[dump.SpecFile], `"cmd":["sh","-c","pg_dumpall"]`) {
+		t.Errorf("helper %v with files %v: want a dump helper with the spec", h.Labels(), h.Files)
+	}
+	if visible := strings.Join(append(append(h.Config.Entrypoint, h.Config.Cmd...), h.Config.Env...), " "); strings.Contains(visible, "pg_dumpall") {
+		t.Errorf("the dump command shows in the helper's argv or env: %s", visible)
 	}
 }
 

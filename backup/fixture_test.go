@@ -16,7 +16,8 @@ import (
 )
 
 // fixture is project shop on machine m1 of the fake engine: helpers run the fake
-// restic, anchors read their input to the end, execs answer from execs.
+// restic (dump helpers the agent's own code, with the fake restic as its child),
+// anchors read their input to the end, execs answer from execs.
 type fixture struct {
 	eng *enginetest.Engine
 	rst *enginetest.Restic
@@ -32,8 +33,11 @@ type fakeExec struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), execs: map[string]fakeExec{}}
 	f.eng.Program = func(p *enginetest.Process) int {
-		if p.Config.Labels[run.LabelKind] == run.KindAnchor {
+		switch {
+		case p.Config.Labels[run.LabelKind] == run.KindAnchor:
 			return enginetest.Cat(p)
+		case enginetest.IsAgentDump(p):
+			return f.eng.Agent(f.rst, p)
 		}
 		return f.rst.Program(p)
 	}

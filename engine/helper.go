@@ -39,6 +39,10 @@ type HelperSpec struct {
 	// fails, the helper is killed before its input is closed, so a program that acts on
 	// end of input (restic backup --stdin commits a snapshot) never sees one.
 	Stdin io.Reader
+	// HoldStdin, without Stdin, attaches the helper's standard input and never writes
+	// to it: the engine ends it (end of input) when this process goes, so a helper that
+	// works on its own (a dump on the engine's host) can tell that nobody waits for it.
+	HoldStdin bool
 	// Stdout and Stderr receive the helper's output; nil discards it.
 	Stdout io.Writer
 	Stderr io.Writer
@@ -75,7 +79,8 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 		AttachStdout: true,
 		AttachStderr: true,
 	}
-	if spec.Stdin != nil {
+	attachIn := spec.Stdin != nil || spec.HoldStdin
+	if attachIn {
 		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
 	}
 	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
@@ -96,7 +101,7 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 		}
 	}
 	att, err := api.ContainerAttach(ctx, id, client.ContainerAttachOptions{
-		Stream: true, Stdin: spec.Stdin != nil, Stdout: true, Stderr: true,
+		Stream: true, Stdin: attachIn, Stdout: true, Stderr: true,
 	})
 	if err != nil {
 		return -1, notStarted{fmt.Errorf("attaching to helper container: %w", err)}

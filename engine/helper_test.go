@@ -184,3 +184,35 @@ func TestCreateNewVolumeRefusesAnExistingOne(t *testing.T) {
 		t.Errorf("volume w %+v %v", v, ok)
 	}
 }
+
+// A held input is never written nor ended while the helper runs: the helper reads its
+// end only when the caller goes.
+func TestRunHelperHoldsInputOpen(t *testing.T) {
+	api := enginetest.New(t)
+	ended := make(chan bool, 1)
+	api.Program = func(p *enginetest.Process) int {
+		got := make(chan struct{})
+		go func() {
+			_, _ = io.Copy(io.Discard, p.Stdin)
+			close(got)
+		}()
+		select {
+		case <-got:
+			ended <- true
+		default:
+			ended <- false
+		}
+		return 0
+	}
+	code, err := engine.RunHelper(context.Background(), api, engine.HelperSpec{Image: "agent", HoldStdin: true})
+	if err != nil || code != 0 {
+		t.Fatalf("code %d, err %v", code, err)
+	}
+	if <-ended {
+		t.Error("the helper's held input ended while the caller still waited for it")
+	}
+	c := api.Created()[0]
+	if !c.Config.OpenStdin || !c.Config.StdinOnce || !c.Config.AttachStdin {
+		t.Errorf("config %+v: want an attached input that the engine ends with the caller", c.Config)
+	}
+}

@@ -10,18 +10,23 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/run"
 )
 
 // maxCommandWidth is where long commands (the presets' scripts) are cut in text output;
 // --json shows them whole.
 const maxCommandWidth = 100
 
-// writePlanJSON prints the plan as one indented JSON document.
+// writePlanJSON prints the plan as one indented JSON document, with the helper kinds
+// that get the engine's socket (socket_helpers) beside its docker_socket.
 func writePlanJSON(w io.Writer, plan *composeext.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(plan)
+	return enc.Encode(struct {
+		*composeext.Plan
+		SocketHelpers []string `json:"socket_helpers"`
+	}{plan, run.SocketKinds()})
 }
 
 // writePlanText prints the plan as a header, then one block per service:
@@ -37,6 +42,8 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 		fmt.Fprintf(tw, "Environment\t%s\n", strings.Join(plan.Repository.EnvNames, ", "))
 	}
 	fmt.Fprintf(tw, "Image\t%s\n", plan.Image)
+	// The socket is root on the engine's host, in effect: say who gets it.
+	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", plan.DockerSocket, strings.Join(run.SocketKinds(), ", "))
 	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
 	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
 	if plan.Schedule != "" {

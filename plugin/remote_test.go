@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -217,7 +218,7 @@ func TestPlanSaysWhereTheRepositoryIs(t *testing.T) {
 			if tc.on == composeext.OnEngineHost && !strings.Contains(text.String(), "restic.pw (on this machine)") {
 				t.Errorf("plan does not say the password file is read on this machine:\n%s", text.String())
 			}
-			if !strings.Contains(text.String(), "Repository  "+tc.line) {
+			if !regexp.MustCompile(`Repository +` + regexp.QuoteMeta(tc.line)).MatchString(text.String()) {
 				t.Errorf("plan lacks %q:\n%s", "Repository  "+tc.line, text.String())
 			}
 			if err := runPlan(context.Background(), &planOptions{load: load, json: true, out: &js, errOut: &bytes.Buffer{}}); err != nil {

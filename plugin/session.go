@@ -48,6 +48,8 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 		Image:   image,
 		Project: plan.Project,
 		Repo:    repo,
+		// Only the dump helpers (run.SocketKinds) get it.
+		DockerSocket: plan.DockerSocket,
 		// Settings of the engine side that belong to the machine, not to the project.
 		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
 		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),

@@ -56,7 +56,13 @@ type BackupOptions struct {
 	// Stdin, with StdinFilename, backs up a stream instead of folders.
 	Stdin         io.Reader
 	StdinFilename string
-	Events        Events
+	// StdinInHelper, with StdinFilename and no Stdin, backs up the stream that the
+	// helper itself feeds restic (a dump helper, by its Kind: see the runner). Never
+	// set it for another kind: restic would commit its empty input.
+	StdinInHelper bool
+	// Files are placed in the helper (Invocation.Files).
+	Files  []File
+	Events Events
 }
 
 // Backup runs restic backup and returns its summary. An ErrIncomplete error comes with
@@ -69,7 +75,7 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 	for _, e := range o.Excludes {
 		args = append(args, "--exclude", e)
 	}
-	if o.Stdin != nil {
+	if o.Stdin != nil || o.StdinInHelper {
 		args = append(args, "--stdin", "--stdin-filename", o.StdinFilename)
 	} else {
 		args = append(args, o.Paths...)
@@ -91,7 +97,7 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 		decoded <- err
 	}()
 	err := r.Run(ctx, Invocation{
-		Args: args, Mounts: o.Mounts, Stdin: o.Stdin, Stdout: pw,
+		Args: args, Mounts: o.Mounts, Stdin: o.Stdin, Stdout: pw, Files: o.Files,
 		Service: o.Service, Kind: o.Kind,
 	})
 	pw.Close()
@@ -235,10 +241,22 @@ func Check(ctx context.Context, r Runner, readData string, out io.Writer) error 
 	return nil
 }
 
-// Dump streams one file of a snapshot to w.
-func Dump(ctx context.Context, r Runner, snapshotID, path string, w io.Writer, service string) error {
-	if err := r.Run(ctx, Invocation{Args: []string{"dump", snapshotID, path}, Stdout: w, Service: service, Kind: "dump-read"}); err != nil {
-		return fmt.Errorf("reading %s from snapshot %s: %w", path, ShortID(snapshotID), err)
+// DumpOptions say which file of a snapshot restic dump reads, and where it goes.
+type DumpOptions struct {
+	Snapshot, Path string
+	// Stdout receives the file; nil when the helper itself takes it (a dump restore
+	// helper: see the runner's Kind).
+	Stdout io.Writer
+	// Files are placed in the helper (Invocation.Files).
+	Files         []File
+	Service, Kind string
+}
+
+// Dump streams one file of a snapshot.
+func Dump(ctx context.Context, r Runner, o DumpOptions) error {
+	inv := Invocation{Args: []string{"dump", o.Snapshot, o.Path}, Stdout: o.Stdout, Files: o.Files, Service: o.Service, Kind: o.Kind}
+	if err := r.Run(ctx, inv); err != nil {
+		return fmt.Errorf("reading %s from snapshot %s: %w", o.Path, ShortID(o.Snapshot), err)
 	}
 	return nil
 }

@@ -15,6 +15,15 @@ type Mount struct {
 	ReadOnly bool
 }
 
+// File is a file the runner places in restic's helper before it starts: what restic's
+// side needs and must not see in argv or environment (a dump's spec).
+type File struct {
+	// Path is absolute inside the helper.
+	Path string
+	Mode int64
+	Data []byte
+}
+
 // Invocation is one run of restic.
 type Invocation struct {
 	// Args are the restic command and its flags, e.g. {"backup", "--json", "/backup/db"}.
@@ -26,6 +35,8 @@ type Invocation struct {
 	Stdin io.Reader
 	// Stdout receives restic's standard output (JSON lines with --json).
 	Stdout io.Writer
+	// Files are placed in the helper before restic starts.
+	Files []File
 	// Service and Kind say what the run is for (the service, and backup, dump,
 	// restore…), so a runner can name what it runs after them.
 	Service string

@@ -1,23 +1,24 @@
 package restore
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
+	"github.com/docker-backup/docker-backup/dump"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
 )
 
-// errEmptyDump is a dump file with nothing in it.
-var errEmptyDump = errors.New("the dump in the snapshot is empty")
-
 // restoreDump streams the snapshot's dump file (restic dump) into the service's restore
-// command on its standard input, in its running container (or in the --to service's).
-// Nothing is written to disk on the way. The restore command starts only once the
-// first bytes arrive, so a snapshot that cannot be read never reaches the database.
+// command on its standard input, in its running container (or in the --to service's),
+// on the engine's host: one helper (run.KindDumpRestore, with the engine's socket)
+// runs restic dump and execs the restore command, so the dump never crosses the
+// client. Nothing is written to disk on the way. The restore command starts only once
+// the first bytes arrive, so a snapshot that cannot be read never reaches the
+// database; a stream that breaks off ends the command before its input closes (see
+// agent.RestoreDump).
 func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
 	svc := job.Service
 	target := svc.Name
@@ -36,58 +37,18 @@ func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
 	}
 	env.Reporter.Step(svc.Name, fmt.Sprintf("streaming %s of snapshot %s into %s in container %s", job.DumpPath, job.Snapshot.ShortID, what, c.Name))
 
-	pr, pw := io.Pipe()
-	dumpErr := make(chan error, 1)
-	go func() {
-		err := restic.Dump(ctx, env.Runner, job.Snapshot.ID, job.DumpPath, pw, svc.Name)
-		pw.CloseWithError(err)
-		dumpErr <- err
-	}()
-	in := bufio.NewReaderSize(pr, 64<<10)
-	if _, err := in.Peek(1); err != nil {
-		pr.CloseWithError(io.ErrClosedPipe)
-		if derr := <-dumpErr; derr != nil {
-			return derr
-		}
-		return errEmptyDump
-	}
-
-	// A dump that breaks off mid-stream must stop the exec too, which would otherwise
-	// wait for the rest of its input.
-	execCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stderr := &engine.Tail{Max: 4096}
-	code, execErr := engine.Exec(execCtx, env.API, c.ID, engine.ExecSpec{
-		Cmd: svc.Dump.Restore, User: svc.Dump.User, Stderr: stderr, Kill: true,
-		Stdin: &cancelOnError{r: in, cancel: cancel},
+	// The spec goes in as a file: the command may hold an interpolated secret.
+	spec := dump.Spec{Container: c.ID, User: svc.Dump.User, Cmd: svc.Dump.Restore}
+	err = restic.Dump(ctx, env.Runner, restic.DumpOptions{
+		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: svc.Name, Kind: run.KindDumpRestore,
+		Files: []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
 	})
-	// A restore command that ended early leaves restic blocked on the pipe.
-	pr.CloseWithError(io.ErrClosedPipe)
-	derr := <-dumpErr
+	var failed *dump.Failure
 	switch {
-	case execErr == nil && code != 0:
-		return fmt.Errorf("the restore command exited with code %d%s", code, stderr.Suffix())
-	case derr != nil:
-		return fmt.Errorf("the dump broke off after the restore command had started (it may have applied part of it): %w", derr)
-	case execErr != nil:
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("restore command: %w", execErr)
+	case errors.As(err, &failed):
+		return failed
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
 	}
-	return nil
-}
-
-// cancelOnError cancels when reading fails other than by reaching the end.
-type cancelOnError struct {
-	r      io.Reader
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnError) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if err != nil && err != io.EOF {
-		c.cancel()
-	}
-	return n, err
+	return err
 }

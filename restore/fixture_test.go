@@ -56,6 +56,9 @@ func newFixture(t *testing.T) *fixture {
 		}
 		// restic: its command in the calls, as restore sees it.
 		f.eng.Record("restic " + p.Config.Cmd[0])
+		if enginetest.IsAgentDump(p) {
+			return f.eng.Agent(f.rst, p)
+		}
 		return f.rst.Program(p)
 	}
 	f.eng.Exec = func(x *enginetest.ExecProcess) int {

@@ -27,8 +27,12 @@ type host struct {
 // hostExecGrace is how long an interrupted restic of the host has to exit.
 const hostExecGrace = 10 * time.Second
 
-// covers reports whether every mount of an invocation is one of the host's.
-func (h *host) covers(inv restic.Invocation) bool {
+// runs reports whether the host runs an invocation: plain restic (no streamed input,
+// no files, not a socket kind) with every mount one of the host's.
+func (h *host) runs(inv restic.Invocation) bool {
+	if _, socket := socketHelpers[inv.Kind]; socket || inv.Stdin != nil || len(inv.Files) > 0 {
+		return false
+	}
 	for _, m := range inv.Mounts {
 		if !slices.ContainsFunc(h.mounts, func(hm mount.Mount) bool {
 			return string(hm.Type) == m.Type && hm.Source == m.Source && hm.Target == m.Target && hm.ReadOnly == m.ReadOnly

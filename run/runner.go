@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/dump"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -73,6 +75,10 @@ type Runner struct {
 	// RetryLock is restic's --retry-lock for every command: how long to wait for a
 	// lock someone else holds.
 	RetryLock time.Duration
+	// DockerSocket is the engine's API socket on the engine's host
+	// (composeext.Plan.DockerSocket), mounted into the helpers of SocketKinds only;
+	// composeext.DefaultDockerSocket when empty.
+	DockerSocket string
 	// RunID is the run whose helpers these are; helpers of a runner outside a run
 	// (read-only commands) carry none, and recovery leaves them running.
 	RunID string
@@ -88,18 +94,24 @@ var ResticEntrypoint = []string{agentimage.Binary, agent.Command, "restic"}
 var awsSecretKeys = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 // Run runs one restic invocation: in the run's host container when it has every mount
-// the invocation needs and no input is streamed, else in a new helper container,
-// removed afterwards.
+// the invocation needs (and it streams no input, needs no files or socket of its own),
+// else in a new helper container, removed afterwards.
 func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
-	if h := c.host; h != nil && inv.Stdin == nil && h.covers(inv) {
+	if h := c.host; h != nil && h.runs(inv) {
 		return c.execIn(ctx, h, inv)
 	}
 	spec := c.helperSpec(inv)
 	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
+	if _, socket := socketHelpers[inv.Kind]; socket && errors.Is(err, engine.ErrNotStarted) && strings.Contains(err.Error(), c.socket()) {
+		return fmt.Errorf("%w (the dump helper mounts the engine's socket %s on the engine's host: name another with x-backup.docker_socket, --docker-socket or DOCKER_BACKUP_DOCKER_SOCKET)", err, c.socket())
+	}
 	if err != nil {
 		return c.missingFolder(err)
+	}
+	if f := dump.ParseFailure(code, stderr.String()); f != nil {
+		return f
 	}
 	return restic.ErrorForExit(code, stderr.String())
 }
@@ -111,6 +123,14 @@ func (c *Runner) missingFolder(err error) error {
 		return fmt.Errorf("%w: the engine's host has no folder %s (is its disk mounted?)", restic.ErrRepoNotFound, c.Repo.URL)
 	}
 	return err
+}
+
+// socket is the engine's socket on the engine's host.
+func (c *Runner) socket() string {
+	if c.DockerSocket == "" {
+		return composeext.DefaultDockerSocket
+	}
+	return c.DockerSocket
 }
 
 // labels are the labels of the runner's helpers.
@@ -156,6 +176,12 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	for _, m := range inv.Mounts {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
+	entrypoint, socket := socketEntrypoint(inv.Kind)
+	if socket {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
+	} else {
+		entrypoint = ResticEntrypoint
+	}
 	env := []string{
 		"RESTIC_REPOSITORY_FILE=" + repositoryFile,
 		"RESTIC_PASSWORD_FILE=" + passwordFile,
@@ -185,6 +211,9 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		data, _ := json.Marshal(secret) // a map of strings always marshals
 		files = append(files, engine.File{Path: agent.EnvFile, Mode: 0o400, Data: data})
 	}
+	for _, f := range inv.Files {
+		files = append(files, engine.File{Path: f.Path, Mode: f.Mode, Data: f.Data})
+	}
 	if aws.Len() > 0 {
 		files = append(files, engine.File{Path: awsCredentialsDir, Mode: 0o400, Data: append([]byte("[default]\n"), aws.Bytes()...)})
 		env = append(env, "AWS_SHARED_CREDENTIALS_FILE="+awsCredentialsDir, "AWS_PROFILE=default")
@@ -200,7 +229,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	return engine.HelperSpec{
 		Name:        helperName(c.Project, what),
 		Image:       c.Image,
-		Entrypoint:  ResticEntrypoint,
+		Entrypoint:  entrypoint,
 		Cmd:         restic.WithRetryLock(inv.Args, c.RetryLock),
 		Env:         env,
 		Mounts:      mounts,
@@ -209,9 +238,12 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Hostname:    hostname,
 		NetworkMode: c.Network,
 		// restic must not be PID 1: see helperHostname.
-		Init:   true,
-		Files:  files,
-		Stdin:  inv.Stdin,
-		Stdout: inv.Stdout,
+		Init:  true,
+		Files: files,
+		Stdin: inv.Stdin,
+		// A socket helper works on its own: its held input tells it when this process
+		// has gone, and it then ends its exec and restic without committing.
+		HoldStdin: socket && inv.Stdin == nil,
+		Stdout:    inv.Stdout,
 	}
 }

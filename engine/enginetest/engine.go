@@ -5,8 +5,8 @@
 //
 // Engine embeds engine.API: a call it does not implement panics, so a test that reaches
 // the engine unexpectedly fails loudly. What a created container does once started is
-// a Program (Cat when none is set); Restic is a Program that plays restic; what an exec
-// does is an ExecProgram.
+// a Program (Cat when none is set); Restic is a Program that plays restic; Agent plays
+// a dump helper with the agent's own code; what an exec does is an ExecProgram.
 package enginetest
 
 import (

@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"bytes"
@@ -7,15 +7,29 @@ import (
 	"fmt"
 	"hash/crc64"
 	"io"
-
-	"github.com/docker-backup/docker-backup/composeext"
 )
 
-// errCutOff ends the message of a dump whose format shows it is not whole.
-var errCutOff = errors.New("it was cut off")
+// ErrCutOff ends the message of a dump whose format shows it is not whole.
+var ErrCutOff = errors.New("it was cut off")
 
-// errNotFormat ends the message of a dump that does not begin as its format does.
-var errNotFormat = errors.New("it is not what the tool writes")
+// ErrNotFormat ends the message of a dump that does not begin as its format does.
+var ErrNotFormat = errors.New("it is not what the tool writes")
+
+// Check is the format's own proof that a dump is whole (composeext.DumpCheck, as it
+// reaches the helper): the stream is compared with it, and a dump cut off before its
+// end is refused even when the dump command exited 0.
+type Check struct {
+	// Tool names the program that writes the dump, for messages.
+	Tool string `json:"tool"`
+	// Head, if set, is what the dump begins with.
+	Head string `json:"head,omitempty"`
+	// End, if set, begins the dump's last line; blank lines, lines of "--" comments and
+	// psql's \unrestrict after it are allowed.
+	End string `json:"end,omitempty"`
+	// RDB asks for a Redis RDB file's own end: the EOF opcode 0xFF and the CRC-64 of
+	// everything before the checksum.
+	RDB bool `json:"rdb,omitempty"`
+}
 
 // dumpTailMax is how much of the stream's end is kept: the end markers and the few
 // comment lines after them fit many times over.
@@ -34,13 +48,13 @@ const rdbEOFMark = 40
 // tables take it); Redis starts it at 0 and does not invert it at the end.
 var redisCRC = crc64.MakeTable(0x95ac9329ac4bc9b5)
 
-// dumpChecker passes a dump's stream through to w and keeps what its DumpCheck needs:
+// Checker passes a dump's stream through to w and keeps what its DumpCheck needs:
 // the first bytes, the last few KiB and, for RDB, a running checksum. Nothing is held
 // whole, so a dump of any size streams into restic as before. A nil check passes the
 // stream through and checks nothing.
-type dumpChecker struct {
+type Checker struct {
 	w     io.Writer
-	check *composeext.DumpCheck
+	check *Check
 	head  []byte
 	tail  []byte
 	// crc is the inverted RDB checksum of every byte but the last rdbTrailer+rdbEOFMark,
@@ -49,11 +63,12 @@ type dumpChecker struct {
 	pending []byte
 }
 
-func newDumpChecker(check *composeext.DumpCheck, w io.Writer) *dumpChecker {
-	return &dumpChecker{w: w, check: check, crc: ^uint64(0)}
+// NewChecker returns a Checker of check that writes to w.
+func NewChecker(check *Check, w io.Writer) *Checker {
+	return &Checker{w: w, check: check, crc: ^uint64(0)}
 }
 
-func (c *dumpChecker) Write(p []byte) (int, error) {
+func (c *Checker) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	if c.check != nil {
 		c.keep(p[:n])
@@ -62,7 +77,7 @@ func (c *dumpChecker) Write(p []byte) (int, error) {
 }
 
 // keep records the bytes that went through.
-func (c *dumpChecker) keep(p []byte) {
+func (c *Checker) keep(p []byte) {
 	if want := len(c.check.Head) - len(c.head); want > 0 {
 		c.head = append(c.head, p[:min(want, len(p))]...)
 	}
@@ -81,20 +96,20 @@ func (c *dumpChecker) keep(p []byte) {
 
 // Err says whether the stream that went through is whole by its format's own marks;
 // call it once the dump command has exited 0.
-func (c *dumpChecker) Err() error {
+func (c *Checker) Err() error {
 	k := c.check
 	if k == nil {
 		return nil
 	}
 	if k.Head != "" && string(c.head) != k.Head {
-		return fmt.Errorf("the dump does not begin with %s's header %q: %w", k.Tool, k.Head, errNotFormat)
+		return fmt.Errorf("the dump does not begin with %s's header %q: %w", k.Tool, k.Head, ErrNotFormat)
 	}
 	if k.End != "" && !endsWithMarker(c.tail, k.End) {
-		return fmt.Errorf("the dump ended without %s's end marker %q: %w", k.Tool, k.End, errCutOff)
+		return fmt.Errorf("the dump ended without %s's end marker %q: %w", k.Tool, k.End, ErrCutOff)
 	}
 	if k.RDB {
 		if err := c.rdbEnd(); err != nil {
-			return fmt.Errorf("the dump ended without %s's end (%w): %w", k.Tool, err, errCutOff)
+			return fmt.Errorf("the dump ended without %s's end (%w): %w", k.Tool, err, ErrCutOff)
 		}
 	}
 	return nil
@@ -103,7 +118,7 @@ func (c *dumpChecker) Err() error {
 // rdbEnd checks the RDB trailer: the EOF opcode, then the little-endian CRC-64 of every
 // byte before the checksum, at the end of the stream or before redis-cli's EOF mark. A
 // checksum of 0 is what Redis writes with rdbchecksum no.
-func (c *dumpChecker) rdbEnd() error {
+func (c *Checker) rdbEnd() error {
 	p := c.pending
 	if n := len(p) - rdbEOFMark; n >= rdbTrailer && isHex(p[n:]) && c.rdbTrailerAt(n-rdbTrailer) {
 		return nil
@@ -116,7 +131,7 @@ func (c *dumpChecker) rdbEnd() error {
 
 // rdbTrailerAt reports whether the trailer begins at pending[i] and its checksum is
 // that of the stream before it.
-func (c *dumpChecker) rdbTrailerAt(i int) bool {
+func (c *Checker) rdbTrailerAt(i int) bool {
 	p := c.pending[i:]
 	if p[0] != 0xff {
 		return false

@@ -1,0 +1,122 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// TestDumpStaysOnTheEngine runs up and restore of a dump with the plugin talking to the
+// engine through a proxy that counts the bytes: the dump streams inside its helper on
+// the engine's host, so only control traffic and restic's progress cross the client.
+func TestDumpStaysOnTheEngine(t *testing.T) {
+	p := newProject(t, "run")
+	p.seedNotes(t, 10, "note")
+	// About 8 MiB of dump that does not compress away in transit.
+	p.sqlite(t, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, data TEXT); "+
+		"WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 4000) "+
+		"INSERT INTO blobs SELECT i, hex(randomblob(1024)) FROM g;")
+	good := p.notes(t)
+	const dumpSize = 8 << 20
+
+	// The first up builds the helper image on the engine when this binary has none: the
+	// binary itself then goes to the engine, once. Not what is measured here.
+	p.mustBackup(t, "up", "db")
+
+	proxy := countingProxy(t)
+	via := []string{"DOCKER_HOST=tcp://" + proxy.addr}
+	up := p.cmd([]string{"docker", "backup", "up", "db"})
+	up.env = append(up.env, via...)
+	if r := up.run(); r.code != 0 {
+		t.Fatalf("up through the proxy: %v", r)
+	}
+	if n := proxy.total(); n > dumpSize/8 {
+		t.Errorf("up moved %d bytes through the client for a dump of about %d: the dump crossed it", n, dumpSize)
+	} else {
+		t.Logf("up: %d bytes through the client for a dump of about %d", n, dumpSize)
+	}
+
+	p.sqlite(t, "DELETE FROM notes WHERE id > 3; DROP TABLE blobs;")
+	before := proxy.total()
+	restore := p.cmd([]string{"docker", "backup", "restore", "db", "--yes"})
+	restore.env = append(restore.env, via...)
+	if r := restore.run(); r.code != 0 {
+		t.Fatalf("restore through the proxy: %v", r)
+	}
+	if n := proxy.total() - before; n > dumpSize/8 {
+		t.Errorf("restore moved %d bytes through the client for a dump of about %d: the dump crossed it", n, dumpSize)
+	} else {
+		t.Logf("restore: %d bytes through the client", n)
+	}
+	if got := p.notes(t); got != good {
+		t.Errorf("restore restored %.60q…, want %.60q…", got, good)
+	}
+	if n := strings.TrimSpace(p.sqlite(t, "SELECT count(*) FROM blobs")); n != "4000" {
+		t.Errorf("restore brought back %s blobs, want 4000", n)
+	}
+	p.checkRunEnded(t)
+}
+
+// proxy forwards TCP connections to the engine and counts the bytes both ways.
+type proxy struct {
+	addr  string
+	bytes atomic.Int64
+}
+
+func (p *proxy) total() int64 { return p.bytes.Load() }
+
+func countingProxy(t *testing.T) *proxy {
+	t.Helper()
+	network, address := "unix", strings.TrimPrefix(env.dockerHost, "unix://")
+	if h, ok := strings.CutPrefix(env.dockerHost, "tcp://"); ok {
+		network, address = "tcp", h
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: l.Addr().String()}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				e, err := net.Dial(network, address)
+				if err != nil {
+					return
+				}
+				defer e.Close()
+				go func() {
+					_, _ = io.Copy(e, counter{c, &p.bytes})
+					// The client ended its input (an attach's stdin): pass it on.
+					if cw, ok := e.(interface{ CloseWrite() error }); ok {
+						_ = cw.CloseWrite()
+					}
+				}()
+				// The engine's answer is the end of the exchange.
+				_, _ = io.Copy(c, counter{e, &p.bytes})
+			}()
+		}
+	}()
+	return p
+}
+
+// counter counts what is read through it.
+type counter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c counter) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
