@@ -52,6 +52,14 @@ func (p *byteProxy) BytesIn() int64 { return p.in.Load() }
 // BytesOut is how many bytes the engine has sent to clients since the last Reset.
 func (p *byteProxy) BytesOut() int64 { return p.out.Load() }
 
+// Open is how many connections the proxy holds now, either side of each counted. Once
+// a command has exited and Open is 0, every byte it moved has been counted.
+func (p *byteProxy) Open() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
 // Reset sets both counters to zero, so a test measures one command. Bytes still in
 // flight on an open connection are counted after it.
 func (p *byteProxy) Reset() {
