@@ -29,7 +29,11 @@ func TestDumpStaysOnTheEngine(t *testing.T) {
 
 	proxy := countingProxy(t)
 	via := []string{"DOCKER_HOST=tcp://" + proxy.addr}
-	up := p.cmd([]string{"docker", "backup", "up", "db"})
+	// A tcp engine counts as another machine's: its folder repository is named by its
+	// absolute path there (the same folder here), with the key the first up generated.
+	repo, key := p.localRepo()
+	remote := []string{"--repo", repo, "--password-file", key}
+	up := p.cmd(append([]string{"docker", "backup", "up", "db"}, remote...))
 	up.env = append(up.env, via...)
 	if r := up.run(); r.code != 0 {
 		t.Fatalf("up through the proxy: %v", r)
@@ -42,7 +46,7 @@ func TestDumpStaysOnTheEngine(t *testing.T) {
 
 	p.sqlite(t, "DELETE FROM notes WHERE id > 3; DROP TABLE blobs;")
 	before := proxy.total()
-	restore := p.cmd([]string{"docker", "backup", "restore", "db", "--yes"})
+	restore := p.cmd(append([]string{"docker", "backup", "restore", "db", "--yes"}, remote...))
 	restore.env = append(restore.env, via...)
 	if r := restore.run(); r.code != 0 {
 		t.Fatalf("restore through the proxy: %v", r)

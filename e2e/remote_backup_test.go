@@ -54,8 +54,9 @@ type traffic struct {
 func TestRemoteEngineBackupRestore(t *testing.T) {
 	e := startRemoteEngine(t)
 	start := time.Now()
-	e.Load(t, env.resticImage, env.dbImage)
-	t.Logf("%s and %s loaded into the second engine in %s", env.resticImage, env.dbImage, time.Since(start).Round(time.Millisecond))
+	// restic-bare is what the plugin builds its helper image on (DOCKER_BACKUP_IMAGE).
+	e.Load(t, env.resticBareImage, env.dbImage)
+	t.Logf("%s and %s loaded into the second engine in %s", env.resticBareImage, env.dbImage, time.Since(start).Round(time.Millisecond))
 
 	// The repository is a folder on the engine's host (the same machine here), the
 	// password file is on the client.
