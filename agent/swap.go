@@ -2,11 +2,14 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/docker-backup/docker-backup/swap"
 )
@@ -26,6 +29,17 @@ const (
 type SwapSpec struct {
 	Nonce  string      `json:"nonce"`
 	Mounts []SwapMount `json:"mounts"`
+	// Helper is how the swap helper mounts what it swaps: a swap that was killed is
+	// resumed by a helper that mounts the same (see Pending).
+	Helper []HelperMount `json:"helper,omitempty"`
+}
+
+// HelperMount is one mount of a helper, as saved with a swap.
+type HelperMount struct {
+	Type     string `json:"type"`
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
 // SwapMount is one mount of the service. For a bind-mounted file, Live is the file, and
@@ -42,21 +56,33 @@ type SwapMount struct {
 // SwapJournal is the name of a swap's journal in the staging folder of its mount.
 func SwapJournal(nonce string) string { return ".docker-backup-swap-" + nonce + ".json" }
 
+// SwapSaved is the name of the copy of a swap's spec in each staging folder, written
+// before the first change: what resuming a killed swap needs.
+func SwapSaved(nonce string) string { return ".docker-backup-swap-" + nonce + ".spec" }
+
 // plan is the swap.Plan of a folder mount.
 func (m SwapMount) plan(nonce string) swap.Plan {
 	return swap.Plan{
 		Live: m.Live, Staging: m.Staging, Rollback: m.Rollback,
 		Journal: filepath.Join(m.Staging, SwapJournal(nonce)),
-		Keep:    m.Keep, Skip: []string{SwapJournal(nonce)},
+		Keep:    m.Keep, Skip: []string{SwapJournal(nonce), SwapSaved(nonce)},
 		Marker: StagedMarker(nonce), Nonce: nonce,
 	}
 }
 
-// swapCommand runs the swap of a restore.
+// swapCommand runs the swap of a restore, or with --resume finishes one that was
+// killed (Pending found it).
 func swapCommand(_ context.Context, args []string, s Streams) error {
+	resume := len(args) > 0 && args[0] == "--resume"
+	if resume {
+		args = args[1:]
+	}
 	var spec SwapSpec
 	if err := readSpec("swap", args, &spec); err != nil {
 		return err
+	}
+	if resume {
+		return resumeSwap(spec)
 	}
 	for i, m := range spec.Mounts {
 		got, err := os.ReadFile(filepath.Join(m.Staging, StagedMarker(spec.Nonce)))
@@ -64,6 +90,9 @@ func swapCommand(_ context.Context, args []string, s Streams) error {
 			fmt.Fprintln(s.Out, i)
 			return failWith(SwapNotStaged, "the staging folder of mount %d lacks this restore's marker", i)
 		}
+	}
+	if err := saveSpec(spec); err != nil {
+		return failWith(SwapUnchanged, "%w", err)
 	}
 	for i, m := range spec.Mounts {
 		err := swapOne(m, spec.Nonce)
@@ -120,4 +149,91 @@ func undo(spec SwapSpec, failed int) []int {
 		}
 	}
 	return out
+}
+
+// saveSpec writes the spec into each folder mount's staging folder, synced, before the
+// first change.
+func saveSpec(spec SwapSpec) error {
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("saving the swap's spec: %w", err)
+	}
+	for _, m := range spec.Mounts {
+		if m.File {
+			continue
+		}
+		if err := writeSynced(filepath.Join(m.Staging, SwapSaved(spec.Nonce)), data); err != nil {
+			return fmt.Errorf("saving the swap's spec: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeSynced writes a file and syncs it and its folder.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// resumeSwap finishes, from their journals, the swaps of a spec that were killed: each
+// mount's live content ends exactly the old or the new tree.
+func resumeSwap(spec SwapSpec) error {
+	for i, m := range spec.Mounts {
+		if m.File {
+			continue
+		}
+		err := swap.Resume(filepath.Join(m.Staging, SwapJournal(spec.Nonce)))
+		switch {
+		case err == nil, errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, swap.ErrRolledBack):
+			return failWith(SwapPutBack, "resuming the swap of mount %d put the previous content back: %w", i, err)
+		default:
+			return failWith(SwapPutBackFailed, "resuming the swap of mount %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// pending prints the saved spec of a swap that was killed, found in the staging folder
+// given: one whose journal is still there. It prints nothing when there is none.
+func pending(_ context.Context, args []string, s Streams) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: pending FOLDER", errUsage)
+	}
+	saved, err := filepath.Glob(filepath.Join(args[0], SwapSaved("*")))
+	if err != nil {
+		return err
+	}
+	for _, p := range saved {
+		nonce := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), ".docker-backup-swap-"), ".spec")
+		if _, err := os.Stat(filepath.Join(args[0], SwapJournal(nonce))); err != nil {
+			continue // the swap finished: its journal is gone
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("reading the saved swap: %w", err)
+		}
+		_, err = s.Out.Write(append(data, '\n'))
+		return err
+	}
+	return nil
 }

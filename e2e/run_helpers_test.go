@@ -229,8 +229,20 @@ func (p *project) notes(t *testing.T) string {
 // runningHelperKinds are the kinds of the project's helpers that run now.
 func (p *project) runningHelperKinds(t *testing.T) []string {
 	t.Helper()
-	return lines(mustDocker(t, "ps", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelHelper,
+	kinds := lines(mustDocker(t, "ps", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelHelper,
 		"--format", `{{.Label "`+labelKind+`"}}`))
+	// The run's anchor runs the restic commands that need no mounts of their own (its
+	// host): each counts as a helper of that command's name.
+	for _, anchor := range lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=run")) {
+		top := cmdSpec{argv: []string{"docker", "top", anchor, "-o", "pid,args"}}.run()
+		for _, l := range lines(top.stdout) {
+			f := strings.Fields(l)
+			if i := slices.Index(f, "restic"); i >= 0 && i+1 < len(f) {
+				kinds = append(kinds, f[i+1])
+			}
+		}
+	}
+	return kinds
 }
 
 // stopRecords are the project's stop records: volume name to the ID of the container

@@ -6,8 +6,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -92,4 +95,58 @@ func swapStarts(t *testing.T, p *project) <-chan struct{} {
 		}
 	}()
 	return started
+}
+
+// TestSwapHelperKilledMidSwap kills the plugin and then its swap helper while the swap
+// copies a bind-mounted host folder (a bind mount cannot be renamed into): the journal
+// in the staging volume says how far it got, and the next command finishes the swap
+// from it before it starts the service again, so the folder is exactly the restored
+// tree, never a mix.
+func TestSwapHelperKilledMidSwap(t *testing.T) {
+	p := newProject(t, "swap")
+	p.exec(t, "folder", "sh", "-c", `cd /srv/folder && i=0; while [ $i -lt 1000 ]; do head -c 262144 /dev/urandom > "f$i"; i=$((i+1)); done`)
+	folder := filepath.Join(p.dir, "folder")
+	restored := volumeTree(t, folder)
+	p.mustBackup(t, "up", "folder")
+	p.exec(t, "folder", "sh", "-c", `cd /srv/folder && rm -f f1* && echo changed > f0 && echo new > g`)
+	old := volumeTree(t, folder)
+
+	root := strings.TrimSpace(mustDocker(t, "info", "--format", "{{.DockerRootDir}}"))
+	s := p.start(t, nil, pluginBin(), "restore", "folder", "--yes")
+	var journal string
+	eventually(t, helperWait, "the swap's journal in the staging volume", func() error {
+		if s.exited() {
+			t.Fatalf("the restore ended before its swap began: %v", s.res)
+		}
+		found, _ := filepath.Glob(filepath.Join(root, "volumes", p.name+"_folder*-staging-*", "_data", ".docker-backup-swap-*.json"))
+		if len(found) == 0 {
+			return errors.New("none yet")
+		}
+		journal = found[0]
+		return nil
+	})
+	s.signal(t, syscall.SIGKILL)
+	s.wait(t, helperWait)
+	for _, id := range lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")) {
+		runDocker(t, "kill", id)
+	}
+	if _, err := os.Stat(journal); err != nil {
+		t.Skipf("the swap finished before its helper was killed (%v): nothing to resume this time", err)
+	}
+	if got := volumeTree(t, folder); got == old || got == restored {
+		t.Logf("killed at a point where the folder is still whole")
+	}
+
+	// The next command of the project (here a backup of another service) recovers.
+	r := p.backup(t, "up", "cached")
+	if r.code != 0 || !strings.Contains(r.stderr, "finishing the swap of service folder") {
+		t.Fatalf("the next up did not finish the killed swap: %v", r)
+	}
+	if got := volumeTree(t, folder); got != restored {
+		t.Errorf("after the next command the folder is not the restored tree:\n%s", got)
+	}
+	if st := p.serviceState(t, "folder"); st != "running" {
+		t.Errorf("service is %s after recovery", st)
+	}
+	p.checkNothingLeft(t, true)
 }

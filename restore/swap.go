@@ -25,6 +25,10 @@ const (
 	LabelRollback = "io.docker-backup.rollback"
 )
 
+// swapExitMax is the highest exit code `agent swap` gives itself; a higher one is a
+// helper that was killed.
+const swapExitMax = agent.SwapNotStaged
+
 // volumesRoot is where a swap helper mounts the engine's folder of volumes.
 const volumesRoot = "/volumes"
 
@@ -101,6 +105,9 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 	}
 	unchanged := func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback) }
 	mounts, spec, err := swapLayout(ctx, env, svc, st, rollback)
+	for _, m := range mounts {
+		spec.Helper = append(spec.Helper, agent.HelperMount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
 	if errors.Is(err, engine.ErrNoVolume) {
 		unchanged()
 		return fmt.Errorf("%w: a staging volume is not the one restored and verified (removed or re-created since): nothing was replaced, the live content is unchanged", err)
@@ -113,6 +120,17 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 	code, stderr, err := runAgent(ctx, env, agentCall{
 		service: svc.Name, kind: "restore-swap", args: []string{"swap"}, spec: spec, mounts: mounts, stdout: stdout,
 	})
+	if killed := err == nil && code > swapExitMax || err != nil && !errors.Is(err, engine.ErrNotStarted); killed {
+		// The swap helper died mid-swap (killed, out of memory): its journal says how far
+		// it got, and a second helper finishes the swap from there.
+		env.Reporter.Step(svc.Name, fmt.Sprintf("the swap helper ended unexpectedly (exit code %d): finishing the swap from its journal", code))
+		rcode, rstderr, rerr := runAgent(ctx, env, agentCall{
+			service: svc.Name, kind: "restore-swap", args: []string{"swap", "--resume"}, spec: spec, mounts: mounts,
+		})
+		if rerr == nil && (rcode == 0 || rcode == agent.SwapPutBack) {
+			code, stderr, err = rcode, rstderr, nil
+		}
+	}
 	switch {
 	case errors.Is(err, engine.ErrNotStarted):
 		unchanged()

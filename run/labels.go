@@ -37,7 +37,7 @@ const KindAnchor = "run"
 
 // uninterruptible are the helper kinds recovery lets finish instead of stopping them:
 // stopping a swap half-way would leave a volume neither old nor new.
-var uninterruptible = map[string]bool{"restore-swap": true}
+var uninterruptible = map[string]bool{kindSwap: true}
 
 // NewID returns a new run ID: 10 hex digits.
 func NewID() string {

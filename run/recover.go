@@ -60,11 +60,16 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
+	// Before any service is started again: a killed swap is finished first.
+	unfinished, halfSwapped := r.resumeSwaps(ctx, vs)
 	for _, v := range vs {
-		if v.Labels[LabelRun] == r.ID {
+		if v.Labels[LabelRun] == r.ID || unfinished[v.Name] {
 			continue
 		}
 		switch {
+		case v.Labels[LabelStopped] != "" && halfSwapped[v.Labels[LabelService]]:
+			r.warn(fmt.Sprintf("container %s of service %s is not started again: a volume of it may be half restored (see the warning above)", engine.ShortID(v.Labels[LabelStopped]), v.Labels[LabelService]))
+			continue
 		case v.Labels[LabelStopped] != "":
 			if !r.startAgain(ctx, v.Labels[LabelStopped], "interrupted run "+v.Labels[LabelRun]) {
 				continue // the record stays for the next run
