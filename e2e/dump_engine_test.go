@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"io"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -27,8 +24,9 @@ func TestDumpStaysOnTheEngine(t *testing.T) {
 	// binary itself then goes to the engine, once. Not what is measured here.
 	p.mustBackup(t, "up", "db")
 
-	proxy := countingProxy(t)
-	via := []string{"DOCKER_HOST=tcp://" + proxy.addr}
+	proxy := newByteProxy(t, mainEngineSocket(t))
+	total := func() int64 { return proxy.BytesIn() + proxy.BytesOut() }
+	via := []string{"DOCKER_HOST=tcp://" + proxy.Addr()}
 	// A tcp engine counts as another machine's: its folder repository is named by its
 	// absolute path there (the same folder here), with the key the first up generated.
 	repo, key := p.localRepo()
@@ -38,20 +36,20 @@ func TestDumpStaysOnTheEngine(t *testing.T) {
 	if r := up.run(); r.code != 0 {
 		t.Fatalf("up through the proxy: %v", r)
 	}
-	if n := proxy.total(); n > dumpSize/8 {
+	if n := total(); n > dumpSize/8 {
 		t.Errorf("up moved %d bytes through the client for a dump of about %d: the dump crossed it", n, dumpSize)
 	} else {
 		t.Logf("up: %d bytes through the client for a dump of about %d", n, dumpSize)
 	}
 
 	p.sqlite(t, "DELETE FROM notes WHERE id > 3; DROP TABLE blobs;")
-	before := proxy.total()
+	before := total()
 	restore := p.cmd(append([]string{"docker", "backup", "restore", "db", "--yes"}, remote...))
 	restore.env = append(restore.env, via...)
 	if r := restore.run(); r.code != 0 {
 		t.Fatalf("restore through the proxy: %v", r)
 	}
-	if n := proxy.total() - before; n > dumpSize/8 {
+	if n := total() - before; n > dumpSize/8 {
 		t.Errorf("restore moved %d bytes through the client for a dump of about %d: the dump crossed it", n, dumpSize)
 	} else {
 		t.Logf("restore: %d bytes through the client", n)
@@ -63,64 +61,4 @@ func TestDumpStaysOnTheEngine(t *testing.T) {
 		t.Errorf("restore brought back %s blobs, want 4000", n)
 	}
 	p.checkRunEnded(t)
-}
-
-// proxy forwards TCP connections to the engine and counts the bytes both ways.
-type proxy struct {
-	addr  string
-	bytes atomic.Int64
-}
-
-func (p *proxy) total() int64 { return p.bytes.Load() }
-
-func countingProxy(t *testing.T) *proxy {
-	t.Helper()
-	network, address := "unix", strings.TrimPrefix(env.dockerHost, "unix://")
-	if h, ok := strings.CutPrefix(env.dockerHost, "tcp://"); ok {
-		network, address = "tcp", h
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{addr: l.Addr().String()}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				e, err := net.Dial(network, address)
-				if err != nil {
-					return
-				}
-				defer e.Close()
-				go func() {
-					_, _ = io.Copy(e, counter{c, &p.bytes})
-					// The client ended its input (an attach's stdin): pass it on.
-					if cw, ok := e.(interface{ CloseWrite() error }); ok {
-						_ = cw.CloseWrite()
-					}
-				}()
-				// The engine's answer is the end of the exchange.
-				_, _ = io.Copy(c, counter{e, &p.bytes})
-			}()
-		}
-	}()
-	return p
-}
-
-// counter counts what is read through it.
-type counter struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c counter) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
 }

@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"errors"
-	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,32 +83,14 @@ func tcpEngine(t *testing.T) string {
 	if strings.HasPrefix(env.dockerHost, "tcp://") {
 		return env.dockerHost
 	}
+	return "tcp://" + newByteProxy(t, mainEngineSocket(t)).Addr()
+}
+
+// mainEngineSocket is the socket of the engine the tests run against.
+func mainEngineSocket(t *testing.T) string {
 	socket, ok := strings.CutPrefix(env.dockerHost, "unix://")
 	if !ok {
-		t.Fatalf("engine at %s: want unix:// or tcp://", env.dockerHost)
+		t.Fatalf("engine at %s: want unix://", env.dockerHost)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				e, err := net.Dial("unix", socket)
-				if err != nil {
-					return
-				}
-				defer e.Close()
-				go func() { _, _ = io.Copy(e, c); e.(*net.UnixConn).CloseWrite() }()
-				_, _ = io.Copy(c, e)
-			}()
-		}
-	}()
-	return "tcp://" + l.Addr().String()
+	return socket
 }
