@@ -32,7 +32,7 @@ func TestSwapKilledMidSwap(t *testing.T) {
 	fill("live", 2000)
 	old := volumeTree(t, live)
 
-	started := swapStarts(t, p)
+	started := helperEvents(t, p, "start", "restore-swap")
 	s := p.start(t, nil, pluginBin(), "restore", "many", "--yes")
 	select {
 	case <-started:
@@ -69,11 +69,12 @@ func TestSwapKilledMidSwap(t *testing.T) {
 	p.checkNothingLeft(t, true)
 }
 
-// swapStarts reports the start of the project's first swap helper.
-func swapStarts(t *testing.T, p *project) <-chan struct{} {
+// helperEvents sends the ID of each of the project's helpers of kind when the engine
+// reports event (start, die) for it, from now until the test ends.
+func helperEvents(t *testing.T, p *project, event, kind string) <-chan string {
 	t.Helper()
-	events := exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "event=start",
-		"--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")
+	events := exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "event="+event,
+		"--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"="+kind)
 	events.Env = env.base
 	out, err := events.StdoutPipe()
 	if err != nil {
@@ -83,18 +84,20 @@ func swapStarts(t *testing.T, p *project) <-chan struct{} {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = events.Process.Kill(); _ = events.Wait() })
-	started := make(chan struct{})
+	ids := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			var ev struct{ ID string }
 			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.ID != "" {
-				close(started)
-				return
+				select {
+				case ids <- ev.ID:
+				default:
+				}
 			}
 		}
 	}()
-	return started
+	return ids
 }
 
 // TestSwapHelperKilledMidSwap kills the plugin and then its swap helper while the swap

@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -152,28 +149,7 @@ func TestSwapStagingRemoved(t *testing.T) {
 // when the swap helper existed already (the plugin was paused too late).
 func (p *project) restoreWithStagingRemoved(t *testing.T) (result, bool) {
 	t.Helper()
-	events := exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "event=die",
-		"--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore")
-	events.Env = env.base
-	out, err := events.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := events.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = events.Process.Kill(); _ = events.Wait() }()
-	died := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			var ev struct{ ID string }
-			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.ID != "" {
-				died <- ev.ID
-				return
-			}
-		}
-	}()
+	died := helperEvents(t, p, "die", "restore")
 	s := p.start(t, nil, pluginBin(), "restore", "app", "--yes")
 	var helper string
 	select {
