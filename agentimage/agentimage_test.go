@@ -128,7 +128,7 @@ func elfArch(t *testing.T, _ string) string {
 	case "arm64":
 		return "aarch64"
 	}
-	t.Skipf("no engine architecture name for %s in this test", runtime.GOARCH)
+	t.Skipf("no architecture name for GOARCH %s in this test", runtime.GOARCH)
 	return ""
 }
 

@@ -69,6 +69,33 @@ func TestSwapKilledMidSwap(t *testing.T) {
 	p.checkNothingLeft(t, true)
 }
 
+// killSwapMidway starts a restore of folder, kills the plugin (kill -9) and then its
+// swap helper as soon as the swap's journal is in the staging volume (under the engine's
+// data root), and reports whether the journal is still there: the swap was cut short.
+func (p *project) killSwapMidway(t *testing.T, root string) bool {
+	t.Helper()
+	s := p.start(t, nil, pluginBin(), "restore", "folder", "--yes")
+	var journal string
+	eventually(t, helperWait, "the swap's journal in the staging volume", func() error {
+		if s.exited() {
+			t.Fatalf("the restore ended before its swap began: %v", s.res)
+		}
+		found, _ := filepath.Glob(filepath.Join(root, "volumes", p.name+"_folder*-staging-*", "_data", ".docker-backup-swap-*.json"))
+		if len(found) == 0 {
+			return errors.New("none yet")
+		}
+		journal = found[0]
+		return nil
+	})
+	s.signal(t, syscall.SIGKILL)
+	s.wait(t, helperWait)
+	for _, id := range lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")) {
+		runDocker(t, "kill", id)
+	}
+	_, err := os.Stat(journal)
+	return err == nil
+}
+
 // helperEvents sends the ID of each of the project's helpers of kind when the engine
 // reports event (start, die) for it, from now until the test ends.
 func helperEvents(t *testing.T, p *project, event, kind string) <-chan string {
@@ -111,30 +138,21 @@ func TestSwapHelperKilledMidSwap(t *testing.T) {
 	folder := filepath.Join(p.dir, "folder")
 	restored := volumeTree(t, folder)
 	p.mustBackup(t, "up", "folder")
-	p.exec(t, "folder", "sh", "-c", `cd /srv/folder && rm -f f1* && echo changed > f0 && echo new > g`)
-	old := volumeTree(t, folder)
-
-	root := strings.TrimSpace(mustDocker(t, "info", "--format", "{{.DockerRootDir}}"))
-	s := p.start(t, nil, pluginBin(), "restore", "folder", "--yes")
-	var journal string
-	eventually(t, helperWait, "the swap's journal in the staging volume", func() error {
-		if s.exited() {
-			t.Fatalf("the restore ended before its swap began: %v", s.res)
-		}
-		found, _ := filepath.Glob(filepath.Join(root, "volumes", p.name+"_folder*-staging-*", "_data", ".docker-backup-swap-*.json"))
-		if len(found) == 0 {
-			return errors.New("none yet")
-		}
-		journal = found[0]
-		return nil
-	})
-	s.signal(t, syscall.SIGKILL)
-	s.wait(t, helperWait)
-	for _, id := range lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")) {
-		runDocker(t, "kill", id)
+	change := func() string {
+		p.exec(t, "folder", "sh", "-c", `cd /srv/folder && rm -f f1* && echo changed > f0 && echo new > g`)
+		return volumeTree(t, folder)
 	}
-	if _, err := os.Stat(journal); err != nil {
-		t.Skipf("the swap finished before its helper was killed (%v): nothing to resume this time", err)
+	old := change()
+	root := strings.TrimSpace(mustDocker(t, "info", "--format", "{{.DockerRootDir}}"))
+	for attempt := 1; !p.killSwapMidway(t, root); attempt++ {
+		// The copy of 256 MiB takes seconds and the test polls every 250 ms, yet the
+		// swap may win: recover (the service is stopped), change the folder, again.
+		if attempt == 3 {
+			t.Fatalf("the swap finished before its helper could be killed, 3 times")
+		}
+		t.Logf("attempt %d: the swap finished before its helper was killed; again", attempt)
+		p.mustBackup(t, "up", "cached")
+		old = change()
 	}
 	switch volumeTree(t, folder) {
 	case old:
