@@ -27,7 +27,10 @@ func (e *busyError) Is(target error) bool { return target == ErrBusy }
 // acquire takes the project's anchor. A live holder is waited for (polling) as long as
 // o.Wait allows; a dead one (its process is gone, so its anchor exited) is removed and
 // its leftovers are recovered by the caller, which then holds the project alone.
-func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*engine.Held, *host, error) {
+//
+// The dead anchors it removes are recorded in deadAnchors: their runs' restic commands
+// ran in them (see host), so they may have left locks behind.
+func acquire(ctx context.Context, o Options, runID string, warn func(string), deadAnchors *[]string) (*engine.Held, *host, error) {
 	name := anchorName(o.Identity.Project)
 	plain := engine.HeldSpec{
 		Name:       name,
@@ -67,6 +70,9 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string)) (*
 			// Removed by ID: never a newer anchor that took the name meanwhile.
 			if err := engine.RemoveContainer(ctx, o.API, st.ID); err != nil {
 				return nil, nil, err
+			}
+			if id := st.Labels[LabelRun]; id != "" {
+				*deadAnchors = append(*deadAnchors, id)
 			}
 			continue
 		}

@@ -157,6 +157,12 @@ func TestBeginTakesOverADeadAnchor(t *testing.T) {
 			if got := f.eng.CallsWith("remove " + id); len(got) != 1 {
 				t.Errorf("the dead anchor was removed by %v, want once by its ID", got)
 			}
+			// Its run's restic commands ran in it (its host): their locks are cleared
+			// as that run's, by an unlock under its hostname.
+			unlocks := f.rst.Find("unlock")
+			if len(unlocks) != 1 || unlocks[0].Helper.Config.Hostname != helperHostname(seed.Labels[LabelRun]) {
+				t.Errorf("unlocks %v, want one as the dead anchor's run", unlocks)
+			}
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/docker-backup/docker-backup/engine"
@@ -54,6 +55,8 @@ type Run struct {
 	Runner   *Runner
 	anchor   *engine.Held
 	warn     func(string)
+	// deadAnchors are the runs whose exited anchors this run removed.
+	deadAnchors []string
 	// unconfirmedLeft is true when unconfirmed snapshots of dead runs could not be
 	// forgotten: retention must not run, as it would count them.
 	unconfirmedLeft bool
@@ -87,7 +90,7 @@ func Begin(ctx context.Context, o Options) (*Run, error) {
 	}
 	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn}
 	r.Runner.RunID = r.ID
-	anchor, h, err := acquire(ctx, o, r.ID, warn)
+	anchor, h, err := acquire(ctx, o, r.ID, warn, &r.deadAnchors)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +106,11 @@ func (r *Run) begin(ctx context.Context, o Options) error {
 	dead, err := r.recoverDead(ctx)
 	if err != nil {
 		return err
+	}
+	for _, id := range r.deadAnchors {
+		if !slices.Contains(dead, id) {
+			dead = append(dead, id)
+		}
 	}
 	unconfirmed, err := r.open(ctx, o)
 	if err != nil {
