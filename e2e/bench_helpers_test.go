@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,8 @@ func folderBytes(b *testing.B, dir string) int64 {
 type helperSpan struct {
 	kind                        string
 	create, start, die, destroy time.Time
+	// exec is an exec in one of our containers, not a container.
+	exec bool
 }
 
 // helperWatch follows the engine's events of the project's helpers while a command runs.
@@ -136,6 +139,28 @@ func (w *helperWatch) add(line []byte) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// The run's anchor runs restic commands as execs (its host): each is a span of its
+	// own, named after the command, from exec_start to exec_die.
+	if execID := e.Actor.Attributes["execID"]; execID != "" {
+		s := w.spans[execID]
+		if s == nil {
+			s = &helperSpan{exec: true}
+			w.spans[execID] = s
+			w.order = append(w.order, execID)
+		}
+		t := time.Unix(0, e.TimeNano)
+		switch {
+		case strings.HasPrefix(e.Action, "exec_start"):
+			f := strings.Fields(e.Action)
+			if i := slices.Index(f, "restic"); i >= 0 && i+1 < len(f) {
+				s.kind = "restic " + f[i+1]
+			}
+			s.create, s.start = t, t
+		case e.Action == "exec_die":
+			s.die, s.destroy = t, t
+		}
+		return
+	}
 	s := w.spans[e.Actor.ID]
 	if s == nil {
 		s = &helperSpan{kind: e.Actor.Attributes["io.docker-backup.kind"]}
@@ -198,6 +223,13 @@ func breakdown(total time.Duration, spans []helperSpan) string {
 	for _, s := range spans {
 		if s.create.IsZero() || s.destroy.IsZero() {
 			return "helper breakdown unavailable (events missing)"
+		}
+		if s.exec {
+			if s.kind != "" { // an exec of the anchor's host; other execs are the services'
+				parts = append(parts, fmt.Sprintf("%s in the anchor %s", s.kind, secs(s.die.Sub(s.start))))
+				inHelpers += s.die.Sub(s.start)
+			}
+			continue
 		}
 		if s.kind == "run" {
 			// The run's anchor lives as long as the run: only taking and releasing it count.
