@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/run"
 )
@@ -41,7 +42,11 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	if len(plan.Repository.EnvNames) > 0 {
 		fmt.Fprintf(tw, "Environment\t%s\n", strings.Join(plan.Repository.EnvNames, ", "))
 	}
-	fmt.Fprintf(tw, "Image\t%s\n", plan.Image)
+	if plan.AgentImage != "" {
+		fmt.Fprintf(tw, "Image\t%s (a prebuilt helper image, used as is)\n", plan.AgentImage)
+	} else {
+		fmt.Fprintf(tw, "Image\t%s, with this docker-backup added (built on the engine once: %s:<version>-…)\n", plan.Image, agentimage.Repository)
+	}
 	// The socket is root on the engine's host, in effect: say who gets it.
 	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", plan.DockerSocket, strings.Join(run.SocketKinds(), ", "))
 	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
