@@ -6,8 +6,9 @@ LDFLAGS := -X main.version=$(VERSION)
 # Extra flags for the e2e run, e.g. E2EFLAGS=-v or E2EFLAGS='-run TestVersion'.
 E2EFLAGS ?=
 
-# The restic image `make image` builds the helper image on.
+# The restic image `make image` builds the helper image on, and the image's name.
 RESTIC_IMAGE ?= restic/restic:0.18.1
+IMAGE ?= docker-backup
 
 .PHONY: build image install test unit e2e bench lint
 
@@ -15,13 +16,13 @@ RESTIC_IMAGE ?= restic/restic:0.18.1
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/docker-backup ./cmd/docker-backup
 
-# The helper image: RESTIC_IMAGE with this docker-backup added, tagged docker-backup:dev
-# and docker-backup:$(VERSION). Name it with --agent-image or x-backup.agent_image.
+# The helper image: RESTIC_IMAGE with this docker-backup added, tagged $(IMAGE):dev and
+# $(IMAGE):$(VERSION). Name it with --agent-image or x-backup.agent_image.
 image: build
 	@ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT && \
 	cp bin/docker-backup agentimage/Dockerfile "$$ctx/" && \
 	DOCKER_BUILDKIT=0 docker build -q --build-arg RESTIC_IMAGE=$(RESTIC_IMAGE) \
-		-t docker-backup:dev -t docker-backup:$(VERSION) "$$ctx"
+		-t $(IMAGE):dev -t $(IMAGE):$(VERSION) "$$ctx"
 
 install:
 	./install.sh

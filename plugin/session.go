@@ -63,9 +63,14 @@ func agentImage(ctx context.Context, d *deps, api dockerAPI, plan *composeext.Pl
 	if err != nil {
 		return "", err
 	}
+	exe := d.executable
+	if b := d.getenv("DOCKER_BACKUP_AGENT_BINARY"); b != "" {
+		// A Linux build of this docker-backup for the engine (e.g. from a Mac client).
+		exe = b
+	}
 	return agentimage.Resolve(ctx, api, info.OS, info.Arch, agentimage.Options{
 		ResticImage: plan.Image, AgentImage: plan.AgentImage, Version: d.version,
-		Executable: d.executable,
+		Executable: exe,
 		Progress:   func(msg string) { fmt.Fprintln(d.streams.Err, msg) },
 	})
 }

@@ -1,0 +1,80 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAgentImagePrebuilt builds the helper image with `make image` (on restic-bare, the
+// shell-less restic image) and names it with --agent-image: a volumes backup and a
+// restore run every helper from that image, as is, and the data comes back.
+func TestAgentImagePrebuilt(t *testing.T) {
+	name := runPrefix + "-agent"
+	make := exec.Command("make", "image", "RESTIC_IMAGE="+env.resticBareImage, "IMAGE="+name, "VERSION=e2e")
+	make.Dir = env.root
+	make.Env = env.base
+	if out, err := make.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { runDocker(t, "image", "rm", name+":dev", name+":e2e") })
+	image := name + ":dev"
+
+	p := newProject(t, "restore-files")
+	p.exec(t, "files", "sh", "-c", "echo one > /srv/uploads/a && mkdir -p /srv/uploads/d && echo two > /srv/uploads/d/b")
+	before := volumeTree(t, p.volume(t, "uploads"))
+	since := time.Now()
+	p.mustBackup(t, "--agent-image", image, "up", "files")
+	p.exec(t, "files", "sh", "-c", "rm -rf /srv/uploads/d && echo changed > /srv/uploads/a")
+	p.mustBackup(t, "--agent-image", image, "restore", "files", "--yes")
+	if got := volumeTree(t, p.volume(t, "uploads")); got != before {
+		t.Errorf("restored tree:\n%s\nwant:\n%s", got, before)
+	}
+	// Every container of ours these commands created ran the named image.
+	out := mustDocker(t, "events", "--since", fmt.Sprint(since.Unix()), "--until", fmt.Sprint(time.Now().Unix()+1),
+		"--filter", "type=container", "--filter", "event=create", "--filter", "label="+labelProject+"="+p.name, "--format", "{{.From}}")
+	images := lines(out)
+	if len(images) < 3 {
+		t.Fatalf("saw %d containers of ours created (%q), want the anchors and helpers of up and restore", len(images), images)
+	}
+	for _, img := range images {
+		if img != image {
+			t.Errorf("a container of ours ran %s, want the named %s", img, image)
+		}
+	}
+}
+
+// TestAgentBinaryTheEngineCannotRun gives the plugin a binary for its helper image that
+// the engine cannot run (as a Mac's docker-backup would be): up fails with one line that
+// says to name a prebuilt image, before anything is stopped or created.
+func TestAgentBinaryTheEngineCannotRun(t *testing.T) {
+	p := newProject(t, "run-stop")
+	script := filepath.Join(t.TempDir(), "docker-backup")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho not a Linux binary\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	up := p.cmd([]string{"docker", "backup", "up"})
+	up.env = append(up.env, "DOCKER_BACKUP_AGENT_BINARY="+script)
+	r := up.run()
+	errLines := lines(r.stderr)
+	if r.code != 1 || len(errLines) != 1 || !strings.Contains(errLines[0], "not a Linux binary") || !strings.Contains(errLines[0], "--agent-image") {
+		t.Fatalf("want exit code 1 and one line naming --agent-image: %v", r)
+	}
+	for _, svc := range []string{"slow", "graceful"} {
+		if st := p.serviceState(t, svc); st != "running" {
+			t.Errorf("service %s is %s after the refused up, want running", svc, st)
+		}
+	}
+	if left := mustDocker(t, "ps", "-aq", "--filter", "label="+labelProject+"="+p.name); strings.TrimSpace(left) != "" {
+		t.Errorf("containers of ours left: %s", left)
+	}
+	if recs := p.stopRecords(t); len(recs) != 0 {
+		t.Errorf("stop records %v after a refused up", recs)
+	}
+}
