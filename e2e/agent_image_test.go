@@ -77,4 +77,7 @@ func TestAgentBinaryTheEngineCannotRun(t *testing.T) {
 	if recs := p.stopRecords(t); len(recs) != 0 {
 		t.Errorf("stop records %v after a refused up", recs)
 	}
+	if _, err := os.Stat(filepath.Join(p.dir, "backups.key")); err == nil {
+		t.Error("the refused up generated a repository key")
+	}
 }

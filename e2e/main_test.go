@@ -113,6 +113,28 @@ func setup(tmp string) error {
 		env.base = append(env.base, "DOCKER_HOST="+env.dockerHost)
 	}
 	env.compose = composeCommand()
+	return provisionHelperImage(tmp)
+}
+
+// provisionHelperImage has the plugin build its helper image on the engine once, as the
+// first command of a user would (an init of a throw-away project), so that no test sees
+// the one line that says so.
+func provisionHelperImage(tmp string) error {
+	dir := filepath.Join(tmp, "provision")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	compose := "name: " + runPrefix + "-provision\nservices:\n  idle:\n    image: " + env.dbImage + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(compose), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.Command("docker", "backup", "init")
+	cmd.Dir, cmd.Env = dir, env.base
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("building the helper image with `docker backup init`: %v\n%s", err, out)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: %s", out)
 	return nil
 }
 

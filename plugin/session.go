@@ -27,10 +27,6 @@ type session struct {
 
 // connect opens the plan's repository for helpers and identifies this machine.
 func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, error) {
-	repo, err := repository(ctx, plan, d.streams.Err)
-	if err != nil {
-		return nil, err
-	}
 	api, err := d.dockerClient()
 	if err != nil {
 		return nil, err
@@ -39,7 +35,13 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 	if err != nil {
 		return nil, err
 	}
+	// The helper image first: an engine that cannot get one refuses the command before
+	// anything is made, a generated repository key included.
 	image, err := agentImage(ctx, d, api, plan)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := repository(ctx, plan, d.streams.Err)
 	if err != nil {
 		return nil, err
 	}
