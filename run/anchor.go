@@ -60,7 +60,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string), de
 			if err != nil || !o.Host {
 				return held, nil, err
 			}
-			return held, &host{id: held.ID, mounts: spec.Mounts, binds: spec.Binds}, nil
+			return held, &host{id: held.ID, mounts: spec.Mounts}, nil
 		}
 		st, found, err := engine.InspectState(ctx, o.API, name)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 
-	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -21,7 +20,6 @@ import (
 type host struct {
 	id     string
 	mounts []mount.Mount
-	binds  []string
 }
 
 // hostExecGrace is how long an interrupted restic of the host has to exit.
@@ -43,8 +41,8 @@ func (h *host) runs(inv restic.Invocation) bool {
 	return true
 }
 
-// hostSpec is the anchor of run runID as a host for its restic commands: the helpers'
-// own settings and the mounts given.
+// hostSpec is the anchor's spec made a host for the run's restic commands: the helpers'
+// own settings (repository, cache, secrets, hostname, init, network) and the mounts given.
 func (c *Runner) hostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.HeldSpec {
 	base := c.helperSpec(restic.Invocation{Mounts: mounts, Kind: KindAnchor})
 	anchor.Env, anchor.Mounts, anchor.Binds, anchor.Files = base.Env, base.Mounts, base.Binds, base.Files
@@ -60,7 +58,7 @@ func (c *Runner) hostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.
 func (c *Runner) execIn(ctx context.Context, h *host, inv restic.Invocation) error {
 	stderr := &engine.Tail{Max: 8 << 10}
 	code, err := engine.Exec(ctx, c.API, h.id, engine.ExecSpec{
-		Cmd:    append([]string{ResticEntrypoint[0], agent.Command, "restic"}, restic.WithRetryLock(inv.Args, c.RetryLock)...),
+		Cmd:    append(slices.Clone(ResticEntrypoint), restic.WithRetryLock(inv.Args, c.RetryLock)...),
 		Stdout: inv.Stdout, Stderr: stderr,
 		// Interrupted, restic removes its lock before the run goes on (and ends its host).
 		WaitOnCancel: hostExecGrace,
