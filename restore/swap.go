@@ -53,7 +53,7 @@ func swapLayout(ctx context.Context, env Env, svc composeext.ServicePlan, st *st
 	rootMounted := false
 	// folder returns where the helper sees volume name: under the one root, or at its
 	// own mount point own.
-	folder := func(name, own string, readOnly bool) (string, error) {
+	folder := func(name, own string) (string, error) {
 		p, err := place(name)
 		if err != nil {
 			return "", err
@@ -66,7 +66,7 @@ func swapLayout(ctx context.Context, env Env, svc composeext.ServicePlan, st *st
 			}
 			return volumesRoot + "/" + name + "/_data", nil
 		}
-		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: name, Target: own, ReadOnly: readOnly})
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: name, Target: own})
 		return own, nil
 	}
 	for i, m := range svc.Volumes {
@@ -74,16 +74,16 @@ func swapLayout(ctx context.Context, env Env, svc composeext.ServicePlan, st *st
 		sm := agent.SwapMount{File: st.file[i], Keep: m.Keep}
 		var err error
 		if m.Type == "volume" {
-			sm.Live, err = folder(m.Source, "/live/"+n, false)
+			sm.Live, err = folder(m.Source, "/live/"+n)
 		} else {
 			sm.Live = "/live/" + n
 			mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: sm.Live})
 		}
 		if err == nil {
-			sm.Staging, err = folder(st.of[i], "/staging/"+n, false)
+			sm.Staging, err = folder(st.of[i], "/staging/"+n)
 		}
 		if err == nil {
-			sm.Rollback, err = folder(rollback[i], "/rollback/"+n, false)
+			sm.Rollback, err = folder(rollback[i], "/rollback/"+n)
 		}
 		if err != nil {
 			return nil, spec, err
