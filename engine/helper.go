@@ -17,7 +17,7 @@ import (
 type HelperSpec struct {
 	Name  string
 	Image string
-	// Entrypoint, if set, replaces the image's (a shell for helpers that are not restic).
+	// Entrypoint, if set, replaces the image's (the agent, with the command to run).
 	Entrypoint []string
 	Cmd        []string
 	Env        []string
