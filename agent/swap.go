@@ -162,36 +162,11 @@ func saveSpec(spec SwapSpec) error {
 		if m.File {
 			continue
 		}
-		if err := writeSynced(filepath.Join(m.Staging, SwapSaved(spec.Nonce)), data); err != nil {
+		if err := swap.WriteFileDurably(filepath.Join(m.Staging, SwapSaved(spec.Nonce)), data); err != nil {
 			return fmt.Errorf("saving the swap's spec: %w", err)
 		}
 	}
 	return nil
-}
-
-// writeSynced writes a file and syncs it and its folder.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // resumeSwap finishes, from their journals, the swaps of a spec that were killed: each

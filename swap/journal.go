@@ -104,12 +104,23 @@ func writeJournal(path string, j *journal) error {
 	if err != nil {
 		return fmt.Errorf("encoding the journal: %w", err)
 	}
+	if err := WriteFileDurably(path, b); err != nil {
+		return fmt.Errorf("writing the journal: %w", err)
+	}
+	return nil
+}
+
+// WriteFileDurably replaces the file at path with data (mode 0600) atomically and
+// durably: a reader sees the old or the new content, whole, and after a crash the new
+// one is there once this returned (temporary file path+".tmp", fsync, rename, fsync of
+// the folder).
+func WriteFileDurably(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("writing the journal: %w", err)
+		return err
 	}
-	_, err = f.Write(b)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -124,9 +135,8 @@ func writeJournal(path string, j *journal) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("writing the journal: %w", err)
 	}
-	return nil
+	return err
 }
 
 // readJournal reads a journal; a missing one is fs.ErrNotExist.
