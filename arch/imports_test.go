@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"agentimage":        {"engine"},
 	"run":               {"agent", "agentimage", "composeext", "dump", "engine", "restic", "snapshot"},
 	"backup":            {"composeext", "dump", "engine", "restic", "run", "snapshot"},
-	"restore":           {"agent", "agentimage", "composeext", "dump", "engine", "restic", "run", "snapshot"},
+	"restore":           {"agent", "composeext", "dump", "engine", "restic", "run", "snapshot"},
 	"plugin":            {"agentimage", "backup", "composeext", "engine", "restic", "restore", "run", "snapshot"},
 	"cmd/docker-backup": {"agent", "plugin"},
 	"arch":              {},

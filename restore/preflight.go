@@ -13,6 +13,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/run"
 )
 
 // preflight checks, before the service is stopped, what the swap will need: the live
@@ -40,8 +41,8 @@ func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *sta
 		spec.Mounts = append(spec.Mounts, agent.PreflightMount{File: st.file[i], Live: "/live/" + n, Staging: "/staging/" + n})
 	}
 	stdout := &engine.Tail{Max: 64 << 10}
-	code, stderr, err := runAgent(ctx, env, agentCall{
-		service: svc.Name, kind: "restore-preflight", args: []string{"preflight"}, spec: spec, mounts: mounts, stdout: stdout,
+	code, stderr, err := env.Run.RunAgent(ctx, run.AgentCall{
+		Service: svc.Name, Kind: "restore-preflight", Args: []string{"preflight"}, Spec: spec, Mounts: mounts, Stdout: stdout,
 	})
 	switch {
 	case err != nil:

@@ -117,15 +117,15 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 		return fmt.Errorf("replacing the live content: %w: nothing was replaced, the live content is unchanged", err)
 	}
 	stdout := &engine.Tail{Max: 1024}
-	code, stderr, err := runAgent(ctx, env, agentCall{
-		service: svc.Name, kind: "restore-swap", args: []string{"swap"}, spec: spec, mounts: mounts, stdout: stdout,
+	code, stderr, err := env.Run.RunAgent(ctx, run.AgentCall{
+		Service: svc.Name, Kind: "restore-swap", Args: []string{"swap"}, Spec: spec, Mounts: mounts, Stdout: stdout,
 	})
 	if killed := err == nil && code > swapExitMax || err != nil && !errors.Is(err, engine.ErrNotStarted); killed {
 		// The swap helper died mid-swap (killed, out of memory): its journal says how far
 		// it got, and a second helper finishes the swap from there.
 		env.Reporter.Step(svc.Name, fmt.Sprintf("the swap helper ended unexpectedly (exit code %d): finishing the swap from its journal", code))
-		rcode, rstderr, rerr := runAgent(ctx, env, agentCall{
-			service: svc.Name, kind: "restore-swap", args: []string{"swap", "--resume"}, spec: spec, mounts: mounts,
+		rcode, rstderr, rerr := env.Run.RunAgent(ctx, run.AgentCall{
+			Service: svc.Name, Kind: "restore-swap", Args: []string{"swap", "--resume"}, Spec: spec, Mounts: mounts,
 		})
 		if rerr == nil && (rcode == 0 || rcode == agent.SwapPutBack) {
 			code, stderr, err = rcode, rstderr, nil
@@ -181,9 +181,9 @@ func pick(out string, names []string) (string, bool) {
 
 // checkEmpty fails unless the volume holds nothing.
 func checkEmpty(ctx context.Context, env Env, service, name string) error {
-	code, stderr, err := runAgent(ctx, env, agentCall{
-		service: service, kind: "restore-check", args: []string{"empty", "/target"},
-		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}},
+	code, stderr, err := env.Run.RunAgent(ctx, run.AgentCall{
+		Service: service, Kind: "restore-check", Args: []string{"empty", "/target"},
+		Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}},
 	})
 	switch {
 	case err != nil:

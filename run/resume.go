@@ -9,7 +9,6 @@ import (
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/docker-backup/docker-backup/agent"
-	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/engine"
 )
 
@@ -52,8 +51,8 @@ func (r *Run) resumeSwaps(ctx context.Context, vs []engine.Volume) (keep, servic
 func (r *Run) pendingSwap(ctx context.Context, v engine.Volume) (agent.SwapSpec, bool, error) {
 	var spec agent.SwapSpec
 	out := &engine.Tail{Max: 1 << 20}
-	code, stderr, err := r.agentHelper(ctx, v.Labels[LabelService], "swap-check", []string{"pending", "/s"}, nil,
-		[]mount.Mount{{Type: mount.TypeVolume, Source: v.Name, Target: "/s", ReadOnly: true}}, out)
+	code, stderr, err := r.RunAgent(ctx, AgentCall{Service: v.Labels[LabelService], Kind: "swap-check", Args: []string{"pending", "/s"},
+		Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: v.Name, Target: "/s", ReadOnly: true}}, Stdout: out})
 	switch {
 	case err != nil:
 		return spec, false, err
@@ -74,12 +73,8 @@ func (r *Run) resumeSwap(ctx context.Context, v engine.Volume, spec agent.SwapSp
 	for _, m := range spec.Helper {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	code, stderr, err := r.agentHelper(context.WithoutCancel(ctx), v.Labels[LabelService], kindSwap, []string{"swap", "--resume"},
-		[]engine.File{{Path: agent.SpecFile, Mode: 0o400, Data: data}}, mounts, nil)
+	code, stderr, err := r.RunAgent(context.WithoutCancel(ctx), AgentCall{Service: v.Labels[LabelService], Kind: kindSwap,
+		Args: []string{"swap", "--resume"}, Spec: spec, Mounts: mounts})
 	switch {
 	case err != nil:
 		return err
@@ -90,25 +85,4 @@ func (r *Run) resumeSwap(ctx context.Context, v engine.Volume, spec agent.SwapSp
 		return fmt.Errorf("exit code %d%s", code, stderr)
 	}
 	return nil
-}
-
-// agentHelper runs an agent command in a helper of this run with no network.
-func (r *Run) agentHelper(ctx context.Context, service, kind string, args []string, files []engine.File, mounts []mount.Mount, stdout *engine.Tail) (int, string, error) {
-	stderr := &engine.Tail{Max: 2048}
-	spec := engine.HelperSpec{
-		Name:        r.HelperName(service + "-" + kind),
-		Image:       r.Runner.Image,
-		Entrypoint:  []string{agentimage.Binary, agent.Command},
-		Cmd:         args,
-		Mounts:      mounts,
-		Labels:      r.Labels(service, kind),
-		NetworkMode: "none",
-		Files:       files,
-		Stderr:      stderr,
-	}
-	if stdout != nil {
-		spec.Stdout = stdout
-	}
-	code, err := engine.RunHelper(ctx, r.API, spec)
-	return code, stderr.Suffix(), err
 }
