@@ -30,6 +30,9 @@ type fixture struct {
 	// helper of each kind that ran.
 	helperOut map[string]string
 	helpers   map[string]enginetest.Container
+	// helperArgs are "kind args…" of every restore helper, in order; helperExit may
+	// also be keyed so, for one call of a kind.
+	helperArgs []string
 	execStdin strings.Builder
 	execExit  int
 	execErr   string
@@ -52,6 +55,10 @@ func newFixture(t *testing.T) *fixture {
 			defer f.mu.Unlock()
 			fmt.Fprint(p.Stdout, f.helperOut[kind])
 			f.helpers[kind] = p.Container
+			f.helperArgs = append(f.helperArgs, kind+" "+strings.Join(p.Config.Cmd, " "))
+			if code, ok := f.helperExit[kind+" "+strings.Join(p.Config.Cmd, " ")]; ok {
+				return code
+			}
 			return f.helperExit[kind]
 		}
 		// restic: its command in the calls, as restore sees it.

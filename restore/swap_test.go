@@ -263,3 +263,32 @@ func TestRestorePreflightsBeforeAnyStop(t *testing.T) {
 		t.Errorf("volumes left besides the live one: %v", got)
 	}
 }
+
+// A swap helper that dies mid-swap (killed: exit 137) is followed by a second one that
+// finishes the swap from its journal: the restore succeeds; when that fails too, the
+// error says the live content may be part old, part new, and names the rollback.
+func TestRestoreVolumesSwapHelperKilled(t *testing.T) {
+	for name, tc := range map[string]struct {
+		resume int
+		want   string
+	}{
+		"finished":     {resume: 0},
+		"not finished": {resume: agent.SwapPutBackFailed, want: "the live content may have changed, the previous content is in "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env, f := volumesEnv(t, goodSummary)
+			f.helperExit["restore-swap swap"] = 137
+			f.helperExit["restore-swap swap --resume"] = tc.resume
+			err := Failed(restoreFiles(t, env, Options{}))
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+			if got := strings.Join(f.helperArgs, "; "); !strings.Contains(got, "restore-swap swap; restore-swap swap --resume") {
+				t.Errorf("helpers %q: want the swap, then its resume", got)
+			}
+			if tc.want == "" && !slices.Contains(f.calls(), "start c1") {
+				t.Errorf("service not started again: %q", f.calls())
+			}
+		})
+	}
+}
