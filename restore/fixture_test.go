@@ -33,9 +33,9 @@ type fixture struct {
 	// helperArgs are "kind args…" of every restore helper, in order; helperExit may
 	// also be keyed so, for one call of a kind.
 	helperArgs []string
-	execStdin strings.Builder
-	execExit  int
-	execErr   string
+	execStdin  strings.Builder
+	execExit   int
+	execErr    string
 }
 
 var identity = snapshot.Identity{Project: "p", Machine: "m1"}
