@@ -69,13 +69,15 @@ func startMinio(t testing.TB) *minio {
 		}
 	})
 
-	eventually(t, time.Minute, "MinIO to be live", func() error {
+	// live answers before the object layer is up; ready (and the bucket's creation,
+	// retried on 503 "Server not initialized yet") only after.
+	eventually(t, time.Minute, "MinIO to be ready", func() error {
 		select {
 		case <-exited:
 			t.Fatalf("MinIO exited: %v\n%s", cmd.ProcessState, log.String())
 		default:
 		}
-		resp, err := http.Get(m.URL + "/minio/health/live")
+		resp, err := http.Get(m.URL + "/minio/health/ready")
 		if err != nil {
 			return err
 		}
@@ -83,11 +85,14 @@ func startMinio(t testing.TB) *minio {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("health: %s", resp.Status)
 		}
+		if err := m.do(http.MethodPut, "/"+m.Bucket); err != nil {
+			if strings.Contains(err.Error(), "503") {
+				return err
+			}
+			t.Fatalf("creating bucket %s: %v", m.Bucket, err)
+		}
 		return nil
 	})
-	if err := m.do(http.MethodPut, "/"+m.Bucket); err != nil {
-		t.Fatalf("creating bucket %s: %v", m.Bucket, err)
-	}
 	return m
 }
 
