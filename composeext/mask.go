@@ -93,3 +93,11 @@ func (p *Plan) Masked() *Plan {
 	}
 	return &out
 }
+
+// Mask replaces the plan's secret values in s by ***: for error lines and logs.
+func (p *Plan) Mask(s string) string {
+	for _, secret := range p.Secrets {
+		s = strings.ReplaceAll(s, secret, "***")
+	}
+	return s
+}
