@@ -22,16 +22,11 @@ func Report(results []Result, mask func(string) string) []report.Service {
 		}
 		switch {
 		case r.Err != nil:
-			s.Error = oneLine(mask(r.Err.Error()))
+			s.Error = report.OneLine(mask(r.Err.Error()))
 		case len(r.Warnings) > 0:
-			s.Error = oneLine(mask(strings.Join(r.Warnings, "; ")))
+			s.Error = report.OneLine(mask(strings.Join(r.Warnings, "; ")))
 		}
 		out = append(out, s)
 	}
 	return out
-}
-
-// oneLine joins a message's lines with " | ".
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
 }

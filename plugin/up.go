@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/backup"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
 )
 
 // upOptions holds the up command's flags and dependencies.
@@ -64,30 +66,16 @@ func runUp(ctx context.Context, opts *upOptions) error {
 	if err != nil {
 		return err
 	}
-	parallel := opts.parallel
-	if parallel <= 0 {
-		parallel = plan.Parallel
-	}
 	if opts.dryRun {
 		return printDryRun(opts.d.streams.Out, plan)
 	}
-	s, err := connect(ctx, opts.d, plan)
-	if err != nil {
-		return err
-	}
 	reporter := newReporter(opts.d.streams, opts.json)
-	// Only the default local repository is created on first use (see repository).
-	r, err := s.begin(ctx, plan, "up", opts.run, plan.Repository.Default, reporter.Warn, backup.RunMounts(plan)...)
-	if err != nil {
-		return err
-	}
-	defer r.End(ctx)
-	results := backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
-		Parallel: parallel,
-		NoForget: opts.noForget,
-	})
+	results, rep, err := backupPlan(ctx, opts, plan, reporter)
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if err != nil {
+		return err
 	}
 	reporter.Finish(results)
 	var failed, warned []string
@@ -99,6 +87,7 @@ func runUp(ctx context.Context, opts *upOptions) error {
 			warned = append(warned, r.Service)
 		}
 	}
+	_ = rep
 	switch {
 	case len(failed) > 0:
 		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("backup failed for %s", strings.Join(failed, ", "))}
@@ -106,6 +95,43 @@ func runUp(ctx context.Context, opts *upOptions) error {
 		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("some files could not be read for %s (--strict)", strings.Join(warned, ", "))}
 	}
 	return nil
+}
+
+// backupPlan backs up the plan's services in one run and says how it ended. err is the
+// command's own failure (no run could begin); a service's failure is in its result.
+func backupPlan(ctx context.Context, opts *upOptions, plan *composeext.Plan, reporter upReporter) ([]backup.Result, report.Run, error) {
+	rep := report.Run{Command: "up", Project: plan.Project, Started: time.Now()}
+	results, err := backupServices(ctx, opts, plan, reporter, &rep)
+	rep.Duration = time.Since(rep.Started)
+	rep.Services = backup.Report(results, plan.Mask)
+	if err != nil {
+		rep.Error = plan.Mask(report.OneLine(err.Error()))
+	}
+	rep.Status = report.Overall(err, rep.Services)
+	return results, rep, err
+}
+
+// backupServices connects, begins the run and backs up; rep gets the machine's name.
+func backupServices(ctx context.Context, opts *upOptions, plan *composeext.Plan, reporter upReporter, rep *report.Run) ([]backup.Result, error) {
+	parallel := opts.parallel
+	if parallel <= 0 {
+		parallel = plan.Parallel
+	}
+	s, err := connect(ctx, opts.d, plan)
+	if err != nil {
+		return nil, err
+	}
+	rep.Machine = s.identity.Machine
+	// Only the default local repository is created on first use (see repository).
+	r, err := s.begin(ctx, plan, "up", opts.run, plan.Repository.Default, reporter.Warn, backup.RunMounts(plan)...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.End(ctx)
+	return backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
+		Parallel: parallel,
+		NoForget: opts.noForget,
+	}), nil
 }
 
 // printDryRun shows what up would do, without touching the engine or the repository.

@@ -3,7 +3,10 @@
 // (package metrics) and the scheduler's state. It imports nothing of ours.
 package report
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Status is how a service's backup, or a whole command, ended.
 type Status string
@@ -65,4 +68,10 @@ func Overall(err error, services []Service) Status {
 		}
 	}
 	return status
+}
+
+// OneLine joins a message's lines with " | " and collapses its spaces, for reports
+// that are one line per error.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
 }
