@@ -29,9 +29,12 @@ type Plan struct {
 	DockerSocket string `json:"docker_socket"`
 	// Host names the machine in the snapshots' identity (x-backup.host or
 	// DOCKER_BACKUP_HOST); empty: derived from the engine.
-	Host      string        `json:"host,omitempty"`
-	Parallel  int           `json:"parallel"`
-	Schedule  string        `json:"schedule,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Parallel int    `json:"parallel"`
+	Schedule string `json:"schedule,omitempty"`
+	// Check and Prune are the scheduler's maintenance jobs (x-backup.check, .prune).
+	Check     *Job          `json:"check,omitempty"`
+	Prune     *Job          `json:"prune,omitempty"`
 	Retention *Retention    `json:"retention,omitempty"`
 	Services  []ServicePlan `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.

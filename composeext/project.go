@@ -4,8 +4,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/robfig/cron/v3"
 )
 
 // hostNameRE is what x-backup.host may be: it becomes part of restic's --host.
@@ -14,7 +12,7 @@ var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 // projectKeys are the keys of the top-level x-backup.
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
-	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "parallel",
+	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "check", "prune", "parallel",
 }
 
 // retentionKeys are the keys of a retention mapping, restic's --keep-* flags.
@@ -35,6 +33,8 @@ type projectDecl struct {
 	Host            string
 	Retention       *Retention
 	Schedule        string
+	Check           *Job
+	Prune           *Job
 	Parallel        int
 }
 
@@ -99,13 +99,13 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 		pd.Retention = d.retention(base+".retention", v)
 	}
 	if v, ok := m["schedule"]; ok {
-		if s, ok := d.str(base+".schedule", v); ok {
-			if _, err := cron.ParseStandard(s); err != nil {
-				d.probs.addf(base+".schedule", "invalid cron expression %q: %v (want 5 fields like \"0 3 * * *\" or @daily)", s, err)
-			} else {
-				pd.Schedule = s
-			}
-		}
+		pd.Schedule = d.cronSpec(base+".schedule", v)
+	}
+	if v, ok := m["check"]; ok {
+		pd.Check = d.job(base+".check", v, checkKeys)
+	}
+	if v, ok := m["prune"]; ok {
+		pd.Prune = d.job(base+".prune", v, pruneKeys)
 	}
 	if v, ok := m["parallel"]; ok {
 		pd.Parallel, _ = d.integer(base+".parallel", v, 1)

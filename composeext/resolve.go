@@ -39,6 +39,8 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		Host:         override(project.Environment["DOCKER_BACKUP_HOST"], pd.Host),
 		Parallel:     DefaultParallel,
 		Schedule:     pd.Schedule,
+		Check:        pd.Check,
+		Prune:        pd.Prune,
 		Retention:    pd.Retention,
 		Services:     []ServicePlan{},
 	}
