@@ -28,7 +28,8 @@ var allowed = map[string][]string{
 	"backup":            {"composeext", "dump", "engine", "report", "restic", "run", "snapshot"},
 	"report":            {},
 	"restore":           {"agent", "composeext", "dump", "engine", "restic", "run", "snapshot"},
-	"plugin":            {"agentimage", "backup", "composeext", "engine", "restic", "restore", "run", "snapshot"},
+	"plugin":            {"agentimage", "backup", "composeext", "engine", "report", "restic", "restore", "run", "schedule", "snapshot"},
+	"schedule":          {"report", "swap"},
 	"cmd/docker-backup": {"agent", "plugin"},
 	"arch":              {},
 }

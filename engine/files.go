@@ -4,13 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"path"
 	"slices"
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -56,3 +59,32 @@ func CopyFiles(ctx context.Context, api API, containerID string, files []File) e
 	}
 	return nil
 }
+
+// ReadFile returns the content of a regular file in a container, running or not; a
+// missing file is an error that wraps ErrNoFile.
+func ReadFile(ctx context.Context, api API, containerID, file string) ([]byte, error) {
+	res, err := api.CopyFromContainer(ctx, containerID, client.CopyFromContainerOptions{SourcePath: file})
+	if cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("reading %s in container %s: %w", file, ShortID(containerID), ErrNoFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s in container %s: %w", file, ShortID(containerID), err)
+	}
+	defer res.Content.Close()
+	tr := tar.NewReader(res.Content)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s in container %s: %w", file, ShortID(containerID), ErrNoFile)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			return io.ReadAll(io.LimitReader(tr, maxReadFile))
+		}
+	}
+}
+
+// ErrNoFile is ReadFile's error for a file the container does not have.
+var ErrNoFile = errors.New("no such file")
+
+// maxReadFile bounds what ReadFile reads: it is for small state files.
+const maxReadFile = 16 << 20

@@ -42,6 +42,9 @@ type deps struct {
 	// engineLocation says where the engine that dockerClient connects to runs, without
 	// connecting; nil: a local engine (unit tests that need a remote one set it).
 	engineLocation func() (engineLocation, error)
+	// mountinfo returns /proc/self/mountinfo, in which the scheduler finds its own
+	// container; nil: the real file (unit tests give their own).
+	mountinfo func() string
 }
 
 // locateEngine says where the engine runs.
@@ -182,6 +185,8 @@ func newApp(d *deps) *cli.App {
 			newInitCommand(d),
 			newForgetCommand(d),
 			newCheckCommand(d),
+			newScheduleCommand(d),
+			newStatusCommand(d),
 			newVersionCommand(d),
 		},
 		Action: func(c *cli.Context) error {

@@ -5,6 +5,8 @@ package main
 
 import (
 	"os"
+	// The scheduler honours TZ in images that have no zoneinfo (the restic image's).
+	_ "time/tzdata"
 
 	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/plugin"

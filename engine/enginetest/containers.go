@@ -1,9 +1,13 @@
 package enginetest
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -178,6 +182,32 @@ func (e *Engine) CopyToContainer(_ context.Context, ref string, o client.CopyToC
 	}
 	maps.Copy(c.Files, files)
 	return client.CopyToContainerResult{}, nil
+}
+
+// CopyFromContainer packs one of the container's Files as a tar stream.
+func (e *Engine) CopyFromContainer(_ context.Context, ref string, o client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.find(ref)
+	if c == nil {
+		return client.CopyFromContainerResult{}, notFound(ref)
+	}
+	data, ok := c.Files[o.SourcePath]
+	if !ok {
+		return client.CopyFromContainerResult{}, notFound(o.SourcePath)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: path.Base(o.SourcePath), Mode: 0o600, Size: int64(len(data))}); err != nil {
+		return client.CopyFromContainerResult{}, err
+	}
+	if _, err := tw.Write([]byte(data)); err != nil {
+		return client.CopyFromContainerResult{}, err
+	}
+	if err := tw.Close(); err != nil {
+		return client.CopyFromContainerResult{}, err
+	}
+	return client.CopyFromContainerResult{Content: io.NopCloser(&buf)}, nil
 }
 
 // ContainerStart starts a container: a seeded one only changes state; a created one

@@ -1,0 +1,190 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/schedule"
+)
+
+// scheduleOptions holds the schedule command's flags and dependencies.
+type scheduleOptions struct {
+	load      composeext.LoadOptions
+	print     bool
+	service   string
+	stateFile string
+	run       runSettings
+	d         *deps
+}
+
+// heartbeatEvery is how often the scheduler renews its heartbeat between jobs.
+const heartbeatEvery = 30 * time.Second
+
+func newScheduleCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "schedule",
+		Usage: "Run the project's backups on x-backup.schedule, in the foreground (the scheduler service)",
+		UsageText: appName(d) + " schedule [OPTIONS]\n\n" +
+			"Runs up (with the retention) on x-backup.schedule, check on x-backup.check.schedule and\n" +
+			"prune on x-backup.prune.schedule, one at a time: a tick during a run is skipped and logged.\n" +
+			"SIGTERM ends a run in progress cleanly (stopped services run again) and exits 0.\n" +
+			"As a service of the project (see --print) it finds its project by its own container's\n" +
+			"compose labels. --print prints that service as a compose file.",
+		Flags: append(withProjectFlags(
+			&cli.BoolFlag{Name: "print", Usage: "Print a compose file holding the scheduler service for this project, and exit"},
+			&cli.StringFlag{Name: "service-name", Value: "docker-backup", Usage: "The scheduler service's name in --print's file"},
+			&cli.StringFlag{Name: "state-file", Usage: "Where the scheduler keeps its state for status (default in a container: " + schedule.StateFile + ")"},
+		), runFlags()...),
+		Action: func(c *cli.Context) error {
+			load, err := loadOptions(c, d)
+			if err != nil {
+				return err
+			}
+			return runSchedule(c.Context, &scheduleOptions{
+				load:      load,
+				print:     c.Bool("print"),
+				service:   c.String("service-name"),
+				stateFile: c.String("state-file"),
+				run:       readRunSettings(c),
+				d:         d,
+			})
+		},
+	}
+}
+
+func runSchedule(ctx context.Context, opts *scheduleOptions) error {
+	if opts.print {
+		return printScheduler(ctx, opts)
+	}
+	self, err := discoverProject(ctx, opts.d, &opts.load)
+	if err != nil {
+		return err
+	}
+	plan, err := loadPlan(ctx, opts.load, nil)
+	if err != nil {
+		return err
+	}
+	jobs, err := scheduledJobs(opts, plan)
+	if err != nil {
+		return err
+	}
+	stateFile := opts.stateFile
+	if stateFile == "" && self != "" {
+		stateFile = schedule.StateFile
+	}
+	log := newScheduleLog(opts.d.streams)
+	tracker := schedule.NewTracker(stateFile, plan.Project, jobs, time.Now())
+	warn := func(err error) {
+		if err != nil {
+			log.printf("warning: %v", err)
+		}
+	}
+	log.printf("scheduler of project %s started (compose files %v, time zone %s)", plan.Project, plan.ComposeFiles, time.Local)
+
+	hctx, stopHeartbeat := context.WithCancel(ctx)
+	defer stopHeartbeat()
+	go func() {
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case now := <-tick.C:
+				warn(tracker.Heartbeat(now))
+			}
+		}
+	}()
+	err = schedule.Run(ctx, schedule.Options{
+		Jobs: jobs,
+		Log:  log.line,
+		Ready: func(next map[string]time.Time) {
+			for _, j := range jobs {
+				log.printf("%s: on %q, first at %s", j.Name, j.Spec, next[j.Name].Format(time.DateTime))
+			}
+			warn(tracker.Next(next))
+		},
+		Started: func(job string, _ time.Time) { warn(tracker.Started(job, time.Now())) },
+		Skipped: func(job string, _ time.Time) { warn(tracker.Skipped(job)) },
+		Done:    func(run report.Run, next map[string]time.Time) { warn(tracker.Done(run, next)) },
+	})
+	if err != nil {
+		return err
+	}
+	log.printf("scheduler stopped")
+	// Stopping is how a service ends: not an interruption.
+	return nil
+}
+
+// scheduledJobs are the plan's schedules as jobs: up, and check and prune if set.
+func scheduledJobs(opts *scheduleOptions, plan *composeext.Plan) ([]schedule.Job, error) {
+	if plan.Schedule == "" {
+		return nil, usageErrorf("%s: x-backup.schedule is not set: nothing to schedule (e.g. schedule: \"0 3 * * *\")", firstFile(plan))
+	}
+	jobs := []schedule.Job{{Name: "up", Spec: plan.Schedule, Run: func(ctx context.Context) report.Run {
+		return scheduledUp(ctx, opts)
+	}}}
+	if plan.Check != nil {
+		jobs = append(jobs, schedule.Job{Name: "check", Spec: plan.Check.Schedule, Run: func(ctx context.Context) report.Run {
+			return scheduledCheck(ctx, opts)
+		}})
+	}
+	if plan.Prune != nil {
+		jobs = append(jobs, schedule.Job{Name: "prune", Spec: plan.Prune.Schedule, Run: func(ctx context.Context) report.Run {
+			return scheduledPrune(ctx, opts)
+		}})
+	}
+	return jobs, nil
+}
+
+// firstFile names the plan's first compose file, for messages.
+func firstFile(plan *composeext.Plan) string {
+	if len(plan.ComposeFiles) > 0 {
+		return plan.ComposeFiles[0]
+	}
+	return "compose file"
+}
+
+// scheduledUp is one scheduled backup: the compose files are read again, so that an
+// edited x-backup takes effect at the next tick (a changed schedule needs a restart).
+func scheduledUp(ctx context.Context, opts *scheduleOptions) report.Run {
+	started := time.Now()
+	plan, err := loadPlan(ctx, opts.load, nil)
+	if err != nil {
+		return failedRun("up", opts.load.ProjectName, started, err)
+	}
+	reporter := newReporter(Streams{Out: opts.d.streams.Out, Err: opts.d.streams.Err}, false)
+	results, rep, err := backupPlan(ctx, &upOptions{load: opts.load, run: opts.run, d: opts.d}, plan, reporter)
+	if err == nil {
+		reporter.Finish(results)
+	}
+	return rep
+}
+
+// failedRun is the report of a command that could not begin.
+func failedRun(command, project string, started time.Time, err error) report.Run {
+	return report.Run{Command: command, Project: project, Started: started, Duration: time.Since(started),
+		Status: report.StatusFailed, Error: report.OneLine(err.Error())}
+}
+
+// scheduleLog prints the scheduler's lines, each with its time, one at a time.
+type scheduleLog struct {
+	mu  sync.Mutex
+	out Streams
+}
+
+func newScheduleLog(s Streams) *scheduleLog { return &scheduleLog{out: s} }
+
+func (l *scheduleLog) line(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.out.Out, "%s schedule: %s\n", time.Now().Format(time.RFC3339), s)
+}
+
+func (l *scheduleLog) printf(format string, args ...any) { l.line(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,55 @@
+package plugin
+
+import (
+	"context"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+// scheduledCheck is restic check on x-backup.check.schedule, with its read_data_subset.
+func scheduledCheck(ctx context.Context, opts *scheduleOptions) report.Run {
+	return maintenanceRun(ctx, opts, "check", func(ctx context.Context, plan *composeext.Plan, s *session) error {
+		subset := ""
+		if plan.Check != nil {
+			subset = plan.Check.ReadDataSubset
+		}
+		return restic.Check(ctx, s.runner, subset, opts.d.streams.Out)
+	})
+}
+
+// scheduledPrune is restic prune on x-backup.prune.schedule, in a run of the project
+// (no backup or restore of it runs meanwhile).
+func scheduledPrune(ctx context.Context, opts *scheduleOptions) report.Run {
+	return maintenanceRun(ctx, opts, "prune", func(ctx context.Context, plan *composeext.Plan, s *session) error {
+		r, err := s.begin(ctx, plan, "prune", opts.run, false, warnTo(opts.d.streams.Out))
+		if err != nil {
+			return err
+		}
+		defer r.End(ctx)
+		return restic.Prune(ctx, r.Runner, opts.d.streams.Out)
+	})
+}
+
+// maintenanceRun loads the plan, connects and runs body, and reports how it ended.
+func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, body func(context.Context, *composeext.Plan, *session) error) report.Run {
+	started := time.Now()
+	plan, err := loadPlan(ctx, opts.load, nil)
+	if err != nil {
+		return failedRun(command, opts.load.ProjectName, started, err)
+	}
+	s, err := connect(ctx, opts.d, plan)
+	if err != nil {
+		return failedRun(command, plan.Project, started, err)
+	}
+	rep := report.Run{Command: command, Project: plan.Project, Machine: s.identity.Machine, Started: started}
+	err = body(ctx, plan, s)
+	rep.Duration = time.Since(started)
+	rep.Status = report.Overall(err, nil)
+	if err != nil {
+		rep.Error = plan.Mask(report.OneLine(err.Error()))
+	}
+	return rep
+}

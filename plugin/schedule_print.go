@@ -1,0 +1,156 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/docker-backup/docker-backup/composeext"
+)
+
+// SchedulerLabel marks the scheduler service's container, for status.
+const SchedulerLabel = "io.docker-backup.scheduler"
+
+// schedulerStopGrace is the scheduler's stop_grace_period: a run in progress is ended
+// cleanly (stopped services started again, restic's locks removed) within it.
+const schedulerStopGrace = "1m"
+
+// composeFile is the compose file --print writes: one service.
+type composeFile struct {
+	Services map[string]schedulerService `yaml:"services"`
+}
+
+type schedulerService struct {
+	Image           string            `yaml:"image"`
+	Command         []string          `yaml:"command"`
+	Restart         string            `yaml:"restart"`
+	StopGracePeriod string            `yaml:"stop_grace_period"`
+	Environment     map[string]string `yaml:"environment"`
+	Volumes         []bindMount       `yaml:"volumes"`
+	Labels          map[string]string `yaml:"labels"`
+	XBackup         string            `yaml:"x-backup"`
+}
+
+type bindMount struct {
+	Type     string `yaml:"type"`
+	Source   string `yaml:"source"`
+	Target   string `yaml:"target"`
+	ReadOnly bool   `yaml:"read_only,omitempty"`
+}
+
+// carriedSettings are the machine's settings of docker-backup that the scheduler must
+// see as the host's commands do; none of them is a secret.
+var carriedSettings = []string{
+	"DOCKER_BACKUP_HOST", "DOCKER_BACKUP_NETWORK", "DOCKER_BACKUP_CACHE_VOLUME", "TZ",
+}
+
+// printScheduler prints the scheduler service of the project: our image as provisioned
+// on this engine, the engine's socket, and the project's folder (and the files it
+// needs from elsewhere) at the same paths as on the host.
+func printScheduler(ctx context.Context, opts *scheduleOptions) error {
+	plan, err := loadPlan(ctx, opts.load, nil)
+	if err != nil {
+		return err
+	}
+	if plan.Schedule == "" {
+		return usageErrorf("%s: x-backup.schedule is not set: nothing to schedule (e.g. schedule: \"0 3 * * *\")", firstFile(plan))
+	}
+	api, err := opts.d.dockerClient()
+	if err != nil {
+		return err
+	}
+	image, err := agentImage(ctx, opts.d, api, plan)
+	if err != nil {
+		return err
+	}
+	svc := schedulerService{
+		Image: image, Command: []string{"schedule"}, Restart: "unless-stopped",
+		StopGracePeriod: schedulerStopGrace,
+		Environment:     schedulerEnv(opts, plan, image),
+		Volumes:         schedulerMounts(plan),
+		Labels:          map[string]string{SchedulerLabel: "true"},
+		XBackup:         string(composeext.StrategyNone),
+	}
+	out, err := yaml.Marshal(composeFile{Services: map[string]schedulerService{opts.service: svc}})
+	if err != nil {
+		return fmt.Errorf("writing the scheduler's compose file: %w", err)
+	}
+	w := opts.d.streams.Out
+	fmt.Fprintf(w, "# docker-backup's scheduler for project %s (docker backup schedule --print).\n", plan.Project)
+	fmt.Fprintf(w, "# It runs `docker backup up` on x-backup.schedule (%s) as a service of the project.\n", plan.Schedule)
+	fmt.Fprintln(w, "# Use it as an extra file, e.g.: docker compose -f compose.yaml -f compose.backup.yaml up -d")
+	fmt.Fprintln(w, "# It mounts the engine's socket: whoever controls this container controls the engine,")
+	fmt.Fprintln(w, "# root on its host included. The project folder is mounted at the same path as on the")
+	fmt.Fprintln(w, "# host, so that bind mounts and the repository resolve as for `docker backup up`.")
+	_, err = w.Write(out)
+	if loc, lerr := opts.d.locateEngine(); lerr == nil && loc.Remote {
+		fmt.Fprintf(opts.d.streams.Err, "warning: the engine runs on another machine (%s): the scheduler reads the project folder %s on the engine's host, where it must be at that path\n", loc.Endpoint, plan.WorkingDir)
+	}
+	if opts.d.getenv("RESTIC_PASSWORD") != "" {
+		fmt.Fprintln(opts.d.streams.Err, "warning: RESTIC_PASSWORD is not written into the file (a secret): give the project a password_file the scheduler can read")
+	}
+	return err
+}
+
+// schedulerEnv carries the image and the settings given to --print (flags, the
+// machine's DOCKER_BACKUP_* variables) into the scheduler: it then plans as they did.
+func schedulerEnv(opts *scheduleOptions, plan *composeext.Plan, image string) map[string]string {
+	env := map[string]string{"DOCKER_BACKUP_AGENT_IMAGE": image}
+	for _, k := range carriedSettings {
+		if v := opts.d.getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	given := func(flag, key string) bool { return flag != "" || opts.d.getenv(key) != "" }
+	if given(opts.load.Repository, "DOCKER_BACKUP_REPOSITORY") {
+		env["DOCKER_BACKUP_REPOSITORY"] = plan.Repository.URL
+	}
+	if given(opts.load.PasswordFile, "DOCKER_BACKUP_PASSWORD_FILE") {
+		env["DOCKER_BACKUP_PASSWORD_FILE"] = plan.Repository.PasswordFile
+	}
+	if given(opts.load.Image, "DOCKER_BACKUP_IMAGE") {
+		env["DOCKER_BACKUP_IMAGE"] = plan.Image
+	}
+	if given(opts.load.DockerSocket, "DOCKER_BACKUP_DOCKER_SOCKET") {
+		env["DOCKER_BACKUP_DOCKER_SOCKET"] = plan.DockerSocket
+	}
+	return env
+}
+
+// schedulerMounts are the engine's socket, the project folder, and what the plan
+// reads outside it (compose files, the password file, a folder repository), each at
+// its own path.
+func schedulerMounts(plan *composeext.Plan) []bindMount {
+	mounts := []bindMount{
+		{Type: "bind", Source: plan.DockerSocket, Target: "/var/run/docker.sock"},
+		{Type: "bind", Source: plan.WorkingDir, Target: plan.WorkingDir},
+	}
+	var seen []string
+	add := func(path string, readOnly bool) {
+		if path == "" || within(plan.WorkingDir, path) || slices.Contains(seen, path) {
+			return
+		}
+		seen = append(seen, path)
+		mounts = append(mounts, bindMount{Type: "bind", Source: path, Target: path, ReadOnly: readOnly})
+	}
+	for _, f := range plan.ComposeFiles {
+		add(f, true)
+	}
+	if plan.Repository.PasswordFile != "" && !plan.Repository.GeneratePassword {
+		add(plan.Repository.PasswordFile, true)
+	}
+	if plan.Repository.Local {
+		add(plan.Repository.URL, false)
+	}
+	return mounts
+}
+
+// within reports whether path is dir or below it.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
