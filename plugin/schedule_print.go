@@ -3,7 +3,9 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -67,10 +69,17 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 	if err != nil {
 		return err
 	}
+	env := schedulerEnv(opts, plan, image)
+	vars, withheld := interpolatedVariables(plan.ComposeFiles, opts.d.getenv)
+	for k, v := range vars {
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
 	svc := schedulerService{
 		Image: image, Command: []string{"schedule"}, Restart: "unless-stopped",
 		StopGracePeriod: schedulerStopGrace,
-		Environment:     schedulerEnv(opts, plan, image),
+		Environment:     env,
 		Volumes:         schedulerMounts(plan),
 		Labels:          map[string]string{SchedulerLabel: "true"},
 		XBackup:         string(composeext.StrategyNone),
@@ -93,7 +102,43 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 	if opts.d.getenv("RESTIC_PASSWORD") != "" {
 		fmt.Fprintln(opts.d.streams.Err, "warning: RESTIC_PASSWORD is not written into the file (a secret): give the project a password_file the scheduler can read")
 	}
+	for _, name := range withheld {
+		fmt.Fprintf(opts.d.streams.Err, "warning: the compose files use %s, set here and not written into the file (it looks like a secret): put it in the project's .env, which the scheduler reads, or in its environment\n", name)
+	}
 	return err
+}
+
+// shellVariableRE finds the variables a compose file interpolates: $NAME, ${NAME…}.
+var shellVariableRE = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// secretNameRE tells a variable whose name says it holds a secret.
+var secretNameRE = regexp.MustCompile(`(?i)pass|secret|token|key|credential|auth|private|cert`)
+
+// interpolatedVariables returns the variables the compose files interpolate that are
+// set in this environment: those the scheduler needs as compose had them (an image
+// tag, a path), and apart those whose name says they are secrets, which are withheld.
+func interpolatedVariables(files []string, getenv func(string) string) (carried map[string]string, withheld []string) {
+	carried = map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, m := range shellVariableRE.FindAllStringSubmatch(string(data), -1) {
+			name := m[1]
+			v := getenv(name)
+			if v == "" || slices.Contains(withheld, name) {
+				continue
+			}
+			if secretNameRE.MatchString(name) {
+				withheld = append(withheld, name)
+				continue
+			}
+			carried[name] = v
+		}
+	}
+	slices.Sort(withheld)
+	return carried, withheld
 }
 
 // schedulerEnv carries the image and the settings given to --print (flags, the

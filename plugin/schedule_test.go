@@ -24,7 +24,8 @@ x-backup:
   check: {schedule: "@weekly", read_data_subset: 5%}
 services:
   db:
-    image: postgres
+    image: postgres:${PG_TAG:-15}
+    environment: {POSTGRES_PASSWORD: "${PG_PASSWORD:-x}"}
     x-backup: {dump: pg_dumpall}
   files:
     image: busybox
@@ -99,7 +100,7 @@ func TestSchedulerOutsideAProject(t *testing.T) {
 // --print writes a compose file holding the scheduler: our image, the schedule
 // command, the socket, the project folder at its own path, settings carried over.
 func TestSchedulePrint(t *testing.T) {
-	f := newScheduleFixture(t, "DOCKER_BACKUP_HOST=prod-1", "RESTIC_PASSWORD=s3cret")
+	f := newScheduleFixture(t, "DOCKER_BACKUP_HOST=prod-1", "RESTIC_PASSWORD=s3cret", "PG_TAG=16", "PG_PASSWORD=pg-s3cret")
 	if err := runApp(context.Background(), []string{"--project-directory", f.dir, "-p", "shop", "schedule", "--print"}, f.d); err != nil {
 		t.Fatalf("%v\n%s", err, f.err.String())
 	}
@@ -126,7 +127,10 @@ func TestSchedulePrint(t *testing.T) {
 	if svc.Environment["DOCKER_BACKUP_HOST"] != "prod-1" || svc.Environment["DOCKER_BACKUP_AGENT_IMAGE"] != "docker-backup:test" {
 		t.Errorf("environment = %v", svc.Environment)
 	}
-	if strings.Contains(f.out.String(), "s3cret") || !strings.Contains(f.err.String(), "RESTIC_PASSWORD is not written") {
+	if svc.Environment["PG_TAG"] != "16" {
+		t.Errorf("PG_TAG, interpolated by the compose file, is not carried: %v", svc.Environment)
+	}
+	if strings.Contains(f.out.String(), "s3cret") || !strings.Contains(f.err.String(), "RESTIC_PASSWORD is not written") || !strings.Contains(f.err.String(), "use PG_PASSWORD") {
 		t.Errorf("the password is in the file, or no warning: %s", f.err.String())
 	}
 	var sources []string
