@@ -117,6 +117,30 @@ func TestCIExampleRefusesBeforeDeploying(t *testing.T) {
 	}
 }
 
+func TestCIExampleFailedBackupDeploysNothing(t *testing.T) {
+	p := newCIProject(t)
+	app := p.container(t, "app")
+	r, events := p.ciDeploy(t, []string{composeEnv(), "MIGRATE=touch migrated"}, "-f", "compose.yaml", "-f", "compose.failing-backup.yaml")
+	if r.code != 1 {
+		t.Fatalf("want exit code 1 from the backup step: %v", r)
+	}
+	if done := doneEvents(t, events)["app"]; done.Event != "error" || done.Status != "failed" {
+		t.Errorf("up's events: app ended %+v, want an error event with status failed:\n%s", done, events)
+	}
+	if r.stdout != events || !strings.Contains(r.stderr, "the backup failed (exit 1): nothing was deployed") {
+		t.Errorf("want the events on stdout and the failure on stderr: %v", r)
+	}
+	if cs := p.containers(t); cs["app"] != app || p.release(t) != "1" {
+		t.Errorf("app was recreated (container %s, was %s) or is not release 1 any more", cs["app"], app)
+	}
+	if rows := p.listed(t); len(rows) != 0 {
+		t.Errorf("snapshots after a failed backup: %+v, want none", rows)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "migrated")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the migration ran after a failed backup (%v)", err)
+	}
+}
+
 func TestCIExampleBacksUpThenDeploysAndMigrates(t *testing.T) {
 	p := newCIProject(t)
 	// No COMPOSE: the script finds the machine's compose tool itself.

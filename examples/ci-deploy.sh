@@ -34,7 +34,7 @@
 #        failed (a service, the engine, the repository, a lock): nothing was deployed
 #   2    a bad compose file, x-backup or flag (docker backup's usage error): nothing was
 #        deployed or backed up
-#   130  interrupted
+#   130  interrupted (Ctrl-C, SIGTERM: a cancelled job)
 #   any other: the code of the compose command or the migration that failed (the
 #        migration's failure prints the `docker backup restore` command to run)
 set -eu
@@ -66,7 +66,7 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'exit 130' TERM
 events=${BACKUP_EVENTS:-$tmp/events.jsonl}
 
 # 1. Every service with data has a backup decision, and x-backup is valid.
