@@ -40,6 +40,8 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		Parallel:     DefaultParallel,
 		Schedule:     pd.Schedule,
 		Retention:    pd.Retention,
+		Notify:       pd.Notify,
+		Healthcheck:  pd.Healthcheck,
 		Services:     []ServicePlan{},
 	}
 	if pd.Parallel > 0 {
@@ -78,6 +80,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		return nil, err
 	}
 	plan.Secrets = collectSecrets(project, plan.Repository)
+	plan.addNotifySecrets()
 	return plan, nil
 }
 

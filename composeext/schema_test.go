@@ -117,7 +117,8 @@ func TestSchemaRejects(t *testing.T) {
 			t.Errorf("service x-backup %s: valid, want invalid", src)
 		}
 	}
-	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`} {
+	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`,
+		`{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`} {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 			t.Fatal(err)
