@@ -119,6 +119,10 @@ func (d *decoder) notifyTarget(path string, v any) (NotifyTarget, bool) {
 		d.probs.addf(urlPath, "got %s, want a URL (https://… for a webhook, or a shoutrrr URL such as slack://…)", describe(raw))
 		return t, false
 	}
+	if strings.TrimSpace(s) == "" {
+		d.probs.addf(urlPath, "empty (want a URL; is its variable set?)")
+		return t, false
+	}
 	display, service, err := checkNotifyURL(s)
 	if err != nil {
 		d.probs.addf(urlPath, "%v", err)
@@ -223,6 +227,10 @@ func (d *decoder) healthcheck(path string, v any) *Healthcheck {
 		if !ok {
 			return nil
 		}
+		if strings.TrimSpace(s) == "" {
+			d.probs.addf(path, "empty (want an http or https URL; is its variable set?)")
+			return nil
+		}
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			d.probs.addf(path, "not an http or https URL")
@@ -231,12 +239,18 @@ func (d *decoder) healthcheck(path string, v any) *Healthcheck {
 		return &Ping{URL: s, Display: maskHTTPURL(u)}
 	}
 	if s, ok := v.(string); ok {
-		base := strings.TrimRight(s, "/")
-		hc := &Healthcheck{Success: ping(path, base)}
+		hc := &Healthcheck{Success: ping(path, s)}
 		if hc.Success == nil {
 			return nil
 		}
-		hc.Start, hc.Failure = ping(path, base+"/start"), ping(path, base+"/fail")
+		// The suffixes go at the end of the path, before a query (?create=1).
+		u, _ := url.Parse(s)
+		base := strings.TrimRight(u.Path, "/")
+		for dst, suffix := range map[**Ping]string{&hc.Start: "/start", &hc.Failure: "/fail"} {
+			v := *u
+			v.Path, v.RawPath = base+suffix, ""
+			*dst = ping(path, v.String())
+		}
 		return hc
 	}
 	m, ok := d.fields(path, v, healthcheckKeys, "a URL or a mapping of start, success, failure URLs")
