@@ -39,6 +39,10 @@ type Plan struct {
 	Services  []ServicePlan `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.
 	Unprotected []Unprotected `json:"unprotected,omitempty"`
+	// Notify are the alerts sent when a run ends (x-backup.notify).
+	Notify []NotifyTarget `json:"notify,omitempty"`
+	// Healthcheck are the dead-man's-switch pings around a run (x-backup.healthcheck).
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 	// Secrets are values that must never be shown (passwords interpolated into commands,
 	// backend credentials); Masked hides them. Never marshalled.
 	Secrets []string `json:"-"`

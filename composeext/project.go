@@ -13,6 +13,7 @@ var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
 	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "check", "prune", "parallel",
+	"notify", "healthcheck",
 }
 
 // retentionKeys are the keys of a retention mapping, restic's --keep-* flags.
@@ -36,6 +37,8 @@ type projectDecl struct {
 	Check           *Job
 	Prune           *Job
 	Parallel        int
+	Notify          []NotifyTarget
+	Healthcheck     *Healthcheck
 }
 
 // withinRE matches restic's duration for --keep-within: 1y2m3d4h, in any of those units.
@@ -110,6 +113,7 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 	if v, ok := m["parallel"]; ok {
 		pd.Parallel, _ = d.integer(base+".parallel", v, 1)
 	}
+	pd.Notify, pd.Healthcheck = d.alerts(base, m)
 	return pd
 }
 

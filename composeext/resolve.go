@@ -42,6 +42,8 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		Check:        pd.Check,
 		Prune:        pd.Prune,
 		Retention:    pd.Retention,
+		Notify:       pd.Notify,
+		Healthcheck:  pd.Healthcheck,
 		Services:     []ServicePlan{},
 	}
 	if pd.Parallel > 0 {
@@ -80,6 +82,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		return nil, err
 	}
 	plan.Secrets = collectSecrets(project, plan.Repository)
+	plan.addNotifySecrets()
 	return plan, nil
 }
 

@@ -64,6 +64,9 @@ func examples(t *testing.T) map[string][]byte {
 			if !strings.HasPrefix(name, "compose") || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 				return nil
 			}
+			if strings.Contains(name, ".bad-") {
+				return nil // an e2e case that is wrong on purpose (compose.bad-*.yaml)
+			}
 			if dir == "testdata" {
 				if _, err := os.Stat(filepath.Join(filepath.Dir(path), "plan.json")); err != nil {
 					return nil // an invalid case: wrong on purpose
@@ -117,7 +120,8 @@ func TestSchemaRejects(t *testing.T) {
 			t.Errorf("service x-backup %s: valid, want invalid", src)
 		}
 	}
-	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`} {
+	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`,
+		`{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`} {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 			t.Fatal(err)

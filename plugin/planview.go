@@ -55,6 +55,13 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
 	}
 	fmt.Fprintf(tw, "Retention\t%s\n", retentionLine(plan.Retention))
+	notices, pings := notifyLines(plan)
+	for _, n := range notices {
+		fmt.Fprintf(tw, "Notify\t%s\n", n)
+	}
+	if pings != "" {
+		fmt.Fprintf(tw, "Healthcheck\t%s\n", pings)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

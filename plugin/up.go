@@ -21,6 +21,7 @@ type upOptions struct {
 	parallel int
 	dryRun   bool
 	noForget bool
+	noNotify bool
 	strict   bool
 	json     bool
 	run      runSettings
@@ -38,6 +39,7 @@ func newUpCommand(d *deps) *cli.Command {
 			&cli.IntFlag{Name: "parallel", Usage: "How many services are backed up at once (default: x-backup.parallel, else 2)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the helpers that would run, and do nothing"},
 			&cli.BoolFlag{Name: "no-forget", Usage: "Do not apply the retention policy after the backup"},
+			&cli.BoolFlag{Name: "no-notify", Usage: "Send no x-backup.notify alerts and no x-backup.healthcheck pings"},
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when some files could not be read"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 		), runFlags()...),
@@ -53,6 +55,7 @@ func newUpCommand(d *deps) *cli.Command {
 				parallel: c.Int("parallel"),
 				dryRun:   c.Bool("dry-run"),
 				noForget: c.Bool("no-forget"),
+				noNotify: c.Bool("no-notify"),
 				strict:   c.Bool("strict"),
 				json:     c.Bool("json"),
 				d:        d,
@@ -70,7 +73,11 @@ func runUp(ctx context.Context, opts *upOptions) error {
 		return printDryRun(opts.d.streams.Out, plan)
 	}
 	reporter := newReporter(opts.d.streams, opts.json)
+	alerts := newRunNotifier(plan, opts.noNotify, reporter.Warn)
+	alerts.start(ctx)
 	results, rep, err := backupPlan(ctx, opts, plan, reporter)
+	// Before Finish: a live terminal's warnings are drawn above the summary table.
+	alerts.done(ctx, rep)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -87,7 +94,6 @@ func runUp(ctx context.Context, opts *upOptions) error {
 			warned = append(warned, r.Service)
 		}
 	}
-	_ = rep
 	switch {
 	case len(failed) > 0:
 		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("backup failed for %s", strings.Join(failed, ", "))}

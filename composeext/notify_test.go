@@ -1,0 +1,68 @@
+package composeext
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNotifyMasked checks that notify and healthcheck URLs are secrets: Mask hides them
+// and their tokens, and the plan's JSON shows only their masked form.
+func TestNotifyMasked(t *testing.T) {
+	dir, err := filepath.Abs("testdata/notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const slack = "slack://hook:WNA3PBYV6-F20DUQND3RQ-Webc4MAvoacrpPakR8phF0zi@webhook"
+	plan, err := Load(context.Background(), LoadOptions{WorkingDir: dir, Environ: []string{"HOME=/home/user", "SLACK_URL=" + slack}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Notify[0].URL; got != slack {
+		t.Errorf("notify[0] = %q, want the interpolated %q", got, slack)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"sending to " + slack + ": refused", "sending to ***: refused"},
+		{`Post "https://hooks.example.com/services/T0001/B0002/XXXXXXXX": EOF`, `Post "***": EOF`},
+		{"token WNA3PBYV6-F20DUQND3RQ-Webc4MAvoacrpPakR8phF0zi is bad", "token *** is bad"},
+		{"GET https://hc-ping.com/0b9a4a4e-9d3c-4c62-8a0f-1f4f2b7c1e55/fail: 404", "GET ***: 404"},
+		{"https://api.example.com/T0001/B0002", "https://api.example.com/T0001/B0002"},
+		{"http://127.0.0.1:8080/x?token=abc123def456", "http://127.0.0.1:8080/x?token=***"},
+		{"the services of the webhook", "the services of the webhook"},
+	} {
+		if got := plan.Mask(tc.in); got != tc.want {
+			t.Errorf("Mask(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	b, err := json.Marshal(plan.Masked())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"WNA3PBYV6", "T0001", "0b9a4a4e", "abc123def456"} {
+		if strings.Contains(string(b), s) {
+			t.Errorf("the plan's JSON shows %q:\n%s", s, b)
+		}
+	}
+}
+
+// TestHealthcheckBase checks the healthchecks.io convention of a base URL: /start and
+// /fail at the end of its path, before a query.
+func TestHealthcheckBase(t *testing.T) {
+	for _, tc := range []struct{ in, start, success, failure string }{
+		{"https://hc-ping.com/abc", "https://hc-ping.com/abc/start", "https://hc-ping.com/abc", "https://hc-ping.com/abc/fail"},
+		{"https://hc-ping.com/abc/", "https://hc-ping.com/abc/start", "https://hc-ping.com/abc/", "https://hc-ping.com/abc/fail"},
+		{"https://hc.example.com/ping/key/slug?create=1", "https://hc.example.com/ping/key/slug/start?create=1",
+			"https://hc.example.com/ping/key/slug?create=1", "https://hc.example.com/ping/key/slug/fail?create=1"},
+	} {
+		d := &decoder{probs: &problems{}}
+		hc := d.healthcheck("x-backup.healthcheck", tc.in)
+		if len(d.probs.list) > 0 || hc == nil {
+			t.Fatalf("%s: %v", tc.in, d.probs.list)
+		}
+		if hc.Start.URL != tc.start || hc.Success.URL != tc.success || hc.Failure.URL != tc.failure {
+			t.Errorf("%s: start %s, success %s, failure %s", tc.in, hc.Start.URL, hc.Success.URL, hc.Failure.URL)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+// Package notify tells people and monitors how a run ended: alerts to the targets of
+// x-backup.notify (generic webhooks get JSON, other URLs go through shoutrrr) and the
+// dead-man's-switch pings of x-backup.healthcheck. A notice that cannot be sent is a
+// warning, never a failure of the run.
+package notify
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
+)
+
+// DefaultTimeout bounds each send when Options.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// Options are a Notifier's dependencies.
+type Options struct {
+	// Warn receives one line, masked, for each notice that could not be sent; nil
+	// drops them.
+	Warn func(string)
+	// HTTPClient sends webhooks and pings; nil: a client of its own.
+	HTTPClient *http.Client
+	// Timeout bounds each send (default DefaultTimeout).
+	Timeout time.Duration
+}
+
+// Notifier sends a plan's notices and pings.
+type Notifier struct {
+	plan *composeext.Plan
+	opts Options
+}
+
+// New returns a Notifier for the plan's x-backup.notify and x-backup.healthcheck.
+func New(plan *composeext.Plan, opts Options) *Notifier {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	if opts.Warn == nil {
+		opts.Warn = func(string) {}
+	}
+	return &Notifier{plan: plan, opts: opts}
+}
+
+// Start sends the healthcheck's start ping, if there is one.
+func (n *Notifier) Start(ctx context.Context) {
+	if hc := n.plan.Healthcheck; hc != nil && hc.Start != nil {
+		n.ping(ctx, "start", hc.Start, "")
+	}
+}
+
+// Done sends the run's notices to every target that wants them, then the healthcheck's
+// success ping (the run ended ok or with warnings) or failure ping. It returns when all
+// were sent or given up.
+func (n *Notifier) Done(ctx context.Context, run report.Run) {
+	notices := Notices(run)
+	var wg sync.WaitGroup
+	for _, t := range n.plan.Notify {
+		var mine []Notice
+		for _, nt := range notices {
+			if e, ok := event(nt.Status); ok && t.Notifies(e) {
+				mine = append(mine, nt)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.send(ctx, t, mine)
+		}()
+	}
+	wg.Wait()
+	hc := n.plan.Healthcheck
+	if hc == nil {
+		return
+	}
+	if run.Status == report.StatusFailed {
+		if hc.Failure != nil {
+			n.ping(ctx, "failure", hc.Failure, Summary(run))
+		}
+	} else if hc.Success != nil {
+		n.ping(ctx, "success", hc.Success, Summary(run))
+	}
+}
+
+// sendContext is ctx without its cancellation, bounded by the timeout: an interrupted
+// run still reports that it was.
+func (n *Notifier) sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), n.opts.Timeout)
+}
+
+// warn sends a warning line with the plan's secrets masked.
+func (n *Notifier) warn(msg string) { n.opts.Warn(n.plan.Mask(msg)) }
+
+// event is the notify outcome of a status; skipped has none.
+func event(s report.Status) (composeext.NotifyEvent, bool) {
+	switch s {
+	case report.StatusFailed:
+		return composeext.NotifyFailure, true
+	case report.StatusOK:
+		return composeext.NotifySuccess, true
+	case report.StatusWarning:
+		return composeext.NotifyWarning, true
+	}
+	return "", false
+}

@@ -1,0 +1,70 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/notify"
+	"github.com/docker-backup/docker-backup/report"
+)
+
+// runNotifier tells x-backup.notify and x-backup.healthcheck how up's run went; nil
+// (with --no-notify, or nothing to tell) does nothing.
+type runNotifier struct {
+	n *notify.Notifier
+}
+
+// newRunNotifier builds the plan's notifier; warn gets the notices that could not be
+// sent.
+func newRunNotifier(plan *composeext.Plan, disabled bool, warn func(string)) *runNotifier {
+	if disabled || (len(plan.Notify) == 0 && plan.Healthcheck == nil) {
+		return nil
+	}
+	return &runNotifier{n: notify.New(plan, notify.Options{Warn: warn})}
+}
+
+// start sends the healthcheck's start ping.
+func (r *runNotifier) start(ctx context.Context) {
+	if r != nil {
+		r.n.Start(ctx)
+	}
+}
+
+// done sends the run's notices and the healthcheck's closing ping. A run whose context
+// was cancelled failed as "interrupted", whatever its services had reached.
+func (r *runNotifier) done(ctx context.Context, rep report.Run) {
+	if r == nil {
+		return
+	}
+	if ctx.Err() != nil {
+		rep.Status, rep.Error = report.StatusFailed, "interrupted"
+	}
+	r.n.Done(ctx, rep)
+}
+
+// notifyLines shows the notify targets and healthcheck pings of a masked plan, for
+// plan's table.
+func notifyLines(plan *composeext.Plan) (notices []string, pings string) {
+	for _, t := range plan.Notify {
+		on := make([]string, len(t.On))
+		for i, e := range t.On {
+			on[i] = string(e)
+		}
+		notices = append(notices, fmt.Sprintf("%s (%s) on %s", t.Display, t.Service, strings.Join(on, ", ")))
+	}
+	if hc := plan.Healthcheck; hc != nil {
+		var parts []string
+		for _, p := range []struct {
+			name string
+			ping *composeext.Ping
+		}{{"start", hc.Start}, {"success", hc.Success}, {"failure", hc.Failure}} {
+			if p.ping != nil {
+				parts = append(parts, p.name+" "+p.ping.Display)
+			}
+		}
+		pings = strings.Join(parts, ", ")
+	}
+	return notices, pings
+}
