@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +28,8 @@ func TestScheduler(t *testing.T) {
 	repo, key := p.localRepo()
 	var by map[string][]snapshot
 	eventually(t, scheduleWait, "two scheduled snapshots of db and files", func() error {
-		if _, err := os.Stat(key); err != nil {
+		// The first run makes the key, then the repository, then the snapshots.
+		if _, err := os.Stat(filepath.Join(repo, "config")); err != nil {
 			return err
 		}
 		by = snapshotsByService(t, repo, key, nil)

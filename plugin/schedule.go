@@ -160,7 +160,10 @@ func scheduledUp(ctx context.Context, opts *scheduleOptions) report.Run {
 		return failedRun("up", opts.load.ProjectName, started, err)
 	}
 	reporter := newReporter(Streams{Out: opts.d.streams.Out, Err: opts.d.streams.Err}, false)
+	alerts := newRunNotifier(plan, false, reporter.Warn)
+	alerts.start(ctx)
 	results, rep, err := backupPlan(ctx, &upOptions{load: opts.load, run: opts.run, d: opts.d}, plan, reporter)
+	alerts.done(ctx, rep)
 	if err == nil {
 		reporter.Finish(results)
 	}

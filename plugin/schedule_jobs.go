@@ -51,5 +51,9 @@ func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, 
 	if err != nil {
 		rep.Error = plan.Mask(report.OneLine(err.Error()))
 	}
+	// Alerts, but no healthcheck ping: that one says whether backups happen.
+	quiet := *plan
+	quiet.Healthcheck = nil
+	newRunNotifier(&quiet, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
 	return rep
 }
