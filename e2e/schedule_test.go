@@ -32,7 +32,7 @@ func TestScheduler(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(repo, "config")); err != nil {
 			return err
 		}
-		by = snapshotsByService(t, repo, key, nil)
+		by = byService(snapshots(t, repo, key, "--no-lock")) // the scheduler may hold an exclusive lock
 		if len(by["db"]) < 2 || len(by["files"]) < 2 {
 			return fmt.Errorf("db %d, files %d", len(by["db"]), len(by["files"]))
 		}
@@ -73,6 +73,15 @@ func TestScheduler(t *testing.T) {
 	t.Logf("status:\n%s", st.stdout)
 }
 
+// byService groups snapshots by their service tag, in the order given.
+func byService(snaps []snapshot) map[string][]snapshot {
+	by := map[string][]snapshot{}
+	for _, s := range snaps {
+		by[s.tag("service")] = append(by[s.tag("service")], s)
+	}
+	return by
+}
+
 // withoutRun drops the run tag, which differs from run to run.
 func withoutRun(tags []string) []string {
 	return slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return strings.HasPrefix(t, "run=") })
@@ -88,7 +97,7 @@ func TestSchedulerStoppedMidRun(t *testing.T) {
 	id := p.startScheduler(t)
 
 	awaitLog(t, id, "schedule: up: started", 1, 90*time.Second)
-	skipped := awaitLog(t, id, "skipped", 1, 90*time.Second)
+	skipped := awaitLog(t, id, "schedule: up: tick of", 1, 90*time.Second)
 	if !strings.Contains(skipped[0], "up started at") || !strings.Contains(skipped[0], "still running") {
 		t.Errorf("skip line = %q", skipped[0])
 	}
