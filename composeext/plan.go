@@ -29,11 +29,13 @@ type Plan struct {
 	DockerSocket string `json:"docker_socket"`
 	// Host names the machine in the snapshots' identity (x-backup.host or
 	// DOCKER_BACKUP_HOST); empty: derived from the engine.
-	Host      string        `json:"host,omitempty"`
-	Parallel  int           `json:"parallel"`
-	Schedule  string        `json:"schedule,omitempty"`
-	Retention *Retention    `json:"retention,omitempty"`
-	Services  []ServicePlan `json:"services"`
+	Host      string     `json:"host,omitempty"`
+	Parallel  int        `json:"parallel"`
+	Schedule  string     `json:"schedule,omitempty"`
+	Retention *Retention `json:"retention,omitempty"`
+	// Metrics is where the scheduler serves Prometheus metrics (x-backup.metrics).
+	Metrics  *Metrics      `json:"metrics,omitempty"`
+	Services []ServicePlan `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.
 	Unprotected []Unprotected `json:"unprotected,omitempty"`
 	// Secrets are values that must never be shown (passwords interpolated into commands,

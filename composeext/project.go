@@ -14,7 +14,7 @@ var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 // projectKeys are the keys of the top-level x-backup.
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
-	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "parallel",
+	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "parallel", "metrics",
 }
 
 // retentionKeys are the keys of a retention mapping, restic's --keep-* flags.
@@ -36,6 +36,7 @@ type projectDecl struct {
 	Retention       *Retention
 	Schedule        string
 	Parallel        int
+	Metrics         *Metrics
 }
 
 // withinRE matches restic's duration for --keep-within: 1y2m3d4h, in any of those units.
@@ -109,6 +110,9 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 	}
 	if v, ok := m["parallel"]; ok {
 		pd.Parallel, _ = d.integer(base+".parallel", v, 1)
+	}
+	if v, ok := m["metrics"]; ok {
+		pd.Metrics = d.metrics(base+".metrics", v)
 	}
 	return pd
 }

@@ -40,6 +40,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		Parallel:     DefaultParallel,
 		Schedule:     pd.Schedule,
 		Retention:    pd.Retention,
+		Metrics:      pd.Metrics,
 		Services:     []ServicePlan{},
 	}
 	if pd.Parallel > 0 {
