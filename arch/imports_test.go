@@ -27,8 +27,9 @@ var allowed = map[string][]string{
 	"run":               {"agent", "agentimage", "composeext", "dump", "engine", "restic", "snapshot"},
 	"backup":            {"composeext", "dump", "engine", "report", "restic", "run", "snapshot"},
 	"report":            {},
+	"metrics":           {"report"},
 	"restore":           {"agent", "composeext", "dump", "engine", "restic", "run", "snapshot"},
-	"plugin":            {"agentimage", "backup", "composeext", "engine", "restic", "restore", "run", "snapshot"},
+	"plugin":            {"agentimage", "backup", "composeext", "engine", "metrics", "report", "restic", "restore", "run", "snapshot"},
 	"cmd/docker-backup": {"agent", "plugin"},
 	"arch":              {},
 }
