@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/backup"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
 	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/snapshot"
 )
@@ -22,6 +24,7 @@ type repoOptions struct {
 	prune    bool
 	dryRun   bool
 	readData string
+	metrics  *metricsFile
 	run      runSettings
 	d        *deps
 }
@@ -163,13 +166,15 @@ func newCheckCommand(d *deps) *cli.Command {
 		UsageText: appName(d) + " check [OPTIONS]",
 		Flags: withProjectFlags(
 			&cli.StringFlag{Name: "read-data-subset", Usage: "Also read this part of the data (e.g. 10% or 1/5)"},
+			metricsFileFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
 			if err != nil {
 				return err
 			}
-			return runCheck(c.Context, &repoOptions{load: load, readData: c.String("read-data-subset"), d: d})
+			return runCheck(c.Context, &repoOptions{load: load, readData: c.String("read-data-subset"),
+				metrics: newMetricsFile(c.String("metrics-file")), d: d})
 		},
 	}
 }
@@ -179,10 +184,26 @@ func runCheck(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
+	rep := report.Run{Command: "check", Project: plan.Project, Started: time.Now()}
+	err = checkRepository(ctx, opts, plan, &rep)
+	if ctx.Err() == nil {
+		rep.Duration = time.Since(rep.Started)
+		rep.Status = report.Overall(err, nil)
+		if err != nil {
+			rep.Error = plan.Mask(report.OneLine(err.Error()))
+		}
+		opts.metrics.write(rep, warnTo(opts.d.streams.Err))
+	}
+	return err
+}
+
+// checkRepository connects and checks; rep gets the machine's name.
+func checkRepository(ctx context.Context, opts *repoOptions, plan *composeext.Plan, rep *report.Run) error {
 	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
+	rep.Machine = s.identity.Machine
 	return restic.Check(ctx, s.runner, opts.readData, opts.d.streams.Out)
 }
 

@@ -24,6 +24,7 @@ type upOptions struct {
 	strict   bool
 	json     bool
 	run      runSettings
+	metrics  *metricsFile
 	d        *deps
 }
 
@@ -40,6 +41,7 @@ func newUpCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "no-forget", Usage: "Do not apply the retention policy after the backup"},
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when some files could not be read"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
+			metricsFileFlag(),
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
@@ -55,6 +57,7 @@ func newUpCommand(d *deps) *cli.Command {
 				noForget: c.Bool("no-forget"),
 				strict:   c.Bool("strict"),
 				json:     c.Bool("json"),
+				metrics:  newMetricsFile(c.String("metrics-file")),
 				d:        d,
 			})
 		},
@@ -74,10 +77,13 @@ func runUp(ctx context.Context, opts *upOptions) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if err == nil {
+		reporter.Finish(results)
+	}
+	opts.metrics.write(rep, warnTo(opts.d.streams.Err))
 	if err != nil {
 		return err
 	}
-	reporter.Finish(results)
 	var failed, warned []string
 	for _, r := range results {
 		switch r.Status {
@@ -87,7 +93,6 @@ func runUp(ctx context.Context, opts *upOptions) error {
 			warned = append(warned, r.Service)
 		}
 	}
-	_ = rep
 	switch {
 	case len(failed) > 0:
 		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("backup failed for %s", strings.Join(failed, ", "))}
@@ -128,10 +133,12 @@ func backupServices(ctx context.Context, opts *upOptions, plan *composeext.Plan,
 		return nil, err
 	}
 	defer r.End(ctx)
-	return backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
+	results := backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
 		Parallel: parallel,
 		NoForget: opts.noForget,
-	}), nil
+	})
+	opts.metrics.gather(ctx, r.Runner, r.Identity, func(msg string) { reporter.Warn(plan.Mask(msg)) })
+	return results, nil
 }
 
 // printDryRun shows what up would do, without touching the engine or the repository.
