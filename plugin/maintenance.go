@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -90,6 +89,7 @@ func newForgetCommand(d *deps) *cli.Command {
 		Flags: append(withProjectFlags(
 			&cli.BoolFlag{Name: "prune", Usage: "Also remove the data no snapshot needs any more"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
+			metricsFileFlag(),
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
@@ -97,7 +97,7 @@ func newForgetCommand(d *deps) *cli.Command {
 				return err
 			}
 			return runForget(c.Context, &repoOptions{load: load, services: c.Args().Slice(), prune: c.Bool("prune"),
-				dryRun: c.Bool("dry-run"), run: readRunSettings(c), d: d})
+				dryRun: c.Bool("dry-run"), run: readRunSettings(c), metrics: newMetricsFile(c.String("metrics-file")), d: d})
 		},
 	}
 }
@@ -154,9 +154,22 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 		return nil
 	}
 	if opts.prune {
-		return restic.Prune(ctx, r.Runner, opts.d.streams.Out)
+		return prune(ctx, opts, plan, r.Runner, r.Identity.Machine)
 	}
 	return nil
+}
+
+// prune removes the data no snapshot needs and, with --metrics-file, records how it
+// ended as the prune command.
+func prune(ctx context.Context, opts *repoOptions, plan *composeext.Plan, r restic.Runner, machine string) error {
+	rep, err := commandRun(ctx, plan, "prune", func(rep *report.Run) error {
+		rep.Machine = machine
+		return restic.Prune(ctx, r, opts.d.streams.Out)
+	})
+	if ctx.Err() == nil {
+		opts.metrics.write(rep, warnTo(opts.d.streams.Err))
+	}
+	return err
 }
 
 func newCheckCommand(d *deps) *cli.Command {
@@ -184,14 +197,10 @@ func runCheck(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
-	rep := report.Run{Command: "check", Project: plan.Project, Started: time.Now()}
-	err = checkRepository(ctx, opts, plan, &rep)
+	rep, err := commandRun(ctx, plan, "check", func(rep *report.Run) error {
+		return checkRepository(ctx, opts, plan, rep)
+	})
 	if ctx.Err() == nil {
-		rep.Duration = time.Since(rep.Started)
-		rep.Status = report.Overall(err, nil)
-		if err != nil {
-			rep.Error = plan.Mask(report.OneLine(err.Error()))
-		}
 		opts.metrics.write(rep, warnTo(opts.d.streams.Err))
 	}
 	return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/metrics"
 	"github.com/docker-backup/docker-backup/report"
 	"github.com/docker-backup/docker-backup/restic"
@@ -72,4 +73,17 @@ func (f *metricsFile) write(rep report.Run, warn func(string)) {
 	if err := m.WriteFile(f.path); err != nil {
 		warn(fmt.Sprintf("metrics: %v", err))
 	}
+}
+
+// commandRun runs fn, a command without services (check, prune), and says how it ended,
+// as backupPlan does for up; fn may fill in what it learns (the machine).
+func commandRun(ctx context.Context, plan *composeext.Plan, command string, fn func(rep *report.Run) error) (report.Run, error) {
+	rep := report.Run{Command: command, Project: plan.Project, Started: time.Now()}
+	err := fn(&rep)
+	rep.Duration = time.Since(rep.Started)
+	rep.Status = report.Overall(err, nil)
+	if err != nil {
+		rep.Error = plan.Mask(report.OneLine(err.Error()))
+	}
+	return rep, err
 }

@@ -92,7 +92,7 @@ func (a *anchorRestic) ran(command string) []string {
 	defer a.mu.Unlock()
 	var out []string
 	for _, c := range a.argv {
-		if strings.HasPrefix(c, command+" ") {
+		if c == command || strings.HasPrefix(c, command+" ") {
 			out = append(out, c)
 		}
 	}
@@ -249,4 +249,48 @@ func TestCheckMetricsFile(t *testing.T) {
 		"docker_backup_command_last_success_timestamp_seconds{command=check,project=shop}": success,
 		"docker_backup_last_run_status{project=shop,service=app,status=ok}":                1,
 	})
+}
+
+// forget --prune --metrics-file records the prune; a failed prune keeps the last
+// successful one's time.
+func TestPruneMetricsFile(t *testing.T) {
+	f, path := metricsFixture(t)
+	compose, err := os.ReadFile(filepath.Join(f.dir, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRetention := strings.Replace(string(compose), "x-backup:\n", "x-backup:\n  retention: {keep_last: 3}\n", 1)
+	if err := os.WriteFile(filepath.Join(f.dir, "compose.yaml"), []byte(withRetention), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := newAnchorRestic(f)
+	if err := f.run("forget", "--prune", "--metrics-file", path); err != nil {
+		t.Fatalf("forget --prune: %v\n%s", err, f.err.String())
+	}
+	if len(a.ran("prune")) != 1 {
+		t.Fatalf("restic ran %q, want one prune", a.argv)
+	}
+	got := readMetrics(t, path)
+	wantSeries(t, got, map[string]float64{"docker_backup_command_last_run_status{command=prune,project=shop,status=ok}": 1})
+	success := got["docker_backup_command_last_success_timestamp_seconds{command=prune,project=shop}"]
+
+	a.replies["prune"] = enginetest.Reply{Stderr: "Fatal: unable to create lock", Code: 1}
+	if err := f.run("forget", "--prune", "--metrics-file", path); err == nil {
+		t.Fatal("a failed prune: no error")
+	}
+	wantSeries(t, readMetrics(t, path), map[string]float64{
+		"docker_backup_command_last_run_status{command=prune,project=shop,status=failed}":  1,
+		"docker_backup_command_last_success_timestamp_seconds{command=prune,project=shop}": success,
+	})
+
+	// forget alone, or a dry run, prunes nothing and records nothing.
+	before, _ := os.ReadFile(path)
+	for _, args := range [][]string{{"forget"}, {"forget", "--prune", "--dry-run"}} {
+		if err := f.run(append(args, "--metrics-file", path)...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Errorf("forget without a prune changed the metrics file")
+	}
 }
