@@ -33,10 +33,12 @@ type Plan struct {
 	Parallel int    `json:"parallel"`
 	Schedule string `json:"schedule,omitempty"`
 	// Check and Prune are the scheduler's maintenance jobs (x-backup.check, .prune).
-	Check     *Job          `json:"check,omitempty"`
-	Prune     *Job          `json:"prune,omitempty"`
-	Retention *Retention    `json:"retention,omitempty"`
-	Services  []ServicePlan `json:"services"`
+	Check     *Job       `json:"check,omitempty"`
+	Prune     *Job       `json:"prune,omitempty"`
+	Retention *Retention `json:"retention,omitempty"`
+	// Metrics is where the scheduler serves Prometheus metrics (x-backup.metrics).
+	Metrics  *Metrics      `json:"metrics,omitempty"`
+	Services []ServicePlan `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.
 	Unprotected []Unprotected `json:"unprotected,omitempty"`
 	// Notify are the alerts sent when a run ends (x-backup.notify).

@@ -13,7 +13,7 @@ var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
 	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "check", "prune", "parallel",
-	"notify", "healthcheck",
+	"notify", "healthcheck", "metrics",
 }
 
 // retentionKeys are the keys of a retention mapping, restic's --keep-* flags.
@@ -39,6 +39,7 @@ type projectDecl struct {
 	Parallel        int
 	Notify          []NotifyTarget
 	Healthcheck     *Healthcheck
+	Metrics         *Metrics
 }
 
 // withinRE matches restic's duration for --keep-within: 1y2m3d4h, in any of those units.
@@ -114,6 +115,9 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 		pd.Parallel, _ = d.integer(base+".parallel", v, 1)
 	}
 	pd.Notify, pd.Healthcheck = d.alerts(base, m)
+	if v, ok := m["metrics"]; ok {
+		pd.Metrics = d.metrics(base+".metrics", v)
+	}
 	return pd
 }
 

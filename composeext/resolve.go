@@ -44,6 +44,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		Retention:    pd.Retention,
 		Notify:       pd.Notify,
 		Healthcheck:  pd.Healthcheck,
+		Metrics:      pd.Metrics,
 		Services:     []ServicePlan{},
 	}
 	if pd.Parallel > 0 {

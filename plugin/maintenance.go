@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/backup"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
 	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/snapshot"
 )
@@ -22,6 +23,7 @@ type repoOptions struct {
 	prune    bool
 	dryRun   bool
 	readData string
+	metrics  *metricsFile
 	run      runSettings
 	d        *deps
 }
@@ -87,6 +89,7 @@ func newForgetCommand(d *deps) *cli.Command {
 		Flags: append(withProjectFlags(
 			&cli.BoolFlag{Name: "prune", Usage: "Also remove the data no snapshot needs any more"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
+			metricsFileFlag(),
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
@@ -94,7 +97,7 @@ func newForgetCommand(d *deps) *cli.Command {
 				return err
 			}
 			return runForget(c.Context, &repoOptions{load: load, services: c.Args().Slice(), prune: c.Bool("prune"),
-				dryRun: c.Bool("dry-run"), run: readRunSettings(c), d: d})
+				dryRun: c.Bool("dry-run"), run: readRunSettings(c), metrics: newMetricsFile(c.String("metrics-file")), d: d})
 		},
 	}
 }
@@ -151,9 +154,22 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 		return nil
 	}
 	if opts.prune {
-		return restic.Prune(ctx, r.Runner, opts.d.streams.Out)
+		return prune(ctx, opts, plan, r.Runner, r.Identity.Machine)
 	}
 	return nil
+}
+
+// prune removes the data no snapshot needs and, with --metrics-file, records how it
+// ended as the prune command.
+func prune(ctx context.Context, opts *repoOptions, plan *composeext.Plan, r restic.Runner, machine string) error {
+	rep, err := commandRun(ctx, plan, "prune", func(rep *report.Run) error {
+		rep.Machine = machine
+		return restic.Prune(ctx, r, opts.d.streams.Out)
+	})
+	if ctx.Err() == nil {
+		opts.metrics.write(rep, warnTo(opts.d.streams.Err))
+	}
+	return err
 }
 
 func newCheckCommand(d *deps) *cli.Command {
@@ -163,13 +179,15 @@ func newCheckCommand(d *deps) *cli.Command {
 		UsageText: appName(d) + " check [OPTIONS]",
 		Flags: withProjectFlags(
 			&cli.StringFlag{Name: "read-data-subset", Usage: "Also read this part of the data (e.g. 10% or 1/5)"},
+			metricsFileFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
 			if err != nil {
 				return err
 			}
-			return runCheck(c.Context, &repoOptions{load: load, readData: c.String("read-data-subset"), d: d})
+			return runCheck(c.Context, &repoOptions{load: load, readData: c.String("read-data-subset"),
+				metrics: newMetricsFile(c.String("metrics-file")), d: d})
 		},
 	}
 }
@@ -179,10 +197,22 @@ func runCheck(ctx context.Context, opts *repoOptions) error {
 	if err != nil {
 		return err
 	}
+	rep, err := commandRun(ctx, plan, "check", func(rep *report.Run) error {
+		return checkRepository(ctx, opts, plan, rep)
+	})
+	if ctx.Err() == nil {
+		opts.metrics.write(rep, warnTo(opts.d.streams.Err))
+	}
+	return err
+}
+
+// checkRepository connects and checks; rep gets the machine's name.
+func checkRepository(ctx context.Context, opts *repoOptions, plan *composeext.Plan, rep *report.Run) error {
 	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
+	rep.Machine = s.identity.Machine
 	return restic.Check(ctx, s.runner, opts.readData, opts.d.streams.Out)
 }
 

@@ -25,6 +25,7 @@ type upOptions struct {
 	strict   bool
 	json     bool
 	run      runSettings
+	metrics  *metricsFile
 	d        *deps
 }
 
@@ -42,6 +43,7 @@ func newUpCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "no-notify", Usage: "Send no x-backup.notify alerts and no x-backup.healthcheck pings"},
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when some files could not be read"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
+			metricsFileFlag(),
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
@@ -58,6 +60,7 @@ func newUpCommand(d *deps) *cli.Command {
 				noNotify: c.Bool("no-notify"),
 				strict:   c.Bool("strict"),
 				json:     c.Bool("json"),
+				metrics:  newMetricsFile(c.String("metrics-file")),
 				d:        d,
 			})
 		},
@@ -81,10 +84,13 @@ func runUp(ctx context.Context, opts *upOptions) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if err == nil {
+		reporter.Finish(results)
+	}
+	opts.metrics.write(rep, warnTo(opts.d.streams.Err))
 	if err != nil {
 		return err
 	}
-	reporter.Finish(results)
 	var failed, warned []string
 	for _, r := range results {
 		switch r.Status {
@@ -134,10 +140,12 @@ func backupServices(ctx context.Context, opts *upOptions, plan *composeext.Plan,
 		return nil, err
 	}
 	defer r.End(ctx)
-	return backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
+	results := backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
 		Parallel: parallel,
 		NoForget: opts.noForget,
-	}), nil
+	})
+	opts.metrics.gather(ctx, r.Runner, r.Identity, func(msg string) { reporter.Warn(plan.Mask(msg)) })
+	return results, nil
 }
 
 // printDryRun shows what up would do, without touching the engine or the repository.

@@ -1,0 +1,89 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/metrics"
+	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/snapshot"
+)
+
+// metricsFileFlag is --metrics-file, on up and check.
+func metricsFileFlag() cli.Flag {
+	return &cli.StringFlag{Name: "metrics-file", Usage: "Write Prometheus metrics of the outcome to `PATH` (for node_exporter's textfile collector), keeping the file's earlier series"}
+}
+
+// metricsFile is a command's --metrics-file: where its outcome is written as Prometheus
+// metrics, with what the command found of the repository. Nil when not asked for; its
+// methods then do nothing.
+type metricsFile struct {
+	path string
+	// repo is what up found of the project's snapshots; ok false when not gathered.
+	repo struct {
+		ok        bool
+		snapshots int
+		size      uint64
+	}
+}
+
+// newMetricsFile is the flag's metrics file, or nil.
+func newMetricsFile(path string) *metricsFile {
+	if path == "" {
+		return nil
+	}
+	return &metricsFile{path: path}
+}
+
+// gather reads the project's snapshot count and their size in the repository, within
+// the run. It costs one restic command, so only with a metrics file; a failure is a
+// warning, never a failed backup.
+func (f *metricsFile) gather(ctx context.Context, r restic.Runner, id snapshot.Identity, warn func(string)) {
+	if f == nil || ctx.Err() != nil {
+		return
+	}
+	st, err := restic.Stats(ctx, r, snapshot.ProjectFilter(id))
+	if err != nil {
+		warn(fmt.Sprintf("metrics: the repository's snapshot count and size are left out: %s", report.OneLine(err.Error())))
+		return
+	}
+	f.repo.ok, f.repo.snapshots, f.repo.size = true, st.SnapshotsCount, st.TotalSize
+}
+
+// write adds the command's outcome to the file, keeping the series of earlier runs (a
+// service's last success, services not run this time, other commands). A failure is
+// one warning: the command's own outcome and exit code stay as they are.
+func (f *metricsFile) write(rep report.Run, warn func(string)) {
+	if f == nil {
+		return
+	}
+	m, err := metrics.LoadFile(f.path)
+	if err != nil {
+		warn(fmt.Sprintf("metrics: %v; its earlier series are dropped", err))
+	}
+	m.Observe(rep, time.Now())
+	if f.repo.ok {
+		m.ObserveRepository(rep.Project, f.repo.snapshots, f.repo.size)
+	}
+	if err := m.WriteFile(f.path); err != nil {
+		warn(fmt.Sprintf("metrics: %v", err))
+	}
+}
+
+// commandRun runs fn, a command without services (check, prune), and says how it ended,
+// as backupPlan does for up; fn may fill in what it learns (the machine).
+func commandRun(ctx context.Context, plan *composeext.Plan, command string, fn func(rep *report.Run) error) (report.Run, error) {
+	rep := report.Run{Command: command, Project: plan.Project, Started: time.Now()}
+	err := fn(&rep)
+	rep.Duration = time.Since(rep.Started)
+	rep.Status = report.Overall(err, nil)
+	if err != nil {
+		rep.Error = plan.Mask(report.OneLine(err.Error()))
+	}
+	return rep, err
+}
