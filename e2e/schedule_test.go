@@ -93,7 +93,7 @@ func withoutRun(tags []string) []string {
 func TestSchedulerStoppedMidRun(t *testing.T) {
 	p := newProject(t, "schedule-stop")
 	p.exec(t, "vault", "sh", "-c", "head -c 1G /dev/urandom > /data/big")
-	p.exec(t, "hold", "touch", "/tmp/hold")
+	p.exec(t, "vault", "touch", "/tmp/hold")
 	id := p.startScheduler(t)
 
 	awaitLog(t, id, "schedule: up: started", 1, 90*time.Second)
@@ -102,7 +102,7 @@ func TestSchedulerStoppedMidRun(t *testing.T) {
 		t.Errorf("skip line = %q", skipped[0])
 	}
 	vault := p.container(t, "vault")
-	p.exec(t, "hold", "rm", "/tmp/hold")
+	p.exec(t, "vault", "rm", "/tmp/hold")
 	eventually(t, time.Minute, "vault stopped for its copy", func() error {
 		if s := state(t, vault); s != "exited" {
 			return fmt.Errorf("vault is %s", s)
