@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,10 +23,17 @@ func promFile(t *testing.T, path string) map[string]float64 {
 		t.Fatalf("the metrics file: %v", err)
 	}
 	defer f.Close()
+	return promText(t, f)
+}
+
+// promText parses Prometheus text with client_golang's expfmt: series (name{labels},
+// labels sorted) to values.
+func promText(t *testing.T, r io.Reader) map[string]float64 {
+	t.Helper()
 	p := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := p.TextToMetricFamilies(f)
+	families, err := p.TextToMetricFamilies(r)
 	if err != nil {
-		t.Fatalf("the metrics file does not parse: %v", err)
+		t.Fatalf("the metrics do not parse: %v", err)
 	}
 	out := map[string]float64{}
 	for name, fam := range families {

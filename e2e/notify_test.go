@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -27,15 +28,26 @@ type received struct {
 	path, contentType, body string
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t *testing.T) *receiver { return newReceiverOn(t, "127.0.0.1:0") }
+
+// newReceiverOn is a receiver listening on addr: a network the test made, for a
+// container to reach (its gateway, the host's address on it).
+func newReceiverOn(t *testing.T, addr string) *receiver {
 	t.Helper()
 	r := &receiver{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listening on %s: %v", addr, err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.got = append(r.got, received{req.URL.Path, req.Header.Get("Content-Type"), string(b)})
 		r.mu.Unlock()
 	}))
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
 	return r

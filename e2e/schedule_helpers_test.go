@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,9 +18,11 @@ const schedulerService = "docker-backup"
 // startScheduler writes the scheduler service with `docker backup schedule --print`
 // into compose.backup.yaml and brings it up with compose as an extra file, as the
 // README says; it returns the scheduler's container. Cleanup logs what it printed.
-func (p *project) startScheduler(t *testing.T) string {
+func (p *project) startScheduler(t *testing.T, extraEnv ...string) string {
 	t.Helper()
-	r := p.backup(t, "schedule", "--print")
+	c := p.cmd([]string{"docker", "backup", "schedule", "--print"})
+	c.env = append(c.env, extraEnv...)
+	r := c.run()
 	if r.code != 0 {
 		t.Fatalf("schedule --print: %v", r)
 	}
@@ -59,4 +62,31 @@ func awaitLog(t *testing.T, id, want string, n int, timeout time.Duration) []str
 		return nil
 	})
 	return found
+}
+
+// gateway is the host's address on the project's default network: what its containers
+// reach the host at.
+func (p *project) gateway(t *testing.T) string {
+	t.Helper()
+	return strings.TrimSpace(mustDocker(t, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", p.name+"_default"))
+}
+
+// containerIP is a container's address on the project's default network.
+func (p *project) containerIP(t *testing.T, id string) string {
+	t.Helper()
+	return strings.TrimSpace(mustDocker(t, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+p.name+`_default").IPAddress}}`, id))
+}
+
+// scrape gets the scheduler's /metrics and parses it.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("scraping %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scraping %s: %s", url, resp.Status)
+	}
+	return promText(t, resp.Body)
 }

@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,30 +21,73 @@ func TestScheduler(t *testing.T) {
 	p := newProject(t, "schedule")
 	p.pgSQL(t, "db", "CREATE TABLE t (v text); INSERT INTO t VALUES ('scheduled');")
 	p.exec(t, "files", "sh", "-c", "echo upload > /srv/uploads/a.txt")
-	id := p.startScheduler(t)
+	gw := p.gateway(t)
+	hooks, pings := newReceiverOn(t, gw+":0"), newReceiverOn(t, gw+":0")
+	id := p.startScheduler(t, "HOOK_URL="+hooks.url+"/hook", "HC_URL="+pings.url+"/ping/e2e")
+	metricsURL := "http://" + p.containerIP(t, id) + ":9187/metrics"
+	lastSuccess := func(m map[string]float64, svc string) float64 {
+		return m["docker_backup_last_success_timestamp_seconds{project="+p.name+",service="+svc+"}"]
+	}
+	awaitLog(t, id, "schedule: up: ok in", 1, scheduleWait)
+	first := scrape(t, metricsURL)
+	if lastSuccess(first, "db") == 0 || lastSuccess(first, "files") == 0 {
+		t.Errorf("no last success of db and files after the first run: %v", first)
+	}
 
+	ok := awaitLog(t, id, "schedule: up: ok in", 2, 90*time.Second)
+	t.Logf("two runs: %q", ok)
 	repo, key := p.localRepo()
-	var by map[string][]snapshot
-	eventually(t, scheduleWait, "two scheduled snapshots of db and files", func() error {
-		// The first run makes the key, then the repository, then the snapshots.
-		if _, err := os.Stat(filepath.Join(repo, "config")); err != nil {
-			return err
+	// --no-lock: the scheduler's next run may hold an exclusive lock.
+	by := byService(snapshots(t, repo, key, "--no-lock"))
+	for _, svc := range []string{"db", "files"} {
+		if len(by[svc]) < 2 {
+			t.Fatalf("%s has %d snapshots after two scheduled runs, want 2", svc, len(by[svc]))
 		}
-		by = byService(snapshots(t, repo, key, "--no-lock")) // the scheduler may hold an exclusive lock
-		if len(by["db"]) < 2 || len(by["files"]) < 2 {
-			return fmt.Errorf("db %d, files %d", len(by["db"]), len(by["files"]))
+		for _, s := range by[svc] {
+			if s.has("unconfirmed") {
+				t.Errorf("%s: snapshot %s is still unconfirmed after its run said ok", svc, s.ID)
+			}
+		}
+	}
+	second := scrape(t, metricsURL)
+	for _, svc := range []string{"db", "files"} {
+		if lastSuccess(second, svc) <= lastSuccess(first, svc) {
+			t.Errorf("%s: the last success did not move with the second run: %v then %v", svc, lastSuccess(first, svc), lastSuccess(second, svc))
+		}
+	}
+	if second["docker_backup_scheduler_heartbeat_timestamp_seconds{project="+p.name+"}"] == 0 {
+		t.Errorf("no heartbeat series: %v", second)
+	}
+	t.Logf("metrics after the second run: %v", second)
+
+	// Each run told the webhook of each service's success, and the healthcheck of its
+	// start and end, in order.
+	eventually(t, 10*time.Second, "the notices of two runs", func() error {
+		if n := len(hooks.notices(t)); n < 4 {
+			return fmt.Errorf("%d notices", n)
 		}
 		return nil
 	})
-	ok := awaitLog(t, id, "schedule: up: ok in", 2, time.Minute)
-	t.Logf("two runs: %q", ok)
+	for _, n := range hooks.notices(t) {
+		if n.Project != p.name || n.Status != "ok" || n.Snapshot == "" || n.Machine == "" || (n.Service != "db" && n.Service != "files") {
+			t.Errorf("notice %+v", n)
+		}
+	}
+	t.Logf("a webhook body: %s", hooks.requests()[0].body)
+	var paths []string
+	for _, r := range pings.requests() {
+		paths = append(paths, r.path)
+	}
+	if len(paths) < 4 || !slices.Equal(paths[:4], []string{"/ping/e2e/start", "/ping/e2e", "/ping/e2e/start", "/ping/e2e"}) {
+		t.Errorf("healthcheck pings %v, want start, success, start, success", paths)
+	}
 	if state(t, p.container(t, "files")) != "running" {
 		t.Errorf("files is not running after the scheduled runs")
 	}
 
 	// The host's run, with the scheduler stopped so that no tick comes meanwhile.
 	mustDocker(t, "stop", "-t", "60", id)
-	r := p.backup(t, "up", "--json")
+	r := p.backup(t, "up", "--json", "--no-notify")
 	if r.code != 0 {
 		t.Fatalf("up from the host: %v", r)
 	}

@@ -19,8 +19,11 @@ type scheduleOptions struct {
 	print     bool
 	service   string
 	stateFile string
-	run       runSettings
-	d         *deps
+	// metricsFile is --metrics-file; metrics what the runs record, nil without any.
+	metricsFile string
+	metrics     *scheduleMetrics
+	run         runSettings
+	d           *deps
 }
 
 // heartbeatEvery is how often the scheduler renews its heartbeat between jobs.
@@ -40,6 +43,7 @@ func newScheduleCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "print", Usage: "Print a compose file holding the scheduler service for this project, and exit"},
 			&cli.StringFlag{Name: "service-name", Value: "docker-backup", Usage: "The scheduler service's name in --print's file"},
 			&cli.StringFlag{Name: "state-file", Usage: "Where the scheduler keeps its state for status (default in a container: " + schedule.StateFile + ")"},
+			metricsFileFlag(),
 		), runFlags()...),
 		Action: func(c *cli.Context) error {
 			load, err := loadOptions(c, d)
@@ -47,12 +51,13 @@ func newScheduleCommand(d *deps) *cli.Command {
 				return err
 			}
 			return runSchedule(c.Context, &scheduleOptions{
-				load:      load,
-				print:     c.Bool("print"),
-				service:   c.String("service-name"),
-				stateFile: c.String("state-file"),
-				run:       readRunSettings(c),
-				d:         d,
+				load:        load,
+				print:       c.Bool("print"),
+				service:     c.String("service-name"),
+				stateFile:   c.String("state-file"),
+				metricsFile: c.String("metrics-file"),
+				run:         readRunSettings(c),
+				d:           d,
 			})
 		},
 	}
@@ -85,6 +90,13 @@ func runSchedule(ctx context.Context, opts *scheduleOptions) error {
 			log.printf("warning: %v", err)
 		}
 	}
+	opts.metrics = newScheduleMetrics(opts.metricsFile, plan, func(msg string) { log.printf("warning: %s", msg) })
+	stopServing, err := opts.metrics.serve(ctx, plan)
+	if err != nil {
+		return err
+	}
+	defer stopServing()
+	opts.metrics.heartbeat(time.Now())
 	log.printf("scheduler of project %s started (compose files %v, time zone %s)", plan.Project, plan.ComposeFiles, time.Local)
 
 	hctx, stopHeartbeat := context.WithCancel(ctx)
@@ -98,6 +110,7 @@ func runSchedule(ctx context.Context, opts *scheduleOptions) error {
 				return
 			case now := <-tick.C:
 				warn(tracker.Heartbeat(now))
+				opts.metrics.heartbeat(now)
 			}
 		}
 	}()
@@ -162,8 +175,10 @@ func scheduledUp(ctx context.Context, opts *scheduleOptions) report.Run {
 	reporter := newReporter(Streams{Out: opts.d.streams.Out, Err: opts.d.streams.Err}, false)
 	alerts := newRunNotifier(plan, false, reporter.Warn)
 	alerts.start(ctx)
-	results, rep, err := backupPlan(ctx, &upOptions{load: opts.load, run: opts.run, d: opts.d}, plan, reporter)
+	repo := opts.metrics.repository()
+	results, rep, err := backupPlan(ctx, &upOptions{load: opts.load, run: opts.run, metrics: repo, d: opts.d}, plan, reporter)
 	alerts.done(ctx, rep)
+	opts.metrics.record(rep, repo)
 	if err == nil {
 		reporter.Finish(results)
 	}

@@ -55,5 +55,6 @@ func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, 
 	quiet := *plan
 	quiet.Healthcheck = nil
 	newRunNotifier(&quiet, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
+	opts.metrics.record(rep, nil)
 	return rep
 }
