@@ -85,6 +85,13 @@ func TestScheduler(t *testing.T) {
 		t.Errorf("files is not running after the scheduled runs")
 	}
 
+	// status in the scheduler's own container: it finds its project and its state.
+	inside := runDocker(t, "exec", id, "/usr/local/bin/docker-backup", "status")
+	if inside.code != 0 || !strings.Contains(inside.stdout, "scheduler ") || !strings.Contains(inside.stdout, `on "* * * * *"`) {
+		t.Errorf("status in the scheduler's container: %v\n%s", inside, inside.stdout)
+	}
+	t.Logf("status in the scheduler's container:\n%s", inside.stdout)
+
 	// The host's run, with the scheduler stopped so that no tick comes meanwhile.
 	mustDocker(t, "stop", "-t", "60", id)
 	r := p.backup(t, "up", "--json", "--no-notify")
