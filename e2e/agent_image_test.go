@@ -16,15 +16,7 @@ import (
 // shell-less restic image) and names it with --agent-image: a volumes backup and a
 // restore run every helper from that image, as is, and the data comes back.
 func TestAgentImagePrebuilt(t *testing.T) {
-	name := runPrefix + "-agent"
-	make := exec.Command("make", "image", "RESTIC_IMAGE="+env.resticBareImage, "IMAGE="+name, "VERSION=e2e")
-	make.Dir = env.root
-	make.Env = env.base
-	if out, err := make.CombinedOutput(); err != nil {
-		t.Fatalf("make image: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { runDocker(t, "image", "rm", name+":dev", name+":e2e") })
-	image := name + ":dev"
+	image := makeImage(t)
 
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", "echo one > /srv/uploads/a && mkdir -p /srv/uploads/d && echo two > /srv/uploads/d/b")
@@ -48,6 +40,21 @@ func TestAgentImagePrebuilt(t *testing.T) {
 			t.Errorf("a container of ours ran %s, want the named %s", img, image)
 		}
 	}
+}
+
+// makeImage builds the helper image with `make image` on restic-bare, the shell-less
+// restic image, under a name of this run; cleanup removes it.
+func makeImage(t *testing.T) string {
+	t.Helper()
+	name := runPrefix + "-agent"
+	make := exec.Command("make", "image", "RESTIC_IMAGE="+env.resticBareImage, "IMAGE="+name, "VERSION=e2e")
+	make.Dir = env.root
+	make.Env = env.base
+	if out, err := make.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { runDocker(t, "image", "rm", name+":dev", name+":e2e") })
+	return name + ":dev"
 }
 
 // TestAgentBinaryTheEngineCannotRun gives the plugin a binary for its helper image that

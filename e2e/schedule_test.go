@@ -138,11 +138,17 @@ func withoutRun(tags []string) []string {
 // TestSchedulerStoppedMidRun: a tick that comes while a run is still going is skipped
 // and logged; `docker stop` of the scheduler while it copies a service it stopped
 // exits 0 within the stop timeout, the service runs again and no helper is left.
+//
+// Its scheduler runs our image as `make image` builds it, named to --print.
 func TestSchedulerStoppedMidRun(t *testing.T) {
+	image := makeImage(t)
 	p := newProject(t, "schedule-stop")
 	p.exec(t, "vault", "sh", "-c", "head -c 1G /dev/urandom > /data/big")
 	p.exec(t, "vault", "touch", "/tmp/hold")
-	id := p.startScheduler(t)
+	id := p.startScheduler(t, "DOCKER_BACKUP_AGENT_IMAGE="+image)
+	if got := strings.TrimSpace(mustDocker(t, "inspect", "--format", "{{.Config.Image}}", id)); got != image {
+		t.Errorf("the scheduler runs %s, want the image make built, %s", got, image)
+	}
 
 	awaitLog(t, id, "schedule: up: started", 1, 90*time.Second)
 	skipped := awaitLog(t, id, "schedule: up: tick of", 1, 90*time.Second)
