@@ -166,7 +166,7 @@ func TestBuildStatus(t *testing.T) {
 	next := t0.Add(10 * time.Minute)
 	sched := &schedulerView{Running: true, Jobs: map[string]schedule.JobState{"up": {Next: next}},
 		services: map[string]schedule.ServiceState{"db": {LastRun: t0.Add(5 * time.Minute), LastStatus: "failed", LastError: "dump exited 1"}}}
-	v := buildStatus(plan, "prod-abc", snaps, sched, t0)
+	v := buildStatus(plan, "prod-abc", snaps, sched)
 	var db, files serviceStatus
 	for _, s := range v.Services {
 		switch s.Service {
@@ -181,6 +181,10 @@ func TestBuildStatus(t *testing.T) {
 	}
 	if files.LastRun != nil || files.LastSuccess != nil || !files.NextRun.Equal(next) {
 		t.Errorf("files = %+v", files)
+	}
+	sched.Running = false
+	if stopped := buildStatus(plan, "prod-abc", snaps, sched); stopped.Services[0].NextRun != nil {
+		t.Errorf("a stopped scheduler has a next run: %+v", stopped.Services[0])
 	}
 	var out bytes.Buffer
 	if err := writeStatus(&out, v); err != nil {

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -103,7 +102,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		fmt.Fprintf(opts.d.streams.Err, "warning: %v\n", err)
 	}
-	view := buildStatus(plan, s.identity.Machine, snapshot.Confirmed(snaps), sched, time.Now())
+	view := buildStatus(plan, s.identity.Machine, snapshot.Confirmed(snaps), sched)
 	if opts.json {
 		enc := json.NewEncoder(opts.d.streams.Out)
 		enc.SetIndent("", "  ")
@@ -158,7 +157,7 @@ func findScheduler(ctx context.Context, opts *statusOptions, api engine.API, pla
 }
 
 // buildStatus joins the plan, the confirmed snapshots and the scheduler's state.
-func buildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot, sched *schedulerView, now time.Time) statusView {
+func buildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot, sched *schedulerView) statusView {
 	view := statusView{Project: plan.Project, Machine: machine, Schedule: plan.Schedule, Scheduler: sched, Services: []serviceStatus{}}
 	latest := map[string]restic.Snapshot{}
 	for _, s := range snaps {
@@ -167,16 +166,11 @@ func buildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot,
 			latest[svc] = s
 		}
 	}
+	// A next run is one a running scheduler will make: without one there is none.
 	var next *time.Time
-	switch {
-	case sched != nil && sched.Running && !sched.Jobs["up"].Next.IsZero():
+	if sched != nil && sched.Running && !sched.Jobs["up"].Next.IsZero() {
 		t := sched.Jobs["up"].Next
 		next = &t
-	case plan.Schedule != "":
-		if spec, err := cron.ParseStandard(plan.Schedule); err == nil {
-			t := spec.Next(now)
-			next = &t
-		}
 	}
 	for _, svc := range plan.Services {
 		row := serviceStatus{Service: svc.Name, Strategy: string(svc.Strategy)}
