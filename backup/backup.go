@@ -12,19 +12,21 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
 	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/run"
 )
 
-// Status is how a service's backup ended.
-type Status string
+// Status is how a service's backup ended: report's statuses, which alerts, metrics and
+// the scheduler read.
+type Status = report.Status
 
 // The statuses of a service's backup.
 const (
-	StatusOK      Status = "ok"
-	StatusWarning Status = "warning" // a snapshot was made, but some files could not be read
-	StatusFailed  Status = "failed"
-	StatusSkipped Status = "skipped" // declared strategy none
+	StatusOK      = report.StatusOK
+	StatusWarning = report.StatusWarning // a snapshot was made, but some files could not be read
+	StatusFailed  = report.StatusFailed
+	StatusSkipped = report.StatusSkipped // declared strategy none
 )
 
 // Result is one service's outcome.

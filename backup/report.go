@@ -14,7 +14,7 @@ func Report(results []Result, mask func(string) string) []report.Service {
 		s := report.Service{
 			Service:    r.Service,
 			Strategy:   string(r.Strategy),
-			Status:     report.Status(r.Status),
+			Status:     r.Status,
 			Snapshot:   r.Summary.SnapshotID,
 			Duration:   r.Duration,
 			BytesAdded: r.Summary.DataAdded,
