@@ -33,25 +33,22 @@ func scheduledPrune(ctx context.Context, opts *scheduleOptions) report.Run {
 	})
 }
 
-// maintenanceRun loads the plan, connects and runs body, and reports how it ended.
+// maintenanceRun loads the plan, connects and runs body, and reports how it ended: to
+// the alerts (not the healthcheck: that one says whether backups happen) and metrics.
 func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, body func(context.Context, *composeext.Plan, *session) error) report.Run {
 	started := time.Now()
 	plan, err := loadPlan(ctx, opts.load, nil)
 	if err != nil {
 		return failedRun(command, opts.load.ProjectName, started, err)
 	}
-	s, err := connect(ctx, opts.d, plan)
-	if err != nil {
-		return failedRun(command, plan.Project, started, err)
-	}
-	rep := report.Run{Command: command, Project: plan.Project, Machine: s.identity.Machine, Started: started}
-	err = body(ctx, plan, s)
-	rep.Duration = time.Since(started)
-	rep.Status = report.Overall(err, nil)
-	if err != nil {
-		rep.Error = plan.Mask(report.OneLine(err.Error()))
-	}
-	// Alerts, but no healthcheck ping: that one says whether backups happen.
+	rep, _ := commandRun(ctx, plan, command, func(rep *report.Run) error {
+		s, err := connect(ctx, opts.d, plan)
+		if err != nil {
+			return err
+		}
+		rep.Machine = s.identity.Machine
+		return body(ctx, plan, s)
+	})
 	quiet := *plan
 	quiet.Healthcheck = nil
 	newRunNotifier(&quiet, false, warnTo(opts.d.streams.Out)).done(ctx, rep)

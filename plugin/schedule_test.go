@@ -194,3 +194,26 @@ func TestBuildStatus(t *testing.T) {
 		t.Errorf("status table:\n%s", out.String())
 	}
 }
+
+// The plan's schedules become the scheduler's jobs: up, and check and prune when set.
+func TestScheduledJobs(t *testing.T) {
+	dir := writeCompose(t, scheduleCompose)
+	plan, err := loadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := scheduledJobs(&scheduleOptions{}, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.Name+" "+j.Spec)
+	}
+	if strings.Join(got, ", ") != "up */5 * * * *, check @weekly" {
+		t.Errorf("jobs = %v", got)
+	}
+	if plan.Check.ReadDataSubset != "5%" {
+		t.Errorf("check's subset = %q", plan.Check.ReadDataSubset)
+	}
+}
