@@ -123,6 +123,10 @@ func TestMetricsFile(t *testing.T) {
 		t.Errorf("second up: repository snapshots %v, want 4", got)
 	}
 
+	if text, err := os.ReadFile(path); err == nil {
+		t.Logf("the metrics file after two runs:\n%s", text)
+	}
+
 	if r := p.backup(t, "check", "--metrics-file", path); r.code != 0 {
 		t.Fatalf("check: %v", r)
 	}
