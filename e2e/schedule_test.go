@@ -182,4 +182,9 @@ func TestSchedulerStoppedMidRun(t *testing.T) {
 	}
 	p.checkRunEnded(t)
 	awaitLog(t, id, "scheduler stopped", 1, 10*time.Second)
+	// The copy it ended left no snapshot: restic never committed it.
+	repo, key := p.localRepo()
+	if snaps := byService(snapshots(t, repo, key, "--no-lock"))["vault"]; len(snaps) != 0 {
+		t.Errorf("the interrupted run left snapshots of vault: %v", snapshotIDs(snaps))
+	}
 }
