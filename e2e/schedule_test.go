@@ -188,3 +188,41 @@ func TestSchedulerStoppedMidRun(t *testing.T) {
 		t.Errorf("the interrupted run left snapshots of vault: %v", snapshotIDs(snaps))
 	}
 }
+
+// TestSchedulerCheckAndPrune: the scheduler runs restic check (with its
+// read_data_subset) and restic prune on their own schedules; the prune removes the data
+// of a snapshot forgotten meanwhile, and keeps what the others need.
+func TestSchedulerCheckAndPrune(t *testing.T) {
+	p := newProject(t, "schedule-maintenance")
+	p.exec(t, "files", "sh", "-c", "head -c 4M /dev/urandom > /srv/data/kept")
+	p.mustBackup(t, "up")
+	p.exec(t, "files", "sh", "-c", "head -c 4M /dev/urandom > /srv/data/dropped")
+	p.mustBackup(t, "up")
+	repo, key := p.localRepo()
+	snaps := snapshots(t, repo, key)
+	if len(snaps) != 2 {
+		t.Fatalf("%d snapshots, want 2", len(snaps))
+	}
+	if r := hostRestic(repo, key, "forget", snaps[1].ID).run(); r.code != 0 {
+		t.Fatalf("forgetting the second snapshot: %v", r)
+	}
+	before := len(lines(hostRestic(repo, key, "list", "packs", "--no-lock").run().stdout))
+
+	id := p.startScheduler(t)
+	awaitLog(t, id, "schedule: check: ok in", 1, scheduleWait)
+	awaitLog(t, id, "schedule: prune: ok in", 1, scheduleWait)
+	if log := schedulerLog(t, id); !strings.Contains(log, "of data packs") {
+		t.Errorf("the check did not read the data subset:\n%s", log)
+	}
+	mustDocker(t, "stop", "-t", "60", id)
+	after := len(lines(hostRestic(repo, key, "list", "packs", "--no-lock").run().stdout))
+	if after >= before {
+		t.Errorf("packs: %d before the scheduled prune, %d after: the forgotten snapshot's data is still there", before, after)
+	}
+	if r := hostRestic(repo, key, "check", "--read-data").run(); r.code != 0 {
+		t.Errorf("the repository after the scheduled prune: %v", r)
+	}
+	if r := hostRestic(repo, key, "restore", snaps[0].ID, "--target", t.TempDir()).run(); r.code != 0 {
+		t.Errorf("the kept snapshot does not restore after the prune: %v", r)
+	}
+}
