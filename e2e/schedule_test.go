@@ -93,7 +93,7 @@ func TestScheduler(t *testing.T) {
 	t.Logf("status in the scheduler's container:\n%s", inside.stdout)
 
 	// The host's run, with the scheduler stopped so that no tick comes meanwhile.
-	mustDocker(t, "stop", "-t", "60", id)
+	mustDocker(t, "stop", id)
 	r := p.backup(t, "up", "--json", "--no-notify")
 	if r.code != 0 {
 		t.Fatalf("up from the host: %v", r)
@@ -165,8 +165,13 @@ func TestSchedulerStoppedMidRun(t *testing.T) {
 	})
 	p.waitHelper(t, "backup")
 
+	// A plain docker stop: the container's stop timeout is the printed file's
+	// stop_grace_period, as compose set it.
+	if got := strings.TrimSpace(mustDocker(t, "inspect", "--format", "{{.Config.StopTimeout}}", id)); got != "60" {
+		t.Errorf("the scheduler's stop timeout = %s, want 60 (stop_grace_period: 1m)", got)
+	}
 	began := time.Now()
-	if r := runDocker(t, "stop", "-t", "60", id); r.code != 0 {
+	if r := runDocker(t, "stop", id); r.code != 0 {
 		t.Fatalf("docker stop: %v", r)
 	}
 	took := time.Since(began)
@@ -214,7 +219,7 @@ func TestSchedulerCheckAndPrune(t *testing.T) {
 	if log := schedulerLog(t, id); !strings.Contains(log, "of data packs") {
 		t.Errorf("the check did not read the data subset:\n%s", log)
 	}
-	mustDocker(t, "stop", "-t", "60", id)
+	mustDocker(t, "stop", id)
 	after := len(lines(hostRestic(repo, key, "list", "packs", "--no-lock").run().stdout))
 	if after >= before {
 		t.Errorf("packs: %d before the scheduled prune, %d after: the forgotten snapshot's data is still there", before, after)
