@@ -57,6 +57,7 @@ const EngineSocket = "/var/run/docker.sock"
 var commands = map[string]func(ctx context.Context, args []string, env Env) error{
 	"hold":             func(_ context.Context, _ []string, env Env) error { return hold(env.In) },
 	"restic":           func(_ context.Context, args []string, env Env) error { return execRestic(args, env.Environ) },
+	HeldResticCommand:  heldRestic,
 	DumpCommand:        runDump,
 	DumpRestoreCommand: runDumpRestore,
 	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/run"
 )
@@ -71,7 +72,7 @@ func newAnchorRestic(f *remoteFixture) *anchorRestic {
 		"stats":     {Stdout: `{"total_size":4096,"snapshots_count":5}` + "\n"},
 	}}
 	f.eng.Exec = func(x *enginetest.ExecProcess) int {
-		i := slices.Index(x.Cmd, "restic")
+		i := slices.IndexFunc(x.Cmd, func(a string) bool { return a == "restic" || a == agent.HeldResticCommand })
 		if i < 0 || i+1 >= len(x.Cmd) {
 			return 0
 		}

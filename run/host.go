@@ -2,11 +2,15 @@ package run
 
 import (
 	"context"
+	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/docker-backup/docker-backup/agent"
+	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -54,13 +58,23 @@ func (c *Runner) hostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.
 	return anchor
 }
 
-// execIn runs restic in the run's host container.
+// HeldResticEntrypoint runs restic in the run's host for as long as its input is held
+// (agent.HeldResticCommand): an exec's process outlives the connection that started it,
+// so it is the end of that input that interrupts restic.
+var HeldResticEntrypoint = []string{agentimage.Binary, agent.Command, agent.HeldResticCommand}
+
+// execIn runs restic in the run's host container. Its input is held until the exec
+// returns or ctx ends: then the agent interrupts restic (which removes its lock and
+// commits nothing), and an interrupted exec is waited for, so that nothing reads a
+// service's data once the run goes on to start it again.
 func (c *Runner) execIn(ctx context.Context, h *host, inv restic.Invocation) error {
 	stderr := &engine.Tail{Max: 8 << 10}
+	held := newHeldInput(ctx)
+	defer held.release()
 	code, err := engine.Exec(ctx, c.API, h.id, engine.ExecSpec{
-		Cmd:    append(slices.Clone(ResticEntrypoint), restic.WithRetryLock(inv.Args, c.RetryLock)...),
+		Cmd:    append(slices.Clone(HeldResticEntrypoint), restic.WithRetryLock(inv.Args, c.RetryLock)...),
+		Stdin:  held,
 		Stdout: inv.Stdout, Stderr: stderr,
-		// Interrupted, restic removes its lock before the run goes on (and ends its host).
 		WaitOnCancel: hostExecGrace,
 	})
 	if err != nil {
@@ -68,3 +82,24 @@ func (c *Runner) execIn(ctx context.Context, h *host, inv restic.Invocation) err
 	}
 	return restic.ErrorForExit(code, stderr.String())
 }
+
+// heldInput is an input that gives nothing and ends when ctx ends or it is released.
+type heldInput struct {
+	ctx  context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newHeldInput(ctx context.Context) *heldInput {
+	return &heldInput{ctx: ctx, done: make(chan struct{})}
+}
+
+func (h *heldInput) Read([]byte) (int, error) {
+	select {
+	case <-h.ctx.Done():
+	case <-h.done:
+	}
+	return 0, io.EOF
+}
+
+func (h *heldInput) release() { h.once.Do(func() { close(h.done) }) }

@@ -59,7 +59,7 @@ func TestHostRunsResticInTheAnchor(t *testing.T) {
 	last := strings.Join(execs[len(execs)-1], " ")
 	opened := slices.ContainsFunc(execs, func(c []string) bool { return slices.Contains(c, "snapshots") })
 	mu.Unlock()
-	if last != "/usr/local/bin/docker-backup agent restic backup /backup/files/data" || !opened {
+	if last != "/usr/local/bin/docker-backup agent restic-held backup /backup/files/data" || !opened {
 		t.Errorf("execs %q: want the repository opened and the backup run through the agent in the anchor", execs)
 	}
 	other := restic.Mount{Type: "volume", Source: "shop_other", Target: "/backup/other/x", ReadOnly: true}
