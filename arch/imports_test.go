@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"run":               {"agent", "agentimage", "composeext", "dump", "engine", "restic", "snapshot"},
 	"backup":            {"composeext", "dump", "engine", "report", "restic", "run", "snapshot"},
 	"report":            {},
-	"notify":            {"composeext", "report"},
+	"notify":            {"composeext", "report", "restic"},
 	"metrics":           {"report"},
 	"restore":           {"agent", "composeext", "dump", "engine", "restic", "run", "snapshot"},
 	"plugin":            {"agentimage", "backup", "composeext", "engine", "metrics", "notify", "report", "restic", "restore", "run", "schedule", "snapshot"},

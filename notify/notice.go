@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // Notice is one outcome as a webhook receives it: a service's backup, or a whole
@@ -56,7 +57,7 @@ func (n Notice) Text() string {
 	case n.Error != "":
 		line += ": " + n.Error
 	case n.Snapshot != "":
-		line += fmt.Sprintf(" (snapshot %s, %s)", shortID(n.Snapshot), time.Duration(n.Duration*float64(time.Second)).Round(time.Second))
+		line += fmt.Sprintf(" (snapshot %s, %s)", restic.ShortID(n.Snapshot), time.Duration(n.Duration*float64(time.Second)).Round(time.Second))
 	}
 	return line
 }
@@ -104,12 +105,4 @@ func statusWord(s report.Status) string {
 		return "WARNING"
 	}
 	return string(s)
-}
-
-// shortID is restic's short form of a snapshot ID.
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }
