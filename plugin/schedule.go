@@ -67,11 +67,7 @@ func runSchedule(ctx context.Context, opts *scheduleOptions) error {
 	if opts.print {
 		return printScheduler(ctx, opts)
 	}
-	self, err := discoverProject(ctx, opts.d, &opts.load)
-	if err != nil {
-		return err
-	}
-	plan, err := loadPlan(ctx, opts.load, nil)
+	self, plan, err := loadOwnPlan(ctx, opts.d, &opts.load)
 	if err != nil {
 		return err
 	}

@@ -78,3 +78,13 @@ func discoverProject(ctx context.Context, d *deps, load *composeext.LoadOptions)
 	}
 	return id, nil
 }
+
+// loadOwnPlan finds the project as discoverProject does (load is updated with it) and
+// loads its whole plan; self is the scheduler's container, if it runs in one.
+func loadOwnPlan(ctx context.Context, d *deps, load *composeext.LoadOptions) (self string, plan *composeext.Plan, err error) {
+	if self, err = discoverProject(ctx, d, load); err != nil {
+		return "", nil, err
+	}
+	plan, err = loadPlan(ctx, *load, nil)
+	return self, plan, err
+}

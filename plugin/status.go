@@ -82,11 +82,7 @@ type serviceStatus struct {
 }
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
-	self, err := discoverProject(ctx, opts.d, &opts.load)
-	if err != nil {
-		return err
-	}
-	plan, err := loadPlan(ctx, opts.load, nil)
+	self, plan, err := loadOwnPlan(ctx, opts.d, &opts.load)
 	if err != nil {
 		return err
 	}
