@@ -190,6 +190,25 @@ func TestDumpRestoreFeedsTheRestoreCommand(t *testing.T) {
 	}
 }
 
+// For the restore drill, a dump restore reports the databases its dump named, once the
+// restore command has succeeded.
+func TestDumpRestoreReportsTheDumpsDatabases(t *testing.T) {
+	h := newHelper(t)
+	h.eng.Exec = func(x *enginetest.ExecProcess) int {
+		_, _ = io.Copy(io.Discard, x.Stdin)
+		return 0
+	}
+	h.rst.Reply("dump", enginetest.Reply{Stdout: "CREATE DATABASE appdb;\n\\connect appdb\nCREATE TABLE t (x int);\n"})
+	spec := dump.Spec{Container: "c1", Cmd: []string{"psql"}, ReportNames: true}
+	if code := h.run(agent.DumpRestoreCommand, spec, "dump", "snap", "/db.sql"); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, h.stderr.String())
+	}
+	names, err := dump.ParseNames([]byte(h.stdout.String()))
+	if err != nil || strings.Join(names.Databases, ",") != "appdb" {
+		t.Errorf("want the report [appdb], got %v, %v from %q", names.Databases, err, h.stdout.String())
+	}
+}
+
 // A dump that breaks off ends the restore command before its input closes: it reads a
 // failure, never an end.
 func TestDumpRestoreBreakingOffEndsTheCommandFirst(t *testing.T) {

@@ -56,9 +56,14 @@ func RestoreDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs
 	execCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src := &resticOutput{r: in, wait: child.Wait, cancel: cancel}
+	names := dump.NewNameScanner(io.Discard)
+	var stdin io.Reader = src
+	if spec.ReportNames {
+		stdin = io.TeeReader(src, names)
+	}
 	stderr := &engine.Tail{Max: 4096}
 	code, execErr := engine.Exec(execCtx, api, spec.Container, engine.ExecSpec{
-		Cmd: spec.Cmd, User: spec.User, Env: spec.Env, Stderr: stderr, Kill: true, Stdin: src,
+		Cmd: spec.Cmd, User: spec.User, Env: spec.Env, Stderr: stderr, Kill: true, Stdin: stdin,
 	})
 	// A restore command that ended early leaves restic blocked on its output.
 	stoppedEarly := child.Stop()
@@ -75,6 +80,11 @@ func RestoreDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs
 		return &dump.Failure{Message: fmt.Sprintf("restore command: %v", execErr)}
 	case stoppedEarly && !src.ended:
 		return &dump.Failure{Message: "the restore command exited before it had read the whole dump"}
+	}
+	if spec.ReportNames {
+		if _, err := env.Out.Write(dump.Names{Databases: append([]string{}, names.Names()...)}.Marshal()); err != nil {
+			return fmt.Errorf("reporting the dump's database names: %w", err)
+		}
 	}
 	return nil
 }

@@ -144,7 +144,8 @@ func BenchmarkLoad50Services(b *testing.B) {
 func TestMaskedHidesInterpolatedSecrets(t *testing.T) {
 	dir := t.TempDir()
 	src := "services:\n  db:\n    image: mysql\n    environment: {MYSQL_ROOT_PASSWORD: \"${ROOT_PW}\"}\n" +
-		"    x-backup:\n      dump: mysqldump -uroot -p${ROOT_PW} --all-databases\n"
+		"    x-backup:\n      dump: mysqldump -uroot -p${ROOT_PW} --all-databases\n" +
+		"      verify: mysql -uroot -p${ROOT_PW} -e 'SELECT 1'\n"
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestMaskedHidesInterpolatedSecrets(t *testing.T) {
 	if strings.Contains(string(b), "hunter22") {
 		t.Errorf("Masked plan shows the secret: %s", b)
 	}
-	if !strings.Contains(string(b), "-p***") {
-		t.Errorf("Masked plan: want -p***, got %s", b)
+	if strings.Count(string(b), "-p***") != 2 {
+		t.Errorf("Masked plan: want -p*** in the dump and the verify command, got %s", b)
 	}
 }

@@ -84,9 +84,15 @@ func (p *Plan) Masked() *Plan {
 	for i, s := range p.Services {
 		s.Pre, s.Post = maskAll(s.Pre), maskAll(s.Post)
 		s.OnSuccess, s.OnFailure = maskAll(s.OnSuccess), maskAll(s.OnFailure)
+		s.Verify = mask(s.Verify)
 		if s.Dump != nil {
 			d := *s.Dump
 			d.Command, d.Restore = mask(d.Command), mask(d.Restore)
+			if d.Drill != nil {
+				dr := *d.Drill
+				dr.Ready, dr.Check = mask(dr.Ready), mask(dr.Check)
+				d.Drill = &dr
+			}
 			s.Dump = &d
 		}
 		out.Services[i] = s

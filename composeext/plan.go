@@ -33,8 +33,11 @@ type Plan struct {
 	Parallel int    `json:"parallel"`
 	Schedule string `json:"schedule,omitempty"`
 	// Check and Prune are the scheduler's maintenance jobs (x-backup.check, .prune).
-	Check     *Job       `json:"check,omitempty"`
-	Prune     *Job       `json:"prune,omitempty"`
+	Check *Job `json:"check,omitempty"`
+	Prune *Job `json:"prune,omitempty"`
+	// Verify is the scheduler's restore drill (x-backup.verify): `docker backup verify`
+	// on its own schedule.
+	Verify    *Job       `json:"verify,omitempty"`
 	Retention *Retention `json:"retention,omitempty"`
 	// Metrics is where the scheduler serves Prometheus metrics (x-backup.metrics).
 	Metrics  *Metrics      `json:"metrics,omitempty"`
@@ -140,6 +143,10 @@ type ServicePlan struct {
 	Timeout Duration `json:"timeout,omitempty"`
 	// Retention is the service's own policy, or the project's.
 	Retention *Retention `json:"retention,omitempty"`
+	// Verify is the restore drill's check of the service (x-backup.verify): run in a
+	// throwaway copy of the service once its latest backup is loaded there; its exit
+	// status decides. Nil: the preset's default check (Dump.Drill.Check), or none.
+	Verify []string `json:"verify,omitempty"`
 	// Tags are the restic tags of the service's snapshots (project=…, service=…, strategy=…, volume=…).
 	Tags []string `json:"tags"`
 }
@@ -176,6 +183,35 @@ type DumpSpec struct {
 	// Check is how a complete dump begins and ends, when its format says so; set by
 	// presets only (a command of the user's may write anything).
 	Check *DumpCheck `json:"check,omitempty"`
+	// Drill is what the restore drill (docker backup verify) knows of the preset's
+	// image; set by presets only (with a dump or restore of the user's own too, as the
+	// server and its logins are still the image's), nil without a preset.
+	Drill *DrillSpec `json:"drill,omitempty"`
+}
+
+// DrillSpec is how the restore drill loads a preset's dump into a throwaway copy of the
+// service and checks it. Commands are argv lists run with exec in that copy; they read
+// its environment, as the dump and the restore do in the live container.
+type DrillSpec struct {
+	// Ready exits 0 once the server takes connections (the drill uses it when the
+	// service has no compose healthcheck, and runs it until then); nil: nothing to wait
+	// for (sqlite).
+	Ready []string `json:"ready,omitempty"`
+	// Check is the preset's default check, used when the service has no x-backup.verify.
+	// The drill appends the database names found in the dump (dump.NameScanner) as its
+	// arguments; with none, it checks what the server holds. It prints one line of what
+	// it found ("databases appdb (3 tables), shop (2 tables)"), or exits non-zero with
+	// one line on stderr.
+	Check []string `json:"check"`
+	// PasswordEnv are the image's variables that hold passwords. In the throwaway copy
+	// the drill gives each one the service sets, itself or as its _FILE variant, a
+	// throwaway value (and drops the _FILE variant): the live password is never used
+	// there nor shown.
+	PasswordEnv []string `json:"password_env,omitempty"`
+	// Load, for a preset without a restore command (redis), reads the dump on its
+	// standard input and puts it where the server reads its data at start; the drill
+	// then restarts the throwaway copy and waits for it to be ready again.
+	Load []string `json:"load,omitempty"`
 }
 
 // DumpCheck is the format's own proof that a dump is whole: the run compares the stream

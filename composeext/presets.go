@@ -1,6 +1,7 @@
 package composeext
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -32,6 +33,15 @@ type preset struct {
 	needsEnv []string
 	// checksEmpty is true when the dump refuses an empty database set unless allow_empty.
 	checksEmpty bool
+	// ready and verify are the restore drill's readiness probe (nil: none) and default
+	// check (preset_drill.go).
+	ready, verify func(o presetOptions) string
+	// passwordEnv are the image's variables that hold passwords, which the drill
+	// replaces by throwaway values.
+	passwordEnv []string
+	// load puts the dump where the server reads it at start, for a preset without a
+	// restore command (DrillSpec.Load).
+	load string
 }
 
 // presetOptions are the declaration's settings that shape a preset's scripts.
@@ -61,6 +71,9 @@ var presets = map[string]preset{
 		restore:     func(presetOptions) string { return postgresLogin + postgresRestore },
 		check:       postgresCheck,
 		checksEmpty: true,
+		ready:       func(presetOptions) string { return postgresReady },
+		verify:      postgresVerify,
+		passwordEnv: []string{"POSTGRES_PASSWORD"},
 	},
 	"mysql": {
 		ext:         "sql",
@@ -69,6 +82,9 @@ var presets = map[string]preset{
 		check:       mysqlCheck,
 		needsEnv:    mysqlEnv,
 		checksEmpty: true,
+		ready:       func(presetOptions) string { return mysqlReady("mysql", "MYSQL", "MARIADB") },
+		verify:      func(o presetOptions) string { return mysqlVerify("mysql", "MYSQL", "MARIADB", o) },
+		passwordEnv: []string{"MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD", "MARIADB_ROOT_PASSWORD", "MARIADB_PASSWORD"},
 	},
 	"mariadb": {
 		ext:         "sql",
@@ -77,11 +93,17 @@ var presets = map[string]preset{
 		check:       mysqlCheck,
 		needsEnv:    mysqlEnv,
 		checksEmpty: true,
+		ready:       func(presetOptions) string { return mysqlReady("mariadb", "MARIADB", "MYSQL") },
+		verify:      func(o presetOptions) string { return mysqlVerify("mariadb", "MARIADB", "MYSQL", o) },
+		passwordEnv: []string{"MARIADB_ROOT_PASSWORD", "MARIADB_PASSWORD", "MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD"},
 	},
 	"mongodb": {
-		ext:     "archive",
-		dump:    func(presetOptions) string { return mongoAuth + "mongodump --quiet --archive \"$@\"" },
-		restore: func(presetOptions) string { return mongoAuth + "mongorestore --quiet --archive --drop \"$@\"" },
+		ext:         "archive",
+		dump:        func(presetOptions) string { return mongoAuth + "mongodump --quiet --archive \"$@\"" },
+		restore:     func(presetOptions) string { return mongoAuth + "mongorestore --quiet --archive --drop \"$@\"" },
+		ready:       func(presetOptions) string { return mongoReady },
+		verify:      func(presetOptions) string { return mongoVerify },
+		passwordEnv: []string{"MONGO_INITDB_ROOT_PASSWORD"},
 	},
 	"redis": {
 		ext:         "rdb",
@@ -91,6 +113,10 @@ var presets = map[string]preset{
 		checksEmpty: true,
 		restoreNote: "redis cannot load an RDB file into a running server: restore it by stopping the " +
 			"service and putting the file back as its dump.rdb (or back the data volume up with strategy volumes)",
+		ready:       func(presetOptions) string { return redisReady },
+		verify:      redisVerify,
+		passwordEnv: []string{"REDIS_PASSWORD"},
+		load:        redisLoad,
 	},
 	"sqlite": {
 		ext:         "sql",
@@ -99,6 +125,7 @@ var presets = map[string]preset{
 		restore:     sqliteRestore,
 		check:       sqliteCheck,
 		checksEmpty: true,
+		verify:      sqliteVerify,
 	},
 }
 
@@ -150,6 +177,26 @@ func applyPreset(d *decoder, base, service string, sd serviceDecl, svc types.Ser
 	if spec.Filename == "" {
 		spec.Filename = service + "." + p.ext
 	}
+	spec.Drill = p.drill(o)
+	if spec.Restore != nil {
+		spec.Drill.Load = nil // a restore of the user's own loads it
+	}
+}
+
+// drill is the restore drill's spec of the preset, kept with a dump or restore of the
+// user's own too: the image's server, logins and passwords are the preset's still.
+func (p preset) drill(o presetOptions) *DrillSpec {
+	ds := &DrillSpec{
+		Check:       []string{"sh", "-c", p.verify(o), drillArg0},
+		PasswordEnv: slices.Clone(p.passwordEnv),
+	}
+	if p.load != "" {
+		ds.Load = []string{"sh", "-c", p.load}
+	}
+	if p.ready != nil {
+		ds.Ready = []string{"sh", "-c", p.ready(o)}
+	}
+	return ds
 }
 
 // hasAnyEnv reports whether the service's environment sets one of names.

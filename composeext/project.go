@@ -12,7 +12,7 @@ var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 // projectKeys are the keys of the top-level x-backup.
 var projectKeys = []string{
 	"repository", "password_file", "password_command", "env_file", "environment",
-	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "check", "prune", "parallel",
+	"image", "agent_image", "docker_socket", "host", "retention", "schedule", "check", "prune", "verify", "parallel",
 	"notify", "healthcheck", "metrics",
 }
 
@@ -36,6 +36,7 @@ type projectDecl struct {
 	Schedule        string
 	Check           *Job
 	Prune           *Job
+	Verify          *Job
 	Parallel        int
 	Notify          []NotifyTarget
 	Healthcheck     *Healthcheck
@@ -110,6 +111,9 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 	}
 	if v, ok := m["prune"]; ok {
 		pd.Prune = d.job(base+".prune", v, pruneKeys)
+	}
+	if v, ok := m["verify"]; ok {
+		pd.Verify = d.job(base+".verify", v, verifyKeys)
 	}
 	if v, ok := m["parallel"]; ok {
 		pd.Parallel, _ = d.integer(base+".parallel", v, 1)

@@ -41,6 +41,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		Schedule:     pd.Schedule,
 		Check:        pd.Check,
 		Prune:        pd.Prune,
+		Verify:       pd.Verify,
 		Retention:    pd.Retention,
 		Notify:       pd.Notify,
 		Healthcheck:  pd.Healthcheck,
@@ -102,6 +103,7 @@ func (d *decoder) resolveService(project *types.Project, name string, svc types.
 		OnFailure: sd.OnFailure,
 		Timeout:   sd.Timeout,
 		Retention: sd.Retention,
+		Verify:    sd.Verify,
 	}
 	if sp.Retention == nil {
 		sp.Retention = projectRetention

@@ -6,7 +6,8 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Job is a scheduled maintenance job of the scheduler (x-backup.check, x-backup.prune).
+// Job is a scheduled maintenance job of the scheduler (x-backup.check, x-backup.prune,
+// x-backup.verify).
 type Job struct {
 	// Schedule is a cron expression (5 fields, or @daily-style).
 	Schedule string `json:"schedule"`
@@ -14,10 +15,11 @@ type Job struct {
 	ReadDataSubset string `json:"read_data_subset,omitempty"`
 }
 
-// checkKeys and pruneKeys are the keys of x-backup.check and x-backup.prune.
+// checkKeys, pruneKeys and verifyKeys are the keys of x-backup.check, .prune and .verify.
 var (
-	checkKeys = []string{"schedule", "read_data_subset"}
-	pruneKeys = []string{"schedule"}
+	checkKeys  = []string{"schedule", "read_data_subset"}
+	pruneKeys  = []string{"schedule"}
+	verifyKeys = []string{"schedule"}
 )
 
 // subsetRE matches restic's --read-data-subset: n/t, a percentage, or a size.
@@ -36,7 +38,7 @@ func (d *decoder) cronSpec(path string, v any) string {
 	return s
 }
 
-// job reads x-backup.check or x-backup.prune: a mapping with a schedule.
+// job reads x-backup.check, .prune or .verify: a mapping with a schedule.
 func (d *decoder) job(path string, v any, keys []string) *Job {
 	m, ok := d.fields(path, v, keys, "a mapping with a schedule")
 	if !ok {

@@ -111,7 +111,7 @@ func TestSchemaExamples(t *testing.T) {
 // TestSchemaRejects checks that the schema catches the usual mistakes.
 func TestSchemaRejects(t *testing.T) {
 	project, service := compileSchema(t)
-	for _, src := range []string{`{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`} {
+	for _, src := range []string{`{verify: []}`, `{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`} {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 			t.Fatal(err)
@@ -121,7 +121,7 @@ func TestSchemaRejects(t *testing.T) {
 		}
 	}
 	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`,
-		`{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`} {
+		`{verify: {}}`, `{verify: {schedule: "@daily", read_data_subset: 1/5}}`, `{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`} {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 			t.Fatal(err)

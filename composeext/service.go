@@ -9,7 +9,7 @@ import (
 var serviceKeys = []string{
 	"strategy", "preset", "path", "allow_empty", "volumes", "exclude", "stop",
 	"dump", "restore", "filename", "user", "pre", "post", "on_success", "on_failure",
-	"timeout", "retention",
+	"timeout", "retention", "verify",
 }
 
 // keyStrategy says which strategy uses a key that only one strategy uses.
@@ -37,6 +37,8 @@ type serviceDecl struct {
 	OnFailure [][]string
 	Timeout   Duration
 	Retention *Retention
+	// Verify is the restore drill's own check, run in a throwaway copy of the service.
+	Verify []string
 
 	// AllowEmpty lets a preset's dump store an empty database set instead of failing.
 	AllowEmpty bool
@@ -161,6 +163,9 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 	if raw, ok := m["retention"]; ok {
 		sd.Retention = d.retention(base+".retention", raw)
 	}
+	if raw, ok := m["verify"]; ok {
+		sd.Verify, _ = d.command(base+".verify", raw)
+	}
 	if sd.Strategy == StrategyDump && sd.Dump == nil && sd.Preset == "" {
 		_, hasDump := m["dump"]
 		if _, hasPreset := m["preset"]; !hasDump && !hasPreset {
@@ -177,6 +182,10 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 // strategyKeys reports keys that the chosen strategy does not use.
 func (d *decoder) strategyKeys(base string, m map[string]any, s Strategy) {
 	for key := range m {
+		if s == StrategyNone && key == "verify" {
+			d.probs.addf(base+"."+key, "not used with strategy none (nothing is backed up, so there is nothing to verify)")
+			continue
+		}
 		if s == StrategyNone && key != "strategy" {
 			d.probs.addf(base+"."+key, "not used with strategy none")
 			continue

@@ -24,6 +24,10 @@ type Spec struct {
 	Env       []string `json:"env,omitempty"`
 	// Check, for a dump, is its format's end-marker check; nil checks nothing.
 	Check *Check `json:"check,omitempty"`
+	// ReportNames, for a dump restore, has the helper write the database names the
+	// dump named (NameScanner) on its standard output once the restore succeeded, as
+	// one Names line: the restore drill checks them.
+	ReportNames bool `json:"report_names,omitempty"`
 }
 
 // Marshal is the spec as the file's content.

@@ -195,8 +195,9 @@ func TestSchedulerStoppedMidRun(t *testing.T) {
 }
 
 // TestSchedulerCheckAndPrune: the scheduler runs restic check (with its
-// read_data_subset) and restic prune on their own schedules; the prune removes the data
-// of a snapshot forgotten meanwhile, and keeps what the others need.
+// read_data_subset), restic prune and the restore drill on their own schedules; the
+// prune removes the data of a snapshot forgotten meanwhile, and keeps what the others
+// need; the drill passes and leaves no throwaway behind.
 func TestSchedulerCheckAndPrune(t *testing.T) {
 	p := newProject(t, "schedule-maintenance")
 	p.exec(t, "files", "sh", "-c", "head -c 4M /dev/urandom > /srv/data/kept")
@@ -216,10 +217,14 @@ func TestSchedulerCheckAndPrune(t *testing.T) {
 	id := p.startScheduler(t)
 	awaitLog(t, id, "schedule: check: ok in", 1, scheduleWait)
 	awaitLog(t, id, "schedule: prune: ok in", 1, scheduleWait)
-	if log := schedulerLog(t, id); !strings.Contains(log, "of data packs") {
-		t.Errorf("the check did not read the data subset:\n%s", log)
+	awaitLog(t, id, "schedule: verify: ok in", 1, scheduleWait)
+	if log := schedulerLog(t, id); !strings.Contains(log, "of data packs") || !strings.Contains(log, "files: ok") {
+		t.Errorf("the check did not read the data subset, or the drill did not verify files:\n%s", log)
 	}
 	mustDocker(t, "stop", id)
+	if left := mustDocker(t, "ps", "-aq", "--filter", "label="+labelKind+"=verify", "--filter", "label="+labelProject+"="+p.name); strings.TrimSpace(left) != "" {
+		t.Errorf("the scheduled drill left throwaway containers: %s", left)
+	}
 	after := len(lines(hostRestic(repo, key, "list", "packs", "--no-lock").run().stdout))
 	if after >= before {
 		t.Errorf("packs: %d before the scheduled prune, %d after: the forgotten snapshot's data is still there", before, after)

@@ -21,7 +21,9 @@ type HelperSpec struct {
 	Entrypoint []string
 	Cmd        []string
 	Env        []string
-	Mounts     []mount.Mount
+	// User, if set, replaces the image's user.
+	User   string
+	Mounts []mount.Mount
 	// Binds are "host-path:container-path" bind mounts in the engine's older form, which
 	// creates a host path that does not exist (as `docker run -v` does; Mounts refuse it).
 	// Only a folder that may be created goes here.
@@ -74,6 +76,7 @@ func RunHelper(ctx context.Context, api API, spec HelperSpec) (int, error) {
 		Entrypoint:   spec.Entrypoint,
 		Cmd:          spec.Cmd,
 		Env:          spec.Env,
+		User:         spec.User,
 		Labels:       spec.Labels,
 		Hostname:     spec.Hostname,
 		AttachStdout: true,

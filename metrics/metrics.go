@@ -26,6 +26,7 @@ type Metrics struct {
 	lastRun, lastDuration, lastStatus, lastSuccess, bytesAdded, files *prometheus.GaugeVec
 	cmdRun, cmdDuration, cmdStatus, cmdSuccess                        *prometheus.GaugeVec
 	snapshots, size, heartbeat                                        *prometheus.GaugeVec
+	verifyRun, verifyStatus, verifySuccess                            *prometheus.GaugeVec
 }
 
 // New returns metrics with no series yet.
@@ -46,6 +47,9 @@ func New() *Metrics {
 	m.cmdSuccess = m.gauge("docker_backup_command_last_success_timestamp_seconds", "Unix time at which the command's last run that did not fail (status ok or warning) ended.", cmd)
 	m.snapshots = m.gauge("docker_backup_repository_snapshots", "The project's snapshots in the repository, as the last up found them.", prj)
 	m.size = m.gauge("docker_backup_repository_size_bytes", "Bytes the project's snapshots take in the repository, deduplicated and compressed (restic stats --mode raw-data), as the last up found them.", prj)
+	m.verifyRun = m.gauge("docker_backup_verify_last_run_timestamp_seconds", "Unix time at which the service's last restore drill (docker backup verify) ended, whatever its outcome.", svc)
+	m.verifyStatus = m.gauge("docker_backup_verify_last_status", "How the service's last restore drill ended: 1 for its status (ok, failed), 0 for the others.", append(svc, "status"))
+	m.verifySuccess = m.gauge("docker_backup_verify_last_success_timestamp_seconds", "Unix time at which the service's last restore drill that passed ended: its backup was proven to restore.", svc)
 	m.heartbeat = m.gauge("docker_backup_scheduler_heartbeat_timestamp_seconds", "Unix time at which the project's scheduler last said it is alive.", prj)
 	return m
 }
@@ -60,7 +64,8 @@ func (m *Metrics) gauge(name, help string, labels []string) *prometheus.GaugeVec
 
 // Observe records how a command ended at time at (its end). For up, each service that
 // was backed up gets its series (skipped ones none); a service that failed keeps its
-// last success time. Every command gets its command series, so that an up that failed
+// last success time. For verify, each service drilled gets its docker_backup_verify_*
+// series instead, never a backup's. Every command gets its command series, so that an up that failed
 // before any service (the repository could not be opened) shows too.
 func (m *Metrics) Observe(run report.Run, at time.Time) {
 	ts := unixSeconds(at)
@@ -73,6 +78,15 @@ func (m *Metrics) Observe(run report.Run, at time.Time) {
 	}
 	for _, s := range run.Services {
 		if s.Status == report.StatusSkipped {
+			continue
+		}
+		if run.Command == report.CommandVerify {
+			l := prometheus.Labels{"project": run.Project, "service": s.Service}
+			m.verifyRun.With(l).Set(ts)
+			setStatus(m.verifyStatus, l, s.Status)
+			if s.Status == report.StatusOK {
+				m.verifySuccess.With(l).Set(ts)
+			}
 			continue
 		}
 		l := prometheus.Labels{"project": run.Project, "service": s.Service}

@@ -167,6 +167,27 @@ func TestObserveCheck(t *testing.T) {
 	}
 }
 
+// A drill's services get verify series, never a backup's: a passing drill is no backup.
+func TestObserveVerify(t *testing.T) {
+	m := New()
+	m.Observe(upRun(), t1)
+	m.Observe(report.Run{Command: report.CommandVerify, Project: "shop", Status: report.StatusFailed, Services: []report.Service{
+		{Service: "db", Strategy: "dump", Status: report.StatusOK},
+		{Service: "files", Strategy: "volumes", Status: report.StatusFailed},
+		{Service: "cache", Status: report.StatusSkipped},
+	}}, t2)
+	got := parse(t, text(t, m))
+	want(t, got, map[string]float64{
+		"docker_backup_verify_last_success_timestamp_seconds{project=shop,service=db}":     float64(t2.Unix()),
+		"docker_backup_verify_last_status{project=shop,service=files,status=failed}":       1,
+		"docker_backup_verify_last_success_timestamp_seconds{project=shop,service=files}":  absent,
+		"docker_backup_verify_last_run_timestamp_seconds{project=shop,service=cache}":      absent,
+		"docker_backup_last_success_timestamp_seconds{project=shop,service=db}":            float64(t1.Unix()),
+		"docker_backup_last_run_timestamp_seconds{project=shop,service=db}":                float64(t1.Unix()),
+		"docker_backup_command_last_run_status{command=verify,project=shop,status=failed}": 1,
+	})
+}
+
 // TestLoadFileCarriesForward is --metrics-file across processes: the second up backs
 // up db alone, and fails; the file keeps db's last success and files' series.
 func TestLoadFileCarriesForward(t *testing.T) {

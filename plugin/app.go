@@ -180,6 +180,7 @@ func newApp(d *deps) *cli.App {
 		Commands: []*cli.Command{
 			newUpCommand(d),
 			newRestoreCommand(d),
+			newVerifyCommand(d),
 			newSnapshotsCommand(d),
 			newPlanCommand(d),
 			newInitCommand(d),

@@ -34,8 +34,9 @@ func newScheduleCommand(d *deps) *cli.Command {
 		Name:  "schedule",
 		Usage: "Run the project's backups on x-backup.schedule, in the foreground (the scheduler service)",
 		UsageText: appName(d) + " schedule [OPTIONS]\n\n" +
-			"Runs up (with the retention) on x-backup.schedule, check on x-backup.check.schedule and\n" +
-			"prune on x-backup.prune.schedule, one at a time: a tick during a run is skipped and logged.\n" +
+			"Runs up (with the retention) on x-backup.schedule, check on x-backup.check.schedule,\n" +
+			"prune on x-backup.prune.schedule and verify on x-backup.verify.schedule, one at a time:\n" +
+			"a tick during a run is skipped and logged.\n" +
 			"SIGTERM ends a run in progress cleanly (stopped services run again) and exits 0.\n" +
 			"As a service of the project (see --print) it finds its project by its own container's\n" +
 			"compose labels. --print prints that service as a compose file.",
@@ -131,7 +132,7 @@ func runSchedule(ctx context.Context, opts *scheduleOptions) error {
 	return nil
 }
 
-// scheduledJobs are the plan's schedules as jobs: up, and check and prune if set.
+// scheduledJobs are the plan's schedules as jobs: up, and check, prune and verify if set.
 func scheduledJobs(opts *scheduleOptions, plan *composeext.Plan) ([]schedule.Job, error) {
 	if plan.Schedule == "" {
 		return nil, usageErrorf("%s: x-backup.schedule is not set: nothing to schedule (e.g. schedule: \"0 3 * * *\")", firstFile(plan))
@@ -147,6 +148,11 @@ func scheduledJobs(opts *scheduleOptions, plan *composeext.Plan) ([]schedule.Job
 	if plan.Prune != nil {
 		jobs = append(jobs, schedule.Job{Name: "prune", Spec: plan.Prune.Schedule, Run: func(ctx context.Context) report.Run {
 			return scheduledPrune(ctx, opts)
+		}})
+	}
+	if plan.Verify != nil {
+		jobs = append(jobs, schedule.Job{Name: "verify", Spec: plan.Verify.Schedule, Run: func(ctx context.Context) report.Run {
+			return scheduledVerify(ctx, opts)
 		}})
 	}
 	return jobs, nil

@@ -33,6 +33,24 @@ func scheduledPrune(ctx context.Context, opts *scheduleOptions) report.Run {
 	})
 }
 
+// scheduledVerify is the restore drill of every service on x-backup.verify.schedule,
+// with verify's defaults; each service's result is a line of the log, and a failed
+// drill is alerted (no healthcheck ping: that one says whether backups happen).
+func scheduledVerify(ctx context.Context, opts *scheduleOptions) report.Run {
+	started := time.Now()
+	plan, err := loadPlan(ctx, opts.load, nil)
+	if err != nil {
+		return failedRun(report.CommandVerify, opts.load.ProjectName, started, err)
+	}
+	vopts := &verifyOptions{load: opts.load, run: opts.run, d: opts.d}
+	_, rep, _ := verifyPlan(ctx, vopts, plan, &verifyProgress{out: opts.d.streams.Out, mask: plan.Mask})
+	quiet := *plan
+	quiet.Healthcheck = nil
+	newRunNotifier(&quiet, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
+	opts.metrics.record(rep, nil)
+	return rep
+}
+
 // maintenanceRun loads the plan, connects and runs body, and reports how it ended: to
 // the alerts (not the healthcheck: that one says whether backups happen) and metrics.
 func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, body func(context.Context, *composeext.Plan, *session) error) report.Run {

@@ -33,9 +33,14 @@ type Service struct {
 	Files      uint64        `json:"files"`
 }
 
-// Run is one command's outcome: `up` with its services, or `check`, `prune` alone.
+// CommandVerify is the restore drill's command: its services' outcomes are drills, not
+// backups.
+const CommandVerify = "verify"
+
+// Run is one command's outcome: `up` or `verify` with its services, or `check`, `prune`
+// alone.
 type Run struct {
-	// Command is "up", "check" or "prune".
+	// Command is "up", "verify", "check" or "prune".
 	Command string `json:"command"`
 	Project string `json:"project"`
 	// Machine names the machine in the snapshots' identity (restic's --host is

@@ -30,6 +30,9 @@ const (
 	// LabelTemporary marks a volume the run removes at its end (a staging volume); a
 	// dead run's are removed by recovery.
 	LabelTemporary = "io.docker-backup.temporary"
+	// LabelKept marks what a run left for the user to inspect (verify --keep):
+	// recovery leaves it alone.
+	LabelKept = "io.docker-backup.kept"
 )
 
 // KindAnchor is the kind of a run's anchor container.

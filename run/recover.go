@@ -28,7 +28,7 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	var dead []string
 	for _, c := range cs {
 		id := c.Labels[LabelRun]
-		if c.Labels[LabelKind] == KindAnchor || id == r.ID || id == "" && (c.Running || c.Created) {
+		if c.Labels[LabelKind] == KindAnchor || id == r.ID || id == "" && (c.Running || c.Created) || c.Labels[LabelKept] != "" {
 			// Ours, or a read-only command's helper: it belongs to no run, changes
 			// nothing, and may be about to start.
 			continue
@@ -63,7 +63,7 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	// Before any service is started again: a killed swap is finished first.
 	unfinished, halfSwapped := r.resumeSwaps(ctx, vs)
 	for _, v := range vs {
-		if v.Labels[LabelRun] == r.ID || unfinished[v.Name] {
+		if v.Labels[LabelRun] == r.ID || unfinished[v.Name] || v.Labels[LabelKept] != "" {
 			continue
 		}
 		switch {

@@ -130,7 +130,8 @@ func (t *Tracker) Done(run report.Run, next map[string]time.Time) error {
 		s.Jobs[run.Command] = j
 		setNext(s, next)
 		for _, svc := range run.Services {
-			if svc.Status == report.StatusSkipped {
+			// A service's state is its backups': a drill's outcome is its job's only.
+			if svc.Status == report.StatusSkipped || run.Command == report.CommandVerify {
 				continue
 			}
 			st := s.Services[svc.Service]

@@ -91,10 +91,14 @@ func (e *Engine) ContainerInspect(_ context.Context, ref string, _ client.Contai
 	}
 	cfg, hc := c.Config, c.HostConfig
 	cfg.Labels = maps.Clone(c.Config.Labels)
+	image := c.imageID
+	if image == "" {
+		image = c.Config.Image
+	}
 	return client.ContainerInspectResult{Container: container.InspectResponse{
-		ID: c.ID, Name: "/" + c.Name, Created: c.Created.UTC().Format(time.RFC3339Nano), Image: c.Config.Image,
-		State:  &container.State{Status: c.State, Running: c.Running(), ExitCode: c.ExitCode},
-		Config: &cfg, HostConfig: &hc,
+		ID: c.ID, Name: "/" + c.Name, Created: c.Created.UTC().Format(time.RFC3339Nano), Image: image,
+		State:  &container.State{Status: c.State, Running: c.Running(), ExitCode: c.ExitCode, Health: c.healthCopy()},
+		Config: &cfg, HostConfig: &hc, Mounts: mountPoints(hc),
 	}}, nil
 }
 
@@ -229,6 +233,9 @@ func (e *Engine) ContainerStart(_ context.Context, ref string, _ client.Containe
 		return client.ContainerStartResult{}, nil // the engine answers 304: nothing to do
 	}
 	c.State, c.ExitCode, c.killed = container.StateRunning, 0, false
+	if hasHealthcheck(c.Config.Healthcheck) {
+		c.health = &container.Health{Status: container.Starting}
+	}
 	if c.seeded {
 		return client.ContainerStartResult{}, nil
 	}
@@ -405,6 +412,7 @@ func (e *Engine) run(c *ctr) {
 			p.Stderr = frameWriter{w: c.server, stream: 2}
 		}
 	}
+	p.Stdout, p.Stderr = e.logged(c, 1, p.Stdout), e.logged(c, 2, p.Stderr)
 	prog := e.Program
 	if prog == nil {
 		prog = Cat

@@ -114,6 +114,11 @@ type ctr struct {
 	// program is closed when the program of the current start has returned.
 	program chan struct{}
 	killed  bool
+	// imageID is the ID of the image it runs (the reference when empty); health its
+	// healthcheck's state (nil without one); logs what its program wrote.
+	imageID string
+	health  *container.Health
+	logs    []logChunk
 }
 
 // snapshot copies what a test may look at.
@@ -136,6 +141,12 @@ type Seed struct {
 	State   container.ContainerState
 	Created time.Time
 	Mounts  []mount.Mount
+	// Config and HostConfig, if set, are the rest of its configuration: Image, Labels
+	// and Mounts above take precedence over theirs when set.
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	// ImageID is the ID of the image it runs, as inspect shows it; Image when empty.
+	ImageID string
 }
 
 // AddContainer adds a container and returns its ID (Seed.ID, or a new one).
@@ -154,11 +165,26 @@ func (e *Engine) AddContainer(s Seed) string {
 	if s.Created.IsZero() {
 		s.Created = e.now()
 	}
-	c := &ctr{seeded: true, exited: make(chan struct{}), Container: Container{
+	c := &ctr{seeded: true, exited: make(chan struct{}), imageID: s.ImageID, Container: Container{
 		ID: s.ID, Name: s.Name, State: s.State, Created: s.Created,
-		Config:     container.Config{Image: s.Image, Labels: maps.Clone(s.Labels)},
-		HostConfig: container.HostConfig{Mounts: s.Mounts},
 	}}
+	if s.Config != nil {
+		c.Config = *s.Config
+	}
+	if s.HostConfig != nil {
+		c.HostConfig = *s.HostConfig
+	}
+	if s.Image != "" {
+		c.Config.Image = s.Image
+	}
+	if s.Labels != nil {
+		c.Config.Labels = maps.Clone(s.Labels)
+	} else {
+		c.Config.Labels = maps.Clone(c.Config.Labels)
+	}
+	if s.Mounts != nil {
+		c.HostConfig.Mounts = s.Mounts
+	}
 	e.live = append(e.live, c)
 	return s.ID
 }

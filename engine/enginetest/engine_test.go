@@ -2,10 +2,15 @@ package enginetest
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -60,3 +65,69 @@ func TestEngineWaitAndExit(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// Inspect shows a container's mounts, its health and its image's ID; logs are what its
+// program wrote.
+func TestEngineInspectAndLogs(t *testing.T) {
+	ctx := context.Background()
+	e := New(t)
+	e.AddContainer(Seed{ID: "c1", Name: "db", Image: "postgres:16", ImageID: "sha256:abc",
+		Mounts:     []mount.Mount{{Type: mount.TypeVolume, Source: "data", Target: "/data"}, {Type: mount.TypeTmpfs, Target: "/tmp"}},
+		HostConfig: &container.HostConfig{Binds: []string{"/etc/app:/etc/app:ro", "cache:/cache"}}})
+	e.SetHealth("c1", container.Healthy, "ok")
+	res, err := e.ContainerInspect(ctx, "c1", client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Container
+	if c.Image != "sha256:abc" || c.Config.Image != "postgres:16" {
+		t.Errorf("image %q, config's %q", c.Image, c.Config.Image)
+	}
+	if c.State.Health == nil || c.State.Health.Status != container.Healthy || c.State.Health.Log[0].Output != "ok" {
+		t.Errorf("health %+v", c.State.Health)
+	}
+	want := []container.MountPoint{
+		{Type: mount.TypeVolume, Name: "data", Source: "/var/lib/docker/volumes/data/_data", Destination: "/data", Driver: "local", RW: true},
+		{Type: mount.TypeTmpfs, Destination: "/tmp", RW: true},
+		{Type: mount.TypeBind, Source: "/etc/app", Destination: "/etc/app"},
+		{Type: mount.TypeVolume, Name: "cache", Source: "/var/lib/docker/volumes/cache/_data", Destination: "/cache", Driver: "local", RW: true},
+	}
+	if !slices.Equal(c.Mounts, want) {
+		t.Errorf("mounts %+v, want %+v", c.Mounts, want)
+	}
+
+	e.Program = func(p *Process) int {
+		fmt.Fprintln(p.Stdout, "out")
+		fmt.Fprintln(p.Stderr, "err")
+		return 1
+	}
+	created, err := e.ContainerCreate(ctx, client.ContainerCreateOptions{Name: "app", Config: &container.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := e.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := e.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	<-exited.Result
+	for _, tc := range []struct {
+		opts           client.ContainerLogsOptions
+		stdout, stderr string
+	}{
+		{client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true}, "out\n", "err\n"},
+		{client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "1"}, "", "err\n"},
+		{client.ContainerLogsOptions{ShowStdout: true}, "out\n", ""},
+	} {
+		logs, err := e.ContainerLogs(ctx, created.ID, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr strings.Builder
+		if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+			t.Fatal(err)
+		}
+		if stdout.String() != tc.stdout || stderr.String() != tc.stderr {
+			t.Errorf("logs %+v: %q and %q, want %q and %q", tc.opts, stdout.String(), stderr.String(), tc.stdout, tc.stderr)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/verify"
+)
+
+// verifyProgress prints the drill's steps as they go, one line each (on stderr: stdout
+// holds the table or the JSON document).
+type verifyProgress struct {
+	mu   sync.Mutex
+	out  io.Writer
+	mask func(string) string
+}
+
+func (p *verifyProgress) Step(service, message string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, "%s: %s\n", service, p.mask(message))
+}
+
+func (p *verifyProgress) Done(r verify.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case r.Err != nil:
+		fmt.Fprintf(p.out, "%s: failed: %s\n", r.Service, p.mask(report.OneLine(r.Err.Error())))
+	default:
+		fmt.Fprintf(p.out, "%s: %s\n", r.Service, r.Status)
+	}
+}
+
+// failureLines is how many lines of a failure the table shows.
+const failureLines = 6
+
+// writeVerifyTable prints one row per service, a failure's further lines (the end of a
+// command's stderr) below its row, and then how to remove what --keep left.
+func writeVerifyTable(w io.Writer, plan *composeext.Plan, results []verify.Result) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSNAPSHOT\tRESTORE\tRESULT\tDETAIL")
+	var below [][]string
+	for _, r := range results {
+		snap, took := "-", "-"
+		if r.Snapshot.ID != "" {
+			snap = restic.ShortID(r.Snapshot.ID)
+		}
+		if r.Restore > 0 {
+			took = r.Restore.Round(100 * time.Millisecond).String()
+		}
+		detail := r.Detail
+		var more []string
+		if r.Err != nil {
+			lines := verify.Lines(fmt.Errorf("%s", plan.Mask(r.Err.Error())))
+			if len(lines) == 0 {
+				lines = []string{"failed"}
+			}
+			detail, more = lines[0], lines[1:min(len(lines), failureLines)]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Service, snap, took, r.Status, plan.Mask(detail))
+		if len(more) > 0 {
+			// Below the table: tabwriter would widen its last column to them.
+			below = append(below, append([]string{r.Service + ":"}, more...))
+		}
+	}
+	_ = tw.Flush()
+	for _, b := range below {
+		fmt.Fprintln(w, b[0])
+		for _, l := range b[1:] {
+			fmt.Fprintln(w, "    "+l)
+		}
+	}
+	var kept []string
+	for _, r := range results {
+		kept = append(kept, r.Kept...)
+	}
+	if len(kept) > 0 {
+		fmt.Fprintln(w, "Kept for inspection (--keep); remove them with:")
+		for _, k := range kept {
+			fmt.Fprintln(w, "  "+k)
+		}
+	}
+}
+
+// verifyJSON is verify --json's document.
+type verifyJSON struct {
+	Project  string              `json:"project"`
+	Services []verifyServiceJSON `json:"services"`
+}
+
+type verifyServiceJSON struct {
+	Service        string   `json:"service"`
+	Strategy       string   `json:"strategy"`
+	Snapshot       string   `json:"snapshot,omitempty"`
+	RestoreSeconds float64  `json:"restore_seconds"`
+	Result         string   `json:"result"`
+	Detail         string   `json:"detail,omitempty"`
+	Error          string   `json:"error,omitempty"`
+	Kept           []string `json:"kept,omitempty"`
+}
+
+func writeVerifyJSON(w io.Writer, plan *composeext.Plan, results []verify.Result) error {
+	doc := verifyJSON{Project: plan.Project, Services: []verifyServiceJSON{}}
+	for _, r := range results {
+		s := verifyServiceJSON{
+			Service: r.Service, Strategy: string(r.Strategy), Snapshot: r.Snapshot.ID,
+			RestoreSeconds: r.Restore.Seconds(), Result: string(r.Status), Detail: plan.Mask(r.Detail), Kept: r.Kept,
+		}
+		if r.Err != nil {
+			s.Error = plan.Mask(strings.Join(verify.Lines(r.Err), "\n"))
+		}
+		doc.Services = append(doc.Services, s)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("writing the results: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/restore"
+)
+
+// drillVolumes restores a volumes service's snapshot into throwaway volumes, compares
+// what was restored with the snapshot (restic's --verify, counts and bytes), and runs
+// the service's x-backup.verify, if any, in a throwaway container of the service's
+// image with those volumes at the service's mount paths. The live volumes are never
+// mounted.
+func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, res *Result) (string, error) {
+	svc := job.Service
+	base := t.name()
+	volumes := make([]string, len(svc.Volumes))
+	for i := range svc.Volumes {
+		volumes[i] = base + "-" + strconv.Itoa(i+1)
+		if err := engine.CreateNewVolume(ctx, env.API, volumes[i], t.labels()); err != nil {
+			return "", err
+		}
+		t.volumes = append(t.volumes, volumes[i])
+	}
+	start := time.Now()
+	stats, err := restore.RestoreInto(ctx, restoreEnv(env), job, volumes)
+	if err != nil {
+		return "", err
+	}
+	res.Restore = time.Since(start)
+	detail := fmt.Sprintf("%d files, %d bytes restored and verified", stats.Files, stats.Bytes)
+	if len(svc.Verify) == 0 {
+		return detail, nil
+	}
+
+	image, user, err := serviceImage(ctx, env, svc.Name)
+	if err != nil {
+		return "", err
+	}
+	var mounts []mount.Mount
+	for i, m := range svc.Volumes {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: volumes[i], Target: m.Target})
+	}
+	env.Reporter.Step(svc.Name, "running x-backup.verify in a throwaway container of the service's image")
+	line, err := runCheck("x-backup.verify", func(out, errOut *engine.Tail) (int, error) {
+		return engine.RunHelper(ctx, env.API, engine.HelperSpec{
+			Name: t.name(), Image: image, Entrypoint: svc.Verify[:1], Cmd: svc.Verify[1:], User: user,
+			Mounts: mounts, Labels: t.labels(), NetworkMode: "none", Init: true, Stdout: out, Stderr: errOut,
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return detail + "; " + line, nil
+}
+
+// serviceImage is the image and user of the service's first container, running or not.
+func serviceImage(ctx context.Context, env Env, service string) (image, user string, err error) {
+	cs, err := engine.ServiceContainers(ctx, env.API, env.Plan.Project, service)
+	if err != nil {
+		return "", "", err
+	}
+	if len(cs) == 0 {
+		return "", "", errors.New("x-backup.verify runs in the service's image, and the service has no container to take it from (docker compose up --no-start creates one)")
+	}
+	return engine.ImageAndUser(ctx, env.API, cs[0].ID)
+}
