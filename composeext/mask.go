@@ -90,7 +90,7 @@ func (p *Plan) Masked() *Plan {
 			d.Command, d.Restore = mask(d.Command), mask(d.Restore)
 			if d.Drill != nil {
 				dr := *d.Drill
-				dr.Ready, dr.Check = mask(dr.Ready), mask(dr.Check)
+				dr.Ready, dr.Check, dr.Load = mask(dr.Ready), mask(dr.Check), mask(dr.Load)
 				d.Drill = &dr
 			}
 			s.Dump = &d

@@ -128,12 +128,40 @@ func ContainersWithLabels(ctx context.Context, api API, labels ...string) ([]Own
 	return out, nil
 }
 
-// RemoveContainer removes a container, running or not; one already gone is not an error.
+// RemoveContainer removes a container, running or not; one already gone is not an error,
+// nor one whose removal somebody else began (a run that ends releases its anchor while
+// the next run removes it as dead): that removal is waited for.
 func RemoveContainer(ctx context.Context, api API, id string) error {
-	if _, err := api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("removing container %s: %w", ShortID(id), err)
+	_, err := api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+	switch {
+	case err == nil || cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress"):
+		return waitRemoved(ctx, api, id)
 	}
-	return nil
+	return fmt.Errorf("removing container %s: %w", ShortID(id), err)
+}
+
+// removalWait bounds the wait for a removal begun by somebody else.
+const removalWait = 30 * time.Second
+
+// waitRemoved waits until a container no longer exists.
+func waitRemoved(ctx context.Context, api API, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, removalWait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("removing container %s: its removal, begun elsewhere, has not ended: %w", ShortID(id), ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // WaitExit waits until a container has exited.

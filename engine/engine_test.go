@@ -3,12 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/system"
@@ -261,5 +263,19 @@ func TestSettleStop(t *testing.T) {
 	}
 	if running, err := engine.SettleStop(ctx, api, "c2"); running || err != nil {
 		t.Errorf("stopping: running %v, %v, want stopped", running, err)
+	}
+}
+
+// A removal that the engine says is already in progress (another process began it) is
+// waited for, not an error.
+func TestRemoveContainerWaitsForARemovalInProgress(t *testing.T) {
+	api := enginetest.New(t)
+	api.Fail("remove gone1", fmt.Errorf("removal of container gone1 is already in progress: %w", cerrdefs.ErrConflict))
+	if err := engine.RemoveContainer(context.Background(), api, "gone1"); err != nil {
+		t.Errorf("RemoveContainer: %v", err)
+	}
+	api.Fail("remove other1", fmt.Errorf("you cannot remove a running container: %w", cerrdefs.ErrConflict))
+	if err := engine.RemoveContainer(context.Background(), api, "other1"); err == nil {
+		t.Error("another conflict was not an error")
 	}
 }

@@ -36,7 +36,7 @@ func newVerifyCommand(d *deps) *cli.Command {
 			"throwaway volumes and compared with the snapshot, then x-backup.verify runs on them.\n" +
 			"The live services are never stopped or written. Exit code 1 when any drill failed.",
 		Flags: append(withProjectFlags(
-			&cli.StringFlag{Name: "snapshot", Usage: "Drill this snapshot (`ID` or ID prefix, or a DATE: the newest at or before it) instead of the latest"},
+			&cli.StringFlag{Name: "snapshot", Usage: "Drill this snapshot instead of the latest: an `ID` or ID prefix (of the one SERVICE named), or a date (2006-01-02, 2006-01-02 15:04, RFC 3339: each service's newest at or before it)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print the results as one JSON document"},
 			&cli.BoolFlag{Name: "keep", Usage: "Leave the throwaway containers and volumes for inspection, and print how to remove them"},
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "How many services are drilled at once"},

@@ -75,6 +75,18 @@ func parseTime(s string, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// SelectorIsID reads a snapshot selector: true for an ID or ID prefix, false for latest
+// or a date; an error (ErrSnapshot) for anything else.
+func SelectorIsID(s string, loc *time.Location) (bool, error) {
+	if _, ok := parseTime(s, loc); ok || s == "latest" {
+		return false, nil
+	}
+	if !isHex(s) {
+		return false, snapshotErrorf("%q is not latest, a snapshot ID or a date (2006-01-02, 2006-01-02 15:04 or RFC 3339)", s)
+	}
+	return true, nil
+}
+
 // isHex reports whether s could be a snapshot ID or prefix.
 func isHex(s string) bool {
 	return s != "" && strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""

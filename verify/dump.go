@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -113,11 +114,13 @@ func runCheck(what string, run func(out, errOut *engine.Tail) (int, error)) (str
 	return what + " passed", nil
 }
 
-// lastLine is the last line of s that is not blank.
+// lastLine is the last line of s that is not blank, trimmed.
 func lastLine(s string) string {
-	lines := Lines(fmt.Errorf("%s", s))
-	if len(lines) == 0 {
-		return ""
+	lines := strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
 	}
-	return lines[len(lines)-1]
+	return ""
 }

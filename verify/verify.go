@@ -60,7 +60,8 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Reporter receives progress as a drill goes.
+// Reporter receives progress as a drill goes; with Parallel above 1, from several
+// drills at once.
 type Reporter interface {
 	Step(service, message string)
 	Done(r Result)
@@ -110,6 +111,17 @@ func Prepare(ctx context.Context, env Env, names []string, opts Options) ([]Job,
 	selector := opts.Snapshot
 	if selector == "" {
 		selector = "latest"
+	}
+	loc := env.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	isID, err := restore.SelectorIsID(selector, loc)
+	if err != nil {
+		return nil, inputErrorf("--snapshot: %v", err)
+	}
+	if isID && len(names) != 1 {
+		return nil, inputErrorf("--snapshot %s is a snapshot ID, which is one service's: name that service (a date selects each service's newest snapshot at or before it)", selector)
 	}
 	for _, n := range names {
 		if !slices.ContainsFunc(plan.Services, func(s composeext.ServicePlan) bool { return s.Name == n }) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ type fixture struct {
 	rst   *enginetest.Restic
 	check func(x *enginetest.ExecProcess) int
 	env   Env
+	mu    sync.Mutex
 	steps []string
 }
 
@@ -82,8 +85,12 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) Step(_, m string) { f.steps = append(f.steps, m) }
-func (f *fixture) Done(Result)      {}
+func (f *fixture) Step(_, m string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.steps = append(f.steps, m)
+}
+func (f *fixture) Done(Result) {}
 
 // plan is project p: db, a postgres-like dump service with a drill, and web (none).
 func plan() *composeext.Plan {
@@ -182,13 +189,71 @@ func TestDrillKeep(t *testing.T) {
 	}
 }
 
+// A drill that passes its timeout fails and is ended in its copy, which goes too.
+func TestDrillTimeout(t *testing.T) {
+	f := newFixture(t)
+	var killed atomic.Bool
+	f.check = func(x *enginetest.ExecProcess) int {
+		<-x.Killed
+		killed.Store(true)
+		return 137
+	}
+	res := f.drill(t, Options{Timeout: 200 * time.Millisecond})
+	if res[0].Status != StatusFailed || !strings.Contains(fmt.Sprint(res[0].Err), "did not end within its timeout of 200ms") {
+		t.Fatalf("result %+v", res[0])
+	}
+	if !killed.Load() {
+		t.Error("the check was not ended in the copy")
+	}
+	if left := f.leftovers(); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// With --parallel 2, two drills run at once: each check waits for the other to start.
+func TestDrillParallel(t *testing.T) {
+	f := newFixture(t)
+	db2 := f.env.Plan.Services[0]
+	db2.Name, db2.Tags = "db2", []string{"project=p", "service=db2", "strategy=dump"}
+	f.env.Plan.Services = append(f.env.Plan.Services, db2)
+	live := enginetest.ServiceContainer("c2", "p", "db2", true)
+	live.Config, live.HostConfig = &container.Config{Image: "postgres:16"}, &container.HostConfig{}
+	f.eng.AddContainer(live)
+	f.rst.Reply("snapshots", enginetest.Reply{Stdout: strings.Replace(snapDB, "}]", "},"+
+		`{"id":"cccc2222","short_id":"cccc2222","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/db2.sql"],"tags":["project=p","service=db2","strategy=dump"]}]`, 1)})
+	started := make(chan struct{}, 2)
+	f.check = func(x *enginetest.ExecProcess) int {
+		started <- struct{}{}
+		for len(started) < 2 {
+			select {
+			case <-x.Killed:
+				return 137
+			case <-time.After(time.Millisecond):
+			}
+		}
+		return 0
+	}
+	res := f.drill(t, Options{Parallel: 2, Timeout: 5 * time.Second})
+	for _, r := range res {
+		if r.Status == StatusFailed {
+			t.Errorf("%s: %v (did the drills run one at a time?)", r.Service, r.Err)
+		}
+	}
+}
+
 // Naming a service that cannot be drilled is bad input; a missing snapshot a failure.
 func TestPrepare(t *testing.T) {
 	f := newFixture(t)
-	for _, names := range [][]string{{"web"}, {"nope"}} {
-		if _, err := Prepare(context.Background(), f.env, names, Options{}); !errors.Is(err, ErrInput) {
-			t.Errorf("%v: err %v, want ErrInput", names, err)
+	for _, tc := range []struct {
+		names    []string
+		snapshot string
+	}{{[]string{"web"}, ""}, {[]string{"nope"}, ""}, {nil, "bbbb1111"}, {[]string{"db"}, "yesterday"}} {
+		if _, err := Prepare(context.Background(), f.env, tc.names, Options{Snapshot: tc.snapshot}); !errors.Is(err, ErrInput) {
+			t.Errorf("%v --snapshot %q: err %v, want ErrInput", tc.names, tc.snapshot, err)
 		}
+	}
+	if jobs, err := Prepare(context.Background(), f.env, []string{"db"}, Options{Snapshot: "bbbb"}); err != nil || jobs[0].Snapshot.ID != "bbbb1111" {
+		t.Errorf("db --snapshot bbbb: %+v, %v", jobs, err)
 	}
 	f.rst.Reply("snapshots", enginetest.Reply{Stdout: "[]"})
 	jobs, err := Prepare(context.Background(), f.env, []string{"db"}, Options{})
@@ -218,4 +283,11 @@ func (f *fixture) leftovers() []string {
 		}
 	}
 	return out
+}
+
+// A check's detail is its last line as printed: psql's " 3 | x" stays whole.
+func TestLastLine(t *testing.T) {
+	if got := lastLine("count | name\n 3 | x\r\n\n"); got != "3 | x" {
+		t.Errorf("got %q", got)
+	}
 }
