@@ -25,6 +25,15 @@ func newRunNotifier(plan *composeext.Plan, disabled bool, warn func(string)) *ru
 	return &runNotifier{n: notify.New(plan, notify.Options{Warn: warn})}
 }
 
+// newAlertNotifier sends the plan's alerts but no healthcheck ping: for the commands
+// besides up (check, prune, verify), whose outcome the healthcheck, which says whether
+// backups happen, must not take for a backup's.
+func newAlertNotifier(plan *composeext.Plan, disabled bool, warn func(string)) *runNotifier {
+	quiet := *plan
+	quiet.Healthcheck = nil
+	return newRunNotifier(&quiet, disabled, warn)
+}
+
 // start sends the healthcheck's start ping.
 func (r *runNotifier) start(ctx context.Context) {
 	if r != nil {

@@ -44,9 +44,7 @@ func scheduledVerify(ctx context.Context, opts *scheduleOptions) report.Run {
 	}
 	vopts := &verifyOptions{load: opts.load, run: opts.run, d: opts.d}
 	_, rep, _ := verifyPlan(ctx, vopts, plan, &verifyProgress{out: opts.d.streams.Out, mask: plan.Mask})
-	quiet := *plan
-	quiet.Healthcheck = nil
-	newRunNotifier(&quiet, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
+	newAlertNotifier(plan, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
 	opts.metrics.record(rep, nil)
 	return rep
 }
@@ -67,9 +65,7 @@ func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, 
 		rep.Machine = s.identity.Machine
 		return body(ctx, plan, s)
 	})
-	quiet := *plan
-	quiet.Healthcheck = nil
-	newRunNotifier(&quiet, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
+	newAlertNotifier(plan, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
 	opts.metrics.record(rep, nil)
 	return rep
 }

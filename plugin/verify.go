@@ -71,10 +71,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	progress := opts.d.streams.Err
 	results, rep, err := verifyPlan(ctx, opts, plan, &verifyProgress{out: progress, mask: plan.Mask})
 	if !errors.Is(err, verify.ErrInput) {
-		// Alerts say how drills went, never whether backups happen: no healthcheck ping.
-		quiet := *plan
-		quiet.Healthcheck = nil
-		newRunNotifier(&quiet, opts.noNotify, warnTo(progress)).done(ctx, rep)
+		newAlertNotifier(plan, opts.noNotify, warnTo(progress)).done(ctx, rep)
 		opts.metrics.write(rep, warnTo(progress))
 	}
 	switch {
