@@ -47,6 +47,7 @@ func drillDump(ctx context.Context, env Env, job restore.Job, t *throwaways, res
 	start := time.Now()
 	env.Reporter.Step(svc.Name, fmt.Sprintf("loading %s of snapshot %s into %s", job.DumpPath, job.Snapshot.ShortID, name))
 	names, err := restore.LoadDump(ctx, restoreEnv(env), job, id, svc.Dump.Restore)
+	res.Restore = time.Since(start) // until it failed, too
 	if err != nil {
 		return "", fmt.Errorf("loading the dump: %w", err)
 	}

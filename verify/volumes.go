@@ -31,10 +31,10 @@ func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, 
 	}
 	start := time.Now()
 	stats, err := restore.RestoreInto(ctx, restoreEnv(env), job, volumes)
+	res.Restore = time.Since(start) // until it failed, too
 	if err != nil {
 		return "", err
 	}
-	res.Restore = time.Since(start)
 	detail := fmt.Sprintf("%d files, %d bytes restored and verified", stats.Files, stats.Bytes)
 	if len(svc.Verify) == 0 {
 		return detail, nil
