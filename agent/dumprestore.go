@@ -82,6 +82,7 @@ func RestoreDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs
 		return &dump.Failure{Message: "the restore command exited before it had read the whole dump"}
 	}
 	if spec.ReportNames {
+		// Never nil: a dump that names no database still reports, as [].
 		if _, err := env.Out.Write(dump.Names{Databases: append([]string{}, names.Names()...)}.Marshal()); err != nil {
 			return fmt.Errorf("reporting the dump's database names: %w", err)
 		}

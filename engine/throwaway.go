@@ -102,15 +102,19 @@ func ImageAndUser(ctx context.Context, api API, id string) (image, user string, 
 	if err != nil {
 		return "", "", fmt.Errorf("inspecting container %s: %w", ShortID(id), err)
 	}
-	c := res.Container
-	image = c.Image
-	if c.Config != nil {
-		user = c.Config.User
-		if image == "" {
-			image = c.Config.Image
-		}
+	if c := res.Container.Config; c != nil {
+		user = c.User
 	}
-	return image, user, nil
+	return imageOf(res.Container), user, nil
+}
+
+// imageOf is the image a container runs: its ID, whatever its tag points to now, or
+// the name it was created from when the engine gives no ID.
+func imageOf(c container.InspectResponse) string {
+	if c.Image == "" && c.Config != nil {
+		return c.Config.Image
+	}
+	return c.Image
 }
 
 // RemoveThrowaway removes a throwaway container, running or not, and its volumes; what
@@ -128,12 +132,8 @@ func RemoveThrowaway(ctx context.Context, api API, id string, volumes []string) 
 // throwawayConfig is the service container's configuration with our labels and env.
 func throwawayConfig(from container.InspectResponse, spec ThrowawaySpec) *container.Config {
 	c := from.Config
-	image := from.Image // the image's ID, whatever its tag points to now
-	if image == "" {
-		image = c.Image
-	}
 	return &container.Config{
-		Image:       image,
+		Image:       imageOf(from),
 		Entrypoint:  slices.Clone(c.Entrypoint),
 		Cmd:         slices.Clone(c.Cmd),
 		Env:         overrideEnv(c.Env, append(throwawayPasswords(c.Env, spec.Passwords), spec.Env...)),

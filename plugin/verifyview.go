@@ -60,7 +60,7 @@ func writeVerifyTable(w io.Writer, plan *composeext.Plan, results []verify.Resul
 		detail := r.Detail
 		var more []string
 		if r.Err != nil {
-			lines := verify.Lines(fmt.Errorf("%s", plan.Mask(r.Err.Error())))
+			lines := verify.Lines(plan.Mask(r.Err.Error()))
 			if len(lines) == 0 {
 				lines = []string{"failed"}
 			}
@@ -116,7 +116,7 @@ func writeVerifyJSON(w io.Writer, plan *composeext.Plan, results []verify.Result
 			RestoreSeconds: r.Restore.Seconds(), Result: string(r.Status), Detail: plan.Mask(r.Detail), Kept: r.Kept,
 		}
 		if r.Err != nil {
-			s.Error = plan.Mask(strings.Join(verify.Lines(r.Err), "\n"))
+			s.Error = strings.Join(verify.Lines(plan.Mask(r.Err.Error())), "\n")
 		}
 		doc.Services = append(doc.Services, s)
 	}

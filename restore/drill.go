@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/docker-backup/docker-backup/dump"
+	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/run"
 )
@@ -21,7 +22,8 @@ import (
 // tail.
 func LoadDump(ctx context.Context, env Env, job Job, container string, cmd []string) ([]string, error) {
 	spec := dump.Spec{Container: container, User: job.Service.Dump.User, Cmd: cmd, ReportNames: true}
-	out := &limitedBuffer{max: 256 << 10}
+	// The report is the helper's last line of output.
+	out := &engine.Tail{Max: 256 << 10}
 	err := restic.Dump(ctx, env.Runner, restic.DumpOptions{
 		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: job.Service.Name, Kind: run.KindDumpRestore,
 		Stdout: out,
@@ -36,7 +38,7 @@ func LoadDump(ctx context.Context, env Env, job Job, container string, cmd []str
 	case err != nil:
 		return nil, err
 	}
-	names, err := dump.ParseNames(out.b)
+	names, err := dump.ParseNames([]byte(out.String()))
 	if err != nil {
 		return nil, fmt.Errorf("loading the dump of snapshot %s: %w", job.Snapshot.ShortID, err)
 	}
@@ -56,31 +58,12 @@ func RestoreInto(ctx context.Context, env Env, job Job, volumes []string) (resti
 	if err != nil {
 		return restic.TreeStats{}, err
 	}
-	var mounts []restic.Mount
-	var includes []string
-	for i, m := range svc.Volumes {
-		if stats[i].Root == "file" {
-			return restic.TreeStats{}, fmt.Errorf("%s is a bind-mounted file: only folders are restored into throwaway volumes", m.Target)
-		}
-		mounts = append(mounts, restic.Mount{Type: "volume", Source: volumes[i], Target: m.Path})
-		includes = append(includes, m.Path)
+	if err := refuseFiles(svc, stats, "only folders are restored into throwaway volumes"); err != nil {
+		return restic.TreeStats{}, err
 	}
 	want := sum(stats)
-	if err := restoreAndVerify(ctx, env, job, includes, mounts, want); err != nil {
+	if err := restoreIntoVolumes(ctx, env, job, volumes, want); err != nil {
 		return restic.TreeStats{}, err
 	}
 	return want, nil
-}
-
-// limitedBuffer keeps the first max bytes written to it and takes the rest unseen.
-type limitedBuffer struct {
-	b   []byte
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - len(l.b); room > 0 {
-		l.b = append(l.b, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
 }

@@ -126,12 +126,9 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 // service and its volumes alone. Volumes it created are removed again on failure.
 func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.TreeStats, res *Result) error {
 	svc := job.Service
-	for i, m := range svc.Volumes {
-		if stats[i].Root == "file" {
-			return fmt.Errorf("%s is a bind-mounted file: --to restores folders only (restore the service in place)", m.Target)
-		}
+	if err := refuseFiles(svc, stats, "--to restores folders only (restore the service in place)"); err != nil {
+		return err
 	}
-	want := sum(stats)
 	var created []string
 	ok := false
 	defer func() {
@@ -139,8 +136,6 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.Tre
 			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, created)
 		}
 	}()
-	var mounts []restic.Mount
-	var includes []string
 	for _, m := range svc.Volumes {
 		name := SideBySideName(job.To, svc, m)
 		exists, err := engine.VolumeExists(ctx, env.API, name)
@@ -157,16 +152,37 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.Tre
 			}
 			created = append(created, name)
 		}
-		mounts = append(mounts, restic.Mount{Type: "volume", Source: name, Target: m.Path})
-		includes = append(includes, m.Path)
 		res.Volumes = append(res.Volumes, name)
 	}
 	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into %s", job.Snapshot.ShortID, strings.Join(res.Volumes, ", ")))
-	if err := restoreAndVerify(ctx, env, job, includes, mounts, want); err != nil {
+	if err := restoreIntoVolumes(ctx, env, job, res.Volumes, sum(stats)); err != nil {
 		return err
 	}
 	ok = true
 	return nil
+}
+
+// refuseFiles refuses a service with a bind-mounted file, which a restore into volumes
+// (folders) cannot take; why says so for the caller.
+func refuseFiles(svc composeext.ServicePlan, stats []restic.TreeStats, why string) error {
+	for i, m := range svc.Volumes {
+		if stats[i].Root == "file" {
+			return fmt.Errorf("%s is a bind-mounted file: %s", m.Target, why)
+		}
+	}
+	return nil
+}
+
+// restoreIntoVolumes restores each of the service's mounts into volumes[i], mounted at
+// the mount's snapshot path, and verifies the result against want.
+func restoreIntoVolumes(ctx context.Context, env Env, job Job, volumes []string, want restic.TreeStats) error {
+	var mounts []restic.Mount
+	var includes []string
+	for i, m := range job.Service.Volumes {
+		mounts = append(mounts, restic.Mount{Type: "volume", Source: volumes[i], Target: m.Path})
+		includes = append(includes, m.Path)
+	}
+	return restoreAndVerify(ctx, env, job, includes, mounts, want)
 }
 
 // SideBySideName is the volume --to NAME restores a mount into: NAME itself for a

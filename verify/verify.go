@@ -273,11 +273,8 @@ func Failed(results []Result) bool {
 
 // Lines splits a failure's message into its lines: the first says what failed, the
 // others (a command's stderr tail, which the helpers join with " | ") follow.
-func Lines(err error) []string {
-	if err == nil {
-		return nil
-	}
-	msg := strings.ReplaceAll(err.Error(), "\r", "")
+func Lines(msg string) []string {
+	msg = strings.ReplaceAll(msg, "\r", "")
 	var out []string
 	for _, l := range strings.Split(msg, "\n") {
 		for _, part := range strings.Split(l, " | ") {

@@ -263,7 +263,7 @@ func TestPrepare(t *testing.T) {
 }
 
 func TestLines(t *testing.T) {
-	got := Lines(errors.New("the restore command exited with code 3: ERROR: a | ERROR: b\n"))
+	got := Lines("the restore command exited with code 3: ERROR: a | ERROR: b\n")
 	if want := []string{"the restore command exited with code 3: ERROR: a", "ERROR: b"}; !slices.Equal(got, want) {
 		t.Errorf("got %q", got)
 	}
