@@ -146,7 +146,8 @@ func TestRestoreVolume(t *testing.T) {
 }
 
 // TestRestoreInterrupted kills the plugin while its helper restores into staging: the
-// live volume is unchanged, and the next command starts the service again.
+// service has never stopped (it is stopped for the swap only), the live volume is
+// unchanged, and the next restore goes through.
 func TestRestoreInterrupted(t *testing.T) {
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", "cd /srv/uploads && for i in 1 2 3 4 5 6; do head -c 40000000 /dev/urandom > big$i; done && echo small > small")
@@ -154,6 +155,7 @@ func TestRestoreInterrupted(t *testing.T) {
 	p.mustBackup(t, "up", "files")
 	p.exec(t, "files", "sh", "-c", "echo changed > /srv/uploads/small")
 	before := volumeTree(t, live)
+	started := mustDocker(t, "inspect", "-f", "{{.State.StartedAt}}", p.container(t, "files"))
 
 	plugin := filepath.Join(filepath.Dir(env.dockerConfig), "cli-plugins", "docker-backup")
 	cmd := p.startBackup(t, plugin, "restore", "files", "--yes")
@@ -162,8 +164,8 @@ func TestRestoreInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if st := p.serviceState(t, "files"); st == "running" {
-		t.Fatalf("the service runs while the restore helper works")
+	if st := p.serviceState(t, "files"); st != "running" {
+		t.Fatalf("the service is %s while the restore helper works: it must run until the swap", st)
 	}
 	eventually(t, helperWait, "the orphaned restore helper to finish", func() error {
 		if s := state(t, helper); s == "running" {
@@ -173,6 +175,9 @@ func TestRestoreInterrupted(t *testing.T) {
 	})
 	if got := volumeTree(t, live); got != before {
 		t.Errorf("the live volume changed after the plugin was killed")
+	}
+	if now := mustDocker(t, "inspect", "-f", "{{.State.StartedAt}}", p.container(t, "files")); now != started {
+		t.Errorf("the service was stopped or restarted by a restore killed before its swap (started %s, now %s)", started, now)
 	}
 
 	p.mustBackup(t, "restore", "files", "--yes")

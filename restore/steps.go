@@ -69,8 +69,8 @@ func (j Job) Steps(opts Options) []string {
 		add("create staging volume for %s at %s", m.Source, m.Path)
 	}
 	add("run helper: check the live mounts and the free space; mark the staging volumes as this restore's")
+	add("run helper: restic restore %s --target / %s --verify into the staging volumes (the service still runs), and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
 	add("stop the service's running containers")
-	add("run helper: restic restore %s --target / %s --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
 	add("run helper: check each staging volume still bears this restore's mark, then:")
 	for _, m := range svc.Volumes {
 		add("move the content of %s to a new rollback volume, then the staged content into it", m.Source)

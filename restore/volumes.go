@@ -45,11 +45,13 @@ func (p *prepared) remove(ctx context.Context, env Env) {
 }
 
 // restoreVolumes restores a volumes service, prepared (checked, staging volumes made
-// and marked) before any service was stopped. The service's containers are stopped, the
-// snapshot is restored into the staging volumes and verified, and only then does one
-// helper copy the live content to new rollback volumes and the staged content into the
-// live ones. Whatever fails before that swap, the live volumes are untouched, and no
-// staging or rollback volume is left; the containers are started again in every case.
+// and marked) before any service was stopped. The snapshot is restored into the staging
+// volumes and verified while the service still runs (they are not its volumes); only
+// then are the service's containers stopped and does one helper move the live content
+// to new rollback volumes and the staged content into the live ones, so the service is
+// down for the swap alone. Whatever fails before that swap, the live volumes are
+// untouched, and no staging or rollback volume is left; containers stopped are started
+// again in every case.
 func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Options, res *Result) (err error) {
 	svc := job.Service
 	if job.To != "" {
@@ -62,12 +64,24 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 	defer p.remove(ctx, env)
 	st, want := p.st, sum(p.stats)
 
+	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
+	var includes []string
+	for _, m := range svc.Volumes {
+		includes = append(includes, m.Path)
+	}
+	if err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc), want); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
 	cs, err := engine.ServiceContainers(ctx, env.API, env.Plan.Project, svc.Name)
 	if err != nil {
 		return err
 	}
 	if len(cs) > 0 {
-		env.Reporter.Step(svc.Name, fmt.Sprintf("stopping %d container(s)", len(cs)))
+		env.Reporter.Step(svc.Name, fmt.Sprintf("stopping %d container(s) for the swap", len(cs)))
 	}
 	stopped, stopErr := env.Run.Stop(ctx, svc.Name, cs)
 	defer func() {
@@ -77,15 +91,6 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 	}()
 	if stopErr != nil {
 		return stopErr
-	}
-
-	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
-	var includes []string
-	for _, m := range svc.Volumes {
-		includes = append(includes, m.Path)
-	}
-	if err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc), want); err != nil {
-		return err
 	}
 
 	rollback := make([]string, len(svc.Volumes))
