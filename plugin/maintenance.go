@@ -121,7 +121,7 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 		return err
 	}
 	// A run: retention must not see a dump that an interrupted run left unconfirmed.
-	r, err := s.begin(ctx, plan, "forget", opts.run, false, warnTo(opts.d.streams.Err))
+	r, err := s.begin(ctx, plan, "forget", opts.run, beginOptions{}, warnTo(opts.d.streams.Err))
 	if err != nil {
 		return err
 	}

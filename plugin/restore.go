@@ -122,7 +122,7 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 			return nil
 		}
 	}
-	r, err := s.begin(ctx, plan, "restore", opts.run, false, warnTo(opts.d.streams.Err))
+	r, err := s.begin(ctx, plan, "restore", opts.run, beginOptions{listed: true}, warnTo(opts.d.streams.Err))
 	if err != nil {
 		return err
 	}

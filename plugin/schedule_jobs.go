@@ -24,7 +24,7 @@ func scheduledCheck(ctx context.Context, opts *scheduleOptions) report.Run {
 // (no backup or restore of it runs meanwhile).
 func scheduledPrune(ctx context.Context, opts *scheduleOptions) report.Run {
 	return maintenanceRun(ctx, opts, "prune", func(ctx context.Context, plan *composeext.Plan, s *session) error {
-		r, err := s.begin(ctx, plan, "prune", opts.run, false, warnTo(opts.d.streams.Out))
+		r, err := s.begin(ctx, plan, "prune", opts.run, beginOptions{}, warnTo(opts.d.streams.Out))
 		if err != nil {
 			return err
 		}

@@ -99,10 +99,20 @@ func readRunSettings(c *cli.Context) runSettings {
 	return runSettings{wait: c.Bool("wait"), retryLock: c.Duration("retry-lock")}
 }
 
+// beginOptions say what a command's run needs besides its flags.
+type beginOptions struct {
+	// initLocal creates a default local repository that does not exist yet (up).
+	initLocal bool
+	// listed is true when the command has just listed the repository's snapshots
+	// (restore and verify select theirs before the run): see run.Options.Listed.
+	listed bool
+	// mounts are what the run's restic commands need besides the repository (see
+	// run.Options.Mounts).
+	mounts []restic.Mount
+}
+
 // begin begins a run of command on the session's project (package run).
-// mounts are what the run's restic commands need besides the repository (see
-// run.Options.Mounts).
-func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs runSettings, initLocal bool, warn func(string), mounts ...restic.Mount) (*run.Run, error) {
+func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs runSettings, bo beginOptions, warn func(string)) (*run.Run, error) {
 	s.runner.RetryLock = rs.retryLock
 	wait := defaultWait
 	if rs.wait {
@@ -111,8 +121,8 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 	return run.Begin(ctx, run.Options{
 		API: s.api, Identity: s.identity, Runner: s.runner,
 		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
-		Wait: wait, InitLocal: initLocal, RepoDisplay: plan.Repository.Where(), Warn: warn,
-		Host: true, Mounts: mounts,
+		Wait: wait, InitLocal: bo.initLocal, Listed: bo.listed, RepoDisplay: plan.Repository.Where(), Warn: warn,
+		Host: true, Mounts: bo.mounts,
 	})
 }
 

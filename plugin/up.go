@@ -135,7 +135,7 @@ func backupServices(ctx context.Context, opts *upOptions, plan *composeext.Plan,
 	}
 	rep.Machine = s.identity.Machine
 	// Only the default local repository is created on first use (see repository).
-	r, err := s.begin(ctx, plan, "up", opts.run, plan.Repository.Default, reporter.Warn, backup.RunMounts(plan)...)
+	r, err := s.begin(ctx, plan, "up", opts.run, beginOptions{initLocal: plan.Repository.Default, mounts: backup.RunMounts(plan)}, reporter.Warn)
 	if err != nil {
 		return nil, err
 	}

@@ -125,7 +125,7 @@ func verifyServices(ctx context.Context, opts *verifyOptions, plan *composeext.P
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.begin(ctx, plan, report.CommandVerify, opts.run, false, warnTo(opts.d.streams.Err))
+	r, err := s.begin(ctx, plan, report.CommandVerify, opts.run, beginOptions{listed: true}, warnTo(opts.d.streams.Err))
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,11 @@ type Options struct {
 	// InitLocal creates a local repository that does not exist yet (up does; a remote
 	// repository is only ever created by init).
 	InitLocal bool
+	// Listed is true when the caller has just listed the repository's snapshots (restore
+	// and verify select theirs before the run): Begin then does not open the repository
+	// again, and the unconfirmed snapshots of dead runs, which no reader uses, are left
+	// for the next up or forget to remove. A restic process less per command.
+	Listed bool
 	// RepoDisplay is the repository's URL with credentials masked, for messages.
 	RepoDisplay string
 	// Warn receives what the run wants the user to know (recovery, waiting).
@@ -112,9 +117,11 @@ func (r *Run) begin(ctx context.Context, o Options) error {
 			dead = append(dead, id)
 		}
 	}
-	unconfirmed, err := r.open(ctx, o)
-	if err != nil {
-		return err
+	var unconfirmed []restic.Snapshot
+	if !o.Listed {
+		if unconfirmed, err = r.open(ctx, o); err != nil {
+			return err
+		}
 	}
 	for _, id := range dead {
 		// A dead run's helpers may have been killed before restic removed its lock.

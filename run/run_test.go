@@ -19,6 +19,7 @@ func TestBeginOpensTheRepository(t *testing.T) {
 		name      string
 		remote    bool
 		initLocal bool
+		listed    bool
 		reply     enginetest.Reply
 		err       error
 		errText   string
@@ -27,6 +28,8 @@ func TestBeginOpensTheRepository(t *testing.T) {
 		{name: "an existing repository: one helper opens it, no lock is touched",
 			initLocal: true, reply: enginetest.Reply{Stdout: "[]"},
 			commands: []string{"snapshots --json --no-lock --host shop@m1 --tag project=shop,unconfirmed"}},
+		{name: "listed by the caller (restore, verify): no restic process at all",
+			listed: true, reply: missing, commands: nil},
 		{name: "a missing local repository is created", initLocal: true, reply: missing,
 			commands: []string{"snapshots --json --no-lock --host shop@m1 --tag project=shop,unconfirmed", "init"}},
 		{name: "a missing local repository is not created without InitLocal", reply: missing,
@@ -40,7 +43,7 @@ func TestBeginOpensTheRepository(t *testing.T) {
 			f := newFixture(t)
 			f.rst.Reply("snapshots", tc.reply)
 			o := f.options()
-			o.InitLocal = tc.initLocal
+			o.InitLocal, o.Listed = tc.initLocal, tc.listed
 			if tc.remote {
 				o.Runner.Repo = Repo{URL: "s3:host/bucket", Password: []byte("pw")}
 				o.RepoDisplay = "s3:host/bucket"
