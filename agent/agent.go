@@ -63,7 +63,6 @@ var commands = map[string]func(ctx context.Context, args []string, env Env) erro
 	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
 	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
 	"swap":             func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
-	"pending":          func(ctx context.Context, args []string, env Env) error { return pending(ctx, args, env.Streams) },
 }
 
 // errUsage is a command called with the wrong arguments.

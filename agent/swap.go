@@ -9,37 +9,36 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/docker-backup/docker-backup/swap"
 )
 
-// Exit codes of `agent swap`. With SwapPutBackFailed and SwapNotStaged the agent prints
-// the numbers of the mounts concerned on its standard output.
+// Exit codes of `agent swap`. The agent also prints each mount's state on its standard
+// output (SwapReport) whatever the outcome.
 const (
 	SwapUnchanged     = 2 // nothing was replaced: the live content is unchanged
-	SwapPutBack       = 3 // replacing failed; the previous content was put back
-	SwapPutBackFailed = 4 // replacing failed and so did putting the previous content back
+	SwapPutBack       = 3 // replacing failed; the previous content was put back everywhere
+	SwapPutBackFailed = 4 // the mounts are not all old: some could not be put back
 	SwapNotStaged     = 5 // a staging folder lacks this restore's marker: live untouched
+	SwapNotBegun      = 6 // --resume: the swap never began (no journal): live untouched
+)
+
+// States of a mount in a SwapReport.
+const (
+	MountOld   = "old"   // the live content is the previous one, whole
+	MountNew   = "new"   // the live content is the restored one, whole
+	MountMixed = "mixed" // the swap of this mount could not be finished either way
 )
 
 // SwapSpec is what `agent swap` replaces: each mount's live content by its staged one,
-// the previous content moved to its rollback folder. Every marker is checked before
-// anything changes; a failure puts back what was replaced.
+// the previous content moved to its rollback folder, all of them or none. Every path is
+// one the plugin chose from engine state; Records is a folder of ours (a volume no
+// service mounts) that holds every journal, so no file a service could write decides
+// what a swap touches.
 type SwapSpec struct {
-	Nonce  string      `json:"nonce"`
-	Mounts []SwapMount `json:"mounts"`
-	// Helper is how the swap helper mounts what it swaps: a swap that was killed is
-	// resumed by a helper that mounts the same (see Pending).
-	Helper []HelperMount `json:"helper,omitempty"`
-}
-
-// HelperMount is one mount of a helper, as saved with a swap.
-type HelperMount struct {
-	Type     string `json:"type"`
-	Source   string `json:"source"`
-	Target   string `json:"target"`
-	ReadOnly bool   `json:"read_only,omitempty"`
+	Nonce   string      `json:"nonce"`
+	Records string      `json:"records"`
+	Mounts  []SwapMount `json:"mounts"`
 }
 
 // SwapMount is one mount of the service. For a bind-mounted file, Live is the file, and
@@ -53,25 +52,28 @@ type SwapMount struct {
 	Keep     []string `json:"keep,omitempty"`
 }
 
-// SwapJournal is the name of a swap's journal in the staging folder of its mount.
-func SwapJournal(nonce string) string { return ".docker-backup-swap-" + nonce + ".json" }
-
-// SwapSaved is the name of the copy of a swap's spec in each staging folder, written
-// before the first change: what resuming a killed swap needs.
-func SwapSaved(nonce string) string { return ".docker-backup-swap-" + nonce + ".spec" }
-
-// plan is the swap.Plan of a folder mount.
-func (m SwapMount) plan(nonce string) swap.Plan {
-	return swap.Plan{
-		Live: m.Live, Staging: m.Staging, Rollback: m.Rollback,
-		Journal: filepath.Join(m.Staging, SwapJournal(nonce)),
-		Keep:    m.Keep, Skip: []string{SwapJournal(nonce), SwapSaved(nonce)},
-		Marker: StagedMarker(nonce), Nonce: nonce,
-	}
+// SwapReport is the one line `agent swap` prints: each mount's state (MountOld,
+// MountNew, MountMixed), in the spec's order.
+type SwapReport struct {
+	Mounts []string `json:"mounts"`
 }
 
-// swapCommand runs the swap of a restore, or with --resume finishes one that was
-// killed (Pending found it).
+// Directions of a service's swap, as its journal (swapJournal) records them.
+const (
+	forward = "forward" // replacing the mounts one by one
+	back    = "back"    // a mount failed: putting every replaced one back
+)
+
+// serviceJournal is the swap of all of a service's mounts: which way it goes. Each
+// mount has its own journals besides (its swap, its undo), which say how far it got.
+type serviceJournal struct {
+	Version   int    `json:"version"`
+	Nonce     string `json:"nonce"`
+	Direction string `json:"direction"`
+}
+
+// swapCommand runs the swap of a restore: all mounts new, or all old. With --resume it
+// finishes a swap that was begun (after its helper was killed) and never begins one.
 func swapCommand(_ context.Context, args []string, s Streams) error {
 	resume := len(args) > 0 && args[0] == "--resume"
 	if resume {
@@ -81,134 +83,240 @@ func swapCommand(_ context.Context, args []string, s Streams) error {
 	if err := readSpec("swap", args, &spec); err != nil {
 		return err
 	}
-	if resume {
-		return resumeSwap(spec)
+	if err := confineSpec(spec); err != nil {
+		return failWith(SwapUnchanged, "refusing the swap: %w", err)
 	}
-	for i, m := range spec.Mounts {
-		got, err := os.ReadFile(filepath.Join(m.Staging, StagedMarker(spec.Nonce)))
-		if err != nil || string(got) != spec.Nonce {
-			fmt.Fprintln(s.Out, i)
-			return failWith(SwapNotStaged, "the staging folder of mount %d lacks this restore's marker", i)
-		}
-	}
-	if err := saveSpec(spec); err != nil {
-		return failWith(SwapUnchanged, "%w", err)
-	}
-	for i, m := range spec.Mounts {
-		err := swapOne(m, spec.Nonce)
-		if err == nil {
-			continue
-		}
-		undoFailed := undo(spec, i)
-		switch {
-		case errors.Is(err, swap.ErrMixed) || len(undoFailed) > 0:
-			for _, n := range append(undoFailed, i) {
-				if n != i || errors.Is(err, swap.ErrMixed) {
-					fmt.Fprintln(s.Out, n)
-				}
-			}
-			return failWith(SwapPutBackFailed, "replacing the live content failed and so did putting the previous content back: %w", err)
-		case errors.Is(err, swap.ErrUnchanged) && i == 0:
-			return failWith(SwapUnchanged, "replacing the live content failed: %w", err)
-		}
-		return failWith(SwapPutBack, "replacing the live content failed; the previous content was put back: %w", err)
-	}
-	return nil
+	return swapAll(spec, !resume, s)
 }
 
-// swapOne swaps one mount.
-func swapOne(m SwapMount, nonce string) error {
-	if m.File {
-		return swap.SwapFile(m.Live, filepath.Join(m.Staging, m.Base), filepath.Join(m.Rollback, m.Base))
+// swapAll drives the swap of spec's mounts and prints their states.
+func swapAll(spec SwapSpec, begin bool, s Streams) error {
+	d := &driver{spec: spec, states: make([]string, len(spec.Mounts))}
+	code, err := d.run(begin)
+	if jerr := json.NewEncoder(s.Out).Encode(SwapReport{Mounts: d.states}); jerr != nil && err == nil {
+		err = jerr
 	}
-	return swap.Swap(m.plan(nonce))
+	if code != 0 {
+		return failWith(code, "%w", err)
+	}
+	return err
 }
 
-// undo puts back the previous content of the mounts swapped before mount failed, and
-// returns the numbers of those it could not.
-func undo(spec SwapSpec, failed int) []int {
-	var out []int
-	for i := failed - 1; i >= 0; i-- {
-		m := spec.Mounts[i]
-		var err error
-		if m.File {
-			err = swap.SwapFile(m.Live, filepath.Join(m.Rollback, m.Base), filepath.Join(m.Staging, m.Base+".undone"))
-		} else {
-			// The staged tree went into Live: it goes back into an empty folder of the
-			// staging volume, the previous content out of Rollback into Live.
-			back := filepath.Join(m.Staging, ".docker-backup-undone-"+spec.Nonce)
-			if err = os.Mkdir(back, 0o700); err == nil {
-				err = swap.Swap(swap.Plan{
-					Live: m.Live, Staging: m.Rollback, Rollback: back, Keep: m.Keep,
-					Journal: filepath.Join(m.Staging, ".docker-backup-undo-"+spec.Nonce+"-"+strconv.Itoa(i)+".json"),
-				})
+// driver swaps a spec's mounts as one.
+type driver struct {
+	spec   SwapSpec
+	states []string
+	// changed says a mount's live content was changed at some point (and maybe put back).
+	changed bool
+}
+
+func (d *driver) journal() string { return filepath.Join(d.spec.Records, "swap.json") }
+
+// run goes forward through the mounts, or, once one failed, back: every mount ends old
+// or every mount ends new, unless putting one back fails too.
+func (d *driver) run(begin bool) (int, error) {
+	for i := range d.states {
+		d.states[i] = MountOld
+	}
+	sj, err := readServiceJournal(d.journal())
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !begin:
+		return SwapNotBegun, errors.New("the swap never began: nothing was replaced")
+	case errors.Is(err, fs.ErrNotExist):
+		for i, m := range d.spec.Mounts {
+			got, err := os.ReadFile(filepath.Join(m.Staging, StagedMarker(d.spec.Nonce)))
+			if err != nil || string(got) != d.spec.Nonce {
+				return SwapNotStaged, fmt.Errorf("the staging folder of mount %d lacks this restore's marker", i)
 			}
 		}
-		if err != nil {
-			out = append(out, i)
+		sj = &serviceJournal{Version: 1, Nonce: d.spec.Nonce, Direction: forward}
+		if err := d.write(sj); err != nil {
+			return SwapUnchanged, err
+		}
+	case err != nil:
+		return SwapPutBackFailed, err
+	case sj.Nonce != d.spec.Nonce:
+		return SwapUnchanged, fmt.Errorf("the swap journal in %s is another swap's: refused", d.spec.Records)
+	}
+	var failure error
+	if sj.Direction == forward {
+		for i := range d.spec.Mounts {
+			if failure = d.forward(i); failure != nil {
+				failure = fmt.Errorf("mount %d: %w", i, failure)
+				break
+			}
+			d.states[i] = MountNew
+		}
+		if failure == nil {
+			return 0, nil
+		}
+		sj.Direction = back
+		if err := d.write(sj); err != nil {
+			return SwapPutBackFailed, errors.Join(failure, err)
+		}
+	} else {
+		failure = errors.New("an earlier swap failed and was being put back")
+	}
+	for i := len(d.spec.Mounts) - 1; i >= 0; i-- {
+		d.states[i] = d.back(i)
+	}
+	for _, st := range d.states {
+		if st != MountOld {
+			return SwapPutBackFailed, fmt.Errorf("%w; putting the previous content back failed too", failure)
 		}
 	}
-	return out
+	if !d.changed {
+		return SwapUnchanged, failure
+	}
+	return SwapPutBack, failure
 }
 
-// saveSpec writes the spec into each folder mount's staging folder, synced, before the
-// first change.
-func saveSpec(spec SwapSpec) error {
-	data, err := json.Marshal(spec)
+func (d *driver) write(sj *serviceJournal) error {
+	b, err := json.Marshal(sj)
+	if err == nil {
+		err = swap.WriteFileDurably(d.journal(), b)
+	}
 	if err != nil {
-		return fmt.Errorf("saving the swap's spec: %w", err)
-	}
-	for _, m := range spec.Mounts {
-		if m.File {
-			continue
-		}
-		if err := swap.WriteFileDurably(filepath.Join(m.Staging, SwapSaved(spec.Nonce)), data); err != nil {
-			return fmt.Errorf("saving the swap's spec: %w", err)
-		}
+		return fmt.Errorf("writing the swap's journal: %w", err)
 	}
 	return nil
 }
 
-// resumeSwap finishes, from their journals, the swaps of a spec that were killed: each
-// mount's live content ends exactly the old or the new tree.
-func resumeSwap(spec SwapSpec) error {
-	for i, m := range spec.Mounts {
-		if m.File {
-			continue
+// forward brings mount i to its new content: a swap begun is finished, one not begun
+// begins. An error means the mount is not new (see back).
+func (d *driver) forward(i int) error {
+	m := d.spec.Mounts[i]
+	if m.File {
+		p := d.filePlan(i)
+		st, err := swap.FileStatusOf(p)
+		switch {
+		case err != nil:
+			return err
+		case st == swap.NotBegun:
+			d.changed = true
+			return swap.SwapFileJournaled(p)
+		case st == swap.Done:
+			return nil
 		}
-		err := swap.Resume(filepath.Join(m.Staging, SwapJournal(spec.Nonce)))
+		d.changed = true
+		return swap.ResumeFile(p)
+	}
+	p := d.plan(i)
+	st, err := swap.StatusOf(p)
+	switch {
+	case err != nil:
+		return err
+	case st == swap.NotBegun:
+		err = swap.Swap(p)
+		if !errors.Is(err, swap.ErrUnchanged) {
+			d.changed = true
+		}
+		return err
+	case st == swap.Done:
+		return nil
+	}
+	d.changed = true
+	return swap.Resume(p)
+}
+
+// back brings mount i to its previous content and returns its state.
+func (d *driver) back(i int) string {
+	m := d.spec.Mounts[i]
+	if m.File {
+		p := d.filePlan(i)
+		err := swap.RevertFile(p)
 		switch {
 		case err == nil, errors.Is(err, fs.ErrNotExist):
-		case errors.Is(err, swap.ErrRolledBack):
-			return failWith(SwapPutBack, "resuming the swap of mount %d put the previous content back: %w", i, err)
-		default:
-			return failWith(SwapPutBackFailed, "resuming the swap of mount %d: %w", i, err)
+			return MountOld
+		}
+		return MountMixed
+	}
+	p := d.plan(i)
+	st, err := swap.StatusOf(p)
+	if err != nil {
+		return MountMixed
+	}
+	if st == swap.InProgress {
+		if err := swap.Resume(p); err != nil && !errors.Is(err, swap.ErrRolledBack) {
+			return MountMixed
+		}
+		if st, err = swap.StatusOf(p); err != nil {
+			return MountMixed
 		}
 	}
-	return nil
+	if st != swap.Done {
+		return MountOld // never begun, or reverted by the swap itself
+	}
+	u := d.undoPlan(i)
+	ust, err := swap.StatusOf(u)
+	switch {
+	case err != nil:
+		return MountMixed
+	case ust == swap.NotBegun:
+		if err := os.Mkdir(u.Rollback, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return MountNew
+		}
+		err = swap.Swap(u)
+	case ust == swap.InProgress:
+		err = swap.Resume(u)
+	case ust == swap.Reverted:
+		return MountNew
+	}
+	switch {
+	case err == nil:
+		return MountOld
+	case errors.Is(err, swap.ErrMixed):
+		return MountMixed
+	}
+	return MountNew // the undo failed and was put back: the mount holds the new tree
 }
 
-// pending prints the saved spec of a swap that was killed, found in the staging folder
-// given: one whose journal is still there. It prints nothing when there is none.
-func pending(_ context.Context, args []string, s Streams) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: pending FOLDER", errUsage)
+// plan is the swap.Plan of folder mount i.
+func (d *driver) plan(i int) swap.Plan {
+	m := d.spec.Mounts[i]
+	return swap.Plan{
+		Live: m.Live, Staging: m.Staging, Rollback: m.Rollback, Keep: m.Keep,
+		Journal:     filepath.Join(d.spec.Records, strconv.Itoa(i)+".json"),
+		Marker:      StagedMarker(d.spec.Nonce),
+		Nonce:       d.spec.Nonce,
+		KeepJournal: true,
 	}
-	saved, err := filepath.Glob(filepath.Join(args[0], SwapSaved("*")))
+}
+
+// undoPlan puts folder mount i back: the previous content from Rollback into Live, the
+// restored tree out of Live into an empty folder of the staging volume.
+func (d *driver) undoPlan(i int) swap.Plan {
+	m := d.spec.Mounts[i]
+	return swap.Plan{
+		Live: m.Live, Staging: m.Rollback, Keep: m.Keep,
+		Rollback:    filepath.Join(m.Staging, ".docker-backup-undone-"+d.spec.Nonce),
+		Journal:     filepath.Join(d.spec.Records, "undo-"+strconv.Itoa(i)+".json"),
+		KeepJournal: true,
+	}
+}
+
+// filePlan is the swap of file mount i.
+func (d *driver) filePlan(i int) swap.FilePlan {
+	m := d.spec.Mounts[i]
+	return swap.FilePlan{
+		Live: m.Live, Staged: filepath.Join(m.Staging, m.Base), Rollback: filepath.Join(m.Rollback, m.Base),
+		Journal: filepath.Join(d.spec.Records, strconv.Itoa(i)+".json"),
+	}
+}
+
+// readServiceJournal reads the service's swap journal; a missing one matches
+// fs.ErrNotExist.
+func readServiceJournal(path string) (*serviceJournal, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, p := range saved {
-		nonce := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), ".docker-backup-swap-"), ".spec")
-		if _, err := os.Stat(filepath.Join(args[0], SwapJournal(nonce))); err != nil {
-			continue // the swap finished: its journal is gone
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("reading the saved swap: %w", err)
-		}
-		_, err = s.Out.Write(append(data, '\n'))
-		return err
+	var sj serviceJournal
+	if err := json.Unmarshal(b, &sj); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return nil
+	if sj.Version != 1 || sj.Direction != forward && sj.Direction != back {
+		return nil, fmt.Errorf("reading %s: unknown version or direction", path)
+	}
+	return &sj, nil
 }

@@ -76,15 +76,15 @@ func (p *project) killSwapMidway(t *testing.T, root string) bool {
 	t.Helper()
 	s := p.start(t, nil, pluginBin(), "restore", "folder", "--yes")
 	var journal string
-	eventually(t, helperWait, "the swap's journal in the staging volume", func() error {
+	eventually(t, helperWait, "the swap's journal in its records volume", func() error {
 		if s.exited() {
 			t.Fatalf("the restore ended before its swap began: %v", s.res)
 		}
-		found, _ := filepath.Glob(filepath.Join(root, "volumes", p.name+"_folder*-staging-*", "_data", ".docker-backup-swap-*.json"))
+		found, _ := filepath.Glob(filepath.Join(root, "volumes", p.name+"_folder_swap-*", "_data", "swap.json"))
 		if len(found) == 0 {
 			return errors.New("none yet")
 		}
-		journal = found[0]
+		journal = filepath.Join(filepath.Dir(found[0]), "0.json")
 		return nil
 	})
 	s.signal(t, syscall.SIGKILL)
@@ -92,8 +92,9 @@ func (p *project) killSwapMidway(t *testing.T, root string) bool {
 	for _, id := range lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")) {
 		runDocker(t, "kill", id)
 	}
-	_, err := os.Stat(journal)
-	return err == nil
+	// The mount's own journal ends with phase done once its swap finished.
+	data, err := os.ReadFile(journal)
+	return err != nil || !strings.Contains(string(data), `"phase": "done"`)
 }
 
 // helperEvents sends the ID of each of the project's helpers of kind when the engine
@@ -165,7 +166,7 @@ func TestSwapHelperKilledMidSwap(t *testing.T) {
 
 	// The next command of the project (here a backup of another service) recovers.
 	r := p.backup(t, "up", "cached")
-	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "finishing the swap of service folder") {
+	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "finished the swap of service folder") {
 		t.Fatalf("the next up did not finish the killed swap: %v", r)
 	}
 	if got := volumeTree(t, folder); got != restored {

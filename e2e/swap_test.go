@@ -130,7 +130,7 @@ func TestSwapStagingRemoved(t *testing.T) {
 			continue
 		}
 		t.Logf("%s", r.stderr)
-		if r.code != 1 || !strings.Contains(r.stderr, "is not the one restored and verified") || !strings.Contains(r.stderr, "the live content is unchanged") {
+		if r.code != 1 || !strings.Contains(r.stderr, "is not the one restored and verified") || !strings.Contains(r.stderr, "nothing was replaced, every volume holds its previous content") {
 			t.Errorf("want exit code 1 saying the staging volume is not the one verified and live is unchanged: %v", r)
 		}
 		break

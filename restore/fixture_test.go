@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 	"github.com/docker-backup/docker-backup/restic"
@@ -30,6 +32,8 @@ type fixture struct {
 	// helper of each kind that ran.
 	helperOut map[string]string
 	helpers   map[string]enginetest.Container
+	// helperN counts the helpers of each kind; helperExit["kind#N"] is the Nth one's.
+	helperN map[string]int
 	// helperArgs are "kind args…" of every restore helper, in order; helperExit may
 	// also be keyed so, for one call of a kind.
 	helperArgs []string
@@ -42,7 +46,7 @@ var identity = snapshot.Identity{Project: "p", Machine: "m1"}
 
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), helperExit: map[string]int{},
-		helperOut: map[string]string{}, helpers: map[string]enginetest.Container{}}
+		helperOut: map[string]string{}, helpers: map[string]enginetest.Container{}, helperN: map[string]int{}}
 	f.eng.Program = func(p *enginetest.Process) int {
 		kind := p.Config.Labels[run.LabelKind]
 		switch {
@@ -53,13 +57,19 @@ func newFixture(t *testing.T) *fixture {
 			fmt.Fprint(p.Stderr, "helper says no\n")
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			fmt.Fprint(p.Stdout, f.helperOut[kind])
 			f.helpers[kind] = p.Container
 			f.helperArgs = append(f.helperArgs, kind+" "+strings.Join(p.Config.Cmd, " "))
-			if code, ok := f.helperExit[kind+" "+strings.Join(p.Config.Cmd, " ")]; ok {
-				return code
+			f.helperN[kind]++
+			code, ok := f.helperExit[fmt.Sprintf("%s#%d", kind, f.helperN[kind])]
+			if !ok {
+				code = f.helperExit[kind]
 			}
-			return f.helperExit[kind]
+			out := f.helperOut[kind]
+			if kind == "restore-swap" && out == "" {
+				out = swapReport(p, code)
+			}
+			fmt.Fprint(p.Stdout, out)
+			return code
 		}
 		// restic: its command in the calls, as restore sees it.
 		f.eng.Record("restic " + p.Config.Cmd[0])
@@ -77,6 +87,30 @@ func newFixture(t *testing.T) *fixture {
 		return f.execExit
 	}
 	return f
+}
+
+// swapReport is what agent swap prints for an exit code: every mount new (0) or old
+// (the codes that say so), or nothing (a killed helper).
+func swapReport(p *enginetest.Process, code int) string {
+	var spec agent.SwapSpec
+	if json.Unmarshal([]byte(p.Files[agent.SpecFile]), &spec) != nil {
+		return ""
+	}
+	state := ""
+	switch code {
+	case 0:
+		state = agent.MountNew
+	case agent.SwapUnchanged, agent.SwapPutBack, agent.SwapNotStaged, agent.SwapNotBegun:
+		state = agent.MountOld
+	default:
+		return ""
+	}
+	var rep agent.SwapReport
+	for range spec.Mounts {
+		rep.Mounts = append(rep.Mounts, state)
+	}
+	b, _ := json.Marshal(rep)
+	return string(b) + "\n"
 }
 
 // runner is restic in helpers outside a run, as for Prepare.

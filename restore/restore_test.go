@@ -83,8 +83,8 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	staging, rollback, record := names(t, f, env.Run.ID)
 	want := []string{
 		"restic ls", "volume-create " + staging, "helper restore-preflight", "restic restore", "volume-create " + record, "stop c1",
-		"volume-create " + rollback, "helper restore-swap", "start c1", "volume-remove " + record,
-		"volume-remove " + old, "volume-remove " + staging,
+		"volume-create " + rollback, "volume-create " + strings.Replace(staging, "p_data-staging-", "p_files_swap-", 1), "helper restore-swap", "start c1", "volume-remove " + record,
+		"volume-remove " + old, "volume-remove " + staging, "volume-remove " + strings.Replace(staging, "p_data-staging-", "p_files_swap-", 1),
 	}
 	got := slices.DeleteFunc(slices.Clone(f.calls()[mark:]), func(s string) bool { return s == "restic snapshots" })
 	if !slices.Equal(got, want) {
@@ -163,21 +163,26 @@ func TestRestoreVolumesFailureBeforeSwapLeavesLiveAlone(t *testing.T) {
 }
 
 func TestRestoreVolumesSwapFailure(t *testing.T) {
-	for code, wantKept := range map[int]bool{agent.SwapPutBack: false, agent.SwapPutBackFailed: true} {
+	for code, want := range map[int]string{agent.SwapPutBack: "what was replaced was put back", agent.SwapUnchanged: "nothing was replaced"} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			env, f := volumesEnv(t, goodSummary)
 			f.helperExit["restore-swap"] = code
 			results := restoreFiles(t, env, Options{})
 			err := Failed(results)
-			if err == nil || !strings.Contains(err.Error(), "helper says no") {
+			if err == nil || !strings.Contains(err.Error(), "helper says no") || !strings.Contains(err.Error(), want+": every volume holds its previous content (p_data)") {
 				t.Fatalf("error %v", err)
 			}
 			_, rollback, _ := names(t, f, env.Run.ID)
-			if _, kept := f.eng.Volume(rollback); kept != wantKept {
-				t.Errorf("rollback kept = %v, want %v", kept, wantKept)
+			if _, kept := f.eng.Volume(rollback); kept {
+				t.Errorf("rollback kept though every volume holds its previous content")
 			}
 			if !slices.Contains(f.calls(), "start c1") {
 				t.Errorf("service not started again: %q", f.calls())
+			}
+			for _, v := range f.eng.VolumeNames() {
+				if strings.Contains(v, "_swap-") || strings.Contains(v, "-staging-") {
+					t.Errorf("volume %s left", v)
+				}
 			}
 		})
 	}

@@ -46,11 +46,10 @@ func TestRestoreVolumesNamesUnique(t *testing.T) {
 func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
 	f.helperExit["restore-swap"] = agent.SwapNotStaged
-	f.helperOut["restore-swap"] = "0\n"
 	err := Failed(restoreFiles(t, env, Options{}))
 	staging, rollback, _ := names(t, f, env.Run.ID)
-	if err == nil || !strings.Contains(err.Error(), "staging volume "+staging+" is not the one restored and verified") ||
-		!strings.Contains(err.Error(), "the live content is unchanged") || strings.Contains(err.Error(), "helper says no") {
+	if err == nil || !strings.Contains(err.Error(), "staging volume ("+staging+") is not the one restored and verified") ||
+		!strings.Contains(err.Error(), "every volume holds its previous content (p_data)") || strings.Contains(err.Error(), "helper says no") {
 		t.Fatalf("error %v", err)
 	}
 	if got := f.eng.VolumeNames(); !slices.Equal(got, []string{"p_data"}) {
@@ -83,16 +82,26 @@ func envOf(env []string, key string) string {
 	return ""
 }
 
-// A swap whose putting back failed names the live volume that may be damaged and
-// keeps its rollback volume.
+// A swap that could not be put back everywhere names each live volume's state and its
+// rollback, leaves the service stopped and keeps the staging and records volumes for
+// the next command's recovery.
 func TestRestoreVolumesSwapPutBackFailedNamesVolume(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
 	f.helperExit["restore-swap"] = agent.SwapPutBackFailed
-	f.helperOut["restore-swap"] = "0\n"
+	f.helperOut["restore-swap"] = `{"mounts":["mixed"]}` + "\n"
 	err := Failed(restoreFiles(t, env, Options{}))
-	_, rollback, _ := names(t, f, env.Run.ID)
-	if err == nil || !strings.Contains(err.Error(), "p_data may be part old, part new; the previous content is in "+rollback) {
+	staging, rollback, _ := names(t, f, env.Run.ID)
+	if err == nil || !strings.Contains(err.Error(), "p_data may be part old, part new (its previous content is in "+rollback+")") ||
+		!strings.Contains(err.Error(), "the service stays stopped") {
 		t.Fatalf("error %v", err)
+	}
+	if slices.Contains(f.calls(), "start c1") {
+		t.Errorf("service started on a volume that is not whole: %q", f.calls())
+	}
+	for _, v := range []string{staging, rollback} {
+		if _, ok := f.eng.Volume(v); !ok {
+			t.Errorf("volume %s removed: recovery needs it", v)
+		}
 	}
 }
 
@@ -212,19 +221,20 @@ func TestRestoreFileBind(t *testing.T) {
 		t.Fatalf("swap spec %q: %v", sw.Files[agent.SpecFile], err)
 	}
 	// The volume and its staging and rollback volumes are moved by rename under the one
-	// folder of volumes; the file is rewritten in place through its own bind mount.
+	// folder of volumes; the file is rewritten in place through its own bind mount, from
+	// and to its staging and rollback volumes mounted on their own.
 	dir, file := spec.Mounts[0], spec.Mounts[1]
 	if dir.File || !strings.HasPrefix(dir.Live, "/volumes/p_data/") || !strings.HasPrefix(dir.Staging, "/volumes/p_data-staging-") || !strings.HasPrefix(dir.Rollback, "/volumes/p_data-rollback-") {
 		t.Errorf("swap of the volume %+v", dir)
 	}
-	if !file.File || file.Base != "etc-app-conf.txt" || file.Live != "/live/1" || !strings.HasPrefix(file.Staging, "/volumes/p_files_files-staging-") {
+	if !file.File || file.Base != "etc-app-conf.txt" || file.Live != "/live/1" || file.Staging != "/staging/1" || file.Rollback != "/rollback/1" {
 		t.Errorf("swap of the file %+v", file)
 	}
 	mounts := map[string]string{}
 	for _, m := range sw.HostConfig.Mounts {
 		mounts[m.Target] = string(m.Type) + " " + m.Source
 	}
-	if mounts["/live/1"] != "bind /srv/p/conf.txt" || mounts["/volumes"] != "bind /var/lib/docker/volumes" || len(mounts) != 2 {
+	if mounts["/live/1"] != "bind /srv/p/conf.txt" || mounts["/volumes"] != "bind /var/lib/docker/volumes" || !strings.HasPrefix(mounts["/records"], "volume p_files_swap-") || len(mounts) != 5 {
 		t.Errorf("the swap mounts %q", mounts)
 	}
 }
@@ -265,29 +275,30 @@ func TestRestorePreflightsBeforeAnyStop(t *testing.T) {
 }
 
 // A swap helper that dies mid-swap (killed: exit 137) is followed by a second one that
-// finishes the swap from its journal: the restore succeeds; when that fails too, the
-// error says the live content may be part old, part new, and names the rollback.
+// takes the swap on from its journals: the restore succeeds when every volume ends new;
+// otherwise the error says what each volume holds.
 func TestRestoreVolumesSwapHelperKilled(t *testing.T) {
 	for name, tc := range map[string]struct {
-		resume int
-		want   string
+		again int
+		want  string
 	}{
-		"finished":     {resume: 0},
-		"not finished": {resume: agent.SwapPutBackFailed, want: "the live content may have changed, the previous content is in "},
+		"finished": {again: 0},
+		"put back": {again: agent.SwapPutBack, want: "what was replaced was put back: every volume holds its previous content (p_data)"},
+		"unknown":  {again: 137, want: "p_data is in an unknown state"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env, f := volumesEnv(t, goodSummary)
-			f.helperExit["restore-swap swap"] = 137
-			f.helperExit["restore-swap swap --resume"] = tc.resume
+			f.helperExit["restore-swap#1"] = 137
+			f.helperExit["restore-swap#2"] = tc.again
 			err := Failed(restoreFiles(t, env, Options{}))
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
-			if got := strings.Join(f.helperArgs, "; "); !strings.Contains(got, "restore-swap swap; restore-swap swap --resume") {
-				t.Errorf("helpers %q: want the swap, then its resume", got)
+			if got := strings.Join(f.helperArgs, "; "); !strings.Contains(got, "restore-swap swap; restore-swap swap") {
+				t.Errorf("helpers %q: want the swap twice", got)
 			}
-			if tc.want == "" && !slices.Contains(f.calls(), "start c1") {
-				t.Errorf("service not started again: %q", f.calls())
+			if started := slices.Contains(f.calls(), "start c1"); started != (tc.again != 137) {
+				t.Errorf("service started %v: %q", started, f.calls())
 			}
 		})
 	}

@@ -107,7 +107,18 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 	env.Reporter.Step(svc.Name, "replacing the live content (previous content to "+strings.Join(rollback, ", ")+")")
 	// Once begun, the swap runs to its end even on Ctrl-C: stopping a copy half-way would
 	// leave the live volume neither old nor new. It is a local copy of staged data.
-	if err := swap(context.WithoutCancel(ctx), env, svc, st, rollback); err != nil {
+	sw, err := swap(context.WithoutCancel(ctx), env, svc, st, rollback)
+	if sw.keep {
+		// Neither all old nor all new: recovery finishes it from the records and
+		// staging volumes, before it starts the service again.
+		p.created = nil
+		stopped.Leave()
+		return err
+	}
+	if sw.records != "" {
+		p.created = append(p.created, sw.records)
+	}
+	if err != nil {
 		return err
 	}
 	for _, m := range svc.Volumes {

@@ -2,87 +2,109 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/moby/moby/api/types/mount"
 
 	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/engine"
 )
 
-// kindSwap is the helper kind of a restore's swap, which recovery lets finish.
-const kindSwap = "restore-swap"
-
 // resumeSwaps finishes the swaps that dead runs' swap helpers did not (the helper was
-// killed, or the engine stopped, mid-swap): a swap's journal and saved spec are in its
-// staging volumes, which this looks into before they are removed and before the
-// service is started again, so no service starts on a volume half old, half new. It
-// returns the staging volumes whose swap could not be finished (they must stay) and
-// their services (not to be started again).
+// killed, or the engine stopped, mid-swap), before any of their volumes is removed and
+// before their services are started again, so no service starts on volumes that are not
+// all old or all new. A swap is found by its records volume (LabelSwap), and what it
+// mounts comes from that volume's labels, checked against the labels of the volumes
+// they name; no file in any volume is read to decide it. It returns the volumes that
+// must stay (a swap that could not be finished) and their services (not to be started
+// again).
 func (r *Run) resumeSwaps(ctx context.Context, vs []engine.Volume) (keep, services map[string]bool) {
 	keep, services = map[string]bool{}, map[string]bool{}
-	done := map[string]bool{}
+	byName := map[string]engine.Volume{}
 	for _, v := range vs {
-		if v.Labels[LabelRun] == r.ID || v.Labels[LabelTemporary] == "" {
+		byName[v.Name] = v
+	}
+	live := func(name string) bool {
+		ok, err := engine.VolumeExists(ctx, r.API, name)
+		return err == nil && ok
+	}
+	for _, v := range vs {
+		if v.Labels[LabelRun] == r.ID || v.Labels[LabelSwap] == "" || v.Labels[LabelKept] != "" {
 			continue
 		}
-		spec, found, err := r.pendingSwap(ctx, v)
+		dead, service := v.Labels[LabelRun], v.Labels[LabelService]
+		s, err := checkSwap(v, byName, live)
+		if err != nil {
+			r.warn(fmt.Sprintf("the swap of service %s that interrupted run %s began is not resumed: %v; its volumes are kept and the service is not started", service, dead, err))
+			keepSwap(keep, s, v.Name)
+			services[service] = true
+			continue
+		}
+		out, err := r.RunSwap(context.WithoutCancel(ctx), s, true)
 		switch {
-		case err != nil:
-			r.warn(fmt.Sprintf("could not look for an unfinished swap in volume %s of interrupted run %s (it is kept): %v", v.Name, v.Labels[LabelRun], err))
-			keep[v.Name], services[v.Labels[LabelService]] = true, true
-			continue
-		case !found || done[spec.Nonce]:
-			continue
-		}
-		done[spec.Nonce] = true
-		r.warn(fmt.Sprintf("finishing the swap of service %s that interrupted run %s began", v.Labels[LabelService], v.Labels[LabelRun]))
-		if err := r.resumeSwap(ctx, v, spec); err != nil {
-			r.warn(fmt.Sprintf("could not finish the swap of interrupted run %s: %v; its staging volume %s is kept", v.Labels[LabelRun], err, v.Name))
-			keep[v.Name], services[v.Labels[LabelService]] = true, true
+		case err == nil && out.AllNew():
+			r.warn(fmt.Sprintf("finished the swap of service %s that interrupted run %s began: %s hold the restored content, the previous content is in %s",
+				service, dead, strings.Join(s.lives(), ", "), strings.Join(s.rollbacks(), ", ")))
+		case err == nil && out.AllOld():
+			r.warn(fmt.Sprintf("the swap of service %s that interrupted run %s began was put back or had not begun: %s hold their previous content",
+				service, dead, strings.Join(s.lives(), ", ")))
+			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), r.API, s.rollbacks())
+		default:
+			why := fmt.Sprintf("exit code %d%s", out.Code, out.Stderr)
+			if err != nil {
+				why = err.Error()
+			}
+			r.warn(fmt.Sprintf("could not finish the swap of service %s that interrupted run %s began (%s): %s; its staging, rollback and records volumes are kept and the service is not started",
+				service, dead, why, s.Describe(out.States)))
+			keepSwap(keep, s, v.Name)
+			services[service] = true
 		}
 	}
 	return keep, services
 }
 
-// pendingSwap asks a helper whether a staging volume holds an unfinished swap.
-func (r *Run) pendingSwap(ctx context.Context, v engine.Volume) (agent.SwapSpec, bool, error) {
-	var spec agent.SwapSpec
-	out := &engine.Tail{Max: 1 << 20}
-	code, stderr, err := r.RunAgent(ctx, AgentCall{Service: v.Labels[LabelService], Kind: "swap-check", Args: []string{"pending", "/s"},
-		Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: v.Name, Target: "/s", ReadOnly: true}}, Stdout: out})
-	switch {
-	case err != nil:
-		return spec, false, err
-	case code != 0:
-		return spec, false, fmt.Errorf("exit code %d%s", code, stderr)
-	case strings.TrimSpace(out.String()) == "":
-		return spec, false, nil
+// keepSwap marks a swap's volumes to stay.
+func keepSwap(keep map[string]bool, s Swap, records string) {
+	keep[records] = true
+	for _, t := range s.Targets {
+		keep[t.Staging] = true
 	}
-	if err := json.Unmarshal([]byte(out.String()), &spec); err != nil {
-		return spec, false, fmt.Errorf("reading the saved swap: %w", err)
-	}
-	return spec, true, nil
 }
 
-// resumeSwap runs `agent swap --resume` with the mounts the swap had.
-func (r *Run) resumeSwap(ctx context.Context, v engine.Volume, spec agent.SwapSpec) error {
-	var mounts []mount.Mount
-	for _, m := range spec.Helper {
-		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+func (s Swap) lives() []string {
+	var out []string
+	for _, t := range s.Targets {
+		out = append(out, t.Live)
 	}
-	code, stderr, err := r.RunAgent(context.WithoutCancel(ctx), AgentCall{Service: v.Labels[LabelService], Kind: kindSwap,
-		Args: []string{"swap", "--resume"}, Spec: spec, Mounts: mounts})
-	switch {
-	case err != nil:
-		return err
-	case code == agent.SwapPutBack:
-		r.warn("the interrupted swap was put back: the live content is as before that restore" + stderr)
-		return nil
-	case code != 0:
-		return fmt.Errorf("exit code %d%s", code, stderr)
+	return out
+}
+
+func (s Swap) rollbacks() []string {
+	var out []string
+	for _, t := range s.Targets {
+		out = append(out, t.Rollback)
 	}
-	return nil
+	return out
+}
+
+// Describe says, per target, what its live mount holds after a swap that did not end
+// with all targets new, as states (from SwapOutcome) say.
+func (s Swap) Describe(states []string) string {
+	var parts []string
+	for i, t := range s.Targets {
+		st := ""
+		if i < len(states) {
+			st = states[i]
+		}
+		switch st {
+		case agent.MountOld:
+			parts = append(parts, t.Live+" holds its previous content")
+		case agent.MountNew:
+			parts = append(parts, fmt.Sprintf("%s holds the restored content (its previous content is in %s)", t.Live, t.Rollback))
+		case agent.MountMixed:
+			parts = append(parts, fmt.Sprintf("%s may be part old, part new (its previous content is in %s)", t.Live, t.Rollback))
+		default:
+			parts = append(parts, fmt.Sprintf("%s is in an unknown state (its previous content is in %s)", t.Live, t.Rollback))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -46,6 +46,10 @@ func (r *Run) Stop(ctx context.Context, service string, cs []engine.Container) (
 	return s, nil
 }
 
+// Leave gives up starting the stopped containers again: their records stay, and the
+// next run of the project starts them once it has recovered what this one left.
+func (s *Stopped) Leave() { s.entries = nil }
+
 // Count is how many containers are stopped.
 func (s *Stopped) Count() int { return len(s.entries) }
 

@@ -6,7 +6,7 @@
 // # API
 //
 //	Swap(p Plan) error                          replace a folder's content
-//	Resume(journal string) error                finish a swap whose process died
+//	Resume(p Plan) error                        finish a swap whose process died
 //	SwapFile(live, staged, rollback string) error  rewrite a bind-mounted file in place
 //	CopyTree(src, dst string) error             faithful copy, used on EXDEV and alone
 //

@@ -25,6 +25,10 @@ const (
 	phaseRevertKeep = "revert-keep"
 	phaseRevertIn   = "revert-in"
 	phaseRevertOut  = "revert-out"
+	// phaseDone and phaseReverted end a swap whose Plan.KeepJournal is set: Live holds
+	// the new tree, or the old one put back.
+	phaseDone     = "done"
+	phaseReverted = "reverted"
 )
 
 // journalVersion is bumped when the journal's meaning changes.

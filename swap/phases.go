@@ -39,6 +39,10 @@ func (s *swapper) run(j *journal, resumed bool) error {
 	p := j.Plan
 	mixed := []string{p.Live, p.Rollback, p.Staging}
 	switch j.Phase {
+	case phaseDone:
+		return nil
+	case phaseReverted:
+		return &Error{State: ErrRolledBack, Err: errors.New("the swap had failed and was put back")}
 	case phaseOut, phaseIn, phaseKeep:
 	case phaseRevertKeep, phaseRevertIn, phaseRevertOut:
 		if err := s.phases(j, true); err != nil {
@@ -82,7 +86,7 @@ func (s *swapper) phases(j *journal, resumed bool) error {
 		resumed = false
 		next := nextPhase(j.Phase)
 		if next == "" {
-			return removeJournal(j.Plan.Journal)
+			return s.finish(j)
 		}
 		phase := j.Phase
 		j.Phase, j.Removing = next, false
@@ -91,6 +95,25 @@ func (s *swapper) phases(j *journal, resumed bool) error {
 			return err
 		}
 	}
+}
+
+// finish ends the swap's journal: removed, or with Plan.KeepJournal its final phase,
+// done after the forward phases and reverted after a revert.
+func (s *swapper) finish(j *journal) error {
+	if !j.Plan.KeepJournal {
+		return removeJournal(j.Plan.Journal)
+	}
+	final := phaseDone
+	if j.Phase == phaseRevertOut {
+		final = phaseReverted
+	}
+	phase := j.Phase
+	j.Phase, j.Removing = final, false
+	if err := s.transition(j); err != nil {
+		j.Phase = phase
+		return err
+	}
+	return nil
 }
 
 // settle makes each move of a failed forward phase either done or not done before it is

@@ -30,6 +30,11 @@ type Plan struct {
 	Marker string `json:"marker,omitempty"`
 	// Nonce is the content Marker must have.
 	Nonce string `json:"nonce,omitempty"`
+	// KeepJournal leaves the journal in place at the end, with phase "done" (Live holds
+	// the new tree) or "reverted" (Live holds the old tree, put back after a failure),
+	// instead of removing it. A missing journal then always means the swap never began:
+	// a caller that swaps several folders as one can tell every folder's state.
+	KeepJournal bool `json:"keep_journal,omitempty"`
 }
 
 // Errors a swap's failure matches with errors.Is, saying what state Live was left in.

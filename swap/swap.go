@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Swap replaces the content of p.Live with the content of p.Staging, moving the previous
@@ -33,8 +35,29 @@ func Swap(p Plan) error {
 // its first change (Live holds whatever the last swap left, old or new, whole). After an
 // ErrMixed from Swap or Resume the journal is kept, and Resume brings Live to one whole
 // tree: the old one if the revert had been journaled, else the new one.
-func Resume(path string) error {
-	return newSwapper().resume(path)
+//
+// The journal must be the one of p, the swap the caller means: a journal whose plan
+// differs in any field is refused before any change, so the journal's content never
+// chooses what is touched.
+func Resume(p Plan) error {
+	j, err := readJournal(p.Journal)
+	if err != nil {
+		return err
+	}
+	if !samePlan(j.Plan, p) {
+		return fmt.Errorf("the journal %s is not the journal of this swap: refused, nothing changed", p.Journal)
+	}
+	return newSwapper().run(j, true)
+}
+
+// Begun tells whether the swap of p has a journal: false means it never made a change.
+func Begun(p Plan) (bool, error) { return lexists(p.Journal) }
+
+// samePlan compares two plans field by field.
+func samePlan(a, b Plan) bool {
+	return a.Live == b.Live && a.Staging == b.Staging && a.Rollback == b.Rollback && a.Journal == b.Journal &&
+		slices.Equal(a.Keep, b.Keep) && slices.Equal(a.Skip, b.Skip) && a.Marker == b.Marker && a.Nonce == b.Nonce &&
+		a.KeepJournal == b.KeepJournal
 }
 
 func (s *swapper) swap(p Plan) error {
@@ -178,4 +201,55 @@ func empty(dir string) error {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Status is how far a journaled swap got, as its journal says.
+type Status int
+
+// The statuses of a swap whose Plan.KeepJournal (or a FilePlan's journal) is set.
+const (
+	// NotBegun: no journal, so no change was made.
+	NotBegun Status = iota
+	// InProgress: the swap, or its revert, was interrupted: Resume finishes it.
+	InProgress
+	// Done: Live holds the new tree.
+	Done
+	// Reverted: the swap failed and Live holds the old tree again.
+	Reverted
+)
+
+// StatusOf reads how far the swap of p got; a journal of another swap is an error.
+func StatusOf(p Plan) (Status, error) {
+	j, err := readJournal(p.Journal)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return NotBegun, nil
+	case err != nil:
+		return NotBegun, err
+	case !samePlan(j.Plan, p):
+		return NotBegun, fmt.Errorf("the journal %s is not the journal of this swap", p.Journal)
+	}
+	return statusOfPhase(j.Phase), nil
+}
+
+// FileStatusOf reads how far the file swap of p got.
+func FileStatusOf(p FilePlan) (Status, error) {
+	j, err := readFileJournal(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return NotBegun, nil
+	case err != nil:
+		return NotBegun, err
+	}
+	return statusOfPhase(j.Phase), nil
+}
+
+func statusOfPhase(phase string) Status {
+	switch phase {
+	case phaseDone:
+		return Done
+	case phaseReverted:
+		return Reverted
+	}
+	return InProgress
 }

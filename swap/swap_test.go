@@ -243,7 +243,7 @@ func TestSwapManyEntries(t *testing.T) {
 }
 
 func TestResumeWithoutJournal(t *testing.T) {
-	err := Resume(filepath.Join(t.TempDir(), "journal.json"))
+	err := Resume(Plan{Journal: filepath.Join(t.TempDir(), "journal.json")})
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("got %v, want os.ErrNotExist", err)
 	}
