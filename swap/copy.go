@@ -109,8 +109,10 @@ type frame struct {
 	names    []string
 }
 
+// openFrame opens a folder to copy without following a symlink: one that replaced the
+// folder since it was looked at is an error, never a way out of the tree.
 func openFrame(src, dst string, st *unix.Stat_t) (*frame, error) {
-	d, err := os.Open(src)
+	d, err := os.OpenFile(src, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, err
 	}
