@@ -64,14 +64,17 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 	}
 	res := swapped{records: s.Records}
 	out, err := env.Run.RunSwap(ctx, s, false)
-	if killed := err == nil && out.Code > swapExitMax || err != nil && !errors.Is(err, engine.ErrNotStarted); killed {
+	if killed := err == nil && out.Code > swapExitMax || err != nil && !errors.Is(err, engine.ErrNotStarted) && !errors.Is(err, engine.ErrNoVolume); killed {
 		// The swap helper died mid-swap (killed, out of memory): the journals say how
 		// far it got, and a second helper takes the swap on from there.
 		env.Reporter.Step(svc.Name, fmt.Sprintf("the swap helper ended unexpectedly (exit code %d): finishing the swap from its journals", out.Code))
 		out, err = env.Run.RunSwap(ctx, s, false)
 	}
 	switch {
-	case errors.Is(err, engine.ErrNotStarted), errors.Is(err, engine.ErrNoVolume):
+	case errors.Is(err, engine.ErrNoVolume):
+		removeRollbacks()
+		return res, fmt.Errorf("%w: a staging volume is not the one restored and verified (removed or re-created since): nothing was replaced, every volume holds its previous content (%s)", err, strings.Join(lives(s), ", "))
+	case errors.Is(err, engine.ErrNotStarted):
 		removeRollbacks()
 		return res, fmt.Errorf("replacing the live content: %w: nothing was replaced, every volume holds its previous content (%s)", err, strings.Join(lives(s), ", "))
 	case err == nil && out.AllNew():
