@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -14,6 +15,44 @@ import (
 type Volume struct {
 	Name   string
 	Labels map[string]string
+	// Driver and Options are the volume's driver and its options (compose's driver_opts):
+	// for the local driver, type, o and device say what it mounts.
+	Driver  string
+	Options map[string]string
+}
+
+// memoryTypes are the filesystems the local driver can mount that live in memory: a
+// new, empty one at each mount of the volume, gone when its last user stops.
+var memoryTypes = map[string]bool{"tmpfs": true, "ramfs": true}
+
+// InMemory returns the filesystem type ("tmpfs", "ramfs") when v is a local volume that
+// mounts one: its content lasts only while some container uses it, so it cannot be put
+// back while its service is stopped. Other drivers and local volumes that mount a device,
+// a network share or a host folder (type nfs, cifs, none with o=bind…) keep their
+// content across mounts; a third-party driver is taken to, as nothing tells.
+func (v Volume) InMemory() string {
+	if v.Driver != "local" {
+		return ""
+	}
+	t := strings.ToLower(strings.TrimSpace(v.Options["type"]))
+	if memoryTypes[t] {
+		return t
+	}
+	return ""
+}
+
+// InspectVolume returns the named volume, its driver and options; one that does not
+// exist is ErrNoVolume.
+func InspectVolume(ctx context.Context, api API, name string) (Volume, error) {
+	res, err := api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return Volume{}, fmt.Errorf("volume %s: %w", name, ErrNoVolume)
+	}
+	if err != nil {
+		return Volume{}, fmt.Errorf("inspecting volume %s: %w", name, err)
+	}
+	v := res.Volume
+	return Volume{Name: v.Name, Labels: v.Labels, Driver: v.Driver, Options: v.Options}, nil
 }
 
 // CreateVolume creates a named local volume with labels.

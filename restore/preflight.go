@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,16 +25,10 @@ import (
 func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging, stats []restic.TreeStats) error {
 	var mounts []mount.Mount
 	spec := agent.PreflightSpec{Nonce: st.nonce}
+	if err := checkLiveVolumes(ctx, env, svc); err != nil {
+		return err
+	}
 	for i, m := range svc.Volumes {
-		if m.Type == "volume" {
-			exists, err := engine.VolumeExists(ctx, env.API, m.Source)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				return fmt.Errorf("volume %s does not exist: create it first (docker compose up --no-start creates the project's volumes), or restore with --to", m.Source)
-			}
-		}
 		n := strconv.Itoa(i)
 		mounts = append(mounts,
 			mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: "/live/" + n, ReadOnly: true},
@@ -53,6 +48,30 @@ func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *sta
 		return fmt.Errorf("checking before the restore: exit code %d%s", code, stderr)
 	}
 	return checkSpace(stdout.String(), stats)
+}
+
+// checkLiveVolumes refuses, before anything is stopped, the live volumes a swap could
+// not put the snapshot into: a missing one (the engine would create it empty) and one
+// that lives in memory (tmpfs, ramfs: the swap's helper would mount a new, empty one of
+// its own, fill it and lose it as it exits, and what the service had is gone once it
+// stops anyway). A restore --to puts such a snapshot into a plain volume instead.
+func checkLiveVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) error {
+	for _, m := range svc.Volumes {
+		if m.Type != "volume" {
+			continue
+		}
+		v, err := engine.InspectVolume(ctx, env.API, m.Source)
+		if errors.Is(err, engine.ErrNoVolume) {
+			return fmt.Errorf("volume %s does not exist: create it first (docker compose up --no-start creates the project's volumes), or restore with --to", m.Source)
+		}
+		if err != nil {
+			return err
+		}
+		if t := v.InMemory(); t != "" {
+			return fmt.Errorf("volume %s is a %s volume (driver_opts type %s): its content does not outlive the service's stop, so it cannot be restored in place; restore it with --to NAME into a volume of its own", m.Source, t, t)
+		}
+	}
+	return nil
 }
 
 // checkSpace compares the room the restore takes on the engine's volume storage with

@@ -94,7 +94,7 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 	i := slices.IndexFunc(f.rst.Calls(), func(c enginetest.Call) bool { return c.Command() == "restore" })
-	if got := f.rst.Calls()[i].String(); got != "restore aaaa2222 --target / --include /backup/files/data --verify --json" {
+	if got := f.rst.Calls()[i].String(); got != "restore aaaa2222 --target / --include /backup/files/data --sparse --verify --json" {
 		t.Errorf("restore argv %q", got)
 	}
 	if stoppedDuringRestore {

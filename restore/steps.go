@@ -62,14 +62,14 @@ func (j Job) Steps(opts Options) []string {
 		for _, m := range svc.Volumes {
 			add("use volume %s (created if missing, must be empty) at %s", SideBySideName(j.To, svc, m), m.Path)
 		}
-		add("run helper: restic restore %s --target / %s --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
+		add("run helper: restic restore %s --target / %s --sparse --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
 		return s
 	}
 	for _, m := range svc.Volumes {
 		add("create staging volume for %s at %s", m.Source, m.Path)
 	}
 	add("run helper: check the live mounts and the free space; mark the staging volumes as this restore's")
-	add("run helper: restic restore %s --target / %s --verify into the staging volumes (the service still runs), and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
+	add("run helper: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
 	add("stop the service's running containers")
 	add("run helper: check each staging volume still bears this restore's mark, then:")
 	for _, m := range svc.Volumes {

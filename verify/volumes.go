@@ -35,7 +35,12 @@ func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, 
 	if err != nil {
 		return "", err
 	}
-	detail := fmt.Sprintf("%d files, %d bytes restored and verified", stats.Files, stats.Bytes)
+	files := fmt.Sprintf("%d files", stats.Files)
+	if stats.Links > 0 {
+		// Bytes count each file once: say why they may be fewer than the names suggest.
+		files += fmt.Sprintf(" (%d hard links)", stats.Links)
+	}
+	detail := fmt.Sprintf("%s, %d bytes restored and verified", files, stats.Bytes)
 	if len(svc.Verify) == 0 {
 		return detail, nil
 	}
