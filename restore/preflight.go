@@ -17,17 +17,14 @@ import (
 	"github.com/docker-backup/docker-backup/run"
 )
 
-// preflight checks, before the service is stopped, what the swap will need: the live
-// volumes exist (a missing one would be created empty by the engine), each live mount
+// preflight checks, before the service is stopped, what the swap will need (the live
+// volumes were checked by checkLiveVolumes before the staging volumes were made): each live mount
 // is a folder or a file as in the snapshot, and the engine's volume storage has room
 // for the staged snapshot and the rollback copy. Its helper (agent preflight) writes
 // the restore's marker into each staging volume.
 func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging, stats []restic.TreeStats) error {
 	var mounts []mount.Mount
 	spec := agent.PreflightSpec{Nonce: st.nonce}
-	if err := checkLiveVolumes(ctx, env, svc); err != nil {
-		return err
-	}
 	for i, m := range svc.Volumes {
 		n := strconv.Itoa(i)
 		mounts = append(mounts,

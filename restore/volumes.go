@@ -23,6 +23,9 @@ type prepared struct {
 // preflight. On failure, what it created is removed with remove.
 func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
 	svc := job.Service
+	if err := checkLiveVolumes(ctx, env, svc); err != nil {
+		return nil, err
+	}
 	stats, err := expected(ctx, env, job)
 	if err != nil {
 		return nil, err
