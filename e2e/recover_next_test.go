@@ -96,6 +96,7 @@ func TestForgetRecoversKilledRestore(t *testing.T) {
 		t.Fatalf("status: %v", r)
 	}
 	got := deadRunLines(r.stderr)
+	t.Logf("status said: %q", got)
 	if len(got) != 1 || !strings.Contains(got[0], "a dead run (restore, run ") || !strings.Contains(got[0], "of project "+p.name+" left service files stopped") ||
 		!strings.HasSuffix(got[0], recoveringCommands+"starts files again and removes the rest") {
 		t.Errorf("status after the killed restore printed %q, want one line naming files stopped and the commands that start it: %v", got, r)
@@ -105,6 +106,7 @@ func TestForgetRecoversKilledRestore(t *testing.T) {
 	}
 
 	r = p.backup(t, "forget")
+	t.Logf("forget said:\n%s", r.stderr)
 	if r.code != 2 || !strings.Contains(r.stderr, "no retention policy") {
 		t.Errorf("forget without a retention policy: want exit code 2 and its message, got %v", r)
 	}
@@ -153,6 +155,7 @@ func TestReadOnlyCommandsNameKilledVerify(t *testing.T) {
 			continue
 		}
 		got := deadRunLines(r.stderr)
+		t.Logf("%s said: %q", cmd, got)
 		if len(got) != 1 || !strings.Contains(got[0], "a dead run (verify, run ") ||
 			!strings.Contains(got[0], "of project "+p.name+" left a throwaway copy of service pg") ||
 			!strings.HasSuffix(got[0], recoveringCommands+"removes them") {
