@@ -114,7 +114,7 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 		}
 	}
 	if len(todo) == 0 {
-		return usageErrorf("no retention policy: set x-backup.retention in the compose file (keep_last, keep_daily, …)")
+		return forgetWithoutPolicy(ctx, opts, plan)
 	}
 	s, err := connect(ctx, opts.d, plan)
 	if err != nil {
@@ -213,6 +213,7 @@ func checkRepository(ctx context.Context, opts *repoOptions, plan *composeext.Pl
 		return err
 	}
 	rep.Machine = s.identity.Machine
+	warnLeftovers(ctx, s.api, plan.Project, warnTo(opts.d.streams.Err))
 	return restic.Check(ctx, s.runner, opts.readData, opts.d.streams.Out)
 }
 

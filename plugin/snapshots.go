@@ -64,6 +64,7 @@ func runSnapshots(ctx context.Context, opts *snapshotsOptions) error {
 	if err != nil {
 		return err
 	}
+	warnLeftovers(ctx, s.api, plan.Project, warnTo(opts.d.streams.Err))
 	snaps, err := restic.Snapshots(ctx, s.runner, snapshot.ProjectFilter(s.identity))
 	if err != nil {
 		return err

@@ -90,6 +90,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
+	warnLeftovers(ctx, s.api, plan.Project, warnTo(opts.d.streams.Err))
 	snaps, err := restic.Snapshots(ctx, s.runner, snapshot.ProjectFilter(s.identity))
 	if err != nil && !errors.Is(err, restic.ErrRepoNotFound) {
 		return fmt.Errorf("repository %s: %w", plan.Repository.Where(), err)
