@@ -18,6 +18,10 @@
 //   - p.start starts a command without waiting for it (signal it, wait for it);
 //     hostRestic runs the host's restic on a repository (a process the plugin does not
 //     know); p.stopRecords and p.checkRunEnded look for what a run left behind.
+//   - newPreparedProject is newProject with a step before `up` (a .env with a host
+//     path); p.startWatched starts a command and tells the moment its output holds a
+//     string (to kill it right there); watchRootMounts reports containers of a project
+//     that bind-mount the host's / ; hostTree is volumeTree's manifest read on the host.
 //   - startMinio serves an S3 bucket on 127.0.0.1 (reach it from a container with host
 //     networking).
 //   - startRemoteEngine starts a second dockerd in a network namespace of its own,

@@ -40,11 +40,21 @@ type project struct {
 // servers accept connections. Cleanup takes everything down, volumes included.
 func newProject(t testing.TB, scenario string) *project {
 	t.Helper()
+	return newPreparedProject(t, scenario, nil)
+}
+
+// newPreparedProject is newProject with prepare run on the copied folder before the
+// project comes up: to write a .env with a host path the compose file needs, say.
+func newPreparedProject(t testing.TB, scenario string, prepare func(p *project)) *project {
+	t.Helper()
 	p := &project{name: runPrefix + randomHex(3), dir: filepath.Join(t.TempDir(), scenario)}
 	if err := os.CopyFS(p.dir, os.DirFS(filepath.Join(env.root, "e2e/testdata", scenario))); err != nil {
 		t.Fatalf("copying the %s scenario: %v", scenario, err)
 	}
 	t.Cleanup(func() { p.down(t) })
+	if prepare != nil {
+		prepare(p)
+	}
 	if r := p.compose(t, "up", "-d"); r.code != 0 {
 		t.Fatalf("bringing up %s: %v", scenario, r)
 	}
