@@ -73,23 +73,23 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 	switch {
 	case errors.Is(err, engine.ErrNoVolume):
 		removeRollbacks()
-		return res, fmt.Errorf("%w: a staging volume is not the one restored and verified (removed or re-created since): nothing was replaced, every volume holds its previous content (%s)", err, strings.Join(lives(s), ", "))
+		return res, fmt.Errorf("%w: a staging volume is not the one restored and verified (removed or re-created since): nothing was replaced, every volume holds its previous content (%s)", err, strings.Join(s.Lives(), ", "))
 	case errors.Is(err, engine.ErrNotStarted):
 		removeRollbacks()
-		return res, fmt.Errorf("replacing the live content: %w: nothing was replaced, every volume holds its previous content (%s)", err, strings.Join(lives(s), ", "))
+		return res, fmt.Errorf("replacing the live content: %w: nothing was replaced, every volume holds its previous content (%s)", err, strings.Join(s.Lives(), ", "))
 	case err == nil && out.AllNew():
 		return res, nil
 	case err == nil && out.Code == agent.SwapNotStaged:
 		removeRollbacks()
 		return res, fmt.Errorf("a staging volume (%s) is not the one restored and verified (removed or re-created since): nothing was replaced, every volume holds its previous content (%s)",
-			strings.Join(st.volumes, ", "), strings.Join(lives(s), ", "))
+			strings.Join(st.volumes, ", "), strings.Join(s.Lives(), ", "))
 	case err == nil && out.AllOld():
 		removeRollbacks()
 		what := "nothing was replaced"
 		if out.Code == agent.SwapPutBack {
 			what = "what was replaced was put back"
 		}
-		return res, fmt.Errorf("replacing the live content failed; %s: every volume holds its previous content (%s)%s", what, strings.Join(lives(s), ", "), out.Stderr)
+		return res, fmt.Errorf("replacing the live content failed; %s: every volume holds its previous content (%s)%s", what, strings.Join(s.Lives(), ", "), out.Stderr)
 	}
 	res.keep = true
 	why := fmt.Sprintf("exit code %d%s", out.Code, out.Stderr)
@@ -98,15 +98,6 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 	}
 	return res, fmt.Errorf("replacing the live content failed and could not be put back everywhere (%s): %s; the service stays stopped and its staging volumes are kept: the next docker backup command of the project finishes the swap",
 		why, s.Describe(out.States))
-}
-
-// lives names the live mounts of a swap.
-func lives(s run.Swap) []string {
-	var out []string
-	for _, t := range s.Targets {
-		out = append(out, t.Live)
-	}
-	return out
 }
 
 // checkEmpty fails unless the volume holds nothing.

@@ -43,11 +43,11 @@ func (r *Run) resumeSwaps(ctx context.Context, vs []engine.Volume) (keep, servic
 		switch {
 		case err == nil && out.AllNew():
 			r.warn(fmt.Sprintf("finished the swap of service %s that interrupted run %s began: %s hold the restored content, the previous content is in %s",
-				service, dead, strings.Join(s.lives(), ", "), strings.Join(s.rollbacks(), ", ")))
+				service, dead, strings.Join(s.Lives(), ", "), strings.Join(s.Rollbacks(), ", ")))
 		case err == nil && out.AllOld():
 			r.warn(fmt.Sprintf("the swap of service %s that interrupted run %s began was put back or had not begun: %s hold their previous content",
-				service, dead, strings.Join(s.lives(), ", ")))
-			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), r.API, s.rollbacks())
+				service, dead, strings.Join(s.Lives(), ", ")))
+			_ = engine.RemoveVolumes(context.WithoutCancel(ctx), r.API, s.Rollbacks())
 		default:
 			why := fmt.Sprintf("exit code %d%s", out.Code, out.Stderr)
 			if err != nil {
@@ -70,7 +70,8 @@ func keepSwap(keep map[string]bool, s Swap, records string) {
 	}
 }
 
-func (s Swap) lives() []string {
+// Lives names the live mounts of the swap.
+func (s Swap) Lives() []string {
 	var out []string
 	for _, t := range s.Targets {
 		out = append(out, t.Live)
@@ -78,7 +79,8 @@ func (s Swap) lives() []string {
 	return out
 }
 
-func (s Swap) rollbacks() []string {
+// Rollbacks names the rollback volumes of the swap.
+func (s Swap) Rollbacks() []string {
 	var out []string
 	for _, t := range s.Targets {
 		out = append(out, t.Rollback)
