@@ -5,6 +5,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,7 +18,16 @@ import (
 
 // pluginVersion is stamped into the binary under test, so a test can tell it from an
 // installed docker-backup.
-const pluginVersion = "e2e-test"
+var pluginVersion = "e2e-test-" + checkoutTag()
+
+// checkoutTag tells checkouts apart (8 hex digits of the test folder's path): the helper
+// image is tagged with the version, and an image build removes older builds of the same
+// version, so two checkouts testing on one engine at once must not share one.
+func checkoutTag() string {
+	wd, _ := os.Getwd()
+	sum := sha256.Sum256([]byte(wd))
+	return hex.EncodeToString(sum[:4])
+}
 
 // env is what TestMain prepared for every test; it is read-only afterwards.
 var env struct {
