@@ -3,7 +3,7 @@
 // run them with `make e2e` (or `go test -tags e2e ./e2e/...`; add -run to pick some).
 //
 // TestMain fails when the engine is unreachable, builds the images with
-// e2e/images/build.sh (cached), builds the plugin with version "e2e-test" and points a
+// e2e/images/build.sh (cached), builds the plugin with version "e2e-test-<checkout>" and points a
 // temporary DOCKER_CONFIG at it, so `docker backup` is the binary under test and the
 // user's own docker config is never touched. The helpers, in the _test.go files:
 //
