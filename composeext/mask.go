@@ -2,25 +2,66 @@ package composeext
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// secretNameRE matches the names of variables whose values are treated as secrets.
-var secretNameRE = regexp.MustCompile(`(?i)(pass|secret|token|key|credential|auth|pwd)`)
+// secretNameRE matches the names of variables whose values are treated as secrets: the
+// one rule of masking, of schedule --print and of what a helper may see. A DSN or a
+// database URL holds a password; PW stands alone or between underscores (PG_PW), so
+// that words like PWM or UPWARD stay plain.
+var secretNameRE = regexp.MustCompile(`(?i)pass|secret|token|key|credential|auth|pwd|private|cert|dsn|(^|_)pw($|_)`)
 
-// minSecretLen keeps short values ("1", "yes") from being masked everywhere.
+// IsSecretName reports whether a variable's name says that its value is a secret.
+func IsSecretName(name string) bool { return secretNameRE.MatchString(name) }
+
+// minSecretLen keeps short values ("1", "yes") from being masked everywhere; a short
+// password inside a URL or a key=value DSN is still masked there (maskCredentials).
 const minSecretLen = 4
+
+// urlPasswordRE finds the password of a URL (scheme://user:password@host), wherever it
+// stands in a line: a DSN a dump command prints, a repository URL in restic's errors.
+var urlPasswordRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/?#@'"]*):([^\s/?#@'"]+)@`)
+
+// kvPasswordRE finds a password given as key=value (libpq's password=…, MYSQL_PWD=…,
+// ?password=… in a query).
+var kvPasswordRE = regexp.MustCompile(`(?i)(password|passwd|pwd)=([^\s&;'"]+)`)
+
+// maskCredentials hides the passwords a line shows by their form alone, whatever their
+// value: those of URLs and of key=value pairs.
+func maskCredentials(s string) string {
+	if !strings.Contains(s, "@") && !strings.Contains(s, "=") {
+		return s
+	}
+	s = urlPasswordRE.ReplaceAllString(s, "${1}:***@")
+	return kvPasswordRE.ReplaceAllString(s, "${1}=***")
+}
+
+// envSecrets are the values of secret-looking variables, and the passwords of the URLs
+// any variable holds (DATABASE_URL=postgres://app:pw@db/app).
+func envSecrets(name, value string) []string {
+	var out []string
+	if len(value) >= minSecretLen && (name == "" || IsSecretName(name)) {
+		out = append(out, value)
+	}
+	for _, m := range urlPasswordRE.FindAllStringSubmatch(value, -1) {
+		if len(m[2]) >= minSecretLen {
+			out = append(out, m[2])
+		}
+	}
+	return out
+}
 
 // collectSecrets gathers the values a user's commands may have received by compose
 // interpolation (${DB_PASSWORD} in a dump command), so that Masked can hide them.
 func collectSecrets(project *types.Project, repo Repository) []string {
 	set := map[string]bool{}
 	add := func(name, value string) {
-		if len(value) >= minSecretLen && (name == "" || secretNameRE.MatchString(name)) {
-			set[value] = true
+		for _, v := range envSecrets(name, value) {
+			set[v] = true
 		}
 	}
 	for k, v := range project.Environment {
@@ -43,9 +84,30 @@ func collectSecrets(project *types.Project, repo Repository) []string {
 	for v := range set {
 		out = append(out, v)
 	}
-	// Longest first, so that a secret containing another is masked whole.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	sortSecrets(out)
 	return out
+}
+
+// sortSecrets orders secrets longest first, so that a secret containing another is
+// masked whole.
+func sortSecrets(s []string) {
+	sort.SliceStable(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
+}
+
+// AddSecretEnv adds to the plan's secrets those of a container's environment ("K=V",
+// as the engine gives it): a service's container may hold a password that the compose
+// file does not (an image's ENV, a container created from an older .env), and a dump
+// or hook that fails may print it. Call it before the plan is shared between goroutines.
+func (p *Plan) AddSecretEnv(env []string) {
+	for _, kv := range env {
+		name, value, _ := strings.Cut(kv, "=")
+		for _, v := range envSecrets(name, value) {
+			if !slices.Contains(p.Secrets, v) {
+				p.Secrets = append(p.Secrets, v)
+			}
+		}
+	}
+	sortSecrets(p.Secrets)
 }
 
 // Masked returns a copy of the plan safe to print: secret values that compose
@@ -53,19 +115,13 @@ func collectSecrets(project *types.Project, repo Repository) []string {
 // commands of the original plan.
 func (p *Plan) Masked() *Plan {
 	out := *p
-	if len(p.Secrets) == 0 {
-		return &out
-	}
 	mask := func(argv []string) []string {
 		if argv == nil {
 			return nil
 		}
 		masked := make([]string, len(argv))
 		for i, a := range argv {
-			for _, s := range p.Secrets {
-				a = strings.ReplaceAll(a, s, "***")
-			}
-			masked[i] = a
+			masked[i] = p.Mask(a)
 		}
 		return masked
 	}
@@ -100,10 +156,12 @@ func (p *Plan) Masked() *Plan {
 	return &out
 }
 
-// Mask replaces the plan's secret values in s by ***: for error lines and logs.
+// Mask replaces the plan's secret values in s by ***, and the password of any URL or
+// key=value pair: the one masker of every line that leaves the process (console, --json,
+// logs, notices, pings, metrics).
 func (p *Plan) Mask(s string) string {
 	for _, secret := range p.Secrets {
 		s = strings.ReplaceAll(s, secret, "***")
 	}
-	return s
+	return maskCredentials(s)
 }

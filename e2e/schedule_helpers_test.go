@@ -18,8 +18,24 @@ const schedulerService = "docker-backup"
 // startScheduler writes the scheduler service with `docker backup schedule --print`
 // into compose.backup.yaml and brings it up with compose as an extra file, as the
 // README says; it returns the scheduler's container. Cleanup logs what it printed.
+// extraEnv is --print's environment and goes into the project's .env too: --print
+// never writes a variable that feeds a secret (a notify or healthcheck URL), which the
+// scheduler reads from .env.
 func (p *project) startScheduler(t *testing.T, extraEnv ...string) string {
 	t.Helper()
+	if len(extraEnv) > 0 {
+		f, err := os.OpenFile(filepath.Join(p.dir, ".env"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(strings.Join(extraEnv, "\n") + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := p.cmd([]string{"docker", "backup", "schedule", "--print"})
 	c.env = append(c.env, extraEnv...)
 	r := c.run()

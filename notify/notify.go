@@ -59,6 +59,7 @@ func (n *Notifier) Start(ctx context.Context) {
 // success ping (the run ended ok or with warnings) or failure ping. It returns when all
 // were sent or given up.
 func (n *Notifier) Done(ctx context.Context, run report.Run) {
+	run = masked(run, n.plan.Mask)
 	notices := Notices(run)
 	var wg sync.WaitGroup
 	for _, t := range n.plan.Notify {

@@ -320,3 +320,37 @@ func TestNoticeText(t *testing.T) {
 		t.Errorf("run notice: %q", got)
 	}
 }
+
+// TestDoneMasksWhatItSends checks that a notice's body and a ping's carry neither a
+// secret's value nor a URL's password, whoever built the report: they go to a third
+// party.
+func TestDoneMasksWhatItSends(t *testing.T) {
+	hook := newReceiver(t, http.StatusOK)
+	hc := newReceiver(t, http.StatusOK)
+	plan := &composeext.Plan{
+		Notify:      []composeext.NotifyTarget{target(hook.srv.URL+"/hook", composeext.NotifyFailure)},
+		Healthcheck: &composeext.Healthcheck{Failure: &composeext.Ping{URL: hc.srv.URL + "/fail"}},
+		Secrets:     []string{"r00t-s3cret"},
+	}
+	run := sampleRun()
+	run.Services[0].Error = "dump command exited 1: r00t-s3cret; connecting to postgres://app:pw@db/app: refused"
+	run.Error = "mysql://root:pw2@db/x unreachable"
+	New(plan, Options{}).Done(context.Background(), run)
+	got := append(hook.requests(), hc.requests()...)
+	if len(got) != 3 {
+		t.Fatalf("got %d requests, want 2 notices and a ping: %v", len(got), got)
+	}
+	for _, r := range got {
+		for _, secret := range []string{"r00t-s3cret", ":pw@", ":pw2@"} {
+			if strings.Contains(r.body, secret) {
+				t.Errorf("%s got %q: %s", r.path, secret, r.body)
+			}
+		}
+	}
+	if !strings.Contains(got[2].body, "postgres://app:***@db/app") {
+		t.Errorf("ping body %q, want the masked DSN", got[2].body)
+	}
+	if run.Services[0].Error == "" || !strings.Contains(run.Services[0].Error, "r00t-s3cret") {
+		t.Errorf("Done changed the caller's report: %q", run.Services[0].Error)
+	}
+}

@@ -85,5 +85,5 @@ func commandRun(ctx context.Context, plan *composeext.Plan, command string, fn f
 	if err != nil {
 		rep.Error = plan.Mask(report.OneLine(err.Error()))
 	}
-	return rep, err
+	return rep, maskError(err, plan.Mask)
 }

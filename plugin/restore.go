@@ -68,7 +68,7 @@ func newRestoreCommand(d *deps) *cli.Command {
 	}
 }
 
-func runRestore(ctx context.Context, opts *restoreOptions) error {
+func runRestore(ctx context.Context, opts *restoreOptions) (err error) {
 	if len(opts.args) == 0 {
 		return usageErrorf("restore needs at least one SERVICE[@SNAPSHOT]: see '%s restore --help'", appName(opts.d))
 	}
@@ -92,11 +92,13 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 	if err != nil {
 		return err
 	}
+	defer func() { err = maskError(err, plan.Mask) }()
 	s, err := opts.connect(ctx, opts.d, plan)
 	if err != nil {
 		return err
 	}
-	reporter := newRestoreReporter(opts.d.streams.Out, opts.json)
+	addContainerSecrets(ctx, s.api, plan)
+	reporter := maskedRestoreReporter{inner: newRestoreReporter(opts.d.streams.Out, opts.json), mask: plan.Mask}
 	env := restore.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: reporter}
 	ropts := restore.Options{To: opts.to, NoRollback: opts.noRollback}
 	jobs, err := restore.Prepare(ctx, env, targets, ropts)

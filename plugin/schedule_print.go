@@ -3,9 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -70,12 +68,14 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 		return err
 	}
 	env := schedulerEnv(opts, plan, image)
-	vars, withheld := interpolatedVariables(plan.ComposeFiles, opts.d.getenv)
-	for k, v := range vars {
+	vars := interpolatedVariables(plan.ComposeFiles, opts.d.getenv)
+	for k, v := range vars.carried {
 		if _, set := env[k]; !set {
 			env[k] = v
 		}
 	}
+	envFiles := projectEnvFiles(opts, plan)
+	fromEnvFile, missing := vars.split(composeext.EnvFileNames(envFiles))
 	svc := schedulerService{
 		Image: image, Command: []string{"schedule"}, Restart: "unless-stopped",
 		StopGracePeriod: schedulerStopGrace,
@@ -95,6 +95,9 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 	fmt.Fprintln(w, "# It mounts the engine's socket: whoever controls this container controls the engine,")
 	fmt.Fprintln(w, "# root on its host included. The project folder is mounted at the same path as on the")
 	fmt.Fprintln(w, "# host, so that bind mounts and the repository resolve as for `docker backup up`.")
+	if len(fromEnvFile) > 0 {
+		fmt.Fprintf(w, "# Secrets it reads from %s itself, never written here: %s.\n", strings.Join(envFiles, ", "), strings.Join(fromEnvFile, ", "))
+	}
 	_, err = w.Write(out)
 	if loc, lerr := opts.d.locateEngine(); lerr == nil && loc.Remote {
 		fmt.Fprintf(opts.d.streams.Err, "warning: the engine runs on another machine (%s): the scheduler reads the project folder %s on the engine's host, where it must be at that path\n", loc.Endpoint, plan.WorkingDir)
@@ -102,43 +105,75 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 	if opts.d.getenv("RESTIC_PASSWORD") != "" {
 		fmt.Fprintln(opts.d.streams.Err, "warning: RESTIC_PASSWORD is not written into the file (a secret): give the project a password_file the scheduler can read")
 	}
-	for _, name := range withheld {
-		fmt.Fprintf(opts.d.streams.Err, "warning: the compose files use %s, set here and not written into the file (it looks like a secret): put it in the project's .env, which the scheduler reads, or in its environment\n", name)
+	if len(missing) > 0 {
+		fmt.Fprintf(opts.d.streams.Err, "warning: the compose files use %s, set here and not written into the file (secrets): put them in %s, which the scheduler reads\n",
+			strings.Join(missing, ", "), strings.Join(envFiles, " or "))
 	}
 	return err
 }
 
-// shellVariableRE finds the variables a compose file interpolates: $NAME, ${NAME…}.
-var shellVariableRE = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+// printedVariables are the variables the compose files interpolate that are set where
+// --print runs: carried into the scheduler's environment (an image tag, a path), or
+// withheld as secrets, each with the place that makes it one.
+type printedVariables struct {
+	carried  map[string]string
+	withheld []withheldVariable
+}
 
-// secretNameRE tells a variable whose name says it holds a secret.
-var secretNameRE = regexp.MustCompile(`(?i)pass|secret|token|key|credential|auth|private|cert`)
+// withheldVariable is a secret variable set where --print runs, and why it is one.
+type withheldVariable struct{ name, why string }
 
-// interpolatedVariables returns the variables the compose files interpolate that are
-// set in this environment: those the scheduler needs as compose had them (an image
-// tag, a path), and apart those whose name says they are secrets, which are withheld.
-func interpolatedVariables(files []string, getenv func(string) string) (carried map[string]string, withheld []string) {
-	carried = map[string]string{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
+// interpolatedVariables sorts the variables the compose files interpolate and that are
+// set in this environment by composeext's one rule (ReadVariables): a variable that
+// feeds a secret (a service's environment, a notify or healthcheck URL, a secret backend
+// setting, a password) or is named like one is never written into the file; the
+// scheduler reads it from the project's .env, where compose's own interpolation finds it
+// too.
+func interpolatedVariables(files []string, getenv func(string) string) printedVariables {
+	read := composeext.ReadVariables(files)
+	out := printedVariables{carried: map[string]string{}}
+	for _, name := range read.Names {
+		v := getenv(name)
+		if v == "" {
 			continue
 		}
-		for _, m := range shellVariableRE.FindAllStringSubmatch(string(data), -1) {
-			name := m[1]
-			v := getenv(name)
-			if v == "" || slices.Contains(withheld, name) {
-				continue
-			}
-			if secretNameRE.MatchString(name) {
-				withheld = append(withheld, name)
-				continue
-			}
-			carried[name] = v
+		if why, secret := read.Secret[name]; secret {
+			out.withheld = append(out.withheld, withheldVariable{name, why})
+			continue
+		}
+		out.carried[name] = v
+	}
+	return out
+}
+
+// split names the withheld variables that the env files define (the scheduler reads
+// them there) and, with why, those they do not (the user must provide them).
+func (p printedVariables) split(defined map[string]bool) (inFile, missing []string) {
+	for _, w := range p.withheld {
+		if defined[w.name] {
+			inFile = append(inFile, w.name)
+		} else {
+			missing = append(missing, fmt.Sprintf("%s (%s)", w.name, w.why))
 		}
 	}
-	slices.Sort(withheld)
-	return carried, withheld
+	return inFile, missing
+}
+
+// projectEnvFiles are the env files the scheduler reads as it loads the project: those
+// given to --print (--env-file; give them to compose as it deploys, which labels the
+// container with them), else the project folder's .env.
+func projectEnvFiles(opts *scheduleOptions, plan *composeext.Plan) []string {
+	if len(opts.load.EnvFiles) == 0 {
+		return []string{filepath.Join(plan.WorkingDir, ".env")}
+	}
+	files := make([]string, len(opts.load.EnvFiles))
+	for i, f := range opts.load.EnvFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(opts.load.WorkingDir, f)
+		}
+		files[i] = f
+	}
+	return files
 }
 
 // schedulerEnv carries the image and the settings given to --print (flags, the

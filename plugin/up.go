@@ -113,7 +113,9 @@ func runUp(ctx context.Context, opts *upOptions) error {
 // command's own failure (no run could begin); a service's failure is in its result.
 func backupPlan(ctx context.Context, opts *upOptions, plan *composeext.Plan, reporter upReporter) ([]backup.Result, report.Run, error) {
 	rep := report.Run{Command: "up", Project: plan.Project, Started: time.Now()}
-	results, err := backupServices(ctx, opts, plan, reporter, &rep)
+	// Every line up shows, on the console, in --json or in the scheduler's log, is masked.
+	results, err := backupServices(ctx, opts, plan, maskedUpReporter{inner: reporter, mask: plan.Mask}, &rep)
+	err = maskError(err, plan.Mask)
 	rep.Duration = time.Since(rep.Started)
 	rep.Services = backup.Report(results, plan.Mask)
 	if err != nil {
@@ -134,6 +136,9 @@ func backupServices(ctx context.Context, opts *upOptions, plan *composeext.Plan,
 		return nil, err
 	}
 	rep.Machine = s.identity.Machine
+	// Before any goroutine shares the plan: what the services' containers hold is masked
+	// too.
+	addContainerSecrets(ctx, s.api, plan)
 	// Only the default local repository is created on first use (see repository).
 	r, err := s.begin(ctx, plan, "up", opts.run, beginOptions{initLocal: plan.Repository.Default, mounts: backup.RunMounts(plan)}, reporter.Warn)
 	if err != nil {

@@ -80,7 +80,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	case errors.Is(err, verify.ErrInput):
 		return usageErrorf("%s", plan.Mask(err.Error()))
 	case err != nil:
-		return err
+		return maskError(err, plan.Mask)
 	}
 	if opts.json {
 		if err := writeVerifyJSON(out, plan, results); err != nil {
@@ -120,6 +120,7 @@ func verifyServices(ctx context.Context, opts *verifyOptions, plan *composeext.P
 		return nil, err
 	}
 	rep.Machine = s.identity.Machine
+	addContainerSecrets(ctx, s.api, plan)
 	env := verify.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: progress}
 	jobs, err := verify.Prepare(ctx, env, opts.services, opts.drill)
 	if err != nil {
