@@ -27,8 +27,8 @@ const minSecretLen = 4
 var urlPasswordRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/?#@'"]*):([^\s/?#@'"]+)@`)
 
 // kvPasswordRE finds a password given as key=value (libpq's password=…, MYSQL_PWD=…,
-// ?password=… in a query).
-var kvPasswordRE = regexp.MustCompile(`(?i)(password|passwd|pwd)=([^\s&;'"]+)`)
+// ?password=… in a query); the shell's own PWD=/path is no password.
+var kvPasswordRE = regexp.MustCompile(`(?i)(password|passwd|_pwd)=([^\s&;'"]+)`)
 
 // maskCredentials hides the passwords a line shows by their form alone, whatever their
 // value: those of URLs and of key=value pairs.

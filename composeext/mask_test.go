@@ -17,6 +17,7 @@ func TestMaskCredentials(t *testing.T) {
 		{`dsn "mysql://root:p%40ss@tcp(db:3306)/shop"`, `dsn "mysql://root:***@tcp(db:3306)/shop"`},
 		{"host=db user=app password=pw dbname=app", "host=db user=app password=*** dbname=app"},
 		{"PGPASSWORD=x pg_dump", "PGPASSWORD=*** pg_dump"},
+		{"MYSQL_PWD=x mysqldump in PWD=/srv/shop", "MYSQL_PWD=*** mysqldump in PWD=/srv/shop"},
 		{"rest:https://u:secret@backup.example.com/shop", "rest:https://u:***@backup.example.com/shop"},
 		{"https://user@example.com/x and a@b", "https://user@example.com/x and a@b"},
 		{"--password-file=/run/key", "--password-file=/run/key"},
