@@ -14,7 +14,7 @@ import (
 
 // The statuses of a *_status state set: one series each, 1 for the last run's, 0 for
 // the others.
-var statuses = []report.Status{report.StatusOK, report.StatusWarning, report.StatusFailed}
+var statuses = []report.Status{report.StatusOK, report.StatusWarning, report.StatusFailed, report.StatusInterrupted}
 
 // Metrics holds the series of one or more projects in a registry of its own (never
 // Prometheus's global one). It is safe for concurrent use.
@@ -37,14 +37,14 @@ func New() *Metrics {
 	prj := []string{"project"}
 	m.lastRun = m.gauge("docker_backup_last_run_timestamp_seconds", "Unix time at which the service's last backup ended, whatever its outcome.", svc)
 	m.lastDuration = m.gauge("docker_backup_last_run_duration_seconds", "How long the service's last backup took, hooks included.", svc)
-	m.lastStatus = m.gauge("docker_backup_last_run_status", "How the service's last backup ended: 1 for its status (ok, warning, failed), 0 for the others.", append(svc, "status"))
+	m.lastStatus = m.gauge("docker_backup_last_run_status", "How the service's last backup ended: 1 for its status (ok, warning, failed, interrupted), 0 for the others.", append(svc, "status"))
 	m.lastSuccess = m.gauge("docker_backup_last_success_timestamp_seconds", "Unix time at which the service's last backup that made a snapshot (status ok or warning) ended.", svc)
 	m.bytesAdded = m.gauge("docker_backup_last_run_bytes_added", "Bytes the service's last backup added to the repository, after deduplication (restic's data_added).", svc)
 	m.files = m.gauge("docker_backup_last_run_files", "Files the service's last backup read (restic's total_files_processed; 1 for a dump).", svc)
 	m.cmdRun = m.gauge("docker_backup_command_last_run_timestamp_seconds", "Unix time at which the command's last run (up, check, prune) ended, whatever its outcome.", cmd)
 	m.cmdDuration = m.gauge("docker_backup_command_last_run_duration_seconds", "How long the command's last run took.", cmd)
-	m.cmdStatus = m.gauge("docker_backup_command_last_run_status", "How the command's last run ended: 1 for its status (ok, warning, failed), 0 for the others. up is failed when it or any service failed.", append(cmd, "status"))
-	m.cmdSuccess = m.gauge("docker_backup_command_last_success_timestamp_seconds", "Unix time at which the command's last run that did not fail (status ok or warning) ended.", cmd)
+	m.cmdStatus = m.gauge("docker_backup_command_last_run_status", "How the command's last run ended: 1 for its status (ok, warning, failed, interrupted), 0 for the others. up is failed when it or any service failed.", append(cmd, "status"))
+	m.cmdSuccess = m.gauge("docker_backup_command_last_success_timestamp_seconds", "Unix time at which the command's last run that did not fail or stop early (status ok or warning) ended.", cmd)
 	m.snapshots = m.gauge("docker_backup_repository_snapshots", "The project's snapshots in the repository, as the last up found them.", prj)
 	m.size = m.gauge("docker_backup_repository_size_bytes", "Bytes the project's snapshots take in the repository, deduplicated and compressed (restic stats --mode raw-data), as the last up found them.", prj)
 	m.verifyRun = m.gauge("docker_backup_verify_last_run_timestamp_seconds", "Unix time at which the service's last restore drill (docker backup verify) ended, whatever its outcome.", svc)
@@ -73,7 +73,7 @@ func (m *Metrics) Observe(run report.Run, at time.Time) {
 	m.cmdRun.With(cmd).Set(ts)
 	m.cmdDuration.With(cmd).Set(run.Duration.Seconds())
 	setStatus(m.cmdStatus, cmd, run.Status)
-	if run.Status != report.StatusFailed {
+	if run.Status == report.StatusOK || run.Status == report.StatusWarning {
 		m.cmdSuccess.With(cmd).Set(ts)
 	}
 	for _, s := range run.Services {

@@ -67,7 +67,8 @@ func (n Notice) Text() string {
 func Summary(run report.Run) string {
 	line := fmt.Sprintf("%s: %s %s", who(run.Project, run.Machine), run.Command, statusWord(run.Status))
 	var parts []string
-	if run.Error != "" {
+	if run.Error != "" && run.Status != report.StatusInterrupted {
+		// An interrupted run's Error lists its services, as the parts below do.
 		parts = append(parts, run.Error)
 	}
 	ok := 0
@@ -77,6 +78,12 @@ func Summary(run report.Run) string {
 			ok++
 		case report.StatusFailed, report.StatusWarning:
 			parts = append(parts, fmt.Sprintf("%s %s: %s", s.Service, s.Status, s.Error))
+		case report.StatusInterrupted:
+			parts = append(parts, s.Service+" interrupted")
+		case report.StatusSkipped:
+			if s.Error == report.NotBegun {
+				parts = append(parts, s.Service+" not begun")
+			}
 		}
 	}
 	if ok > 0 {
@@ -103,6 +110,8 @@ func statusWord(s report.Status) string {
 		return "FAILED"
 	case report.StatusWarning:
 		return "WARNING"
+	case report.StatusInterrupted:
+		return "INTERRUPTED"
 	}
 	return string(s)
 }

@@ -7,6 +7,8 @@ package notify
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +58,11 @@ func (n *Notifier) Start(ctx context.Context) {
 }
 
 // Done sends the run's notices to every target that wants them, then the healthcheck's
-// success ping (the run ended ok or with warnings) or failure ping. It returns when all
-// were sent or given up.
+// closing ping: success when the run ended ok or with warnings, failure when it failed.
+// An interrupted run (stopped, not failed) sends no failure ping: with a
+// healthchecks.io-style base URL it is told to the check's log (base/log, which keeps
+// the summary and changes no state), else nothing; a run that never ends is what a
+// dead-man's switch notices by itself. Done returns when all were sent or given up.
 func (n *Notifier) Done(ctx context.Context, run report.Run) {
 	run = masked(run, n.plan.Mask)
 	notices := Notices(run)
@@ -65,7 +70,7 @@ func (n *Notifier) Done(ctx context.Context, run report.Run) {
 	for _, t := range n.plan.Notify {
 		var mine []Notice
 		for _, nt := range notices {
-			if e, ok := event(nt.Status); ok && t.Notifies(e) {
+			if e, ok := event(nt); ok && t.Notifies(e) {
 				mine = append(mine, nt)
 			}
 		}
@@ -83,13 +88,48 @@ func (n *Notifier) Done(ctx context.Context, run report.Run) {
 	if hc == nil {
 		return
 	}
-	if run.Status == report.StatusFailed {
+	switch run.Status {
+	case report.StatusFailed:
 		if hc.Failure != nil {
 			n.ping(ctx, "failure", hc.Failure, Summary(run))
 		}
-	} else if hc.Success != nil {
-		n.ping(ctx, "success", hc.Success, Summary(run))
+	case report.StatusInterrupted:
+		if log := logPing(hc); log != nil {
+			n.ping(ctx, "log", log, Summary(run))
+		}
+	default:
+		if hc.Success != nil {
+			n.ping(ctx, "success", hc.Success, Summary(run))
+		}
 	}
+}
+
+// logPing is healthchecks.io's log endpoint (base/log) when the pings follow its
+// convention (failure is success's base/fail, as a base URL gives them); nil otherwise.
+func logPing(hc *composeext.Healthcheck) *composeext.Ping {
+	if hc.Success == nil || hc.Failure == nil {
+		return nil
+	}
+	fail, err := withSuffix(hc.Success.URL, "/fail")
+	if err != nil || fail != hc.Failure.URL {
+		return nil
+	}
+	log, err := withSuffix(hc.Success.URL, "/log")
+	if err != nil {
+		return nil
+	}
+	return &composeext.Ping{URL: log, Display: hc.Success.Display}
+}
+
+// withSuffix puts suffix at the end of a URL's path, before its query, as a base URL's
+// pings are made.
+func withSuffix(raw, suffix string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/")+suffix, ""
+	return u.String(), nil
 }
 
 // sendContext is ctx without its cancellation, bounded by the timeout: an interrupted
@@ -101,15 +141,21 @@ func (n *Notifier) sendContext(ctx context.Context) (context.Context, context.Ca
 // warn sends a warning line with the plan's secrets masked.
 func (n *Notifier) warn(msg string) { n.opts.Warn(n.plan.Mask(msg)) }
 
-// event is the notify outcome of a status; skipped has none.
-func event(s report.Status) (composeext.NotifyEvent, bool) {
-	switch s {
-	case report.StatusFailed:
+// event is the notify outcome of a notice: an interrupted one, or a service its
+// interrupted run never began, is a failure's (a backup that should have happened did
+// not); strategy none's skip has none.
+func event(nt Notice) (composeext.NotifyEvent, bool) {
+	switch nt.Status {
+	case report.StatusFailed, report.StatusInterrupted:
 		return composeext.NotifyFailure, true
 	case report.StatusOK:
 		return composeext.NotifySuccess, true
 	case report.StatusWarning:
 		return composeext.NotifyWarning, true
+	case report.StatusSkipped:
+		if nt.Error == report.NotBegun {
+			return composeext.NotifyFailure, true
+		}
 	}
 	return "", false
 }

@@ -354,3 +354,49 @@ func TestDoneMasksWhatItSends(t *testing.T) {
 		t.Errorf("Done changed the caller's report: %q", run.Services[0].Error)
 	}
 }
+
+// TestInterruptedRun: a stopped run is no failure: no /fail ping, its summary on the
+// check's log endpoint (base URL convention only); its interrupted and not-begun
+// services are notified with the failures, strategy none's skip is not.
+func TestInterruptedRun(t *testing.T) {
+	rcv := newReceiver(t, http.StatusOK)
+	base := rcv.srv.URL + "/hc"
+	hook := rcv.srv.URL + "/hook"
+	run := sampleRun()
+	run.Services[0].Status, run.Services[0].Error = report.StatusInterrupted, ""
+	run.Services = append(run.Services, report.Service{Service: "late", Strategy: "dump", Status: report.StatusSkipped, Error: report.NotBegun})
+	run.Status, run.Error = report.StatusInterrupted, "stopped before its end: db interrupted; late not begun"
+	for _, tc := range []struct {
+		name string
+		hc   *composeext.Healthcheck
+		want []string
+	}{
+		{"base URL", &composeext.Healthcheck{Success: &composeext.Ping{URL: base}, Failure: &composeext.Ping{URL: base + "/fail"}}, []string{"/hc/log"}},
+		{"own URLs", &composeext.Healthcheck{Success: &composeext.Ping{URL: base + "/ok"}, Failure: &composeext.Ping{URL: base + "/bad"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rcv.mu.Lock()
+			rcv.got = nil
+			rcv.mu.Unlock()
+			plan := &composeext.Plan{Healthcheck: tc.hc, Notify: []composeext.NotifyTarget{target(hook, composeext.NotifyFailure)}}
+			New(plan, Options{}).Done(context.Background(), run)
+			var pings, notices []string
+			for _, r := range rcv.requests() {
+				if r.path == "/hook" {
+					var n Notice
+					_ = json.Unmarshal([]byte(r.body), &n)
+					notices = append(notices, n.Service+" "+string(n.Status))
+					continue
+				}
+				pings = append(pings, r.path)
+				if !strings.Contains(r.body, "up INTERRUPTED: db interrupted; media warning: 1 file could not be read; late not begun; 1 ok") {
+					t.Errorf("ping body %q", r.body)
+				}
+			}
+			slices.Sort(notices)
+			if !slices.Equal(pings, tc.want) || strings.Join(notices, ",") != " interrupted,db interrupted,late skipped" {
+				t.Errorf("pings %v (want %v), notices %q", pings, tc.want, notices)
+			}
+		})
+	}
+}

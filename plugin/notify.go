@@ -42,15 +42,30 @@ func (r *runNotifier) start(ctx context.Context) {
 }
 
 // done sends the run's notices and the healthcheck's closing ping. A run whose context
-// was cancelled failed as "interrupted", whatever its services had reached.
+// was cancelled is interrupted, not failed (backupPlan has said which services were
+// under way); one that did not say so yet is made so here.
 func (r *runNotifier) done(ctx context.Context, rep report.Run) {
 	if r == nil {
 		return
 	}
-	if ctx.Err() != nil {
-		rep.Status, rep.Error = report.StatusFailed, "interrupted"
+	if ctx.Err() != nil && rep.Status != report.StatusInterrupted {
+		interrupted(&rep)
 	}
 	r.n.Done(ctx, rep)
+}
+
+// interrupted makes rep the outcome of a command stopped before its end, when which
+// services had begun is not known: those with an outcome other than failed keep it,
+// the others count as under way.
+func interrupted(rep *report.Run) {
+	report.Interrupt(rep, func(string) bool { return true }, func(svc string) bool {
+		for _, s := range rep.Services {
+			if s.Service == svc {
+				return s.Status != report.StatusFailed
+			}
+		}
+		return false
+	})
 }
 
 // notifyLines shows the notify targets and healthcheck pings of a masked plan, for

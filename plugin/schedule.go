@@ -24,6 +24,16 @@ type scheduleOptions struct {
 	metrics     *scheduleMetrics
 	run         runSettings
 	d           *deps
+	// tracker is the scheduler's state and log its lines, set as it starts.
+	tracker *schedule.Tracker
+	log     *scheduleLog
+}
+
+// warn logs a failure to record the scheduler's state, which never stops a run.
+func (o *scheduleOptions) warn(err error) {
+	if err != nil && o.log != nil {
+		o.log.printf("warning: %v", err)
+	}
 }
 
 // heartbeatEvery is how often the scheduler renews its heartbeat between jobs.
@@ -37,7 +47,9 @@ func newScheduleCommand(d *deps) *cli.Command {
 			"Runs up (with the retention) on x-backup.schedule, check on x-backup.check.schedule,\n" +
 			"prune on x-backup.prune.schedule and verify on x-backup.verify.schedule, one at a time:\n" +
 			"a tick during a run is skipped and logged.\n" +
-			"SIGTERM ends a run in progress cleanly (stopped services run again) and exits 0.\n" +
+			"SIGTERM ends a run in progress cleanly (stopped services run again; the run is interrupted,\n" +
+			"not failed) and exits 0. As it starts, before the first tick, it finishes what a dead run\n" +
+			"left (a scheduler killed mid-run: its stopped services run again) and logs what it did.\n" +
 			"As a service of the project (see --print) it finds its project by its own container's\n" +
 			"compose labels. --print prints that service as a compose file.",
 		Flags: append(withProjectFlags(
@@ -82,11 +94,8 @@ func runSchedule(ctx context.Context, opts *scheduleOptions) error {
 	}
 	log := newScheduleLog(opts.d.streams)
 	tracker := schedule.NewTracker(stateFile, plan.Project, jobs, time.Now())
-	warn := func(err error) {
-		if err != nil {
-			log.printf("warning: %v", err)
-		}
-	}
+	opts.tracker, opts.log = tracker, log
+	warn := opts.warn
 	opts.metrics = newScheduleMetrics(opts.metricsFile, plan, func(msg string) { log.printf("warning: %s", msg) })
 	stopServing, err := opts.metrics.serve(ctx, plan)
 	if err != nil {
@@ -95,6 +104,11 @@ func runSchedule(ctx context.Context, opts *scheduleOptions) error {
 	defer stopServing()
 	opts.metrics.heartbeat(time.Now())
 	log.printf("scheduler of project %s started (compose files %v, time zone %s)", plan.Project, plan.ComposeFiles, time.Local)
+	// Before the first tick, which may be a day away: a service that a dead run (this
+	// scheduler, killed) left stopped must not wait for it.
+	if err := scheduleRecover(ctx, opts, plan); err != nil {
+		return err
+	}
 
 	hctx, stopHeartbeat := context.WithCancel(ctx)
 	defer stopHeartbeat()
@@ -174,11 +188,16 @@ func scheduledUp(ctx context.Context, opts *scheduleOptions) report.Run {
 	if err != nil {
 		return failedRun("up", opts.load.ProjectName, started, err)
 	}
-	reporter := newReporter(Streams{Out: opts.d.streams.Out, Err: opts.d.streams.Err}, false)
+	reporter := newScheduledReporter(ctx, newReporter(Streams{Out: opts.d.streams.Out, Err: opts.d.streams.Err}, false), plan, opts)
 	alerts := newRunNotifier(plan, false, reporter.Warn)
 	alerts.start(ctx)
 	repo := opts.metrics.repository()
 	results, rep, err := backupPlan(ctx, &upOptions{load: opts.load, run: opts.run, metrics: repo, d: opts.d}, plan, reporter)
+	if ctx.Err() != nil {
+		// Stopped (SIGTERM): interrupted and skipped, not failed; no summary table.
+		reporter.interrupt(&rep)
+		err = ctx.Err()
+	}
 	alerts.done(ctx, rep)
 	opts.metrics.record(rep, repo)
 	if err == nil {

@@ -44,6 +44,9 @@ func scheduledVerify(ctx context.Context, opts *scheduleOptions) report.Run {
 	}
 	vopts := &verifyOptions{load: opts.load, run: opts.run, d: opts.d}
 	_, rep, _ := verifyPlan(ctx, vopts, plan, &verifyProgress{out: opts.d.streams.Out, mask: plan.Mask})
+	if ctx.Err() != nil {
+		interrupted(&rep)
+	}
 	newAlertNotifier(plan, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
 	opts.metrics.record(rep, nil)
 	return rep
@@ -65,6 +68,9 @@ func maintenanceRun(ctx context.Context, opts *scheduleOptions, command string, 
 		rep.Machine = s.identity.Machine
 		return body(ctx, plan, s)
 	})
+	if ctx.Err() != nil {
+		interrupted(&rep)
+	}
 	newAlertNotifier(plan, false, warnTo(opts.d.streams.Out)).done(ctx, rep)
 	opts.metrics.record(rep, nil)
 	return rep

@@ -217,3 +217,31 @@ func TestScheduledJobs(t *testing.T) {
 		t.Errorf("check's subset = %q", plan.Check.ReadDataSubset)
 	}
 }
+
+// status shows a run the scheduler found interrupted at its start: the service it had
+// left stopped, and when recovery started it again.
+func TestStatusInterrupted(t *testing.T) {
+	dir := writeCompose(t, scheduleCompose)
+	plan, err := loadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.Local)
+	again := t0.Add(time.Hour)
+	in := &schedule.Interruption{Job: "up", Started: t0, Began: []string{"files"}, Found: again, Cause: diedCause,
+		Restarted: []schedule.Restart{{Service: "files", Container: "c1", At: again}}}
+	sched := &schedulerView{Running: true, Container: "shop-docker-backup-1", Interrupted: in, Jobs: map[string]schedule.JobState{},
+		services: map[string]schedule.ServiceState{"files": {LastRun: t0, LastStatus: "interrupted", LastError: diedCause, StartedAgain: again}}}
+	var out bytes.Buffer
+	if err := writeStatus(&out, buildStatus(plan, "prod", nil, sched)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"interrupted run: up of 2026-12-01 03:00:00 (the scheduler died during the run), found 2026-12-01 04:00:00: files started again at 04:00:00",
+		"interrupted: the scheduler died during the run (left stopped, started again 2026-12-01 04:00:00)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -65,6 +65,8 @@ type schedulerView struct {
 	Heartbeat time.Time                    `json:"heartbeat"`
 	Busy      string                       `json:"busy,omitempty"`
 	Jobs      map[string]schedule.JobState `json:"jobs"`
+	// Interrupted is the last dead run the scheduler found at its start and recovered.
+	Interrupted *schedule.Interruption `json:"interrupted,omitempty"`
 	// services are the scheduler's last runs of each service.
 	services map[string]schedule.ServiceState
 }
@@ -79,6 +81,9 @@ type serviceStatus struct {
 	LastSuccess  *time.Time `json:"last_success,omitempty"`
 	LastSnapshot string     `json:"last_snapshot,omitempty"`
 	NextRun      *time.Time `json:"next_run,omitempty"`
+	// StartedAgain is when the scheduler's recovery started the service again, after
+	// its last run (interrupted) had left it stopped.
+	StartedAgain *time.Time `json:"started_again,omitempty"`
 }
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
@@ -118,7 +123,7 @@ func findScheduler(ctx context.Context, opts *statusOptions, api engine.API, pla
 			return nil, err
 		}
 		return &schedulerView{Container: container, Running: running, Started: st.Started, Heartbeat: st.Heartbeat,
-			Busy: st.Running, Jobs: st.Jobs, services: st.Services}, nil
+			Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, services: st.Services}, nil
 	}
 	if file := opts.stateFile; file != "" || self != "" {
 		if file == "" {
@@ -184,6 +189,10 @@ func buildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot,
 			if st, ok := sched.services[svc.Name]; ok && (row.LastRun == nil || !st.LastRun.Before(*row.LastRun)) {
 				t := st.LastRun
 				row.LastRun, row.LastStatus, row.LastError = &t, string(st.LastStatus), st.LastError
+				if !st.StartedAgain.IsZero() && !st.StartedAgain.Before(st.LastRun) {
+					again := st.StartedAgain
+					row.StartedAgain = &again
+				}
 			}
 		}
 		view.Services = append(view.Services, row)
@@ -205,12 +214,19 @@ func writeStatus(w io.Writer, v statusView) error {
 		}
 		fmt.Fprintf(w, "project %s on %s: scheduler %s %s, on %q, heartbeat %s\n", v.Project, v.Machine, s.Container, busy, v.Schedule, s.Heartbeat.Local().Format(time.DateTime))
 	}
+	if s := v.Scheduler; s != nil && s.Interrupted != nil && !s.Jobs["up"].LastRun.After(s.Interrupted.Found) {
+		// Until the next backup: then it is history, and its rows are that backup's.
+		fmt.Fprintln(w, interruptedLine(s.Interrupted))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSTRATEGY\tLAST RUN\tSTATUS\tLAST SUCCESS\tLAST SNAPSHOT\tNEXT RUN")
 	for _, r := range v.Services {
 		status := orDash(r.LastStatus)
 		if r.LastError != "" {
 			status += ": " + r.LastError
+		}
+		if r.StartedAgain != nil {
+			status += " (left stopped, started again " + when(r.StartedAgain) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.Strategy, when(r.LastRun), status,
 			when(r.LastSuccess), orDash(r.LastSnapshot), when(r.NextRun))
@@ -223,4 +239,15 @@ func when(t *time.Time) string {
 		return "-"
 	}
 	return t.Local().Format(time.DateTime)
+}
+
+// interruptedLine says in one line which dead run the scheduler found at its start and
+// what its recovery did: "interrupted run: up of 2026-12-01 03:00:00 (the scheduler
+// died during the run), found 2026-12-01 09:12:40: files started again at 09:12:41".
+func interruptedLine(in *schedule.Interruption) string {
+	what := in.Cause
+	if in.Job != "" {
+		what = fmt.Sprintf("%s of %s (%s)", in.Job, in.Started.Local().Format(time.DateTime), in.Cause)
+	}
+	return fmt.Sprintf("interrupted run: %s, found %s: %s", what, in.Found.Local().Format(time.DateTime), describeRecovery(*in))
 }

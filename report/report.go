@@ -16,8 +16,16 @@ const (
 	StatusOK      Status = "ok"
 	StatusWarning Status = "warning" // a snapshot was made, but some files could not be read
 	StatusFailed  Status = "failed"
-	StatusSkipped Status = "skipped" // declared strategy none
+	StatusSkipped Status = "skipped" // declared strategy none; or, with Error NotBegun, its run was stopped first
+	// StatusInterrupted is a command, or a service's backup, that was under way when the
+	// command was stopped (SIGTERM, Ctrl-C) or its process died: not a failure of the
+	// backup, and nothing of it was committed.
+	StatusInterrupted Status = "interrupted"
 )
+
+// NotBegun is the Error of a skipped service that was to be backed up but whose run
+// was stopped before it began: it tells that skip from strategy none's.
+const NotBegun = "not begun: the run was stopped"
 
 // Service is one service's outcome in a backup run.
 type Service struct {
@@ -49,7 +57,8 @@ type Run struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"-"`
 	// Status is failed when the command or any service failed, warning when any
-	// service warned, else ok.
+	// service warned, interrupted when the command was stopped before its end (see
+	// Interrupt), else ok.
 	Status Status `json:"status"`
 	// Error is the command's own failure (the repository could not be opened…), one
 	// line, masked; a service's failure is in its Service.
@@ -73,6 +82,40 @@ func Overall(err error, services []Service) Status {
 		}
 	}
 	return status
+}
+
+// Interrupt makes run the outcome of a command that was stopped before its end. A
+// service whose outcome was settled before the stop keeps it (a snapshot made is made),
+// strategy none stays skipped; one that had begun is interrupted, with no error of its
+// own (the raw errors of a cancelled context are noise, not news); one that had not
+// begun is skipped with NotBegun. The run's Error says which were which in one line.
+func Interrupt(run *Run, began, settled func(service string) bool) {
+	run.Status = StatusInterrupted
+	var under, not []string
+	for i := range run.Services {
+		s := &run.Services[i]
+		switch {
+		case settled(s.Service), s.Status == StatusSkipped && s.Strategy == "none":
+			continue
+		case began(s.Service):
+			s.Status, s.Error = StatusInterrupted, ""
+			under = append(under, s.Service)
+		default:
+			s.Status, s.Error, s.Snapshot = StatusSkipped, NotBegun, ""
+			not = append(not, s.Service)
+		}
+	}
+	parts := []string{}
+	if len(under) > 0 {
+		parts = append(parts, strings.Join(under, ", ")+" interrupted")
+	}
+	if len(not) > 0 {
+		parts = append(parts, strings.Join(not, ", ")+" not begun")
+	}
+	run.Error = "stopped before its end"
+	if len(parts) > 0 {
+		run.Error += ": " + strings.Join(parts, "; ")
+	}
 }
 
 // OneLine joins a message's lines with " | " and collapses its spaces, for reports

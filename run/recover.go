@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker-backup/docker-backup/engine"
 )
@@ -46,7 +47,7 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 		}
 		for _, stopped := range strings.Split(c.Labels[legacyStopped], ",") {
 			if stopped != "" {
-				r.startAgain(ctx, stopped, "an interrupted run")
+				r.startAgain(ctx, stopped, "", "an interrupted run")
 			}
 		}
 		if err := engine.RemoveContainer(ctx, r.API, c.ID); err != nil {
@@ -71,7 +72,7 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 			r.warn(fmt.Sprintf("container %s of service %s is not started again: a volume of it may be half restored (see the warning above)", engine.ShortID(v.Labels[LabelStopped]), v.Labels[LabelService]))
 			continue
 		case v.Labels[LabelStopped] != "":
-			if !r.startAgain(ctx, v.Labels[LabelStopped], "interrupted run "+v.Labels[LabelRun]) {
+			if !r.startAgain(ctx, v.Labels[LabelStopped], v.Labels[LabelService], "interrupted run "+v.Labels[LabelRun]) {
 				continue // the record stays for the next run
 			}
 		case v.Labels[LabelTemporary] == "":
@@ -87,8 +88,9 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 // startAgain starts a container a dead run stopped. A stop the dead run began may still
 // be under way (the engine finishes it): it is waited for first, or the container would
 // be "started" while running and then stop for good. It reports whether the record can
-// go: true when the container runs again or no longer exists (a warning).
-func (r *Run) startAgain(ctx context.Context, id, whose string) bool {
+// go: true when the container runs again or no longer exists (a warning). A start is
+// kept for Restarted.
+func (r *Run) startAgain(ctx context.Context, id, service, whose string) bool {
 	running, err := engine.SettleStop(ctx, r.API, id)
 	if err == nil && running {
 		return true // it was never stopped: the run died before its stop began
@@ -99,6 +101,7 @@ func (r *Run) startAgain(ctx context.Context, id, whose string) bool {
 	switch {
 	case err == nil:
 		r.warn(fmt.Sprintf("started container %s again: %s had stopped it", engine.ShortID(id), whose))
+		r.restarted = append(r.restarted, Restart{Container: id, Service: service, At: time.Now()})
 		return true
 	case errors.Is(err, engine.ErrContainerGone):
 		r.warn(fmt.Sprintf("container %s, stopped by %s, no longer exists (recreated or removed): nothing to start", engine.ShortID(id), whose))
@@ -108,3 +111,15 @@ func (r *Run) startAgain(ctx context.Context, id, whose string) bool {
 		return false
 	}
 }
+
+// Restart is a container that recovery started again: a dead run had left it stopped.
+type Restart struct {
+	Container string
+	// Service is its compose service ("" for a record of versions before runs).
+	Service string
+	At      time.Time
+}
+
+// Restarted are the containers this run's recovery started again, in order: for a
+// caller that records what recovery did (the scheduler, at its start).
+func (r *Run) Restarted() []Restart { return slices.Clone(r.restarted) }

@@ -65,6 +65,8 @@ type Run struct {
 	// unconfirmedLeft is true when unconfirmed snapshots of dead runs could not be
 	// forgotten: retention must not run, as it would count them.
 	unconfirmedLeft bool
+	// restarted are the containers recovery started again (see Restarted).
+	restarted []Restart
 }
 
 // ErrNoRepository is a repository that does not exist where only `init` may create it.

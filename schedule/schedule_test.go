@@ -151,3 +151,63 @@ func TestTrackerRecordsRuns(t *testing.T) {
 		t.Errorf("state = %+v", s)
 	}
 }
+
+// TestTrackerKilledMidRun: the run in progress and the services it began are in the
+// file before they do anything; the next scheduler in the container carries the state
+// forward, finds that run left, and records it interrupted with what recovery restarted.
+func TestTrackerKilledMidRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scheduler.json")
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	jobs := []Job{{Name: "up", Spec: "0 3 * * *"}}
+	tr := NewTracker(path, "shop", jobs, t0.Add(-time.Hour))
+	if err := tr.Done(report.Run{Command: "up", Started: t0.Add(-24 * time.Hour), Status: report.StatusOK, Services: []report.Service{
+		{Service: "db", Status: report.StatusOK, Snapshot: "old"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Left() != nil {
+		t.Fatal("a first scheduler found a run left")
+	}
+	for _, err := range []error{tr.Started("up", t0), tr.ServiceStarted("db"), tr.ServiceStarted("files"),
+		tr.ServiceDone(report.Service{Service: "db", Status: report.StatusOK, Snapshot: "new"})} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Killed here. The next start:
+	next := NewTracker(path, "shop", jobs, t0.Add(time.Hour))
+	left := next.Left()
+	if left == nil || left.Job != "up" || !left.Started.Equal(t0) || strings.Join(left.Began, ",") != "files" {
+		t.Fatalf("left = %+v, want up of t0 with files under way", left)
+	}
+	again := t0.Add(time.Hour + time.Second)
+	in := *left
+	in.Cause, in.Found = "died", again
+	in.Restarted = []Restart{{Service: "files", Container: "c1", At: again}}
+	if err := next.Recovered(in); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, db, up := s.Services["files"], s.Services["db"], s.Jobs["up"]
+	if files.LastStatus != report.StatusInterrupted || !files.LastRun.Equal(t0) || !files.StartedAgain.Equal(again) {
+		t.Errorf("files = %+v", files)
+	}
+	if db.LastStatus != report.StatusOK || db.LastSnapshot != "new" {
+		t.Errorf("db = %+v: its outcome, settled before the kill, is lost", db)
+	}
+	if up.LastStatus != report.StatusInterrupted || up.LastError != "died" || s.Running != "" || s.Interrupted == nil || len(s.Interrupted.Restarted) != 1 {
+		t.Errorf("up = %+v, state = %+v", up, s)
+	}
+	if NewTracker(path, "shop", jobs, again).Left() != nil {
+		t.Error("a recovered run is found again at the next start")
+	}
+	if NewTracker(path, "other", jobs, again).Snapshot().Interrupted != nil {
+		t.Error("another project's state is carried forward")
+	}
+}

@@ -1,0 +1,119 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/schedule"
+)
+
+// diedCause is how a job the scheduler left in progress ended, as the next one knows
+// it: its process was gone (docker kill, an OOM kill, the host going down).
+const diedCause = "the scheduler died during the run"
+
+// scheduleRecover finishes, as the scheduler starts and before its first tick, what
+// dead runs of the project left: a run of its own that it was killed during (known
+// from its state, written before each run and service began), or any other (a killed
+// `up` from the host). It begins a run for that recovery alone (run.Begin recovers;
+// the repository is not opened), logs each thing recovery did, and records the dead
+// run as interrupted in the state, with the containers started again and when. A
+// recovery that cannot happen now (another run holds the project past the wait) is a
+// warning: the next run recovers. Only a stop (SIGTERM) meanwhile ends the scheduler.
+func scheduleRecover(ctx context.Context, opts *scheduleOptions, plan *composeext.Plan) error {
+	left := opts.tracker.Left()
+	api, err := opts.d.dockerClient()
+	if err != nil {
+		return err
+	}
+	leftovers, lerr := run.FindLeftovers(ctx, api, plan.Project)
+	if lerr != nil {
+		opts.log.printf("warning: %v", lerr)
+	}
+	// A dead run of ours is recovered even when nothing seems left: its anchor may not
+	// have exited yet, so what it left does not count as left until it has.
+	if left == nil && (lerr != nil || leftovers.Empty()) {
+		return nil
+	}
+	in := schedule.Interruption{Found: time.Now()}
+	if left != nil {
+		in = *left
+		in.Found, in.Cause = time.Now(), diedCause
+		opts.log.printf("%s started at %s was interrupted: %s; recovering", left.Job, left.Started.Local().Format(time.DateTime), diedCause)
+	} else {
+		in.Cause = "a dead run (" + strings.Join(leftovers.Runs, "; ") + ")"
+		opts.log.printf("recovering what %s left", in.Cause)
+	}
+	var restarts []run.Restart
+	err = func() error {
+		s, err := connect(ctx, opts.d, plan)
+		if err != nil {
+			return err
+		}
+		r, err := s.begin(ctx, plan, "recover", opts.run, beginOptions{listed: true}, func(msg string) {
+			msg = plan.Mask(msg)
+			in.Log = append(in.Log, msg)
+			opts.log.printf("recovery: %s", msg)
+		})
+		if err != nil {
+			return err
+		}
+		restarts = r.Restarted()
+		r.End(ctx)
+		return nil
+	}()
+	if ctx.Err() != nil {
+		return nil // stopped meanwhile: the loop is not entered, and the next start recovers
+	}
+	if err != nil {
+		msg := plan.Mask(report.OneLine(fmt.Sprintf("could not recover now: %v (the next run does)", err)))
+		in.Log = append(in.Log, msg)
+		opts.log.printf("warning: %s", msg)
+	}
+	for _, rs := range restarts {
+		in.Restarted = append(in.Restarted, schedule.Restart{Service: rs.Service, Container: engine.ShortID(rs.Container), At: rs.At})
+	}
+	opts.log.printf("recovered: %s", describeRecovery(in))
+	opts.warn(opts.tracker.Recovered(in))
+	if left != nil && left.Job == "up" {
+		notifyDied(ctx, opts, plan, in)
+	}
+	return nil
+}
+
+// describeRecovery says what recovery did in a few words.
+func describeRecovery(in schedule.Interruption) string {
+	if len(in.Restarted) == 0 {
+		return "no service was left stopped"
+	}
+	var started []string
+	for _, r := range in.Restarted {
+		name := r.Service
+		if name == "" {
+			name = "container " + r.Container
+		}
+		started = append(started, fmt.Sprintf("%s started again at %s", name, r.At.Local().Format(time.TimeOnly)))
+	}
+	return strings.Join(started, ", ")
+}
+
+// notifyDied tells the alerts that the scheduled backup a dead scheduler left never
+// ended, as an interrupted run: its start ping was sent, its end never was.
+func notifyDied(ctx context.Context, opts *scheduleOptions, plan *composeext.Plan, in schedule.Interruption) {
+	rep := report.Run{Command: "up", Project: plan.Project, Machine: opts.tracker.Snapshot().Machine, Started: in.Started,
+		Duration: in.Found.Sub(in.Started)}
+	for _, svc := range in.Began {
+		rep.Services = append(rep.Services, report.Service{Service: svc, Status: report.StatusFailed})
+	}
+	report.Interrupt(&rep, func(string) bool { return true }, func(string) bool { return false })
+	rep.Error = diedCause
+	if len(in.Began) > 0 {
+		rep.Error += ": " + strings.Join(in.Began, ", ") + " interrupted"
+	}
+	newRunNotifier(plan, false, func(msg string) { opts.log.printf("warning: %s", msg) }).done(ctx, rep)
+}
