@@ -76,17 +76,14 @@ func RestoreInto(ctx context.Context, env Env, job Job, newVolume func(context.C
 	files := ""
 	for i := range svc.Volumes {
 		isFile := stats[i].Root == "file"
-		var name string
-		switch {
-		case isFile && files != "":
-			name = files
-		default:
+		name := files
+		if !isFile || files == "" {
 			if name, err = newVolume(ctx); err != nil {
 				return Drilled{}, err
 			}
-			if isFile {
-				files = name
-			}
+		}
+		if isFile {
+			files = name
 		}
 		d.volume = append(d.volume, name)
 		d.file = append(d.file, isFile)
@@ -106,7 +103,7 @@ func RestoreInto(ctx context.Context, env Env, job Job, newVolume func(context.C
 // Mounts mounts what RestoreInto restored where the service mounts it, for a container
 // that checks it: a folder's volume at the folder, and a bind-mounted file at its path,
 // bound from its volume's folder on the engine's host (a volume cannot be mounted as a
-// file, and this engine mounts no part of one). The file there is the snapshot's, a
+// file, and engines before API 1.45 mount no part of one). The file there is the snapshot's, a
 // plain file that restic wrote into a volume no container had mounted before.
 func (d Drilled) Mounts(ctx context.Context, api engine.API, svc composeext.ServicePlan) ([]mount.Mount, error) {
 	var mounts []mount.Mount
