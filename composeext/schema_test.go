@@ -111,7 +111,8 @@ func TestSchemaExamples(t *testing.T) {
 // TestSchemaRejects checks that the schema catches the usual mistakes.
 func TestSchemaRejects(t *testing.T) {
 	project, service := compileSchema(t)
-	for _, src := range []string{`{verify: []}`, `{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`} {
+	for _, src := range []string{`{verify: []}`, `{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`,
+		`{timeout: 1ns}`, `{timeout: 999ms}`, `{exclude: [""]}`, `{exclude: ""}`, `{exclude: [a, " "]}`} {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 			t.Fatal(err)
@@ -121,7 +122,8 @@ func TestSchemaRejects(t *testing.T) {
 		}
 	}
 	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`,
-		`{verify: {}}`, `{verify: {schedule: "@daily", read_data_subset: 1/5}}`, `{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`} {
+		`{verify: {}}`, `{verify: {schedule: "@daily", read_data_subset: 1/5}}`, `{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`,
+		`{check: {schedule: "@daily", read_data_subset: 250%}}`, `{check: {schedule: "@daily", read_data_subset: 0/5}}`, `{check: {schedule: "@daily", read_data_subset: 0%}}`} {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 			t.Fatal(err)

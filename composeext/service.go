@@ -3,6 +3,7 @@ package composeext
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // serviceKeys are the keys of a service's x-backup mapping.
@@ -124,6 +125,7 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 	}
 	if raw, ok := m["exclude"]; ok {
 		sd.Exclude, _ = d.strList(base+".exclude", raw)
+		d.emptyPatterns(base+".exclude", raw)
 	}
 	if raw, ok := m["stop"]; ok {
 		sd.Stop, _ = d.boolean(base+".stop", raw)
@@ -158,7 +160,13 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 		sd.OnFailure, _ = d.commands(base+".on_failure", raw)
 	}
 	if raw, ok := m["timeout"]; ok {
-		sd.Timeout, _ = d.duration(base+".timeout", raw)
+		if t, ok := d.duration(base+".timeout", raw); ok {
+			if time.Duration(t) < minTimeout {
+				d.probs.addf(base+".timeout", "got %q, want at least %s (it bounds the whole backup of the service, hooks included)", raw, minTimeout)
+			} else {
+				sd.Timeout = t
+			}
+		}
 	}
 	if raw, ok := m["retention"]; ok {
 		sd.Retention = d.retention(base+".retention", raw)
@@ -177,6 +185,26 @@ func (d *decoder) decodeServiceMap(base string, v map[string]any) (serviceDecl, 
 	}
 	// Problems with other keys do not stop resolving: the rest is still checked.
 	return sd, valid
+}
+
+// minTimeout is the shortest x-backup.timeout: below a second no backup, not even a
+// hook's exec, can begin, so a shorter one is a typo (1ns, 5ms for 5m).
+const minTimeout = time.Second
+
+// emptyPatterns reports exclude patterns that are empty: restic matches nothing with
+// one, or everything, depending on where it lands, and neither is what was meant.
+// Only strings are looked at: strList has reported the rest.
+func (d *decoder) emptyPatterns(path string, raw any) {
+	const msg = "empty pattern (want a restic pattern such as *.tmp, or a path such as /data/cache)"
+	if s, ok := raw.(string); ok && strings.TrimSpace(s) == "" {
+		d.probs.addf(path, msg)
+	}
+	list, _ := raw.([]any)
+	for i, e := range list {
+		if s, ok := e.(string); ok && strings.TrimSpace(s) == "" {
+			d.probs.addf(fmt.Sprintf("%s[%d]", path, i), msg)
+		}
+	}
 }
 
 // strategyKeys reports keys that the chosen strategy does not use.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -44,7 +45,8 @@ type ThrowawaySpec struct {
 // volume and read-write bind is replaced by a new empty volume at the same target,
 // which the engine fills from the image as it would a new volume of the service.
 // Read-only binds (configuration files) are kept, read-only, and tmpfs mounts as they
-// are. It returns the container's ID and the volumes it created, for RemoveThrowaway.
+// are; but binds of sockets and devices are dropped (see leftOut): a copy with the
+// engine's socket could drive the engine, and reach the live service, from network none. It returns the container's ID and the volumes it created, for RemoveThrowaway.
 // Nothing is left behind when it fails.
 func CreateThrowaway(ctx context.Context, api API, spec ThrowawaySpec) (id string, volumes []string, err error) {
 	res, err := api.ContainerInspect(ctx, spec.From, client.ContainerInspectOptions{})
@@ -238,6 +240,8 @@ func throwawayMounts(name string, from container.InspectResponse) (mounts []moun
 	used := map[string]bool{}
 	for _, mp := range from.Mounts {
 		switch {
+		case mp.Type == mount.TypeBind && leftOut(mp.Source, mp.Destination):
+			// Not the service's data, and a way out of the copy's isolation.
 		case mp.Type == mount.TypeTmpfs:
 			// Among the host config's mounts (above) or its Tmpfs.
 		case mp.Type == mount.TypeBind && !mp.RW:
@@ -251,6 +255,30 @@ func throwawayMounts(name string, from container.InspectResponse) (mounts []moun
 		}
 	}
 	return mounts, fresh, nil
+}
+
+// leftOut reports whether a bind mount of the engine's host path source at target is
+// kept out of a throwaway copy: a socket (named *.sock, as the engine's own are:
+// docker.sock, containerd.sock, a rootless engine's /run/user/1000/docker.sock), a
+// folder that holds an engine's socket (/run, /var/run, /run/user/<uid>), or a device
+// (/dev/…). A drill needs none of them to load and check a backup, and each is a way
+// out of network none: the engine's socket alone creates containers on the host.
+func leftOut(source, target string) bool {
+	source = path.Clean(source)
+	switch {
+	case strings.HasSuffix(source, ".sock"), strings.HasSuffix(path.Clean(target), ".sock"):
+		return true
+	case source == "/dev" || strings.HasPrefix(source, "/dev/"):
+		return true
+	case source == "/run" || source == "/var/run":
+		return true
+	}
+	for _, runDir := range []string{"/run/user/", "/var/run/user/"} {
+		if rest, ok := strings.CutPrefix(source, runDir); ok && rest != "" && !strings.Contains(rest, "/") {
+			return true
+		}
+	}
+	return false
 }
 
 // maxSuffix is how long a volume name's suffix, made of its target, may be.

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -278,5 +279,47 @@ func TestCreateThrowawayReplacesPasswords(t *testing.T) {
 	}
 	if strings.Contains(env, "live-secret") || strings.Contains(env, "/run/secrets/root") || strings.Contains(env, "REDIS_PASSWORD") {
 		t.Errorf("the copy's env keeps a live password or sets an unset one:\n%s", env)
+	}
+}
+
+// Sockets, the folders that hold an engine's socket and devices stay out of the copy,
+// read-only or not: from network none, the engine's socket would still drive the engine
+// and reach the live service. Plain read-only binds (configuration) stay.
+func TestCreateThrowawayDropsSocketsAndDevices(t *testing.T) {
+	api := enginetest.New(t)
+	s := enginetest.ServiceContainer("app1", "shop", "app", true)
+	s.Mounts = []mount.Mount{
+		{Type: mount.TypeBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/run/user/1000/docker.sock", Target: "/engine"},
+		{Type: mount.TypeBind, Source: "/srv/app/agent.sock", Target: "/run/agent", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/srv/app/sockets", Target: "/sockets/app.sock"},
+		{Type: mount.TypeBind, Source: "/var/run", Target: "/host/run", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/run/user/1000", Target: "/xdg", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/dev/fuse", Target: "/dev/fuse"},
+		{Type: mount.TypeBind, Source: "/dev/snd", Target: "/dev/snd", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/srv/app/app.conf", Target: "/etc/app.conf", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/srv/app/run/user", Target: "/etc/users", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/srv/app/data", Target: "/data"},
+	}
+	api.AddContainer(s)
+	id, vols, err := engine.CreateThrowaway(context.Background(), api, engine.ThrowawaySpec{From: "app1", Name: "t", Labels: drillLabels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := api.Container(id)
+	var got []string
+	for _, m := range c.HostConfig.Mounts {
+		got = append(got, fmt.Sprintf("%s %s:%s ro=%v", m.Type, m.Source, m.Target, m.ReadOnly))
+	}
+	want := []string{
+		"bind /srv/app/app.conf:/etc/app.conf ro=true",
+		"bind /srv/app/run/user:/etc/users ro=true",
+		"volume t-data:/data ro=false",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the copy's mounts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !slices.Equal(vols, []string{"t-data"}) {
+		t.Errorf("volumes %q, want t-data only: a dropped socket gets no volume either", vols)
 	}
 }

@@ -45,6 +45,29 @@ func TestRestoreNeedsYesWithoutTerminal(t *testing.T) {
 	}
 }
 
+// A malformed snapshot selector is bad input: exit 2, one line naming the argument,
+// before the project is loaded or the engine contacted.
+func TestRestoreMalformedSelector(t *testing.T) {
+	for arg, want := range map[string]string{
+		"pg@zzzz":       `pg@zzzz: "zzzz" is not latest, a snapshot ID or a date`,
+		"pg@2026-13-45": `pg@2026-13-45: "2026-13-45" is not a date or time that exists`,
+	} {
+		var out bytes.Buffer
+		opts := &restoreOptions{
+			args: []string{arg}, yes: true,
+			connect: func(context.Context, *deps, *composeext.Plan) (*session, error) {
+				t.Fatal("the engine was contacted")
+				return nil, nil
+			},
+			d: &deps{streams: Streams{Out: &out, Err: &out}},
+		}
+		err := runRestore(context.Background(), opts)
+		if exitCode(context.Background(), err) != ExitUsage || err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("restore %s: %v (exit %d), want exit 2 and %q", arg, err, exitCode(context.Background(), err), want)
+		}
+	}
+}
+
 func TestRestoreConfirm(t *testing.T) {
 	for in, want := range map[string]bool{"y\n": true, "yes\n": true, "\n": false, "n\n": false, "": false} {
 		var out bytes.Buffer

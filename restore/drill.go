@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/dump"
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restic"
@@ -45,25 +49,77 @@ func LoadDump(ctx context.Context, env Env, job Job, container string, cmd []str
 	return names.Databases, nil
 }
 
-// RestoreInto restores a volumes job into volumes, one per mount of the service in its
-// order (new and empty, made by the caller), with restic's --verify, and compares the
-// files, folders and bytes restored with what the snapshot holds. It returns those
-// counts. A bind-mounted file is refused: only folders are restored this way.
-func RestoreInto(ctx context.Context, env Env, job Job, volumes []string) (restic.TreeStats, error) {
+// Drilled is a volumes job restored into new volumes by RestoreInto.
+type Drilled struct {
+	// Stats are the snapshot's counts, which the restore was verified against.
+	Stats restic.TreeStats
+	// volume is each mount's volume, in the service's order; the bind-mounted files
+	// share one. file is true for a bind-mounted file.
+	volume []string
+	file   []bool
+}
+
+// RestoreInto restores a volumes job into new volumes that newVolume creates (empty,
+// with a name of the caller's, which the caller removes): one per folder, and one that
+// the service's bind-mounted files share, as a restore's staging does (restic writes a
+// file, not a folder, at a file's snapshot path, so their volume is mounted at the
+// parent folder). Restic's --verify runs, and the files, folders and bytes restored are
+// compared with what the snapshot holds. It returns those counts, and where each mount
+// went (Drilled.Mounts).
+func RestoreInto(ctx context.Context, env Env, job Job, newVolume func(context.Context) (string, error)) (Drilled, error) {
 	svc := job.Service
-	if len(volumes) != len(svc.Volumes) {
-		return restic.TreeStats{}, fmt.Errorf("restoring %s: %d volumes for %d mounts", svc.Name, len(volumes), len(svc.Volumes))
-	}
 	stats, err := expected(ctx, env, job)
 	if err != nil {
-		return restic.TreeStats{}, err
+		return Drilled{}, err
 	}
-	if err := refuseFiles(svc, stats, "only folders are restored into throwaway volumes"); err != nil {
-		return restic.TreeStats{}, err
+	d := Drilled{Stats: sum(stats)}
+	files := ""
+	for i := range svc.Volumes {
+		isFile := stats[i].Root == "file"
+		name := files
+		if !isFile || files == "" {
+			if name, err = newVolume(ctx); err != nil {
+				return Drilled{}, err
+			}
+		}
+		if isFile {
+			files = name
+		}
+		d.volume = append(d.volume, name)
+		d.file = append(d.file, isFile)
 	}
-	want := sum(stats)
-	if err := restoreIntoVolumes(ctx, env, job, volumes, want); err != nil {
-		return restic.TreeStats{}, err
+	var includes []string
+	for _, m := range svc.Volumes {
+		includes = append(includes, m.Path)
 	}
-	return want, nil
+	// Mounted as a restore mounts its staging volumes.
+	mounts := (&staging{of: d.volume, file: d.file}).resticMounts(svc)
+	if err := restoreAndVerify(ctx, env, job, includes, mounts, d.Stats); err != nil {
+		return Drilled{}, err
+	}
+	return d, nil
+}
+
+// Mounts mounts what RestoreInto restored where the service mounts it, for a container
+// that checks it: a folder's volume at the folder, and a bind-mounted file at its path,
+// bound from its volume's folder on the engine's host (a volume cannot be mounted as a
+// file, and engines before API 1.45 mount no part of one). The file there is the snapshot's, a
+// plain file that restic wrote into a volume no container had mounted before.
+func (d Drilled) Mounts(ctx context.Context, api engine.API, svc composeext.ServicePlan) ([]mount.Mount, error) {
+	var mounts []mount.Mount
+	for i, m := range svc.Volumes {
+		if !d.file[i] {
+			mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: d.volume[i], Target: m.Target})
+			continue
+		}
+		place, err := engine.VolumePlaceOf(ctx, api, d.volume[i])
+		if err != nil {
+			return nil, err
+		}
+		if place.Data == "" {
+			return nil, fmt.Errorf("%s is a bind-mounted file, mounted from the folder of its throwaway volume %s on the engine's host, and the engine keeps that volume elsewhere (not a plain local volume)", m.Target, d.volume[i])
+		}
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: path.Join(place.Data, path.Base(m.Path)), Target: m.Target})
+	}
+	return mounts, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -33,7 +34,10 @@ type Target struct {
 	Snapshot string
 }
 
-// ParseTarget reads SERVICE[@SNAPSHOT]; no snapshot means the latest.
+// ParseTarget reads SERVICE[@SNAPSHOT]; no snapshot means the latest. A selector that
+// is neither latest, hex digits (an ID or its prefix) nor a date or time that exists
+// (2026-13-45 is none) is an error here, before anything is listed: bad input, where
+// an ID that no snapshot has is found out later.
 func ParseTarget(arg string) (Target, error) {
 	svc, snap, found := strings.Cut(arg, "@")
 	if svc == "" || found && snap == "" {
@@ -41,6 +45,10 @@ func ParseTarget(arg string) (Target, error) {
 	}
 	if !found {
 		snap = "latest"
+	}
+	// Whether a text is a date does not depend on the zone it is read in.
+	if _, err := SelectorIsID(snap, time.UTC); err != nil {
+		return Target{}, fmt.Errorf("%s: %w", arg, err)
 	}
 	return Target{Service: svc, Snapshot: snap}, nil
 }
@@ -82,10 +90,17 @@ func SelectorIsID(s string, loc *time.Location) (bool, error) {
 		return false, nil
 	}
 	if !isHex(s) {
+		if dateLike.MatchString(s) {
+			return false, snapshotErrorf("%q is not a date or time that exists (want 2006-01-02, 2006-01-02 15:04 or RFC 3339)", s)
+		}
 		return false, snapshotErrorf("%q is not latest, a snapshot ID or a date (2006-01-02, 2006-01-02 15:04 or RFC 3339)", s)
 	}
 	return true, nil
 }
+
+// dateLike is a selector written as a date (2026-13-45), to say that its date is wrong
+// rather than that it is no date.
+var dateLike = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]|$)`)
 
 // isHex reports whether s could be a snapshot ID or prefix.
 func isHex(s string) bool {

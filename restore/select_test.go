@@ -64,6 +64,14 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("ParseTarget(%q) accepted", bad)
 		}
 	}
+	// A selector that is no ID, no date and not latest is bad input, said in one line
+	// that names the argument; an ID no snapshot has is found out later.
+	for _, bad := range []string{"db@zzzz", "db@2026-13-45", "db@2026-02-30", "db@yesterday", "db@ab12 ", "db@2026-01-02 25:00"} {
+		_, err := ParseTarget(bad)
+		if err == nil || !errors.Is(err, ErrSnapshot) || !strings.HasPrefix(err.Error(), bad+": ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ParseTarget(%q): %v; want one line beginning %q", bad, err, bad+": ")
+		}
+	}
 }
 
 // A prefix that is not the service's own is looked up across the repository, so the

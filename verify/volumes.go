@@ -7,34 +7,33 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/moby/moby/api/types/mount"
-
 	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/restore"
 )
 
-// drillVolumes restores a volumes service's snapshot into throwaway volumes, compares
-// what was restored with the snapshot (restic's --verify, counts and bytes), and runs
-// the service's x-backup.verify, if any, in a throwaway container of the service's
-// image with those volumes at the service's mount paths. The live volumes are never
-// mounted.
+// drillVolumes restores a volumes service's snapshot into throwaway volumes (its
+// bind-mounted files into one they share), compares what was restored with the
+// snapshot (restic's --verify, counts and bytes), and runs the service's
+// x-backup.verify, if any, in a throwaway container of the service's image with each
+// folder and file at the service's path. The live volumes are never mounted.
 func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, res *Result) (string, error) {
 	svc := job.Service
 	base := t.name()
-	volumes := make([]string, len(svc.Volumes))
-	for i := range svc.Volumes {
-		volumes[i] = base + "-" + strconv.Itoa(i+1)
-		if err := engine.CreateNewVolume(ctx, env.API, volumes[i], t.labels()); err != nil {
+	newVolume := func(ctx context.Context) (string, error) {
+		name := base + "-" + strconv.Itoa(len(t.volumes)+1)
+		if err := engine.CreateNewVolume(ctx, env.API, name, t.labels()); err != nil {
 			return "", err
 		}
-		t.volumes = append(t.volumes, volumes[i])
+		t.volumes = append(t.volumes, name)
+		return name, nil
 	}
 	start := time.Now()
-	stats, err := restore.RestoreInto(ctx, restoreEnv(env), job, volumes)
+	drilled, err := restore.RestoreInto(ctx, restoreEnv(env), job, newVolume)
 	res.Restore = time.Since(start) // until it failed, too
 	if err != nil {
 		return "", err
 	}
+	stats := drilled.Stats
 	files := fmt.Sprintf("%d files", stats.Files)
 	if stats.Links > 0 {
 		// Bytes count each file once: say why they may be fewer than the names suggest.
@@ -49,9 +48,9 @@ func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, 
 	if err != nil {
 		return "", err
 	}
-	var mounts []mount.Mount
-	for i, m := range svc.Volumes {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: volumes[i], Target: m.Target})
+	mounts, err := drilled.Mounts(ctx, env.API, svc)
+	if err != nil {
+		return "", err
 	}
 	env.Reporter.Step(svc.Name, "running x-backup.verify in a throwaway container of the service's image")
 	line, err := runCheck("x-backup.verify", func(out, errOut *engine.Tail) (int, error) {
