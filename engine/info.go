@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/moby/moby/client"
 )
@@ -14,6 +15,9 @@ type EngineInfo struct {
 	ID   string
 	// OS and Arch are what the engine's containers run on (linux, x86_64…).
 	OS, Arch string
+	// Desktop is an engine of Docker Desktop: it runs in a virtual machine, where a
+	// path of the client's machine (its socket's included) is not the engine host's.
+	Desktop bool
 }
 
 // Info asks the engine who it is.
@@ -22,7 +26,8 @@ func Info(ctx context.Context, api API) (EngineInfo, error) {
 	if err != nil {
 		return EngineInfo{}, fmt.Errorf("asking the docker engine who it is: %w", err)
 	}
-	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture}, nil
+	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture,
+		Desktop: strings.HasPrefix(res.Info.OperatingSystem, "Docker Desktop")}, nil
 }
 
 // VersionAPI is what Version asks of the client: the engine's version, and the API
