@@ -2,18 +2,18 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/docker-backup/docker-backup/engine"
 )
 
-// EngineIDFile is where a helper that gets the engine's socket finds the ID of the
-// engine the plugin talks to (`docker info`'s ID), copied in with its files. Two
+// EngineIDFile is where a helper that gets the engine's socket finds the identity of
+// the engine the plugin talks to (engine.Identity as JSON), copied in with its files. Two
 // engines on one host (rootful and rootless, a second dockerd) each have a socket: one
 // of the other engine would exec in no container the plugin named ("No such
 // container"), or in the wrong one, so the agent asks the socket who it is first.
@@ -29,16 +29,20 @@ const ExitWrongEngine = 67
 
 // WrongEngine is a socket that answers as another engine than the plugin's.
 type WrongEngine struct {
-	// Want is the plugin's engine's ID, Got the one the socket answered with.
-	Want, Got string
+	// Want is the plugin's engine, Got the one the socket answered as.
+	Want, Got engine.Identity
 }
+
+// wrongEnginePrefix begins the agent's line for a WrongEngine; JSON follows.
+const wrongEnginePrefix = "the socket answers as another engine: "
 
 func (w *WrongEngine) Error() string {
-	return fmt.Sprintf("the socket answers as engine ID %s, not ID %s", w.Got, w.Want)
+	b, _ := json.Marshal(struct {
+		Want engine.Identity `json:"want"`
+		Got  engine.Identity `json:"got"`
+	}{w.Want, w.Got}) // plain strings always marshal
+	return wrongEnginePrefix + string(b)
 }
-
-// wrongEngineRE reads WrongEngine's message back from the helper's stderr.
-var wrongEngineRE = regexp.MustCompile(`the socket answers as engine ID (\S+), not ID (\S+)`)
 
 // ParseSocketFailure reads a helper's failed socket check back from its exit code and
 // stderr: a *WrongEngine, or the agent's line saying why the socket did not answer.
@@ -47,33 +51,40 @@ func ParseSocketFailure(code int, stderr string) error {
 	if code != ExitWrongEngine {
 		return nil
 	}
-	if m := wrongEngineRE.FindStringSubmatch(stderr); m != nil {
-		return &WrongEngine{Got: m[1], Want: m[2]}
-	}
 	line := strings.TrimSpace(stderr)
 	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
 		line = line[i+1:]
 	}
+	if _, rest, ok := strings.Cut(line, wrongEnginePrefix); ok {
+		var both struct{ Want, Got engine.Identity }
+		if json.Unmarshal([]byte(rest), &both) == nil {
+			return &WrongEngine{Want: both.Want, Got: both.Got}
+		}
+	}
 	return errors.New(line)
 }
 
-// checkEngine fails unless the socket's engine is the one whose ID the plugin copied in
+// checkEngine fails unless the socket's engine is the one the plugin named
 // (EngineIDFile): before a dump helper stops, execs or reads anything. Without the file
 // (a plugin that does not send it) there is nothing to compare with.
 func checkEngine(ctx context.Context, api engine.API, env Env) error {
-	want, err := env.ReadFile(EngineIDFile)
+	data, err := env.ReadFile(EngineIDFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the engine's ID: %w", err)
+		return fmt.Errorf("reading the engine's identity: %w", err)
+	}
+	want, err := engine.ParseIdentity(data)
+	if err != nil {
+		return err
 	}
 	info, err := engine.Info(ctx, api)
 	if err != nil {
 		return &exitError{code: ExitWrongEngine, err: fmt.Errorf("the socket does not answer as a docker engine: %w", err)}
 	}
-	if id := strings.TrimSpace(string(want)); info.ID != id {
-		return &exitError{code: ExitWrongEngine, err: &WrongEngine{Want: id, Got: info.ID}}
+	if got := info.Identity(); got != want {
+		return &exitError{code: ExitWrongEngine, err: &WrongEngine{Want: want, Got: got}}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/agent"
 	"github.com/docker-backup/docker-backup/dump"
+	"github.com/docker-backup/docker-backup/engine"
 	"github.com/docker-backup/docker-backup/engine/enginetest"
 )
 
@@ -18,7 +19,7 @@ import (
 // id is empty) on the fake engine eng, whose socket may be another engine's.
 func engineCheck(eng *enginetest.Engine, id string, entrypoint []string, files map[string]string) (int, string) {
 	if id != "" {
-		files[agent.EngineIDFile] = id + "\n"
+		files[agent.EngineIDFile] = string(engine.Identity{ID: id, RootDir: "/var/lib/docker"}.Marshal())
 	}
 	var stderr strings.Builder
 	p := &enginetest.Process{
@@ -40,13 +41,13 @@ func TestAgentChecksTheEngineBehindItsSocket(t *testing.T) {
 	for name, ep := range commands {
 		t.Run(name, func(t *testing.T) {
 			eng := enginetest.New(t)
-			eng.SystemInfo = system.Info{ID: "AAAA"}
+			eng.SystemInfo = system.Info{ID: "AAAA", DockerRootDir: "/var/lib/docker"}
 			other := enginetest.New(t)
-			other.SystemInfo = system.Info{ID: "BBBB"}
+			other.SystemInfo = system.Info{ID: "BBBB", DockerRootDir: "/var/lib/docker"}
 			eng.Socket = other
 			code, stderr := engineCheck(eng, "AAAA", ep, map[string]string{dump.SpecFile: string(spec.Marshal())})
 			var wrong *agent.WrongEngine
-			if err := agent.ParseSocketFailure(code, stderr); code != agent.ExitWrongEngine || !errors.As(err, &wrong) || wrong.Want != "AAAA" || wrong.Got != "BBBB" {
+			if err := agent.ParseSocketFailure(code, stderr); code != agent.ExitWrongEngine || !errors.As(err, &wrong) || wrong.Want.ID != "AAAA" || wrong.Got.ID != "BBBB" {
 				t.Fatalf("exit %d, stderr %q: want the socket of another engine", code, stderr)
 			}
 			if execs := append(eng.CallsWith("exec"), other.CallsWith("exec")...); len(execs) > 0 {
@@ -61,7 +62,7 @@ func TestAgentChecksTheEngineBehindItsSocket(t *testing.T) {
 		})
 	}
 	eng := enginetest.New(t)
-	eng.SystemInfo = system.Info{ID: "AAAA"}
+	eng.SystemInfo = system.Info{ID: "AAAA", DockerRootDir: "/var/lib/docker"}
 	if code, stderr := engineCheck(eng, "AAAA", commands["engine-check"], map[string]string{}); code != 0 {
 		t.Errorf("the engine's own socket: exit %d, stderr %q", code, stderr)
 	}

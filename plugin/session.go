@@ -61,7 +61,7 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 		// Only the dump helpers (run.SocketKinds) get it, and check that it is the
 		// socket of the engine this process talks to.
 		DockerSocket: socket, DockerSocketSetting: plan.DockerSocketSetting, DockerSocketNote: note,
-		EngineID: info.ID,
+		Engine: info.Identity(),
 		// Settings of the engine side that belong to the machine, not to the project.
 		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
 		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),

@@ -56,7 +56,7 @@ func newSocketFixture(t *testing.T, endpoint, socketLine string) *socketFixture 
 	if err := os.WriteFile(filepath.Join(f.dir, "restic.pw"), []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.eng.SystemInfo = system.Info{ID: "AAAA", Name: "box", OSType: "linux", Architecture: "x86_64", OperatingSystem: "Ubuntu 24.04"}
+	f.eng.SystemInfo = system.Info{ID: "AAAA", Name: "box", OSType: "linux", Architecture: "x86_64", OperatingSystem: "Ubuntu 24.04", DockerRootDir: "/var/lib/docker"}
 	f.eng.Program = func(p *enginetest.Process) int {
 		switch {
 		case p.Config.Labels[run.LabelKind] == run.KindAnchor:
@@ -159,7 +159,7 @@ func TestUpRefusesTheSocketOfAnotherEngine(t *testing.T) {
 				f.d.environ = append(f.d.environ, tc.environ)
 			}
 			other := enginetest.New(t)
-			other.SystemInfo = system.Info{ID: "BBBB"}
+			other.SystemInfo = system.Info{ID: "BBBB", DockerRootDir: "/var/lib/docker"}
 			f.eng.Socket = other
 			err := runApp(context.Background(), []string{"backup", "up"}, f.d)
 			want := tc.want + " of another engine (ID BBBB) than the one docker-backup talks to (ID AAAA): set it to the socket of this engine on its host"

@@ -22,7 +22,7 @@ import (
 // engine with ID AAAA; other, when set as its socket, is another engine on that host.
 func socketFixture(t *testing.T) (*fixture, *enginetest.Engine) {
 	f := newFixture(t)
-	f.eng.SystemInfo = system.Info{ID: "AAAA"}
+	f.eng.SystemInfo = system.Info{ID: "AAAA", DockerRootDir: "/var/lib/docker"}
 	f.eng.Program = func(p *enginetest.Process) int {
 		if enginetest.IsAgentDump(p) {
 			return f.eng.Agent(f.rst, p)
@@ -30,13 +30,13 @@ func socketFixture(t *testing.T) (*fixture, *enginetest.Engine) {
 		return f.rst.Program(p)
 	}
 	other := enginetest.New(t)
-	other.SystemInfo = system.Info{ID: "BBBB"}
+	other.SystemInfo = system.Info{ID: "BBBB", DockerRootDir: "/home/me/.local/share/docker"}
 	return f, other
 }
 
 func (f *fixture) socketRunner() *Runner {
 	r := f.runner()
-	r.EngineID, r.DockerSocket, r.DockerSocketSetting = "AAAA", "/var/run/docker.sock", "compose.yaml: x-backup.docker_socket"
+	r.Engine, r.DockerSocket, r.DockerSocketSetting = engine.Identity{ID: "AAAA", RootDir: "/var/lib/docker"}, "/var/run/docker.sock", "compose.yaml: x-backup.docker_socket"
 	return r
 }
 
@@ -58,7 +58,7 @@ func TestCheckSocketOfTheEngine(t *testing.T) {
 	if len(h.HostConfig.Mounts) != 1 || h.HostConfig.Mounts[0].Source != "/var/run/docker.sock" || h.HostConfig.Mounts[0].Target != agent.EngineSocket {
 		t.Errorf("mounts %+v, want the socket alone", h.HostConfig.Mounts)
 	}
-	if len(h.Files) != 1 || h.Files[agent.EngineIDFile] != "AAAA\n" {
+	if len(h.Files) != 1 || h.Files[agent.EngineIDFile] != `{"id":"AAAA","root_dir":"/var/lib/docker"}` {
 		t.Errorf("files %v, want the engine's ID alone", h.Files)
 	}
 	if len(f.rst.Calls()) != 0 {
@@ -78,6 +78,20 @@ func TestCheckSocketOfAnotherEngine(t *testing.T) {
 	var se *SocketError
 	if !errors.As(err, &se) || err.Error() != want || !errors.Is(err, composeext.ErrInvalid) {
 		t.Fatalf("err %v, want a configuration error:\n%s", err, want)
+	}
+}
+
+// Two rootful engines of one host share the ID up to Engine 20.10 (the host's key
+// file): their data roots tell them apart, and the line names both.
+func TestCheckSocketOfAnotherEngineWithTheSameID(t *testing.T) {
+	f, other := socketFixture(t)
+	other.SystemInfo = system.Info{ID: "AAAA", DockerRootDir: "/srv/second/data"}
+	f.eng.Socket = other
+	err := f.socketRunner().CheckSocket(context.Background())
+	const want = "compose.yaml: x-backup.docker_socket: /var/run/docker.sock is the socket of another engine (ID AAAA, data root /srv/second/data) " +
+		"than the one docker-backup talks to (ID AAAA, data root /var/lib/docker): set it to the socket of this engine on its host"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err %v, want:\n%s", err, want)
 	}
 }
 
@@ -113,7 +127,7 @@ func TestDumpHelperRefusesAnotherEngine(t *testing.T) {
 			err := f.socketRunner().Run(context.Background(), restic.Invocation{Args: []string{"backup", "--stdin"}, Kind: kind, Service: "db",
 				Files: []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}}})
 			var se *SocketError
-			if !errors.As(err, &se) || se.Got != "BBBB" || se.Want != "AAAA" {
+			if !errors.As(err, &se) || se.Got.ID != "BBBB" || se.Want.ID != "AAAA" {
 				t.Fatalf("err %v, want the socket of another engine", err)
 			}
 			if len(f.rst.Calls()) != 0 {
@@ -133,7 +147,7 @@ func TestNoEngineIDNoCheck(t *testing.T) {
 	f, other := socketFixture(t)
 	f.eng.Socket = other
 	r := f.socketRunner()
-	r.EngineID = ""
+	r.Engine = engine.Identity{}
 	if err := r.CheckSocket(context.Background()); err != nil || len(f.eng.Created()) != 0 {
 		t.Errorf("err %v, %d helpers: want no check", err, len(f.eng.Created()))
 	}
@@ -180,10 +194,13 @@ func TestHelperNetwork(t *testing.T) {
 
 // The dump helpers get the socket the runner names, and the engine's ID with it.
 func TestDumpHelperGetsTheEngineID(t *testing.T) {
-	c := &Runner{Image: "i", Project: "shop", Repo: Repo{URL: "/srv/backups", Local: true}, EngineID: "AAAA", DockerSocket: "/run/user/1000/docker.sock"}
+	c := &Runner{Image: "i", Project: "shop", Repo: Repo{URL: "/srv/backups", Local: true}, Engine: engine.Identity{ID: "AAAA", RootDir: "/var/lib/docker"},
+		DockerSocket: "/run/user/1000/docker.sock"}
 	for _, kind := range []string{KindDump, KindDumpRestore} {
 		h := c.helperSpec(restic.Invocation{Args: []string{"x"}, Kind: kind})
-		if !slices.ContainsFunc(h.Files, func(f engine.File) bool { return f.Path == agent.EngineIDFile && string(f.Data) == "AAAA\n" }) {
+		if !slices.ContainsFunc(h.Files, func(f engine.File) bool {
+			return f.Path == agent.EngineIDFile && string(f.Data) == `{"id":"AAAA","root_dir":"/var/lib/docker"}`
+		}) {
 			t.Errorf("%s: files %v lack the engine's ID", kind, h.Files)
 		}
 		if !slices.ContainsFunc(h.Mounts, func(m mount.Mount) bool {

@@ -83,9 +83,10 @@ type Runner struct {
 	// DockerSocketSetting and DockerSocketNote say where DockerSocket came from, for
 	// the one line of a socket that is not the engine's (SocketError).
 	DockerSocketSetting, DockerSocketNote string
-	// EngineID is the ID of the engine this process talks to: a socket helper checks
-	// that its socket answers with it before it does anything (CheckSocket).
-	EngineID string
+	// Engine is the identity of the engine this process talks to: a socket helper
+	// checks that its socket answers as it before it does anything (CheckSocket); the
+	// zero value checks nothing.
+	Engine engine.Identity
 	// RunID is the run whose helpers these are; helpers of a runner outside a run
 	// (read-only commands) carry none, and recovery leaves them running.
 	RunID string

@@ -67,13 +67,14 @@ func (c *Runner) socket() string {
 	return c.DockerSocket
 }
 
-// socketFiles are what a socket helper gets besides its spec: the ID of the engine this
-// process talks to, which the agent compares with the socket's (agent.EngineIDFile).
+// socketFiles are what a socket helper gets besides its spec: the identity of the
+// engine this process talks to, which the agent compares with the socket's
+// (agent.EngineIDFile).
 func (c *Runner) socketFiles() []engine.File {
-	if c.EngineID == "" {
+	if c.Engine == (engine.Identity{}) {
 		return nil
 	}
-	return []engine.File{{Path: agent.EngineIDFile, Mode: 0o400, Data: []byte(c.EngineID + "\n")}}
+	return []engine.File{{Path: agent.EngineIDFile, Mode: 0o400, Data: c.Engine.Marshal()}}
 }
 
 // CheckSocket has a helper with the socket (kind KindEngineCheck: no network, no
@@ -81,9 +82,9 @@ func (c *Runner) socketFiles() []engine.File {
 // helper call it before they stop anything, so that the socket of another engine on the
 // same host is one line naming x-backup.docker_socket (a *SocketError) before any
 // service is down, not a dump's "No such container" after. It checks nothing when the
-// engine's ID is unknown.
+// engine's identity is unknown.
 func (c *Runner) CheckSocket(ctx context.Context) error {
-	if c.EngineID == "" {
+	if c.Engine == (engine.Identity{}) {
 		return nil
 	}
 	hostname := "docker-backup"
@@ -151,8 +152,8 @@ type SocketError struct {
 	// Socket is the path on the engine's host; Note says where it came from when no
 	// setting gave it ("the default"…).
 	Socket, Note string
-	// Want is the ID of the engine this process talks to, Got the socket's.
-	Want, Got string
+	// Want is the engine this process talks to, Got the socket's (when it answered).
+	Want, Got engine.Identity
 	Err       error
 }
 
@@ -167,8 +168,9 @@ func (e *SocketError) Error() string {
 	}
 	const fix = "set it to the socket of this engine on its host"
 	switch {
-	case e.Got != "":
-		return fmt.Sprintf("%s: %s is the socket of another engine (ID %s) than the one docker-backup talks to (ID %s): %s", setting, socket, e.Got, e.Want, fix)
+	case e.Got != (engine.Identity{}):
+		return fmt.Sprintf("%s: %s is the socket of another engine (%s) than the one docker-backup talks to (%s): %s",
+			setting, socket, describeEngine(e.Got, e.Want), describeEngine(e.Want, e.Got), fix)
 	case e.Err == nil:
 		return fmt.Sprintf("%s: %s is not on the engine's host: %s", setting, socket, fix)
 	}
@@ -180,3 +182,12 @@ func (e *SocketError) Is(target error) bool { return target == composeext.ErrInv
 
 // Unwrap is why the socket could not be used, if the engine or the agent said.
 func (e *SocketError) Unwrap() error { return e.Err }
+
+// describeEngine names an engine beside another: by its ID, and by its data root too
+// when they share the ID (two rootful engines of one host up to Engine 20.10).
+func describeEngine(e, beside engine.Identity) string {
+	if e.ID != beside.ID {
+		return "ID " + e.ID
+	}
+	return fmt.Sprintf("ID %s, data root %s", e.ID, e.RootDir)
+}
