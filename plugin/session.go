@@ -82,7 +82,7 @@ func dumpSocket(d *deps, plan *composeext.Plan, info engine.EngineInfo) (socket,
 	}
 	loc, err := d.locateEngine()
 	if err == nil && !loc.Remote && loc.Socket != "" && !info.Desktop && runtime.GOOS == "linux" {
-		return loc.Socket, "the engine's own socket, from its endpoint unix://" + loc.Socket
+		return loc.Socket, "the endpoint's own socket"
 	}
 	return plan.DockerSocket, "the default"
 }

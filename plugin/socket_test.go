@@ -150,6 +150,8 @@ func TestUpRefusesTheSocketOfAnotherEngine(t *testing.T) {
 			"compose.yaml: x-backup.docker_socket: /var/run/docker.sock is the socket"},
 		{"the default", "tcp://127.0.0.1:2375", "", "",
 			"compose.yaml: x-backup.docker_socket: /var/run/docker.sock (the default) is the socket"},
+		{"the endpoint's", "unix:///run/user/1000/docker.sock", "", "",
+			"compose.yaml: x-backup.docker_socket: /run/user/1000/docker.sock (the endpoint's own socket) is the socket"},
 		{"the environment", "unix:///run/user/1000/docker.sock", "", "DOCKER_BACKUP_DOCKER_SOCKET=/var/run/docker.sock",
 			"DOCKER_BACKUP_DOCKER_SOCKET: /var/run/docker.sock is the socket"},
 	} {
