@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +140,23 @@ func TestDumpHelperRefusesAnotherEngine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A prebuilt helper image of an older version has no engine-check: nothing to check
+// with, as before, rather than a failed command.
+func TestCheckSocketWithAnOlderAgentImage(t *testing.T) {
+	f, _ := socketFixture(t)
+	f.eng.Program = func(p *enginetest.Process) int {
+		fmt.Fprintf(p.Stderr, "docker-backup agent: unknown command %q\n", p.Config.Entrypoint[2])
+		return agent.ExitUsage
+	}
+	if err := f.socketRunner().CheckSocket(context.Background()); err != nil {
+		t.Errorf("err %v, want none", err)
+	}
+	f.eng.Program = func(p *enginetest.Process) int { return 1 }
+	if err := f.socketRunner().CheckSocket(context.Background()); err == nil || errors.Is(err, composeext.ErrInvalid) {
+		t.Errorf("err %v, want the check's failure, not a configuration error", err)
 	}
 }
 

@@ -107,6 +107,10 @@ func (c *Runner) CheckSocket(ctx context.Context) error {
 		return serr
 	}
 	switch {
+	case code == agent.ExitUsage && strings.Contains(stderr.String(), fmt.Sprintf("unknown command %q", agent.EngineCheckCommand)):
+		// A prebuilt helper image of an older version (--agent-image) cannot check;
+		// its dump helpers do not either, as before.
+		return nil
 	case err != nil:
 		return fmt.Errorf("checking the engine's socket %s: %w", c.socket(), err)
 	case code != 0:
