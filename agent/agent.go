@@ -60,6 +60,7 @@ var commands = map[string]func(ctx context.Context, args []string, env Env) erro
 	HeldResticCommand:  heldRestic,
 	DumpCommand:        runDump,
 	DumpRestoreCommand: runDumpRestore,
+	EngineCheckCommand: runEngineCheck,
 	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
 	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
 	"swap":             func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
@@ -86,7 +87,7 @@ func Main(args []string, s Streams) int {
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, preflight, empty, swap)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, engine-check, preflight, empty, swap)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -35,7 +35,7 @@ func dumpArgs(args []string, env Env) (dump.Spec, []string, engine.API, error) {
 	if err != nil {
 		return dump.Spec{}, nil, nil, err
 	}
-	api, err := env.Connect()
+	api, err := connectChecked(env)
 	if err != nil {
 		return dump.Spec{}, nil, nil, err
 	}

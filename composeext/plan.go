@@ -27,6 +27,12 @@ type Plan struct {
 	// DockerSocket is the engine's API socket on the engine's host, mounted into the
 	// helpers that drive the engine (dumps, dump restores).
 	DockerSocket string `json:"docker_socket"`
+	// DockerSocketSetting names where DockerSocket is set, as messages name it:
+	// "--docker-socket", "DOCKER_BACKUP_DOCKER_SOCKET" or "FILE: x-backup.docker_socket"
+	// (also when nothing set it); DockerSocketDefault is true when nothing did, and the
+	// plugin may then take the local endpoint's own socket instead.
+	DockerSocketSetting string `json:"-"`
+	DockerSocketDefault bool   `json:"-"`
 	// Host names the machine in the snapshots' identity (x-backup.host or
 	// DOCKER_BACKUP_HOST); empty: derived from the engine.
 	Host     string `json:"host,omitempty"`

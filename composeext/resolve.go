@@ -35,7 +35,6 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		ComposeFiles: project.ComposeFiles,
 		Image:        override(opts.Image, project.Environment["DOCKER_BACKUP_IMAGE"], pd.Image, DefaultImage),
 		AgentImage:   override(opts.AgentImage, project.Environment["DOCKER_BACKUP_AGENT_IMAGE"], pd.AgentImage),
-		DockerSocket: override(opts.DockerSocket, project.Environment["DOCKER_BACKUP_DOCKER_SOCKET"], pd.DockerSocket, DefaultDockerSocket),
 		Host:         override(project.Environment["DOCKER_BACKUP_HOST"], pd.Host),
 		Parallel:     DefaultParallel,
 		Schedule:     pd.Schedule,
@@ -51,6 +50,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 	if pd.Parallel > 0 {
 		plan.Parallel = pd.Parallel
 	}
+	plan.DockerSocket, plan.DockerSocketSetting, plan.DockerSocketDefault = dockerSocket(opts, project, pd)
 	if h := project.Environment["DOCKER_BACKUP_HOST"]; h != "" && !hostNameRE.MatchString(h) {
 		d.probs.addf("x-backup.host", "DOCKER_BACKUP_HOST=%q is not a machine name (want letters, digits, '.', '_' or '-', starting with a letter or digit)", h)
 	}

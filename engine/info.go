@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/moby/moby/client"
 )
@@ -14,6 +16,37 @@ type EngineInfo struct {
 	ID   string
 	// OS and Arch are what the engine's containers run on (linux, x86_64…).
 	OS, Arch string
+	// RootDir is the engine's data root: two engines of one host never share it.
+	RootDir string
+	// Desktop is an engine of Docker Desktop: it runs in a virtual machine, where a
+	// path of the client's machine (its socket's included) is not the engine host's.
+	Desktop bool
+}
+
+// Identity tells two engines apart. The ID alone does not on every version: up to
+// Engine 20.10 it is the one of the host's key file (/etc/docker/key.json), which two
+// rootful engines of one host share; the data root is each engine's own there.
+type Identity struct {
+	ID      string `json:"id"`
+	RootDir string `json:"root_dir"`
+}
+
+// Identity is the engine's identity.
+func (i EngineInfo) Identity() Identity { return Identity{ID: i.ID, RootDir: i.RootDir} }
+
+// Marshal is the identity as JSON, for a helper's file.
+func (i Identity) Marshal() []byte {
+	b, _ := json.Marshal(i) // two strings always marshal
+	return b
+}
+
+// ParseIdentity reads Marshal's output.
+func ParseIdentity(data []byte) (Identity, error) {
+	var i Identity
+	if err := json.Unmarshal(data, &i); err != nil {
+		return Identity{}, fmt.Errorf("reading the engine's identity: %w", err)
+	}
+	return i, nil
 }
 
 // Info asks the engine who it is.
@@ -22,7 +55,8 @@ func Info(ctx context.Context, api API) (EngineInfo, error) {
 	if err != nil {
 		return EngineInfo{}, fmt.Errorf("asking the docker engine who it is: %w", err)
 	}
-	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture}, nil
+	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture,
+		RootDir: res.Info.DockerRootDir, Desktop: strings.HasPrefix(res.Info.OperatingSystem, "Docker Desktop")}, nil
 }
 
 // VersionAPI is what Version asks of the client: the engine's version, and the API

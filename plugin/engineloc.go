@@ -22,6 +22,9 @@ type engineLocation struct {
 	Remote bool
 	// Endpoint is the engine's address with any password masked, for messages.
 	Endpoint string
+	// Socket is the endpoint's socket when it is a unix:// one (an absolute path of
+	// this machine): with an engine on this machine, the dump helpers' default.
+	Socket string
 }
 
 // locateEndpoint tells a local endpoint from a remote one by its scheme. A socket
@@ -31,7 +34,11 @@ func locateEndpoint(host string) engineLocation {
 	loc := engineLocation{Endpoint: maskEndpoint(host)}
 	scheme, _, _ := strings.Cut(host, "://")
 	switch strings.ToLower(scheme) {
-	case "unix", "npipe", "fd":
+	case "unix":
+		if p := host[len("unix://"):]; filepath.IsAbs(p) {
+			loc.Socket = filepath.Clean(p)
+		}
+	case "npipe", "fd":
 	default:
 		loc.Remote = true
 	}

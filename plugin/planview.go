@@ -48,7 +48,11 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 		fmt.Fprintf(tw, "Image\t%s, with this docker-backup added (built on the engine once: %s:<version>-…)\n", plan.Image, agentimage.Repository)
 	}
 	// The socket is root on the engine's host, in effect: say who gets it.
-	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", plan.DockerSocket, strings.Join(run.SocketKinds(), ", "))
+	socket := plan.DockerSocket
+	if plan.DockerSocketDefault {
+		socket += " (the default; with a local unix:// endpoint on Linux, that socket)"
+	}
+	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", socket, strings.Join(run.SocketKinds(), ", "))
 	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
 	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
 	if plan.Schedule != "" {

@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/engine"
 )
 
 // SchedulerLabel marks the scheduler service's container, for status.
@@ -63,10 +64,16 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 	if err != nil {
 		return err
 	}
-	image, err := agentImage(ctx, opts.d, api, plan)
+	info, err := engine.Info(ctx, api)
 	if err != nil {
 		return err
 	}
+	image, err := agentImage(ctx, opts.d, api, plan, info)
+	if err != nil {
+		return err
+	}
+	// The socket this engine's dump helpers get: the scheduler mounts it too.
+	plan.DockerSocket, _ = dumpSocket(opts.d, plan, info)
 	env := schedulerEnv(opts, plan, image)
 	vars := interpolatedVariables(plan.ComposeFiles, opts.d.getenv)
 	for k, v := range vars.carried {
@@ -195,7 +202,8 @@ func schedulerEnv(opts *scheduleOptions, plan *composeext.Plan, image string) ma
 	if given(opts.load.Image, "DOCKER_BACKUP_IMAGE") {
 		env["DOCKER_BACKUP_IMAGE"] = plan.Image
 	}
-	if given(opts.load.DockerSocket, "DOCKER_BACKUP_DOCKER_SOCKET") {
+	// Inside the scheduler the socket is /var/run/docker.sock, whichever it is on the host.
+	if given(opts.load.DockerSocket, "DOCKER_BACKUP_DOCKER_SOCKET") || plan.DockerSocket != composeext.DefaultDockerSocket {
 		env["DOCKER_BACKUP_DOCKER_SOCKET"] = plan.DockerSocket
 	}
 	return env

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"runtime"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -12,6 +14,7 @@ import (
 	"github.com/docker-backup/docker-backup/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/report"
 	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/run"
 	"github.com/docker-backup/docker-backup/snapshot"
@@ -31,16 +34,21 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 	if err != nil {
 		return nil, err
 	}
+	info, err := engine.Info(ctx, api)
+	if err != nil {
+		return nil, err
+	}
 	id, err := run.Identify(ctx, api, plan.Project, plan.Host)
 	if err != nil {
 		return nil, err
 	}
 	// The helper image first: an engine that cannot get one refuses the command before
 	// anything is made, a generated repository key included.
-	image, err := agentImage(ctx, d, api, plan)
+	image, err := agentImage(ctx, d, api, plan, info)
 	if err != nil {
 		return nil, err
 	}
+	socket, note := dumpSocket(d, plan, info)
 	repo, err := repository(ctx, plan, d.streams.Err)
 	if err != nil {
 		return nil, err
@@ -50,21 +58,47 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 		Image:   image,
 		Project: plan.Project,
 		Repo:    repo,
-		// Only the dump helpers (run.SocketKinds) get it.
-		DockerSocket: plan.DockerSocket,
+		// Only the dump helpers (run.SocketKinds) get it, and check that it is the
+		// socket of the engine this process talks to.
+		DockerSocket: socket, DockerSocketSetting: plan.DockerSocketSetting, DockerSocketNote: note,
+		Engine: info.Identity(),
 		// Settings of the engine side that belong to the machine, not to the project.
 		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
 		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),
 	}}, nil
 }
 
+// dumpSocket is the engine's socket on its host for the dump helpers, and where it came
+// from when no setting named it. With an engine on this machine reached through a unix
+// socket (DOCKER_HOST=unix:///run/user/1000/docker.sock for a rootless engine beside a
+// rootful one, a context), that very socket is the engine host's path too, so it is
+// the default, not /var/run/docker.sock, which may be the other engine's. Not where the
+// engine runs in a virtual machine (Docker Desktop, or any client but Linux: colima,
+// OrbStack…), whose sockets on this machine are forwarded, and the VM's own
+// /var/run/docker.sock is the engine's.
+func dumpSocket(d *deps, plan *composeext.Plan, info engine.EngineInfo) (socket, note string) {
+	if !plan.DockerSocketDefault {
+		return plan.DockerSocket, ""
+	}
+	loc, err := d.locateEngine()
+	if err == nil && !loc.Remote && loc.Socket != "" && !info.Desktop && runtime.GOOS == "linux" {
+		return loc.Socket, "the endpoint's own socket"
+	}
+	return plan.DockerSocket, "the default"
+}
+
+// needsSocket reports whether command gives the engine's socket to a helper of the
+// plan: up, restore and verify when they have a dump service.
+func needsSocket(plan *composeext.Plan, command string) bool {
+	if command != "up" && command != "restore" && command != report.CommandVerify {
+		return false
+	}
+	return slices.ContainsFunc(plan.Services, func(s composeext.ServicePlan) bool { return s.Strategy == composeext.StrategyDump })
+}
+
 // agentImage returns the helper image of the plan: the prebuilt one it names, or the
 // one derived from its restic image, built on the engine when missing.
-func agentImage(ctx context.Context, d *deps, api dockerAPI, plan *composeext.Plan) (string, error) {
-	info, err := engine.Info(ctx, api)
-	if err != nil {
-		return "", err
-	}
+func agentImage(ctx context.Context, d *deps, api dockerAPI, plan *composeext.Plan, info engine.EngineInfo) (string, error) {
 	exe := d.executable
 	if b := d.getenv("DOCKER_BACKUP_AGENT_BINARY"); b != "" {
 		// A Linux build of this docker-backup for the engine (e.g. from a Mac client).
@@ -114,6 +148,13 @@ type beginOptions struct {
 // begin begins a run of command on the session's project (package run).
 func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs runSettings, bo beginOptions, warn func(string)) (*run.Run, error) {
 	s.runner.RetryLock = rs.retryLock
+	if needsSocket(plan, command) {
+		// Before the run: a socket of another engine stops the command before anything
+		// is stopped or made, the default repository included.
+		if err := s.runner.CheckSocket(ctx); err != nil {
+			return nil, err
+		}
+	}
 	wait := defaultWait
 	if rs.wait {
 		wait = -1

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -70,7 +69,9 @@ type Runner struct {
 	Repo    Repo
 	// CacheVolume is the named volume for restic's cache (DefaultCacheVolume if empty).
 	CacheVolume string
-	// Network is the helpers' network mode ("" for the engine's default, "host"…).
+	// Network is the helpers' network mode (DOCKER_BACKUP_NETWORK: "host", a network's
+	// name…); when empty, a helper gets the engine's default network only when its
+	// repository needs one (see network).
 	Network string
 	// RetryLock is restic's --retry-lock for every command: how long to wait for a
 	// lock someone else holds.
@@ -79,6 +80,13 @@ type Runner struct {
 	// (composeext.Plan.DockerSocket), mounted into the helpers of SocketKinds only;
 	// composeext.DefaultDockerSocket when empty.
 	DockerSocket string
+	// DockerSocketSetting and DockerSocketNote say where DockerSocket came from, for
+	// the one line of a socket that is not the engine's (SocketError).
+	DockerSocketSetting, DockerSocketNote string
+	// Engine is the identity of the engine this process talks to: a socket helper
+	// checks that its socket answers as it before it does anything (CheckSocket); the
+	// zero value checks nothing.
+	Engine engine.Identity
 	// RunID is the run whose helpers these are; helpers of a runner outside a run
 	// (read-only commands) carry none, and recovery leaves them running.
 	RunID string
@@ -104,8 +112,10 @@ func (c *Runner) Run(ctx context.Context, inv restic.Invocation) error {
 	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr
 	code, err := engine.RunHelper(ctx, c.API, spec)
-	if _, socket := socketHelpers[inv.Kind]; socket && errors.Is(err, engine.ErrNotStarted) && strings.Contains(err.Error(), c.socket()) {
-		return fmt.Errorf("%w (the dump helper mounts the engine's socket %s on the engine's host: name another with x-backup.docker_socket, --docker-socket or DOCKER_BACKUP_DOCKER_SOCKET)", err, c.socket())
+	if _, socket := socketHelpers[inv.Kind]; socket {
+		if serr := c.socketFailure(code, stderr.String(), err); serr != nil {
+			return serr
+		}
 	}
 	if err != nil {
 		return c.missingFolder(err)
@@ -125,12 +135,19 @@ func (c *Runner) missingFolder(err error) error {
 	return err
 }
 
-// socket is the engine's socket on the engine's host.
-func (c *Runner) socket() string {
-	if c.DockerSocket == "" {
-		return composeext.DefaultDockerSocket
+// network is the helpers' network mode: Network when set, else none for a folder
+// repository (restic reads it through a mount, the dump helpers reach the engine
+// through its socket, a file), else the engine's default network, which a remote
+// backend (s3:, sftp:, rest:…) needs. The run's host has it too, so its restic execs
+// run with the same.
+func (c *Runner) network() string {
+	switch {
+	case c.Network != "":
+		return c.Network
+	case c.Repo.Local:
+		return "none"
 	}
-	return c.DockerSocket
+	return ""
 }
 
 // labels are the labels of the runner's helpers.
@@ -214,6 +231,9 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	for _, f := range inv.Files {
 		files = append(files, engine.File{Path: f.Path, Mode: f.Mode, Data: f.Data})
 	}
+	if socket {
+		files = append(files, c.socketFiles()...)
+	}
 	if aws.Len() > 0 {
 		files = append(files, engine.File{Path: awsCredentialsDir, Mode: 0o400, Data: append([]byte("[default]\n"), aws.Bytes()...)})
 		env = append(env, "AWS_SHARED_CREDENTIALS_FILE="+awsCredentialsDir, "AWS_PROFILE=default")
@@ -236,7 +256,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Binds:       binds,
 		Labels:      c.labels(inv.Service, inv.Kind),
 		Hostname:    hostname,
-		NetworkMode: c.Network,
+		NetworkMode: c.network(),
 		// restic must not be PID 1: see helperHostname.
 		Init:  true,
 		Files: files,

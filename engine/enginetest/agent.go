@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sync"
 
@@ -12,11 +13,12 @@ import (
 	"github.com/docker-backup/docker-backup/engine"
 )
 
-// IsAgentDump reports whether a helper runs one of the agent's dump commands (agent
-// dump, agent dump-restore) rather than restic alone.
+// IsAgentDump reports whether a helper runs one of the agent's commands that use the
+// engine's socket (agent dump, agent dump-restore, agent engine-check) rather than
+// restic alone.
 func IsAgentDump(p *Process) bool {
 	ep := p.Config.Entrypoint
-	return len(ep) >= 3 && ep[1] == agent.Command && (ep[2] == agent.DumpCommand || ep[2] == agent.DumpRestoreCommand)
+	return len(ep) >= 3 && ep[1] == agent.Command && (ep[2] == agent.DumpCommand || ep[2] == agent.DumpRestoreCommand || ep[2] == agent.EngineCheckCommand)
 }
 
 // errResticStopped is what a played restic reads and writes once the agent has stopped it.
@@ -24,16 +26,22 @@ var errResticStopped = errors.New("enginetest: restic was stopped")
 
 // Agent plays a dump helper: the agent's own code (agent.Run) runs its entrypoint's
 // command against e, as it would against the engine through the mounted socket, with
-// the files copied into the helper, and restic played by rst. Use it from
+// the files copied into the helper, and restic played by rst. Its socket is e, or
+// e.Socket when set (another engine's socket). Use it from
 // Engine.Program for helpers that IsAgentDump says are the agent's.
 func (e *Engine) Agent(rst *Restic, p *Process) int {
 	env := agent.Env{
 		Streams: agent.Streams{In: p.Stdin, Out: p.Stdout, Err: p.Stderr},
-		Connect: func() (engine.API, error) { return e, nil },
+		Connect: func() (engine.API, error) {
+			if e.Socket != nil {
+				return e.Socket, nil
+			}
+			return e, nil
+		},
 		ReadFile: func(name string) ([]byte, error) {
 			data, ok := p.Files[name]
 			if !ok {
-				return nil, fmt.Errorf("open %s: no such file or directory", name)
+				return nil, fmt.Errorf("open %s: %w", name, fs.ErrNotExist)
 			}
 			return []byte(data), nil
 		},

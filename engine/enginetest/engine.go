@@ -42,6 +42,9 @@ type Engine struct {
 	Exec ExecProgram
 	// SystemInfo is what Info returns.
 	SystemInfo system.Info
+	// Socket, if set, is the engine a dump helper's socket reaches (Agent): another
+	// engine on the same host, as a wrong x-backup.docker_socket gives.
+	Socket engine.API
 	// Now dates the containers created; time.Now when nil.
 	Now func() time.Time
 	// HostPaths, if not nil, are the folders that exist on the engine's host: creating a
