@@ -19,6 +19,7 @@ import (
 type Restic struct {
 	mu       sync.Mutex
 	handlers map[string]func(Call) Reply
+	early    map[string]Reply
 	calls    []Call
 }
 
@@ -65,7 +66,18 @@ type Reply struct {
 }
 
 // NewRestic returns a Restic with no handlers.
-func NewRestic() *Restic { return &Restic{handlers: map[string]func(Call) Reply{}} }
+func NewRestic() *Restic {
+	return &Restic{handlers: map[string]func(Call) Reply{}, early: map[string]Reply{}}
+}
+
+// Early sets an answer that a command gives before it reads its input, as restic fails
+// on a lock or the repository: its input is not read (a --stdin-from-command command
+// never runs).
+func (r *Restic) Early(command string, reply Reply) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.early[command] = reply
+}
 
 // On sets what a command answers; fn sees the run (its stdin already read).
 func (r *Restic) On(command string, fn func(Call) Reply) {
@@ -109,7 +121,10 @@ func (r *Restic) Find(command string) []Call {
 // Program runs restic in a helper; use it as, or from, Engine.Program.
 func (r *Restic) Program(p *Process) int {
 	call := Call{Args: slices.Clone(p.Config.Cmd), Helper: p.Container}
-	if p.Config.OpenStdin {
+	r.mu.Lock()
+	early, failsEarly := r.early[call.Command()]
+	r.mu.Unlock()
+	if p.Config.OpenStdin && !failsEarly {
 		b, err := io.ReadAll(p.Stdin)
 		call.ReadStdin, call.Stdin, call.StdinErr = true, string(b), err
 	}
@@ -128,6 +143,8 @@ func (r *Restic) Program(p *Process) int {
 	}
 	reply := Reply{}
 	switch {
+	case failsEarly:
+		reply = early
 	case handler != nil:
 		reply = handler(call)
 	case call.Command() == "snapshots":
