@@ -29,9 +29,10 @@ type Call struct {
 	Args []string
 	// Helper is the container restic ran in, when it started.
 	Helper Container
-	// Stdin is what restic read on its input; StdinErr how the input ended: nil when it
-	// ended cleanly (restic backup --stdin then commits). ReadStdin is false when the
-	// helper had no input.
+	// Stdin is what restic read on its input (with --stdin-from-command, its command's
+	// output); StdinErr how the input ended: nil when it ended cleanly (restic backup
+	// --stdin then commits; with --stdin-from-command, its command exited 0).
+	// ReadStdin is false when the helper had no input, or restic failed early (Early).
 	ReadStdin bool
 	Stdin     string
 	StdinErr  error
