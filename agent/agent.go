@@ -48,6 +48,16 @@ type Env struct {
 	StartRestic Starter
 	// ReadFile reads a file of the helper.
 	ReadFile func(name string) ([]byte, error)
+	// Self is this program's path, which restic runs as a dump's relay
+	// (DumpRelayCommand); "docker-backup" when empty.
+	Self string
+}
+
+func (e Env) self() string {
+	if e.Self == "" {
+		return "docker-backup"
+	}
+	return e.Self
 }
 
 // EngineSocket is where a dump helper has the engine's API socket mounted.
@@ -61,6 +71,7 @@ var commands = map[string]func(ctx context.Context, args []string, env Env) erro
 	DumpCommand:        runDump,
 	DumpRestoreCommand: runDumpRestore,
 	EngineCheckCommand: runEngineCheck,
+	DumpRelayCommand:   runDumpRelay,
 	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
 	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
 	"swap":             func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
@@ -81,13 +92,22 @@ func Main(args []string, s Streams) int {
 			return startRestic(os.Environ(), args, rio)
 		},
 		ReadFile: os.ReadFile,
+		Self:     self(),
 	})
+}
+
+// self is this program's path.
+func self() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return os.Args[0]
 }
 
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, engine-check, preflight, empty, swap)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, preflight, empty, swap)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

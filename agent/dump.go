@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/docker-backup/docker-backup/dump"
@@ -67,17 +68,39 @@ func runDump(ctx context.Context, args []string, env Env) error {
 }
 
 // BackupDump runs the spec's dump command in its container and streams its output
-// into restic (resticArgs: backup --stdin …), whose output goes to env.Out. It fails
-// closed: when the dump exits non-zero, writes nothing, lacks its format's end, or is
-// interrupted (ctx), the dump is ended in its container first, then restic is stopped
-// before its input ends, so no snapshot is committed. The error is a *dump.Failure,
-// an exitStatus of restic's, or errInterrupted.
+// into restic (resticArgs: backup --stdin-from-command …, to which it adds the relay as
+// restic's command), whose output goes to env.Out. restic commits only when the relay
+// exits 0, which it does only once this function marked the dump whole: when the dump
+// exits non-zero, writes nothing, lacks its format's end, or is interrupted (ctx), the
+// dump is ended in its container and restic is stopped, and whatever it read is never
+// committed. The dump starts only once restic has taken its (shared) lock and runs the
+// relay. The error is a *dump.Failure, an exitStatus of restic's, or errInterrupted.
 func BackupDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs []string, env Env) error {
-	child, err := env.StartRestic(resticArgs, ResticIO{Stdout: env.Out, Stderr: env.Err, PipeIn: true})
+	if !slices.Contains(resticArgs, stdinFromCommand) {
+		// Without it restic would read an input of its own and commit whatever it got.
+		return fmt.Errorf("%w: restic must read the dump with %s", errUsage, stdinFromCommand)
+	}
+	rl, err := newRelay()
 	if err != nil {
 		return err
 	}
-	counted := &countingWriter{w: child.Stdin}
+	defer rl.remove()
+	args := append(append(slices.Clone(resticArgs), "--"), rl.command(env.self())...)
+	child, err := env.StartRestic(args, ResticIO{Stdout: env.Out, Stderr: env.Err})
+	if err != nil {
+		return err
+	}
+	ended := make(chan struct{})
+	go func() { child.Wait(); close(ended) }()
+	stream, err := rl.open(ctx, ended)
+	if err != nil {
+		child.Stop()
+		if rc := child.Wait(); errors.Is(err, errResticEnded) && rc != 0 {
+			return exitStatus(rc) // restic said why (the repository, a lock…)
+		}
+		return err
+	}
+	counted := &countingWriter{w: stream}
 	checked := dump.NewChecker(spec.Check, counted)
 	stderr := &engine.Tail{Max: 4096}
 	code, err := engine.Exec(ctx, api, spec.Container, engine.ExecSpec{
@@ -103,25 +126,29 @@ func BackupDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs 
 		failed = &dump.Failure{Message: cerr.Error() + stderr.Suffix(), CutOff: errors.Is(cerr, dump.ErrCutOff)}
 	}
 	if failed == nil {
-		// The dump is whole: only now does restic see the end of its input, and commit.
-		// An interruption meanwhile is restic's to handle (SIGINT: it stops and removes
-		// its lock); whatever it committed stays unconfirmed, as the plugin gave up.
-		cerr := child.Stdin.Close()
+		failed = rl.markWhole()
+	}
+	if failed == nil {
+		// The dump is whole and marked so: only now does the relay see the end of its
+		// stream, exit 0, and restic commit. An interruption meanwhile is restic's to
+		// handle (SIGINT: it stops and removes its lock); a snapshot it committed
+		// anyway holds the whole dump.
+		cerr := stream.Close()
 		stopOnCancel := context.AfterFunc(ctx, func() { child.Stop() })
 		defer stopOnCancel()
 		if rc := child.Wait(); rc != 0 {
 			return exitStatus(rc)
 		}
 		if cerr != nil {
-			return fmt.Errorf("ending restic's input: %w", cerr)
+			return fmt.Errorf("ending the dump's stream: %w", cerr)
 		}
 		return nil
 	}
-	// restic is stopped before its input ends (which it would take for the end of a
-	// whole dump, and commit); the dump is already ended in its container.
+	// restic is stopped first, then the stream ends unmarked: the relay fails either
+	// way, and restic commits nothing; the dump is already ended in its container.
 	stillRan := child.Stop()
 	rc := child.Wait()
-	_ = child.Stdin.Close()
+	_ = stream.Close()
 	if err != nil && ctx.Err() == nil && !stillRan && rc != 0 {
 		// restic gave up first (the repository, a lock…) and the dump lost its reader:
 		// restic's own error says what happened.
@@ -129,6 +156,10 @@ func BackupDump(ctx context.Context, api engine.API, spec dump.Spec, resticArgs 
 	}
 	return failed
 }
+
+// stdinFromCommand is restic's flag that makes it run a command and commit what it
+// wrote only when it exits 0.
+const stdinFromCommand = "--stdin-from-command"
 
 // countingWriter counts the bytes that pass through it.
 type countingWriter struct {

@@ -74,7 +74,7 @@ func TestDumpFeedsResticOnTheEngine(t *testing.T) {
 	}
 	h.rst.Reply("backup", enginetest.Reply{Stdout: `{"message_type":"summary","snapshot_id":"abc"}` + "\n"})
 	code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", User: "postgres", Cmd: []string{"pg_dumpall"}, Check: pgCheck},
-		"backup", "--stdin", "--stdin-filename", "db.sql")
+		"backup", "--stdin-from-command", "--stdin-filename", "db.sql")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, h.stderr.String())
 	}
@@ -111,7 +111,7 @@ func TestDumpFailsClosed(t *testing.T) {
 				_, _ = io.WriteString(x.Stderr, tc.stderr)
 				return tc.code
 			}
-			code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"pg_dumpall"}, Check: pgCheck}, "backup", "--stdin")
+			code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"pg_dumpall"}, Check: pgCheck}, "backup", "--stdin-from-command")
 			f := dump.ParseFailure(code, h.stderr.String())
 			if f == nil || f.Message != tc.want || f.CutOff != tc.cutOff {
 				t.Fatalf("exit %d, stderr %q: want the failure %q", code, h.stderr.String(), tc.want)
@@ -141,7 +141,7 @@ func TestDumpEndsWithThePlugin(t *testing.T) {
 	}()
 	done := make(chan int)
 	go func() {
-		done <- h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"slow"}}, "backup", "--stdin")
+		done <- h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"slow"}}, "backup", "--stdin-from-command")
 	}()
 	select {
 	case code := <-done:
@@ -169,7 +169,7 @@ func TestDumpPassesResticsFailureOn(t *testing.T) {
 		return 0
 	}
 	h.rst.Reply("backup", enginetest.Reply{Stderr: "Fatal: unable to create lock\n", Code: 11})
-	if code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"d"}}, "backup", "--stdin"); code != 11 {
+	if code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"d"}}, "backup", "--stdin-from-command"); code != 11 {
 		t.Errorf("exit %d, stderr %q: want restic's 11", code, h.stderr.String())
 	}
 }
@@ -258,5 +258,35 @@ func TestDumpRestoreUnreadableNeverStartsTheCommand(t *testing.T) {
 	}
 	if got := h.eng.CallsWith("exec "); len(got) != 0 {
 		t.Errorf("execs %q: the restore command ran", got)
+	}
+}
+
+// restic that fails before it runs the relay (a lock held exclusively, the repository)
+// never sees a dump start: nothing holds a transaction while restic waits.
+func TestDumpStartsOnlyOnceResticReadsIt(t *testing.T) {
+	h := newHelper(t)
+	h.eng.Exec = func(x *enginetest.ExecProcess) int {
+		_, _ = io.WriteString(x.Stdout, "CREATE TABLE t;\n")
+		return 0
+	}
+	h.rst.Early("backup", enginetest.Reply{Stderr: "Fatal: unable to create lock in backend: repository is already locked exclusively by PID 7 on other by root (UID 0, GID 0)\n", Code: 11})
+	if code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"d"}}, "backup", "--stdin-from-command"); code != 11 {
+		t.Errorf("exit %d, stderr %q: want restic's 11", code, h.stderr.String())
+	}
+	if got := h.eng.CallsWith("exec "); len(got) != 0 {
+		t.Errorf("execs %q: the dump ran while restic could not read it", got)
+	}
+}
+
+// restic reading its own input would commit whatever reached it: the agent refuses
+// to feed anything but its relay.
+func TestDumpRefusesResticsOwnInput(t *testing.T) {
+	h := newHelper(t)
+	h.eng.Exec = func(x *enginetest.ExecProcess) int { return 0 }
+	if code := h.run(agent.DumpCommand, dump.Spec{Container: "c1", Cmd: []string{"d"}}, "backup", "--stdin"); code != agent.ExitUsage {
+		t.Errorf("exit %d, stderr %q: want a usage error", code, h.stderr.String())
+	}
+	if len(h.rst.Calls()) != 0 || len(h.eng.CallsWith("exec ")) != 0 {
+		t.Errorf("restic ran %v, execs %q: want nothing run", h.rst.Commands(), h.eng.CallsWith("exec "))
 	}
 }

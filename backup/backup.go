@@ -1,6 +1,6 @@
 // Package backup carries out `docker backup up` within a run (package run): it backs up
-// each declared service through restic helpers (volumes or a streamed dump), confirms
-// the dumps that completed, applies the retention, and reports as it goes. It knows
+// each declared service through restic helpers (volumes or a streamed dump), applies
+// the retention, and reports as it goes. It knows
 // nothing of the command line.
 package backup
 
@@ -44,9 +44,6 @@ type Result struct {
 	Err   error
 	// hookWarning is set when a post or outcome hook failed: an ok backup is a warning.
 	hookWarning bool
-	// unconfirmed is the dump snapshot the run confirms at its end: stored whole, the
-	// dump command having exited 0 (a post hook may still have failed).
-	unconfirmed string
 }
 
 // Reporter receives progress as the run goes. Calls may come from several goroutines.
@@ -72,8 +69,7 @@ type Options struct {
 }
 
 // Up backs up every service in the plan and returns one result per service, in plan
-// order; a service's failure is in its result. Services are reported done once their
-// snapshot is confirmed.
+// order; a service's failure is in its result.
 func Up(ctx context.Context, env Env, opts Options) []Result {
 	results := make([]Result, len(env.Plan.Services))
 	parallel := max(opts.Parallel, 1)
@@ -89,12 +85,6 @@ func Up(ctx context.Context, env Env, opts Options) []Result {
 		}()
 	}
 	wg.Wait()
-	confirmDumps(ctx, env, results)
-	for i, r := range results {
-		if awaitsConfirmation(r) {
-			finish(ctx, env, env.Plan.Services[i], &results[i])
-		}
-	}
 	if !opts.NoForget && ctx.Err() == nil {
 		applyRetention(ctx, env, results)
 	}
@@ -120,7 +110,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 			res.Summary, warnings, err = backupVolumes(ctx, env, svc)
 			res.Warnings = append(res.Warnings, warnings...)
 		case composeext.StrategyDump:
-			res.Summary, res.unconfirmed, err = backupDump(ctx, env, svc)
+			res.Summary, err = backupDump(ctx, env, svc)
 		default:
 			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
 		}
@@ -139,9 +129,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 	default:
 		res.Status, res.Err = StatusFailed, err
 	}
-	if !awaitsConfirmation(res) {
-		finish(ctx, env, svc, &res)
-	}
+	finish(ctx, env, svc, &res)
 	return res
 }
 
@@ -165,9 +153,6 @@ func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *Resul
 	}
 	env.Reporter.Done(*res)
 }
-
-// awaitsConfirmation reports whether a result is a dump to confirm at the end of the run.
-func awaitsConfirmation(r Result) bool { return r.unconfirmed != "" }
 
 // helperMounts are the mounts a volumes backup or restore gives its helper.
 // RunMounts are the mounts the backups of plan's volumes services need: a run that

@@ -16,25 +16,23 @@ import (
 
 // backupDump stores the output of the dump command in the service's running container
 // with no temporary file, on the engine's host: one helper (run.KindDump, with the
-// engine's socket) execs the dump and streams it into `restic backup --stdin`, so the
-// dump never crosses the client; this process sees restic's JSON progress and, on
-// failure, the helper's one line. It fails closed: when the dump exits non-zero,
-// writes nothing, lacks its format's end or is interrupted, the helper ends it in the
-// container and stops restic before its input ends, so no snapshot is committed (see
-// agent.BackupDump). A stored dump is returned as unconfirmed: the run confirms it at
-// its end (confirmDumps).
-func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum restic.Summary, unconfirmed string, err error) {
+// engine's socket) execs the dump and streams it into `restic backup
+// --stdin-from-command`, so the dump never crosses the client; this process sees
+// restic's JSON progress and, on failure, the helper's one line. It fails closed:
+// restic commits only when its command, the agent's relay, exits 0, which it does only
+// when the dump exited 0, wrote something and had its format's end (see
+// agent.BackupDump). So a stored dump is whole, and needs no later step (restic's
+// exclusive lock) to count.
+func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (restic.Summary, error) {
 	project, api := env.Plan.Project, env.Run.API
 	c, err := engine.RunningContainer(ctx, api, project, svc.Name)
 	if err != nil {
-		return sum, "", err
+		return restic.Summary{}, err
 	}
 	// The spec goes in as a file: the command may hold an interpolated secret.
 	spec := dump.Spec{Container: c.ID, User: svc.Dump.User, Cmd: svc.Dump.Command, Check: dumpCheck(svc.Dump.Check)}
-	// Committed unconfirmed: only confirmDumps makes it visible, so a snapshot of a run
-	// that dies between restic's commit and the confirmation is never used.
-	tags := append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID), snapshot.Unconfirmed)
-	sum, err = restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
+	tags := append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID))
+	sum, err := restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
 		Service:       svc.Name,
 		Kind:          run.KindDump,
 		Host:          env.Run.Identity.Host(),
@@ -47,11 +45,11 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (sum r
 	var failed *dump.Failure
 	switch {
 	case errors.As(err, &failed):
-		return sum, "", failed
+		return sum, failed
 	case err != nil:
-		return sum, "", fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
+		return sum, fmt.Errorf("storing the dump of %q: %w", svc.Name, err)
 	}
-	return sum, sum.SnapshotID, nil
+	return sum, nil
 }
 
 // dumpCheck is the plan's end-marker check as the helper reads it.

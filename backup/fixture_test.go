@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"testing"
 
@@ -51,28 +50,10 @@ func newFixture(t *testing.T) *fixture {
 		_, _ = io.WriteString(x.Stderr, e.stderr)
 		return e.code
 	}
-	// restic backup answers with a snapshot, tag with the new IDs of the snapshots it
-	// changed.
+	// restic backup answers with a snapshot.
 	f.rst.Reply("backup", enginetest.Reply{Stdout: `{"message_type":"summary","files_new":1,"snapshot_id":"abcdef1234567890"}` + "\n"})
-	f.rst.On("tag", func(c enginetest.Call) enginetest.Reply {
-		var out strings.Builder
-		args := c.Args[1:]
-		for i := 0; i < len(args); i++ {
-			switch args[i] {
-			case "--add", "--remove", "--retry-lock":
-				i++ // and the flag's value
-			case "--json":
-			default:
-				fmt.Fprintf(&out, `{"message_type":"changed","old_snapshot_id":%q,"new_snapshot_id":%q}`+"\n", args[i], confirmedID(args[i]))
-			}
-		}
-		return enginetest.Reply{Stdout: out.String()}
-	})
 	return f
 }
-
-// confirmedID is the ID restic gives a snapshot once its tags changed.
-func confirmedID(id string) string { return "c0ffee" + id[:min(10, len(id))] }
 
 // begin begins a run of up on the local repository /srv/backups.
 func (f *fixture) begin(t *testing.T) *run.Run {

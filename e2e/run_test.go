@@ -14,35 +14,38 @@ import (
 	"time"
 )
 
-// TestUpLockHeldByAnother holds a lock on the project's repository with a plain
-// `restic backup --stdin` on the host (another host name than the plugin's helpers, a
-// live process): up must never remove it. Without --retry-lock up fails in one line
-// naming the holder; with it, up waits and succeeds once the holder has ended.
+// TestUpLockHeldByAnother holds locks on the project's repository with plain restic on
+// the host (another host name than the plugin's helpers, live processes): up must never
+// remove them. A shared lock (`restic backup --stdin`, a reader or another machine's
+// backup) no longer stops up at all: a dump is committed whole by restic alone, with no
+// exclusive step. An exclusive one (`restic key passwd` waiting for its new password)
+// fails up in one line naming the holder, with nothing stored; with --retry-lock, up
+// waits and succeeds once the holder has ended.
 func TestUpLockHeldByAnother(t *testing.T) {
 	p := newProject(t, "run")
 	p.seedNotes(t, 50, "note")
 	repo, key := p.localRepo()
 	initRepo(t, repo, key)
-
-	holder := startSpec(t, hostRestic(repo, key, "backup", "--stdin", "--stdin-filename", "holder.txt"), true)
-	if _, err := holder.stdin.Write([]byte("held\n")); err != nil {
-		t.Fatal(err)
-	}
-	var held []string
-	eventually(t, helperWait, "the plain restic's lock", func() error {
-		if holder.exited() {
-			t.Fatalf("the lock holder ended early: %v", holder.res)
-		}
-		if held = locks(t, repo, key); len(held) == 0 {
-			return errors.New("no lock yet")
-		}
-		return nil
-	})
 	hostname, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keepsLock := func(when string) {
+	hold := func(what string, args ...string) (*started, []string) {
+		t.Helper()
+		holder := startSpec(t, hostRestic(repo, key, args...), true)
+		var held []string
+		eventually(t, helperWait, what+"'s lock", func() error {
+			if holder.exited() {
+				t.Fatalf("the lock holder ended early: %v", holder.res)
+			}
+			if held = locks(t, repo, key); len(held) == 0 {
+				return errors.New("no lock yet")
+			}
+			return nil
+		})
+		return holder, held
+	}
+	keepsLock := func(when string, held []string) {
 		t.Helper()
 		now := locks(t, repo, key)
 		for _, id := range held {
@@ -52,9 +55,36 @@ func TestUpLockHeldByAnother(t *testing.T) {
 		}
 	}
 
+	shared, held := hold("a plain restic backup", "backup", "--stdin", "--stdin-filename", "holder.txt")
+	if _, err := shared.stdin.Write([]byte("held\n")); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.backup(t, "up", "db"); r.code != 0 {
+		t.Fatalf("up while another process holds a shared lock: %v", r)
+	}
+	keepsLock("after up beside a shared lock", held)
+	if err := shared.stdin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if hr := shared.wait(t, helperWait); hr.code != 0 {
+		t.Errorf("the shared lock's holder failed (was its lock removed?): %v", hr)
+	}
+	// --no-lock: the exclusive holder below would stop a listing that takes a lock.
+	dbSnapshots := func() []string {
+		var ids []string
+		for _, s := range snapshots(t, repo, key, "--no-lock") {
+			if s.tag("service") == "db" {
+				ids = append(ids, s.ID)
+			}
+		}
+		return ids
+	}
+	before := dbSnapshots()
+
+	exclusive, held := hold("restic key passwd", "key", "passwd")
 	r := p.backup(t, "up", "db")
 	if r.code != 1 {
-		t.Fatalf("up while another process holds a lock: exit code %d, want 1 (the dump cannot be confirmed): %v", r.code, r)
+		t.Fatalf("up while another process holds an exclusive lock: exit code %d, want 1: %v", r.code, r)
 	}
 	var lockLines []string
 	for _, l := range lines(r.stdout + "\n" + r.stderr) {
@@ -62,41 +92,35 @@ func TestUpLockHeldByAnother(t *testing.T) {
 			lockLines = append(lockLines, l)
 		}
 	}
-	holderWords := fmt.Sprintf("held by PID %d on host %s", holder.cmd.Process.Pid, hostname)
+	holderWords := fmt.Sprintf("an exclusive lock is held by PID %d on host %s", exclusive.cmd.Process.Pid, hostname)
 	if len(lockLines) != 1 || !strings.Contains(lockLines[0], holderWords) || !strings.Contains(lockLines[0], "--retry-lock") {
 		t.Errorf("want one line saying the repository is locked, %q, and pointing to --retry-lock; got %q\n%v", holderWords, lockLines, r)
 	}
-	keepsLock("after up failed")
-	var unconfirmed []string
-	for _, s := range snapshots(t, repo, key) {
-		if s.has("unconfirmed") {
-			unconfirmed = append(unconfirmed, s.ID)
-		}
-	}
-	if len(unconfirmed) != 1 {
-		t.Errorf("want the failed up's dump stored unconfirmed, got unconfirmed snapshots %v", unconfirmed)
+	keepsLock("after up failed", held)
+	if after := dbSnapshots(); !slices.Equal(after, before) {
+		t.Errorf("db snapshots %v after the failed up, want %v: nothing stored", after, before)
 	}
 
 	waiting := p.start(t, nil, "docker", "backup", "up", "--retry-lock", "2m", "db")
-	// forget (of the failed run's dump) and tag (the confirmation) take the exclusive
-	// lock: while one of them runs, up waits for the holder.
+	// The dump's restic waits for the lock; the dump itself starts only once restic has it.
 	eventually(t, helperWait, "up --retry-lock to wait for the lock", func() error {
 		if waiting.exited() {
 			t.Fatalf("up --retry-lock ended while the lock was held: %v", waiting.res)
 		}
-		kinds := p.runningHelperKinds(t)
-		if slices.Contains(kinds, "forget") || slices.Contains(kinds, "tag") {
+		if kinds := p.runningHelperKinds(t); slices.Contains(kinds, "dump") {
 			return nil
 		}
-		return fmt.Errorf("running helpers: %v", kinds)
+		return errors.New("no dump helper yet")
 	})
-	keepsLock("while up waits")
-	if err := holder.stdin.Close(); err != nil {
+	keepsLock("while up waits", held)
+	if ps := p.processes(t, "db"); strings.Contains(ps, "sqlite3") {
+		t.Errorf("the dump runs while restic waits for the lock:\n%s", ps)
+	}
+	// The holder gives up (its input ends before a new password): restic removes its lock.
+	if err := exclusive.stdin.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if hr := holder.wait(t, helperWait); hr.code != 0 {
-		t.Errorf("the lock holder failed (was its lock removed?): %v", hr)
-	}
+	exclusive.wait(t, helperWait)
 	if wr := waiting.wait(t, helperWait); wr.code != 0 {
 		t.Fatalf("up --retry-lock after the holder ended: %v", wr)
 	}
@@ -113,11 +137,13 @@ func TestUpLockHeldByAnother(t *testing.T) {
 			own = append(own, s)
 		}
 	}
-	if len(db) != 1 || len(own) != 1 {
-		t.Fatalf("want the last up's db snapshot and the holder's own; got db %v, holder %v", snapshotIDs(db), snapshotIDs(own))
+	if len(db) != 2 || len(own) != 1 {
+		t.Fatalf("want the two successful ups' db snapshots and the holder's own; got db %v, holder %v", snapshotIDs(db), snapshotIDs(own))
 	}
-	if dump := resticCmd(repo, key, nil, "--no-cache", "dump", db[0].ID, "/db.sql").run(); dump.code != 0 || !strings.Contains(dump.stdout, "note 50") {
-		t.Errorf("the confirmed dump lacks the notes: %v", dump.cmd)
+	for _, s := range db {
+		if dump := resticCmd(repo, key, nil, "--no-cache", "dump", s.ID, "/db.sql").run(); dump.code != 0 || !strings.Contains(dump.stdout, "note 50") {
+			t.Errorf("the dump %.8s lacks the notes: %v", s.ID, dump.cmd)
+		}
 	}
 	if got := resticCmd(repo, key, nil, "--no-cache", "dump", own[0].ID, "/holder.txt").run(); got.stdout != "held\n" {
 		t.Errorf("the holder's snapshot holds %q, want %q", got.stdout, "held\n")
@@ -130,8 +156,8 @@ func TestUpLockHeldByAnother(t *testing.T) {
 
 // TestUpKilledMidDump kills the plugin while a dump streams on the engine's host: the
 // dump helper sees the plugin go (its held input ends), ends the dump in the db
-// container and stops restic before its input ends, so no partial snapshot is
-// committed at all. snapshots and restore, run before any up, see only the good
+// container and stops restic, whose command (the agent's relay) never exits 0, so no
+// partial snapshot is committed at all. snapshots and restore, run before any up, see only the good
 // snapshot, and the next up works.
 func TestUpKilledMidDump(t *testing.T) {
 	p := newProject(t, "run")
@@ -141,7 +167,7 @@ func TestUpKilledMidDump(t *testing.T) {
 	p.mustBackup(t, "up", "db")
 	first := snapshotsByService(t, repo, key, nil)["db"]
 	if len(first) != 1 || first[0].has("unconfirmed") {
-		t.Fatalf("want one confirmed db snapshot after up, got %+v", first)
+		t.Fatalf("want one db snapshot, with no unconfirmed tag, after up, got %+v", first)
 	}
 	p.sqlite(t, "INSERT INTO notes SELECT id + 50, 'later ' || id FROM notes; UPDATE notes SET body = 'edited' WHERE id = 3;")
 	if p.notes(t) == good {
@@ -171,7 +197,7 @@ func TestUpKilledMidDump(t *testing.T) {
 		return nil
 	})
 
-	// restic never saw the end of its input: nothing of the killed run was committed.
+	// restic's command never exited 0: nothing of the killed run was committed.
 	if after := snapshotsByService(t, repo, key, nil)["db"]; len(after) != 1 || after[0].ID != first[0].ID {
 		t.Fatalf("want only the good snapshot %.8s after the killed run, got %v", first[0].ID, snapshotIDs(after))
 	}

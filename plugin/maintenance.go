@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -136,6 +137,12 @@ func runForget(ctx context.Context, opts *repoOptions) error {
 			Filter: snapshot.ServiceFilter(r.Identity, svc.Name), GroupBy: snapshot.GroupBy,
 			Keep: backup.KeepPolicy(svc.Retention), DryRun: opts.dryRun,
 		})
+		if errors.Is(err, restic.ErrLocked) {
+			// forget's whole job: exit 1, but say what was done and that nothing is
+			// lost by waiting (up warns and goes on instead: its backups are made).
+			_ = tw.Flush()
+			return fmt.Errorf("retention of %s not applied (nor of the services after it; the next forget or up applies it): %w", svc.Name, err)
+		}
 		if err != nil {
 			return fmt.Errorf("service %q: %w", svc.Name, err)
 		}

@@ -176,8 +176,7 @@ func printDryRun(w io.Writer, plan *composeext.Plan) error {
 			}
 		case composeext.StrategyDump:
 			fmt.Fprintf(w, "%s: exec in the service container: %s\n", s.Name, shortCommand(s.Dump.Command))
-			fmt.Fprintf(w, "%s: run helper: restic backup %s --tag unconfirmed --stdin --stdin-filename %s\n", s.Name, tagArgs(s.Tags), s.Dump.Filename)
-			fmt.Fprintf(w, "%s: once the dump command exited 0: restic tag --remove unconfirmed\n", s.Name)
+			fmt.Fprintf(w, "%s: run helper: restic backup %s --stdin-from-command --stdin-filename %s (committed only when the dump exited 0 and is whole)\n", s.Name, tagArgs(s.Tags), s.Dump.Filename)
 		}
 	}
 	return nil

@@ -56,9 +56,10 @@ type BackupOptions struct {
 	// Stdin, with StdinFilename, backs up a stream instead of folders.
 	Stdin         io.Reader
 	StdinFilename string
-	// StdinInHelper, with StdinFilename and no Stdin, backs up the stream that the
-	// helper itself feeds restic (a dump helper, by its Kind: see the runner). Never
-	// set it for another kind: restic would commit its empty input.
+	// StdinInHelper, with StdinFilename and no Stdin, backs up the output of a command
+	// that the helper itself adds to restic's arguments (--stdin-from-command: a dump
+	// helper, by its Kind, see the runner). restic commits it only when that command
+	// exits 0; without a command, restic refuses to run.
 	StdinInHelper bool
 	// Files are placed in the helper (Invocation.Files).
 	Files  []File
@@ -75,9 +76,12 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 	for _, e := range o.Excludes {
 		args = append(args, "--exclude", e)
 	}
-	if o.Stdin != nil || o.StdinInHelper {
+	switch {
+	case o.StdinInHelper:
+		args = append(args, "--stdin-from-command", "--stdin-filename", o.StdinFilename)
+	case o.Stdin != nil:
 		args = append(args, "--stdin", "--stdin-filename", o.StdinFilename)
-	} else {
+	default:
 		args = append(args, o.Paths...)
 	}
 	var summary Summary
@@ -263,41 +267,6 @@ func Dump(ctx context.Context, r Runner, o DumpOptions) error {
 
 // ShortID is the first 8 characters of a snapshot ID, as restic shows them.
 func ShortID(id string) string { return id[:min(8, len(id))] }
-
-// Tag adds and removes tags on the given snapshots and returns each one's new ID: restic
-// saves a snapshot with changed tags as a new one. It takes restic's exclusive lock.
-func Tag(ctx context.Context, r Runner, ids, add, remove []string) (map[string]string, error) {
-	args := []string{"tag", "--json"}
-	for _, t := range add {
-		args = append(args, "--add", t)
-	}
-	for _, t := range remove {
-		args = append(args, "--remove", t)
-	}
-	args = append(args, ids...)
-	changed := map[string]string{}
-	err := runLines(ctx, r, Invocation{Args: args, Kind: "tag"}, func(kind string, line []byte) {
-		var m struct {
-			Old string `json:"old_snapshot_id"`
-			New string `json:"new_snapshot_id"`
-		}
-		if kind == "changed" && json.Unmarshal(line, &m) == nil {
-			changed[m.Old] = m.New
-		}
-	})
-	if err != nil {
-		return changed, fmt.Errorf("changing the tags of snapshot(s) %s: %w", shortIDs(ids), err)
-	}
-	return changed, nil
-}
-
-func shortIDs(ids []string) string {
-	short := make([]string, len(ids))
-	for i, id := range ids {
-		short[i] = ShortID(id)
-	}
-	return strings.Join(short, ", ")
-}
 
 // Prune removes the data no snapshot refers to any more.
 func Prune(ctx context.Context, r Runner, out io.Writer) error {

@@ -105,29 +105,6 @@ func TestForget(t *testing.T) {
 	}
 }
 
-func TestTagReportsNewIDs(t *testing.T) {
-	r := &fakeRunner{out: map[string]string{"tag": strings.Join([]string{
-		`{"message_type":"changed","old_snapshot_id":"aaaa1111","new_snapshot_id":"cccc3333"}`,
-		`{"message_type":"changed","old_snapshot_id":"bbbb2222","new_snapshot_id":"dddd4444"}`,
-		`{"message_type":"summary","changed_snapshots":2}`,
-	}, "\n") + "\n"}}
-	changed, err := Tag(context.Background(), r, []string{"aaaa1111", "bbbb2222"}, []string{"keep"}, []string{"unconfirmed"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(changed) != 2 || changed["aaaa1111"] != "cccc3333" || changed["bbbb2222"] != "dddd4444" {
-		t.Errorf("changed %v", changed)
-	}
-	if got := r.argv(); !slices.Equal(got, []string{"tag --json --add keep --remove unconfirmed aaaa1111 bbbb2222"}) {
-		t.Errorf("argv %v", got)
-	}
-	r = &fakeRunner{errs: map[string]error{"tag": &ExitError{Code: 11, Message: lockedByAbc}}}
-	_, err = Tag(context.Background(), r, []string{"aaaa1111"}, nil, []string{"unconfirmed"})
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "aaaa1111") {
-		t.Errorf("err %v, want ErrLocked naming the snapshot", err)
-	}
-}
-
 func TestUnlockNeverRemovesAll(t *testing.T) {
 	r := &fakeRunner{}
 	if err := Unlock(context.Background(), r); err != nil {
@@ -167,14 +144,14 @@ func TestBackupArgvAndSummary(t *testing.T) {
 		`{"message_type":"summary","files_new":1,"snapshot_id":"abcdef1234567890"}` + "\n"}}
 	var statuses int
 	sum, err := Backup(context.Background(), r, BackupOptions{
-		Service: "db", Kind: "dump", Host: "shop@m1", Tags: []string{"service=db", "unconfirmed"},
+		Service: "db", Kind: "dump", Host: "shop@m1", Tags: []string{"service=db"},
 		Stdin: strings.NewReader("dump"), StdinFilename: "db.sql",
 		Events: Events{Status: func(Status) { statuses++ }},
 	})
 	if err != nil || sum.SnapshotID != "abcdef1234567890" || statuses != 1 {
 		t.Fatalf("summary %+v, %d statuses, err %v", sum, statuses, err)
 	}
-	want := "backup --json --host shop@m1 --tag service=db --tag unconfirmed --stdin --stdin-filename db.sql"
+	want := "backup --json --host shop@m1 --tag service=db --stdin --stdin-filename db.sql"
 	if got := r.argv(); !slices.Equal(got, []string{want}) {
 		t.Errorf("argv %v, want %q", got, want)
 	}

@@ -2,7 +2,8 @@
 // something (up, restore, forget) begins one. A run has an ID recorded on everything
 // it creates; it excludes other runs of its project through an anchor container that
 // lives exactly as long as the run's process; it recovers what provably dead runs left
-// (containers they stopped, their helpers, locks and unconfirmed snapshots); it opens
+// (containers they stopped, their helpers, locks, and the unconfirmed dump snapshots
+// that earlier versions left); it opens
 // the repository once; and it records each container before stopping it, so that
 // whoever comes next can start it again.
 package run
@@ -154,8 +155,9 @@ func (r *Run) open(ctx context.Context, o Options) ([]restic.Snapshot, error) {
 	return nil, nil
 }
 
-// forgetUnconfirmed forgets the snapshots that dead runs could not confirm. The run
-// holds the project's anchor, so none of them belongs to a live run. When the
+// forgetUnconfirmed forgets the snapshots that dead runs of earlier versions could not
+// confirm (this version commits a dump whole or not at all, and never tags one so). The
+// run holds the project's anchor, so none of them belongs to a live run. When the
 // repository is locked they stay (invisible to every reader) for the next run.
 func (r *Run) forgetUnconfirmed(ctx context.Context, snaps []restic.Snapshot) {
 	var ids []string

@@ -155,8 +155,8 @@ func TestRunnerRunsResticInAHelper(t *testing.T) {
 		}
 	}
 
-	f.rst.Reply("tag", enginetest.Reply{Stderr: lockedMessage, Code: 11})
-	_, err = restic.Tag(context.Background(), r, []string{"abc"}, nil, []string{"unconfirmed"})
+	f.rst.Reply("forget", enginetest.Reply{Stderr: lockedMessage, Code: 11})
+	_, err = restic.Forget(context.Background(), r, restic.ForgetOptions{IDs: []string{"abc"}})
 	if !errors.Is(err, restic.ErrLocked) || !strings.Contains(err.Error(), "PID 7 on host docker-backup-abc") {
 		t.Errorf("err %v, want ErrLocked naming the holder", err)
 	}

@@ -19,10 +19,11 @@ const (
 	tagStrategy = "strategy"
 	tagVolume   = "volume"
 	tagRun      = "run"
-	// Unconfirmed marks a dump snapshot whose run has not confirmed it yet: restic
-	// commits whatever reached its input when that input ends, so a dump cut short by
-	// a killed client looks like a good one. Only the run that wrote it removes the
-	// tag, after the dump command exited 0; every reader skips snapshots that carry it.
+	// Unconfirmed marks a dump snapshot that versions before issue 20 wrote and
+	// confirmed only afterwards, with an exclusive `restic tag`: one that still carries
+	// it was left by a run that died before. Dumps are no longer written so (restic
+	// commits one only whole, see agent.DumpRelayCommand), but every reader still
+	// skips snapshots that carry it, and the next up or forget forgets them.
 	Unconfirmed = "unconfirmed"
 )
 

@@ -48,6 +48,7 @@ func (e *Engine) Agent(rst *Restic, p *Process) int {
 		StartRestic: func(args []string, rio agent.ResticIO) (*agent.Child, error) {
 			return playRestic(rst, p, args, rio), nil
 		},
+		Self: "docker-backup",
 	}
 	// The spec file's path and restic's arguments follow the command (the helper's
 	// command is restic's arguments).
@@ -57,6 +58,9 @@ func (e *Engine) Agent(rst *Restic, p *Process) int {
 
 // playRestic runs rst as restic would run as the agent's child: Stop cuts its input
 // and output with an error, as a killed restic sees them (never an end of input).
+// With --stdin-from-command it runs its command (the agent's relay) as restic does, and
+// reads that command's output as its input: an input that ends in an error when the
+// command exits non-zero (restic then commits nothing).
 func playRestic(rst *Restic, p *Process, args []string, rio agent.ResticIO) *agent.Child {
 	child := &agent.Child{}
 	proc := &Process{Container: p.Container, Stdin: eofReader{}, Stdout: rio.Stdout, Stderr: rio.Stderr}
@@ -64,10 +68,15 @@ func playRestic(rst *Restic, p *Process, args []string, rio agent.ResticIO) *age
 	proc.Config.OpenStdin = rio.PipeIn
 	var inR, outR *io.PipeReader
 	var outW *io.PipeWriter
+	stopCommand := func() {}
 	if rio.PipeIn {
 		var inW *io.PipeWriter
 		inR, inW = io.Pipe()
 		proc.Stdin, child.Stdin = inR, inW
+	}
+	if cmd, ok := stdinCommand(args); ok {
+		c := &command{cmd: cmd, stderr: rio.Stderr}
+		proc.Stdin, proc.Config.OpenStdin, stopCommand = c, true, c.stop
 	}
 	if rio.PipeOut {
 		outR, outW = io.Pipe()
@@ -101,6 +110,8 @@ func playRestic(rst *Restic, p *Process, args []string, rio agent.ResticIO) *age
 		mu.Lock()
 		stopped, code = true, 130
 		mu.Unlock()
+		// restic's context ends its command (exec.CommandContext: killed).
+		stopCommand()
 		if inR != nil {
 			inR.CloseWithError(errResticStopped)
 		}
@@ -117,3 +128,71 @@ func playRestic(rst *Restic, p *Process, args []string, rio agent.ResticIO) *age
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// stdinCommand is the command of restic backup --stdin-from-command: what follows "--".
+func stdinCommand(args []string) ([]string, bool) {
+	if !slices.Contains(args, "--stdin-from-command") {
+		return nil, false
+	}
+	i := slices.Index(args, "--")
+	if i < 0 || i == len(args)-1 {
+		return nil, false
+	}
+	return args[i+1:], true
+}
+
+// command is restic's command, started when restic first reads its input (once it
+// holds its lock: see Restic.Early), run with the agent's own code: it must be the
+// agent's (docker-backup agent …).
+type command struct {
+	cmd     []string
+	stderr  io.Writer
+	mu      sync.Mutex
+	out     *io.PipeReader
+	cancel  context.CancelFunc
+	stopped bool
+}
+
+func (c *command) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return 0, errResticStopped
+	}
+	if c.out == nil {
+		c.start()
+	}
+	out := c.out
+	c.mu.Unlock()
+	return out.Read(p)
+}
+
+func (c *command) start() {
+	r, w := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.out, c.cancel = r, cancel
+	if len(c.cmd) < 2 || c.cmd[1] != agent.Command {
+		w.CloseWithError(fmt.Errorf("enginetest: restic's command %q is not the agent's", c.cmd))
+		return
+	}
+	go func() {
+		code := agent.Run(ctx, c.cmd[2:], agent.Env{Streams: agent.Streams{Out: w, Err: c.stderr}})
+		if code != 0 {
+			// restic: "command failed: exit status N", a fatal error: no snapshot.
+			w.CloseWithError(fmt.Errorf("command failed: exit status %d", code))
+			return
+		}
+		w.Close()
+	}()
+}
+
+// stop ends the command as restic's cancelled context does (exec.CommandContext).
+func (c *command) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	if c.out != nil {
+		c.cancel()
+		c.out.CloseWithError(errResticStopped)
+	}
+}

@@ -19,6 +19,7 @@ import (
 type Restic struct {
 	mu       sync.Mutex
 	handlers map[string]func(Call) Reply
+	early    map[string]Reply
 	calls    []Call
 }
 
@@ -28,9 +29,10 @@ type Call struct {
 	Args []string
 	// Helper is the container restic ran in, when it started.
 	Helper Container
-	// Stdin is what restic read on its input; StdinErr how the input ended: nil when it
-	// ended cleanly (restic backup --stdin then commits). ReadStdin is false when the
-	// helper had no input.
+	// Stdin is what restic read on its input (with --stdin-from-command, its command's
+	// output); StdinErr how the input ended: nil when it ended cleanly (restic backup
+	// --stdin then commits; with --stdin-from-command, its command exited 0).
+	// ReadStdin is false when the helper had no input, or restic failed early (Early).
 	ReadStdin bool
 	Stdin     string
 	StdinErr  error
@@ -65,7 +67,18 @@ type Reply struct {
 }
 
 // NewRestic returns a Restic with no handlers.
-func NewRestic() *Restic { return &Restic{handlers: map[string]func(Call) Reply{}} }
+func NewRestic() *Restic {
+	return &Restic{handlers: map[string]func(Call) Reply{}, early: map[string]Reply{}}
+}
+
+// Early sets an answer that a command gives before it reads its input, as restic fails
+// on a lock or the repository: its input is not read (a --stdin-from-command command
+// never runs).
+func (r *Restic) Early(command string, reply Reply) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.early[command] = reply
+}
 
 // On sets what a command answers; fn sees the run (its stdin already read).
 func (r *Restic) On(command string, fn func(Call) Reply) {
@@ -109,7 +122,10 @@ func (r *Restic) Find(command string) []Call {
 // Program runs restic in a helper; use it as, or from, Engine.Program.
 func (r *Restic) Program(p *Process) int {
 	call := Call{Args: slices.Clone(p.Config.Cmd), Helper: p.Container}
-	if p.Config.OpenStdin {
+	r.mu.Lock()
+	early, failsEarly := r.early[call.Command()]
+	r.mu.Unlock()
+	if p.Config.OpenStdin && !failsEarly {
 		b, err := io.ReadAll(p.Stdin)
 		call.ReadStdin, call.Stdin, call.StdinErr = true, string(b), err
 	}
@@ -128,6 +144,8 @@ func (r *Restic) Program(p *Process) int {
 	}
 	reply := Reply{}
 	switch {
+	case failsEarly:
+		reply = early
 	case handler != nil:
 		reply = handler(call)
 	case call.Command() == "snapshots":

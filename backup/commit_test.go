@@ -28,65 +28,48 @@ func twoDumps(f *fixture) *composeext.Plan {
 	return testPlan(dumpService("pg_dumpall"), cache)
 }
 
-func TestUpConfirmsDumpsWithOneTag(t *testing.T) {
+// A dump is committed by restic alone, whole (its relay exits 0 only then): no restic
+// command follows it, and nothing it writes is marked unconfirmed. A dump up runs one
+// restic process fewer than when a `restic tag` confirmed each run's dumps (2, was 3).
+func TestUpCommitsDumpsWithoutAnExclusiveStep(t *testing.T) {
 	f := newFixture(t)
 	plan := twoDumps(f)
 	results, _, rep := f.up(t, plan, Options{Parallel: 2})
-	tags := f.rst.Find("tag")
-	if len(tags) != 1 {
-		t.Fatalf("restic ran %v, want one tag for both dumps", f.rst.Commands())
-	}
-	args := tags[0].String()
-	if !strings.HasPrefix(args, "tag --json --remove unconfirmed ") || !strings.Contains(args, "1111111111111111") || !strings.Contains(args, "2222222222222222") {
-		t.Errorf("tag ran %q, want --remove unconfirmed on both snapshots", args)
-	}
-	for i, old := range []string{"1111111111111111", "2222222222222222"} {
-		if r := results[i]; r.Status != StatusOK || r.Summary.SnapshotID != confirmedID(old) {
-			t.Errorf("%s: %s with snapshot %s, want ok with the confirmed snapshot %s", r.Service, r.Status, r.Summary.SnapshotID, confirmedID(old))
+	var commands []string
+	for _, c := range f.rst.Calls() {
+		commands = append(commands, c.Command())
+		if strings.Contains(c.String(), "unconfirmed") && c.Command() != "snapshots" {
+			t.Errorf("restic ran %q: a new dump carries no unconfirmed tag", c)
 		}
 	}
-	// A dump is reported done once confirmed, with the new ID.
+	slices.Sort(commands)
+	if want := []string{"backup", "backup", "snapshots"}; !slices.Equal(commands, want) {
+		t.Errorf("restic ran %v, want %v: the open and one backup per dump, nothing after", f.rst.Commands(), want)
+	}
+	for i, id := range []string{"1111111111111111", "2222222222222222"} {
+		if r := results[i]; r.Status != StatusOK || r.Summary.SnapshotID != id {
+			t.Errorf("%s: %s with snapshot %s, want ok with %s", r.Service, r.Status, r.Summary.SnapshotID, id)
+		}
+	}
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
-	for _, d := range rep.done {
-		if !strings.HasPrefix(d.Summary.SnapshotID, "c0ffee") {
-			t.Errorf("%s reported done with snapshot %s before its confirmation", d.Service, d.Summary.SnapshotID)
-		}
-	}
 	if len(rep.done) != 2 {
 		t.Errorf("%d services reported done, want 2", len(rep.done))
 	}
 }
 
-func TestUpConfirmationFailureFailsTheDump(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		reply enginetest.Reply
-		want  string
-	}{
-		{"locked", enginetest.Reply{Stderr: "unable to create lock in backend: repository is already locked exclusively by PID 7 on docker-backup-abc by root (UID 0, GID 0)\n", Code: 11}, "PID 7 on host docker-backup-abc"},
-		{"silent", enginetest.Reply{}, "restic did not report the confirmed snapshot"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
-			f.execs["pg_dumpall"] = fakeExec{stdout: "CREATE TABLE notes;\n"}
-			f.rst.Reply("tag", tc.reply)
-			results, _, _ := f.up(t, testPlan(dumpService("pg_dumpall")), Options{})
-			r := results[0]
-			if r.Status != StatusFailed || r.Err == nil {
-				t.Fatalf("result %+v, want failed", r)
-			}
-			for _, part := range []string{"abcdef12", "could not be confirmed", tc.want} {
-				if !strings.Contains(r.Err.Error(), part) {
-					t.Errorf("error %q lacks %q", r.Err, part)
-				}
-			}
-		})
+// The measure of issue 20: restic processes of `up` with one dump service.
+func TestUpDumpResticProcesses(t *testing.T) {
+	f := newFixture(t)
+	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
+	f.execs["pg_dumpall"] = fakeExec{stdout: "CREATE TABLE notes;\n"}
+	f.up(t, testPlan(dumpService("pg_dumpall")), Options{})
+	if got := f.rst.Commands(); len(got) != 2 {
+		t.Errorf("restic ran %d times (%q), want 2: the open (snapshots) and the backup", len(got), got)
 	}
 }
 
-func TestUpConfirmsOnlyDumps(t *testing.T) {
+func TestUpVolumesHaveNoExtraStep(t *testing.T) {
 	f := newFixture(t)
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "files", true))
 	svc := composeext.ServicePlan{Name: "files", Strategy: composeext.StrategyVolumes,
@@ -95,8 +78,8 @@ func TestUpConfirmsOnlyDumps(t *testing.T) {
 	if results[0].Status != StatusOK || results[0].Summary.SnapshotID != "abcdef1234567890" {
 		t.Errorf("result %+v", results[0])
 	}
-	if got := f.rst.Find("tag"); len(got) != 0 {
-		t.Errorf("a volumes snapshot was tagged: %v", f.rst.Commands())
+	if got := f.rst.Commands(); len(got) != 2 {
+		t.Errorf("restic ran %v, want the open and the backup", got)
 	}
 }
 
@@ -127,7 +110,7 @@ func TestUpAppliesRetentionPerService(t *testing.T) {
 	f.execs["pg_dumpall"] = fakeExec{stdout: "x"}
 	f.rst.Reply("forget", enginetest.Reply{Stderr: "Fatal: boom\n", Code: 1})
 	results, _, _ = f.up(t, testPlan(db), Options{})
-	if r := results[0]; r.Status != StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "retention not applied") {
+	if r := results[0]; r.Status != StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "retention of db not applied") {
 		t.Errorf("result %+v, want ok with a retention warning", r)
 	}
 	f = newFixture(t)
@@ -139,9 +122,9 @@ func TestUpAppliesRetentionPerService(t *testing.T) {
 	}
 }
 
-// A dump stored whole is confirmed even when a post hook fails: the snapshot is good,
-// the failing hook is a warning.
-func TestUpConfirmsADumpWhosePostHookFails(t *testing.T) {
+// A dump stored whole stays stored when a post hook fails: the snapshot is good, the
+// failing hook is a warning.
+func TestUpKeepsADumpWhosePostHookFails(t *testing.T) {
 	f := newFixture(t)
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
 	f.execs["pg_dumpall"] = fakeExec{stdout: "CREATE TABLE notes;\n"}
@@ -155,16 +138,51 @@ func TestUpConfirmsADumpWhosePostHookFails(t *testing.T) {
 	}) {
 		t.Fatalf("result %s %v %q, want a warning naming the post hook", r.Status, r.Err, r.Warnings)
 	}
-	if tags := f.rst.Find("tag"); len(tags) != 1 || !strings.Contains(tags[0].String(), "abcdef1234567890") {
-		t.Errorf("restic ran %v, want the stored dump confirmed", f.rst.Commands())
-	}
-	if r.Summary.SnapshotID != confirmedID("abcdef1234567890") {
-		t.Errorf("snapshot %s, want the confirmed one", r.Summary.SnapshotID)
+	if r.Summary.SnapshotID != "abcdef1234567890" {
+		t.Errorf("snapshot %s, want the stored one", r.Summary.SnapshotID)
 	}
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
 	if len(rep.done) != 1 {
 		t.Errorf("reported done %d times, want once", len(rep.done))
+	}
+}
+
+// Retention that finds the repository locked (a reader, another machine) never fails
+// the backup: one warning names the holder, the next run applies it, and the services
+// after it are not tried against the same holder.
+func TestUpRetentionUnderALockIsAWarning(t *testing.T) {
+	f := newFixture(t)
+	plan := twoDumps(f)
+	for i := range plan.Services {
+		plan.Services[i].Retention = &composeext.Retention{KeepLast: 3}
+	}
+	f.rst.Reply("forget", enginetest.Reply{Stderr: "unable to create lock in backend: repository is already locked by PID 46 on reader by root (UID 0, GID 0)\nlock was created at 2026-01-10 10:00:00 (1.5s ago)\n", Code: 11})
+	results, _, rep := f.up(t, plan, Options{Parallel: 1})
+	if got := f.rst.Find("forget"); len(got) != 1 {
+		t.Errorf("forget ran %d times, want once: the holder stays for the next service too", len(got))
+	}
+	for _, r := range results {
+		if r.Status != StatusOK || r.Err != nil || len(r.Warnings) != 1 {
+			t.Fatalf("%s: %s %v %q, want ok with one warning", r.Service, r.Status, r.Err, r.Warnings)
+		}
+		w := r.Warnings[0]
+		for _, part := range []string{"retention of " + r.Service + " not applied, the next run applies it", "held by PID 46 on host reader", "created 1s ago"} {
+			if !strings.Contains(w, part) {
+				t.Errorf("warning %q lacks %q", w, part)
+			}
+		}
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	var warned int
+	for _, e := range rep.events {
+		if strings.HasPrefix(e, "warn retention of ") {
+			warned++
+		}
+	}
+	if warned != 2 {
+		t.Errorf("events %q, want one retention warning per service", rep.events)
 	}
 }
 
