@@ -20,7 +20,7 @@ build:
 # $(IMAGE):$(VERSION). Name it with --agent-image or x-backup.agent_image.
 image: build
 	@ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT && \
-	cp bin/docker-backup agentimage/Dockerfile "$$ctx/" && \
+	cp bin/docker-backup internal/agentimage/Dockerfile "$$ctx/" && \
 	DOCKER_BUILDKIT=0 docker build -q --build-arg RESTIC_IMAGE=$(RESTIC_IMAGE) \
 		-t $(IMAGE):dev -t $(IMAGE):$(VERSION) "$$ctx"
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/docker-backup/docker-backup/snapshot"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
 // dataMounts lists a service's named volumes and bind mounts as the helper sees them.

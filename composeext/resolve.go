@@ -6,7 +6,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/docker-backup/docker-backup/snapshot"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
 // Defaults that apply when neither flags, environment nor the compose file say otherwise.

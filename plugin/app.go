@@ -15,7 +15,7 @@ import (
 	"github.com/docker/cli/cli-plugins/socket"
 	"github.com/urfave/cli/v2"
 
-	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/internal/engine"
 )
 
 // Streams are the program's standard streams.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restore"
+	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
 // Exit codes, documented in the README.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // warnLeftovers says in one line what dead runs of the project left (a service left

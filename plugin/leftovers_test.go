@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker-backup/docker-backup/engine/enginetest"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // leftBehind seeds what a restore of app killed with -9 left: app stopped, its stop record.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker-backup/docker-backup/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 )
 
 // forget whose lock someone else holds exits 1 (applying the retention is its whole

@@ -9,10 +9,10 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
-	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 )
 
 // Every reporter of up (JSON, plain lines) shows a failed dump's error, its hooks' and

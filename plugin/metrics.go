@@ -8,10 +8,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/metrics"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/metrics"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/snapshot"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
 // metricsFileFlag is --metrics-file, on up and check.

@@ -13,9 +13,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/docker-backup/docker-backup/agent"
-	"github.com/docker-backup/docker-backup/engine/enginetest"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // readMetrics parses a metrics file into "name{v1,v2…}" (label values in the family's

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/notify"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/notify"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // runNotifier tells x-backup.notify and x-backup.healthcheck how up's run went; nil

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // TestRunNotifierInterrupted checks that a cancelled run is notified as interrupted,

@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker-backup/docker-backup/agentimage"
+	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // maxCommandWidth is where long commands (the presets' scripts) are cut in text output;

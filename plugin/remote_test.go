@@ -15,9 +15,9 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/engine/enginetest"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // fakeDocker is the shared fake engine as the commands' client; asking it for its

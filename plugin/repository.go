@@ -13,7 +13,7 @@ import (
 	"os/exec"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // errNoPassword is a repository with no password source.

@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restore"
+	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
 // restoreOptions holds the restore command's flags and dependencies.

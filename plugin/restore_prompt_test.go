@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine/enginetest"
-	"github.com/docker-backup/docker-backup/run"
-	"github.com/docker-backup/docker-backup/snapshot"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
 // Answering no at the prompt is an answer, not a failure: exit 0, one line on stderr,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/restore"
+	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
 // newRestoreReporter picks JSON events or plain lines; restore runs one service at a

@@ -9,8 +9,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
-	"github.com/docker-backup/docker-backup/schedule"
+	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
 // scheduleOptions holds the schedule command's flags and dependencies.

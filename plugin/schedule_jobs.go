@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 

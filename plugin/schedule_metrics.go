@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/metrics"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/metrics"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // scheduleMetrics are the scheduler's Prometheus metrics: kept in memory across its

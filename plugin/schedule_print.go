@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/internal/engine"
 )
 
 // SchedulerLabel marks the scheduler service's container, for status.

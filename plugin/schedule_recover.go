@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/report"
-	"github.com/docker-backup/docker-backup/run"
-	"github.com/docker-backup/docker-backup/schedule"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
 // diedCause is how a job the scheduler left in progress ended, as the next one knows

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
-	"github.com/docker-backup/docker-backup/schedule"
+	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
 // scheduleRecover, as the scheduler starts: with its state saying it died during up

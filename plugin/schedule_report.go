@@ -4,9 +4,9 @@ import (
 	"context"
 	"sync"
 
-	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // scheduledReporter is up's reporter as the scheduler runs it. It notes which services

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/internal/engine"
 )
 
 // The labels compose puts on a service's container that say which project it is.

@@ -12,10 +12,10 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
-	"github.com/docker-backup/docker-backup/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/schedule"
+	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
 const scheduleCompose = `

@@ -14,7 +14,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/snapshot"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
 // snapshotsOptions holds the snapshots command's flags and dependencies.

@@ -13,9 +13,9 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/system"
 
-	"github.com/docker-backup/docker-backup/agent"
-	"github.com/docker-backup/docker-backup/engine/enginetest"
-	"github.com/docker-backup/docker-backup/run"
+	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // socketCompose is project shop: a dump service and a volumes service that stops, a

@@ -13,10 +13,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/schedule"
-	"github.com/docker-backup/docker-backup/snapshot"
+	"github.com/docker-backup/docker-backup/internal/schedule"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
 // statusOptions holds the status command's flags and dependencies.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/docker-backup/docker-backup/backup"
+	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // upOptions holds the up command's flags and dependencies.

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/report"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/verify"
+	"github.com/docker-backup/docker-backup/internal/verify"
 )
 
 // verifyProgress prints the drill's steps as they go, one line each (on stderr: stdout

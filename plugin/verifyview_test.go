@@ -9,7 +9,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
-	"github.com/docker-backup/docker-backup/verify"
+	"github.com/docker-backup/docker-backup/internal/verify"
 )
 
 // drillResults are a passing dump, a dump whose restore failed with a secret in its

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/docker-backup/docker-backup/engine"
+	"github.com/docker-backup/docker-backup/internal/engine"
 )
 
 // versionOptions holds the version command's flags and dependencies.

@@ -8,7 +8,7 @@ import (
 	// The scheduler honours TZ in images that have no zoneinfo (the restic image's).
 	_ "time/tzdata"
 
-	"github.com/docker-backup/docker-backup/agent"
+	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/plugin"
 )
 

@@ -1,0 +1,179 @@
+// Package backup carries out `docker backup up` within a run (package run): it backs up
+// each declared service through restic helpers (volumes or a streamed dump), applies
+// the retention, and reports as it goes. It knows
+// nothing of the command line.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/run"
+)
+
+// Status is how a service's backup ended: report's statuses, which alerts, metrics and
+// the scheduler read.
+type Status = report.Status
+
+// The statuses of a service's backup.
+const (
+	StatusOK      = report.StatusOK
+	StatusWarning = report.StatusWarning // a snapshot was made, but some files could not be read
+	StatusFailed  = report.StatusFailed
+	StatusSkipped = report.StatusSkipped // declared strategy none
+)
+
+// Result is one service's outcome.
+type Result struct {
+	Service  string
+	Strategy composeext.Strategy
+	Status   Status
+	Summary  restic.Summary
+	Duration time.Duration
+	// Warnings name files restic could not read, failed post and outcome hooks, and
+	// retention problems.
+	Warnings []string
+	// Hooks are the outcomes of the service's hooks, in the order they ran.
+	Hooks []HookResult
+	Err   error
+	// hookWarning is set when a post or outcome hook failed: an ok backup is a warning.
+	hookWarning bool
+}
+
+// Reporter receives progress as the run goes. Calls may come from several goroutines.
+type Reporter interface {
+	Start(service string, strategy composeext.Strategy)
+	Progress(service string, s restic.Status)
+	Done(r Result)
+	// Warn reports a problem that concerns the run, not one service.
+	Warn(msg string)
+}
+
+// Env is what a backup needs: the run it is part of, the plan, where to report.
+type Env struct {
+	Run      *run.Run
+	Plan     *composeext.Plan
+	Reporter Reporter
+}
+
+// Options are up's flags.
+type Options struct {
+	Parallel int
+	NoForget bool
+}
+
+// Up backs up every service in the plan and returns one result per service, in plan
+// order; a service's failure is in its result.
+func Up(ctx context.Context, env Env, opts Options) []Result {
+	results := make([]Result, len(env.Plan.Services))
+	parallel := max(opts.Parallel, 1)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, svc := range env.Plan.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = backupService(ctx, env, svc)
+		}()
+	}
+	wg.Wait()
+	if !opts.NoForget && ctx.Err() == nil {
+		applyRetention(ctx, env, results)
+	}
+	return results
+}
+
+func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Result {
+	res := Result{Service: svc.Name, Strategy: svc.Strategy}
+	if svc.Strategy == composeext.StrategyNone {
+		res.Status = StatusSkipped
+		env.Reporter.Done(res)
+		return res
+	}
+	env.Reporter.Start(svc.Name, svc.Strategy)
+	start := time.Now()
+	sctx, cancel := serviceContext(ctx, svc)
+	defer cancel()
+	err := withHooks(sctx, env, svc, &res, func(ctx context.Context) error {
+		var err error
+		switch svc.Strategy {
+		case composeext.StrategyVolumes:
+			var warnings []string
+			res.Summary, warnings, err = backupVolumes(ctx, env, svc)
+			res.Warnings = append(res.Warnings, warnings...)
+		case composeext.StrategyDump:
+			res.Summary, err = backupDump(ctx, env, svc)
+		default:
+			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
+		}
+		return err
+	})
+	if cause := context.Cause(sctx); ctx.Err() == nil && errors.Is(cause, errTimeout) && err != nil {
+		err = cause
+	}
+	res.Duration = time.Since(start)
+	switch {
+	case err == nil:
+		res.Status = StatusOK
+	case errors.Is(err, restic.ErrIncomplete):
+		res.Status = StatusWarning
+		res.Warnings = append(res.Warnings, err.Error())
+	default:
+		res.Status, res.Err = StatusFailed, err
+	}
+	finish(ctx, env, svc, &res)
+	return res
+}
+
+// errTimeout is the cause of a service's backup ended by its timeout.
+var errTimeout = errors.New("timed out")
+
+// serviceContext bounds a service's backup by its timeout, if it has one.
+func serviceContext(ctx context.Context, svc composeext.ServicePlan) (context.Context, context.CancelFunc) {
+	if svc.Timeout == 0 {
+		return context.WithCancel(ctx)
+	}
+	d := time.Duration(svc.Timeout)
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("the backup of %q did not end within its timeout (%s) and was ended: %w", svc.Name, d, errTimeout))
+}
+
+// finish runs the outcome hooks of a service whose outcome is known, and reports it.
+func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result) {
+	runOutcomeHooks(ctx, env, svc, res)
+	if res.hookWarning && res.Status == StatusOK {
+		res.Status = StatusWarning
+	}
+	env.Reporter.Done(*res)
+}
+
+// helperMounts are the mounts a volumes backup or restore gives its helper.
+// RunMounts are the mounts the backups of plan's volumes services need: a run that
+// mounts them in its host (run.Options.Mounts) backs them up without helpers.
+func RunMounts(plan *composeext.Plan) []restic.Mount {
+	var all []restic.Mount
+	for _, svc := range plan.Services {
+		if svc.Strategy == composeext.StrategyVolumes {
+			m, _ := helperMounts(svc, true)
+			all = append(all, m...)
+		}
+	}
+	return all
+}
+
+func helperMounts(svc composeext.ServicePlan, readOnly bool) ([]restic.Mount, []string) {
+	var mounts []restic.Mount
+	var paths []string
+	for _, m := range svc.Volumes {
+		mounts = append(mounts, restic.Mount{Type: m.Type, Source: m.Source, Target: m.Path, ReadOnly: readOnly})
+		paths = append(paths, m.Path)
+	}
+	return mounts, paths
+}

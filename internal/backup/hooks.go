@@ -1,0 +1,117 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/engine"
+)
+
+// hookTimeout bounds each hook command; one that runs longer is ended (its process
+// and descendants in the service's container) and counts as failed.
+const hookTimeout = 2 * time.Minute
+
+// cleanupHooks bounds the post and outcome hooks of a service together on a cleanup
+// path (after Ctrl-C or a timeout), where the run's context no longer bounds them.
+const cleanupHooks = 5 * time.Minute
+
+// HookResult is how one hook command ended.
+type HookResult struct {
+	// Hook names it by its list and position: "pre 1", "post 2", "on_failure 1". The
+	// command is not shown: interpolation may have put a secret in it.
+	Hook     string
+	ExitCode int // -1 when it did not run to its end
+	Duration time.Duration
+	Err      error // nil when it exited 0
+}
+
+// withHooks runs body between the service's pre and post hooks. Pre hooks run in order
+// until one fails, and then body does not run. Post hooks run whenever a pre hook was
+// started or body ran, whatever their outcome and also after Ctrl-C or the service's
+// timeout, so that what pre did (a pause, a lock) is undone. A failing post hook is a
+// warning, not a failure: the snapshot was made.
+func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result, body func(context.Context) error) error {
+	started, err := runHookList(ctx, env, svc, "pre", svc.Pre, res)
+	ran := false
+	if err == nil {
+		ran = true
+		err = body(ctx)
+	}
+	if started == 0 && !ran {
+		return err
+	}
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if _, perr := runHookList(cctx, env, svc, "post", svc.Post, res); perr != nil {
+		res.Warnings = append(res.Warnings, perr.Error())
+		res.hookWarning = true
+	}
+	return err
+}
+
+// runOutcomeHooks runs on_success or on_failure once the service's outcome is known. A
+// failing one is a warning.
+func runOutcomeHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result) {
+	list, which := svc.OnSuccess, "on_success"
+	switch res.Status {
+	case StatusSkipped:
+		return
+	case StatusFailed:
+		list, which = svc.OnFailure, "on_failure"
+	}
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if _, err := runHookList(cctx, env, svc, which, list, res); err != nil {
+		res.Warnings = append(res.Warnings, err.Error())
+		res.hookWarning = true
+	}
+}
+
+// cleanupContext is ctx without its cancellation, bounded by cleanupHooks.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupHooks)
+}
+
+// runHookList runs one list of hooks in the service's running container, in order,
+// recording each outcome in res; the first failure stops the list. It returns how many
+// were started.
+func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, which string, hooks [][]string, res *Result) (int, error) {
+	if len(hooks) == 0 {
+		return 0, nil
+	}
+	c, err := engine.RunningContainer(ctx, env.Run.API, env.Plan.Project, svc.Name)
+	if err != nil {
+		return 0, fmt.Errorf("running %s hooks: %w", which, err)
+	}
+	for i, cmd := range hooks {
+		h := runHook(ctx, env.Run.API, c.ID, which, i+1, cmd)
+		res.Hooks = append(res.Hooks, h)
+		if h.Err != nil {
+			return i + 1, h.Err
+		}
+	}
+	return len(hooks), nil
+}
+
+// runHook runs hook number n of a list, ended after hookTimeout.
+func runHook(ctx context.Context, api engine.API, containerID, which string, n int, cmd []string) HookResult {
+	name := fmt.Sprintf("%s hook %d", which, n)
+	hctx, cancel := context.WithTimeout(ctx, hookTimeout)
+	defer cancel()
+	start := time.Now()
+	stderr := &engine.Tail{Max: 2048}
+	code, err := engine.Exec(hctx, api, containerID, engine.ExecSpec{Cmd: cmd, Stderr: stderr, Kill: true})
+	h := HookResult{Hook: fmt.Sprintf("%s %d", which, n), ExitCode: code, Duration: time.Since(start)}
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		h.Err = fmt.Errorf("%s did not end within %s and was ended%s", name, hookTimeout, stderr.Suffix())
+	case err != nil:
+		h.Err = fmt.Errorf("%s: %w", name, err)
+	case code != 0:
+		h.Err = fmt.Errorf("%s exited with code %d%s", name, code, stderr.Suffix())
+	}
+	return h
+}

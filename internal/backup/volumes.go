@@ -1,0 +1,63 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
+)
+
+// backupVolumes copies the service's volumes with a helper that mounts them read-only.
+// With stop, the service's containers are stopped for the copy and always started again.
+func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (sum restic.Summary, warnings []string, err error) {
+	project, api := env.Plan.Project, env.Run.API
+	var stopped *run.Stopped
+	if svc.Stop {
+		cs, err := engine.ServiceContainers(ctx, api, project, svc.Name)
+		if err != nil {
+			return sum, nil, err
+		}
+		var stopErr error
+		stopped, stopErr = env.Run.Stop(ctx, svc.Name, cs)
+		// Started again whatever happens next, also when ctx is cancelled.
+		defer func() {
+			if serr := stopped.Restart(ctx); serr != nil && err == nil {
+				err = serr
+			}
+		}()
+		if stopErr != nil {
+			return sum, nil, stopErr
+		}
+	}
+	mounts, paths := helperMounts(svc, true)
+	sum, err = restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
+		Service:  svc.Name,
+		Kind:     "backup",
+		Host:     env.Run.Identity.Host(),
+		Tags:     append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID)),
+		Paths:    paths,
+		Mounts:   mounts,
+		Excludes: svc.ExcludePaths,
+		Events: restic.Events{
+			Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) },
+			Error: func(e restic.ErrorItem) {
+				warnings = append(warnings, fmt.Sprintf("%s: %s", e.Item, e.Error.Message))
+			},
+		},
+	})
+	if err != nil {
+		return sum, warnings, fmt.Errorf("backing up volumes of %q: %w", svc.Name, err)
+	}
+	// Started here, before the post hooks (withHooks): they run in the service container.
+	if stopped != nil {
+		if err := stopped.Restart(ctx); err != nil {
+			return sum, warnings, err
+		}
+	}
+	return sum, warnings, nil
+}

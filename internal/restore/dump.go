@@ -1,0 +1,54 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker-backup/docker-backup/internal/dump"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/run"
+)
+
+// restoreDump streams the snapshot's dump file (restic dump) into the service's restore
+// command on its standard input, in its running container (or in the --to service's),
+// on the engine's host: one helper (run.KindDumpRestore, with the engine's socket)
+// runs restic dump and execs the restore command, so the dump never crosses the
+// client. Nothing is written to disk on the way. The restore command starts only once
+// the first bytes arrive, so a snapshot that cannot be read never reaches the
+// database; a stream that breaks off ends the command before its input closes (see
+// agent.RestoreDump).
+func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
+	svc := job.Service
+	target := svc.Name
+	if job.To != "" {
+		target = job.To
+	}
+	res.Target = target
+	c, err := engine.RunningContainer(ctx, env.API, env.Plan.Project, target)
+	if err != nil {
+		return err
+	}
+	// Commands are not shown: interpolation may have put a secret in them (plan masks them).
+	what := "the restore command"
+	if svc.Preset != "" {
+		what = "the " + svc.Preset + " preset's restore command"
+	}
+	env.Reporter.Step(svc.Name, fmt.Sprintf("streaming %s of snapshot %s into %s in container %s", job.DumpPath, job.Snapshot.ShortID, what, c.Name))
+
+	// The spec goes in as a file: the command may hold an interpolated secret.
+	spec := dump.Spec{Container: c.ID, User: svc.Dump.User, Cmd: svc.Dump.Restore}
+	err = restic.Dump(ctx, env.Runner, restic.DumpOptions{
+		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: svc.Name, Kind: run.KindDumpRestore,
+		Files: []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
+	})
+	var failed *dump.Failure
+	switch {
+	case errors.As(err, &failed):
+		return failed
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,235 @@
+// Package run owns the lifecycle of a docker-backup run: every command that changes
+// something (up, restore, forget) begins one. A run has an ID recorded on everything
+// it creates; it excludes other runs of its project through an anchor container that
+// lives exactly as long as the run's process; it recovers what provably dead runs left
+// (containers they stopped, their helpers, locks, and the unconfirmed dump snapshots
+// that earlier versions left); it opens
+// the repository once; and it records each container before stopping it, so that
+// whoever comes next can start it again.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
+)
+
+// Options say what a run is and what it needs.
+type Options struct {
+	API      engine.API
+	Identity snapshot.Identity
+	// Runner runs restic; Begin sets its RunID.
+	Runner *Runner
+	// Command is what runs (up, restore, forget), shown to a run that has to wait.
+	Command string
+	// Client says who runs it (user@host, pid), shown likewise.
+	Client string
+	// AnchorImage is the agent image: the anchor (agent hold) reads its input until
+	// the run ends.
+	AnchorImage string
+	// Wait is how long to wait for another run of the project; negative: no limit.
+	Wait time.Duration
+	// InitLocal creates a local repository that does not exist yet (up does; a remote
+	// repository is only ever created by init).
+	InitLocal bool
+	// Listed is true when the caller has just listed the repository's snapshots (restore
+	// and verify select theirs before the run): Begin then does not open the repository
+	// again, and the unconfirmed snapshots of dead runs, which no reader uses, are left
+	// for the next up or forget to remove. A restic process less per command.
+	Listed bool
+	// RepoDisplay is the repository's URL with credentials masked, for messages.
+	RepoDisplay string
+	// Warn receives what the run wants the user to know (recovery, waiting).
+	Warn func(string)
+	// Host makes the anchor the host of the run's restic commands (see host), with
+	// Mounts mounted besides the repository: what the run's backups will need.
+	Host   bool
+	Mounts []restic.Mount
+}
+
+// Run is a run in progress.
+type Run struct {
+	ID       string
+	Identity snapshot.Identity
+	API      engine.API
+	Runner   *Runner
+	anchor   *engine.Held
+	warn     func(string)
+	// deadAnchors are the runs whose exited anchors this run removed.
+	deadAnchors []string
+	// unconfirmedLeft is true when unconfirmed snapshots of dead runs could not be
+	// forgotten: retention must not run, as it would count them.
+	unconfirmedLeft bool
+	// restarted are the containers recovery started again (see Restarted).
+	restarted []Restart
+}
+
+// ErrNoRepository is a repository that does not exist where only `init` may create it.
+type ErrNoRepository struct {
+	Display string
+	// Folder is true for a local repository, whose folder may be on a disk not mounted.
+	Folder bool
+}
+
+func (e *ErrNoRepository) Error() string {
+	hint := ""
+	if e.Folder {
+		hint = " (is its disk mounted?)"
+	}
+	return fmt.Sprintf("repository %s does not exist%s: create it with 'docker backup init'", e.Display, hint)
+}
+
+// Unwrap makes errors.Is(err, restic.ErrRepoNotFound) true.
+func (e *ErrNoRepository) Unwrap() error { return restic.ErrRepoNotFound }
+
+// Begin starts a run: it takes the project's anchor (waiting for a live run as long as
+// o.Wait allows), recovers what dead runs left, and opens the repository. End must be
+// called once Begin has succeeded.
+func Begin(ctx context.Context, o Options) (*Run, error) {
+	warn := o.Warn
+	if warn == nil {
+		warn = func(string) {}
+	}
+	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn}
+	r.Runner.RunID = r.ID
+	anchor, h, err := acquire(ctx, o, r.ID, warn, &r.deadAnchors)
+	if err != nil {
+		return nil, err
+	}
+	r.anchor, r.Runner.host = anchor, h
+	if err := r.begin(ctx, o); err != nil {
+		r.End(ctx)
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Run) begin(ctx context.Context, o Options) error {
+	dead, err := r.recoverDead(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range r.deadAnchors {
+		if !slices.Contains(dead, id) {
+			dead = append(dead, id)
+		}
+	}
+	var unconfirmed []restic.Snapshot
+	if !o.Listed {
+		if unconfirmed, err = r.open(ctx, o); err != nil {
+			return err
+		}
+	}
+	for _, id := range dead {
+		// A dead run's helpers may have been killed before restic removed its lock.
+		if err := restic.Unlock(ctx, &unlocker{r: r.Runner, deadRun: id}); err != nil {
+			r.warn(fmt.Sprintf("could not remove the locks of interrupted run %s: %v", id, err))
+		}
+	}
+	r.forgetUnconfirmed(ctx, unconfirmed)
+	return nil
+}
+
+// open opens the repository (creating a local one when allowed) and returns the
+// unconfirmed snapshots of the identity: one helper does both.
+func (r *Run) open(ctx context.Context, o Options) ([]restic.Snapshot, error) {
+	snaps, err := restic.Snapshots(ctx, r.Runner, snapshot.UnconfirmedFilter(r.Identity))
+	if err == nil {
+		return snaps, nil
+	}
+	if !errors.Is(err, restic.ErrRepoNotFound) {
+		return nil, fmt.Errorf("repository %s: %w", o.RepoDisplay, err)
+	}
+	if !o.InitLocal || !r.Runner.Repo.Local {
+		return nil, &ErrNoRepository{Display: o.RepoDisplay, Folder: r.Runner.Repo.Local}
+	}
+	if err := restic.Init(ctx, r.Runner); err != nil {
+		return nil, fmt.Errorf("repository %s: %w", o.RepoDisplay, err)
+	}
+	return nil, nil
+}
+
+// forgetUnconfirmed forgets the snapshots that dead runs of earlier versions could not
+// confirm (this version commits a dump whole or not at all, and never tags one so). The
+// run holds the project's anchor, so none of them belongs to a live run. When the
+// repository is locked they stay (invisible to every reader) for the next run.
+func (r *Run) forgetUnconfirmed(ctx context.Context, snaps []restic.Snapshot) {
+	var ids []string
+	for _, s := range snaps {
+		if snapshot.Parse(s).Run != r.ID {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if _, err := restic.Forget(ctx, r.Runner, restic.ForgetOptions{IDs: ids}); err != nil {
+		r.warn(fmt.Sprintf("could not forget %d unconfirmed snapshot(s) of interrupted runs (they are never listed or restored): %v", len(ids), err))
+		r.unconfirmedLeft = true
+		return
+	}
+	for _, s := range snaps {
+		in := snapshot.Parse(s)
+		r.warn(fmt.Sprintf("forgot snapshot %s@%s: its run was interrupted before it confirmed the dump", in.Service, s.ShortID))
+	}
+}
+
+// UnconfirmedLeft reports whether unconfirmed snapshots of dead runs remain in the
+// repository: restic forget would count them, so retention waits for the next run.
+func (r *Run) UnconfirmedLeft() bool { return r.unconfirmedLeft }
+
+// End releases the anchor: the project is free for the next run.
+func (r *Run) End(ctx context.Context) {
+	r.Runner.host = nil
+	if r.anchor != nil {
+		_ = r.anchor.Release(ctx)
+		r.anchor = nil
+	}
+}
+
+// Labels are the labels of a container or volume the run creates for a service.
+func (r *Run) Labels(service, kind string) map[string]string {
+	return r.Runner.labels(service, kind)
+}
+
+// TemporaryLabels are the labels of a volume the run removes at its end, or recovery
+// after it.
+func (r *Run) TemporaryLabels(service string) map[string]string {
+	return map[string]string{LabelProject: r.Identity.Project, LabelRun: r.ID, LabelService: service, LabelTemporary: "true"}
+}
+
+// VolumeLabels are the labels of a volume the run creates and leaves for the user (a
+// rollback volume).
+func (r *Run) VolumeLabels(service string) map[string]string {
+	return map[string]string{LabelProject: r.Identity.Project, LabelRun: r.ID, LabelService: service}
+}
+
+// unlocker runs `restic unlock` as the dead run's own hostname but with restic as PID 1
+// of its container: restic's stale test then finds that the dead run's process (never
+// PID 1, see helperSpec) does not exist, and removes that run's locks and no others.
+type unlocker struct {
+	r       *Runner
+	deadRun string
+}
+
+func (u *unlocker) Run(ctx context.Context, inv restic.Invocation) error {
+	spec := u.r.helperSpec(inv)
+	spec.Hostname = helperHostname(u.deadRun)
+	spec.Init = false
+	stderr := &engine.Tail{Max: 8 << 10}
+	spec.Stderr = stderr
+	code, err := engine.RunHelper(ctx, u.r.API, spec)
+	if err != nil {
+		return u.r.missingFolder(err)
+	}
+	return restic.ErrorForExit(code, stderr.String())
+}
+
+// HelperName names a helper of the run that is not restic's (a file copy).
+func (r *Run) HelperName(what string) string { return helperName(r.Identity.Project, what) }
