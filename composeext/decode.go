@@ -2,197 +2,125 @@ package composeext
 
 import (
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
 )
 
-// The decoder reads x-backup values as compose-go leaves them after merging and
-// interpolation: maps, lists and scalars, where an interpolated scalar is a string. It
-// reports every problem with the path to its key rather than stopping at the first.
+// Decoding runs on x-backup values that the schema has validated, as compose-go leaves
+// them after merging and interpolation: maps, lists and scalars, where an interpolated
+// number or boolean is a string. It only converts; what is wrong was said by the schema.
 
-// decoder walks one x-backup mapping, recording problems.
+// command is one command: a string in the compose file runs with sh -c, a list as is.
+type command []string
+
+// commands is a command or a list of commands.
+type commands []command
+
+// argvs is commands as the plan holds them.
+func (c commands) argvs() [][]string {
+	if c == nil {
+		return nil
+	}
+	out := make([][]string, len(c))
+	for i, cmd := range c {
+		out[i] = cmd
+	}
+	return out
+}
+
+// decoder collects the problems found while reading the x-backup of a project.
 type decoder struct {
 	probs *problems
+	lang  *language
 }
 
-// fields checks that m holds only the known keys and returns it; a non-mapping value
-// is a problem reported at path.
-func (d *decoder) fields(path string, v any, known []string, want string) (map[string]any, bool) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		d.probs.addf(path, "got %s, want %s", describe(v), want)
-		return nil, false
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !slices.Contains(known, k) {
-			d.probs.addf(path+"."+k, "unknown key (want one of %s)", strings.Join(known, ", "))
+// decode converts a validated value into out, leaving out what the schema refused
+// (bad, from language.check: top-level keys of a mapping, or items of a top-level
+// list, which become nil to keep the others' index) so that what is right is still
+// read and checked.
+func (d *decoder) decode(path string, v any, bad map[string]bool, out any) {
+	if m, ok := v.(map[string]any); ok && len(bad) > 0 {
+		m = maps.Clone(m)
+		for k := range bad {
+			key, item, isItem := strings.Cut(k, "/")
+			list, isList := m[key].([]any)
+			if !isItem || !isList {
+				delete(m, k)
+				continue
+			}
+			list = slices.Clone(list)
+			if i, err := strconv.Atoi(item); err == nil && i < len(list) {
+				list[i] = nil
+			}
+			m[key] = list
 		}
+		v = m
 	}
-	return m, true
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		WeaklyTypedInput: true,
+		DecodeHook:       decodeHook,
+		Result:           out,
+	})
+	if err == nil {
+		err = dec.Decode(v)
+	}
+	if err != nil {
+		d.probs.addf(path, "%v", err)
+	}
 }
 
-// str reads a string; numbers and booleans are accepted as their text.
-func (d *decoder) str(path string, v any) (string, bool) {
-	switch t := v.(type) {
-	case string:
-		return t, true
-	case int, int64, uint64, float64, bool:
-		return fmt.Sprint(t), true
+// decodeHook reads what the schema allows in more than one form: a command as a string
+// or a list, a command or a list of them, a duration as Go writes one, a notify target
+// as a URL or a mapping, a healthcheck as a base URL or a mapping.
+func decodeHook(from, to reflect.Type, v any) (any, error) {
+	s, isString := v.(string)
+	switch {
+	case !isString:
+		return v, nil
+	case to == reflect.TypeOf(command{}):
+		return []string{"sh", "-c", s}, nil
+	case to == reflect.TypeOf(commands{}):
+		return []any{s}, nil
+	case to == reflect.TypeOf(Duration(0)):
+		t, err := time.ParseDuration(strings.TrimSpace(s))
+		return Duration(t), err
+	case to == reflect.TypeOf(notifyDecl{}):
+		return map[string]any{"url": s, "short": true}, nil
+	case to == reflect.TypeOf(healthcheckDecl{}):
+		return map[string]any{"base": s}, nil
 	}
-	d.probs.addf(path, "got %s, want a string", describe(v))
-	return "", false
-}
-
-// integer reads a whole number at least min; an interpolated string is parsed.
-func (d *decoder) integer(path string, v any, min int) (int, bool) {
-	var n int
-	switch t := v.(type) {
-	case int:
-		n = t
-	case int64:
-		n = int(t)
-	case uint64:
-		n = int(t)
-	case float64:
-		if t != float64(int(t)) {
-			d.probs.addf(path, "got %v, want a whole number", t)
-			return 0, false
-		}
-		n = int(t)
-	case string:
-		parsed, err := strconv.Atoi(strings.TrimSpace(t))
-		if err != nil {
-			d.probs.addf(path, "got %q, want a whole number", t)
-			return 0, false
-		}
-		n = parsed
-	default:
-		d.probs.addf(path, "got %s, want a whole number", describe(v))
-		return 0, false
-	}
-	if n < min {
-		d.probs.addf(path, "got %d, want a number of at least %d", n, min)
-		return 0, false
-	}
-	return n, true
-}
-
-// boolean reads true or false; an interpolated string is parsed.
-func (d *decoder) boolean(path string, v any) (bool, bool) {
-	switch t := v.(type) {
-	case bool:
-		return t, true
-	case string:
-		if b, err := strconv.ParseBool(strings.TrimSpace(t)); err == nil {
-			return b, true
-		}
-	}
-	d.probs.addf(path, "got %s, want true or false", describe(v))
-	return false, false
-}
-
-// strList reads a string or a list of strings.
-func (d *decoder) strList(path string, v any) ([]string, bool) {
-	if s, ok := v.(string); ok {
-		return []string{s}, true
-	}
-	list, ok := v.([]any)
-	if !ok {
-		d.probs.addf(path, "got %s, want a string or a list of strings", describe(v))
-		return nil, false
-	}
-	out := make([]string, 0, len(list))
-	good := true
-	for i, e := range list {
-		s, ok := d.str(fmt.Sprintf("%s[%d]", path, i), e)
-		good = good && ok
-		out = append(out, s)
-	}
-	return out, good
-}
-
-// command reads one command: a string run with sh -c, or a list of strings run as is.
-func (d *decoder) command(path string, v any) ([]string, bool) {
-	switch t := v.(type) {
-	case string:
-		if strings.TrimSpace(t) == "" {
-			d.probs.addf(path, "empty command")
-			return nil, false
-		}
-		return []string{"sh", "-c", t}, true
-	case []any:
-		if len(t) == 0 {
-			d.probs.addf(path, "empty command")
-			return nil, false
-		}
-		argv, ok := d.strList(path, t)
-		return argv, ok
-	}
-	d.probs.addf(path, "got %s, want a command (a string for sh -c, or a list of arguments)", describe(v))
-	return nil, false
-}
-
-// commands reads a command or a list of commands, where each command is a string (run
-// with sh -c) or a list of arguments.
-func (d *decoder) commands(path string, v any) ([][]string, bool) {
-	if list, ok := v.([]any); ok {
-		out := make([][]string, 0, len(list))
-		good := true
-		for i, e := range list {
-			argv, ok := d.command(fmt.Sprintf("%s[%d]", path, i), e)
-			good = good && ok
-			out = append(out, argv)
-		}
-		return out, good
-	}
-	argv, ok := d.command(path, v)
-	if !ok {
-		return nil, false
-	}
-	return [][]string{argv}, true
+	return v, nil
 }
 
 // environment reads a compose-style environment: a mapping, or a list of KEY=VALUE.
 // A key with no value takes its value from lookup, as compose does.
-func (d *decoder) environment(path string, v any, lookup func(string) (string, bool)) map[string]string {
+func environment(v any, lookup func(string) (string, bool)) map[string]string {
 	out := map[string]string{}
+	set := func(k string, val any, given bool) {
+		if !given || val == nil {
+			if s, ok := lookup(k); ok {
+				out[k] = s
+			}
+			return
+		}
+		out[k] = fmt.Sprint(val)
+	}
 	switch t := v.(type) {
 	case map[string]any:
 		for k, val := range t {
-			if val == nil {
-				if s, ok := lookup(k); ok {
-					out[k] = s
-				}
-				continue
-			}
-			if s, ok := d.str(path+"."+k, val); ok {
-				out[k] = s
-			}
+			set(k, val, true)
 		}
 	case []any:
-		for i, e := range t {
-			s, ok := d.str(fmt.Sprintf("%s[%d]", path, i), e)
-			if !ok {
-				continue
-			}
-			k, val, found := strings.Cut(s, "=")
-			if !found {
-				if val, ok := lookup(k); ok {
-					out[k] = val
-				}
-				continue
-			}
-			out[k] = val
+		for _, e := range t {
+			k, val, found := strings.Cut(fmt.Sprint(e), "=")
+			set(k, val, found)
 		}
-	default:
-		d.probs.addf(path, "got %s, want a mapping or a list of KEY=VALUE", describe(v))
 	}
 	return out
 }
@@ -209,8 +137,14 @@ func describe(v any) string {
 	case int, int64, uint64, float64:
 		return fmt.Sprintf("number %v", t)
 	case []any:
+		if len(t) == 0 {
+			return "an empty list"
+		}
 		return "a list"
 	case map[string]any:
+		if len(t) == 0 {
+			return "an empty mapping"
+		}
 		return "a mapping"
 	}
 	return fmt.Sprintf("%T", v)

@@ -1,6 +1,13 @@
 package composeext
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/docker-backup/docker-backup/internal/metrics"
+	"github.com/docker-backup/docker-backup/internal/notify"
+	"github.com/docker-backup/docker-backup/internal/retention"
+	"github.com/docker-backup/docker-backup/internal/schedule"
+)
 
 // Strategy says how a service's data is saved.
 type Strategy string
@@ -39,21 +46,21 @@ type Plan struct {
 	Parallel int    `json:"parallel"`
 	Schedule string `json:"schedule,omitempty"`
 	// Check and Prune are the scheduler's maintenance jobs (x-backup.check, .prune).
-	Check *Job `json:"check,omitempty"`
-	Prune *Job `json:"prune,omitempty"`
+	Check *schedule.Maintenance `json:"check,omitempty"`
+	Prune *schedule.Maintenance `json:"prune,omitempty"`
 	// Verify is the scheduler's restore drill (x-backup.verify): `docker backup verify`
 	// on its own schedule.
-	Verify    *Job       `json:"verify,omitempty"`
-	Retention *Retention `json:"retention,omitempty"`
+	Verify    *schedule.Maintenance `json:"verify,omitempty"`
+	Retention *retention.Policy     `json:"retention,omitempty"`
 	// Metrics is where the scheduler serves Prometheus metrics (x-backup.metrics).
-	Metrics  *Metrics      `json:"metrics,omitempty"`
-	Services []ServicePlan `json:"services"`
+	Metrics  *metrics.Config `json:"metrics,omitempty"`
+	Services []ServicePlan   `json:"services"`
 	// Unprotected lists the services that mount data but declare no x-backup.
 	Unprotected []Unprotected `json:"unprotected,omitempty"`
 	// Notify are the alerts sent when a run ends (x-backup.notify).
-	Notify []NotifyTarget `json:"notify,omitempty"`
+	Notify []notify.Target `json:"notify,omitempty"`
 	// Healthcheck are the dead-man's-switch pings around a run (x-backup.healthcheck).
-	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
+	Healthcheck *notify.Healthcheck `json:"healthcheck,omitempty"`
 	// Secrets are values that must never be shown (passwords interpolated into commands,
 	// backend credentials); Masked hides them. Never marshalled.
 	Secrets []string `json:"-"`
@@ -113,17 +120,6 @@ func (r Repository) Where() string {
 	return r.Display
 }
 
-// Retention is restic's keep policy; zero fields are unset.
-type Retention struct {
-	KeepLast    int    `json:"keep_last,omitempty" yaml:"keep_last,omitempty"`
-	KeepHourly  int    `json:"keep_hourly,omitempty" yaml:"keep_hourly,omitempty"`
-	KeepDaily   int    `json:"keep_daily,omitempty" yaml:"keep_daily,omitempty"`
-	KeepWeekly  int    `json:"keep_weekly,omitempty" yaml:"keep_weekly,omitempty"`
-	KeepMonthly int    `json:"keep_monthly,omitempty" yaml:"keep_monthly,omitempty"`
-	KeepYearly  int    `json:"keep_yearly,omitempty" yaml:"keep_yearly,omitempty"`
-	KeepWithin  string `json:"keep_within,omitempty" yaml:"keep_within,omitempty"`
-}
-
 // ServicePlan is one service's resolved declaration.
 type ServicePlan struct {
 	Name     string   `json:"name"`
@@ -148,7 +144,7 @@ type ServicePlan struct {
 	// Timeout bounds the service's backup (hooks included); zero: none.
 	Timeout Duration `json:"timeout,omitempty"`
 	// Retention is the service's own policy, or the project's.
-	Retention *Retention `json:"retention,omitempty"`
+	Retention *retention.Policy `json:"retention,omitempty"`
 	// Verify is the restore drill's check of the service (x-backup.verify): run in a
 	// throwaway copy of the service once its latest backup is loaded there; its exit
 	// status decides. Nil: the preset's default check (Dump.Drill.Check), or none.

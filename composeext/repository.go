@@ -137,7 +137,7 @@ func (d *decoder) backendEnv(base string, pd projectDecl, projectDir string, loo
 			out[k] = v
 		}
 	}
-	for k, v := range pd.Environment {
+	for k, v := range pd.Env {
 		out[k] = v
 	}
 	return out

@@ -2,12 +2,20 @@ package composeext
 
 import (
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/docker-backup/docker-backup/internal/notify"
+	"github.com/docker-backup/docker-backup/internal/retention"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
+
+// hostNameRE is what DOCKER_BACKUP_HOST may be, as the schema says of x-backup.host: it
+// becomes part of restic's --host.
+var hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 
 // Defaults that apply when neither flags, environment nor the compose file say otherwise.
 const (
@@ -25,7 +33,11 @@ const (
 
 // resolve turns a loaded project into a plan, collecting every problem.
 func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
-	d := &decoder{probs: &problems{}}
+	lang, err := compileSchema()
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{probs: &problems{}, lang: lang}
 	env := envLookup(project.Environment)
 	pd := d.decodeProject(project.Extensions[extensionKey], env)
 
@@ -88,8 +100,18 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 	return plan, nil
 }
 
+// addNotifySecrets adds the notify and healthcheck secrets to p.Secrets, longest first.
+func (p *Plan) addNotifySecrets() {
+	for _, s := range (notify.Config{Targets: p.Notify, Healthcheck: p.Healthcheck}).Secrets() {
+		if !slices.Contains(p.Secrets, s) {
+			p.Secrets = append(p.Secrets, s)
+		}
+	}
+	sort.SliceStable(p.Secrets, func(i, j int) bool { return len(p.Secrets[i]) > len(p.Secrets[j]) })
+}
+
 // resolveService resolves one declared service.
-func (d *decoder) resolveService(project *types.Project, name string, svc types.ServiceConfig, sd serviceDecl, projectRetention *Retention, prot []protectedPath) ServicePlan {
+func (d *decoder) resolveService(project *types.Project, name string, svc types.ServiceConfig, sd serviceDecl, projectRetention *retention.Policy, prot []protectedPath) ServicePlan {
 	base := serviceBase(name)
 	sp := ServicePlan{
 		Name:      name,
@@ -97,10 +119,10 @@ func (d *decoder) resolveService(project *types.Project, name string, svc types.
 		Preset:    sd.Preset,
 		Exclude:   sd.Exclude,
 		Stop:      sd.Stop,
-		Pre:       sd.Pre,
-		Post:      sd.Post,
-		OnSuccess: sd.OnSuccess,
-		OnFailure: sd.OnFailure,
+		Pre:       sd.Pre.argvs(),
+		Post:      sd.Post.argvs(),
+		OnSuccess: sd.OnSuccess.argvs(),
+		OnFailure: sd.OnFailure.argvs(),
 		Timeout:   sd.Timeout,
 		Retention: sd.Retention,
 		Verify:    sd.Verify,

@@ -22,7 +22,7 @@ func newRunNotifier(plan *composeext.Plan, disabled bool, warn func(string)) *ru
 	if disabled || (len(plan.Notify) == 0 && plan.Healthcheck == nil) {
 		return nil
 	}
-	return &runNotifier{n: notify.New(plan, notify.Options{Warn: warn})}
+	return &runNotifier{n: notify.New(notify.Config{Targets: plan.Notify, Healthcheck: plan.Healthcheck}, notify.Options{Warn: warn, Mask: plan.Mask})}
 }
 
 // newAlertNotifier sends the plan's alerts but no healthcheck ping: for the commands
@@ -82,7 +82,7 @@ func notifyLines(plan *composeext.Plan) (notices []string, pings string) {
 		var parts []string
 		for _, p := range []struct {
 			name string
-			ping *composeext.Ping
+			ping *notify.Ping
 		}{{"start", hc.Start}, {"success", hc.Success}, {"failure", hc.Failure}} {
 			if p.ping != nil {
 				parts = append(parts, p.name+" "+p.ping.Display)

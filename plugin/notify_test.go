@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/notify"
 	"github.com/docker-backup/docker-backup/internal/report"
 )
 
@@ -35,8 +36,8 @@ func TestRunNotifierInterrupted(t *testing.T) {
 		got = append(got, m)
 	}))
 	defer srv.Close()
-	plan := &composeext.Plan{Project: "shop", Notify: []composeext.NotifyTarget{{URL: srv.URL + "/hook", Service: composeext.ServiceWebhook, On: []composeext.NotifyEvent{composeext.NotifyFailure}}},
-		Healthcheck: &composeext.Healthcheck{Success: &composeext.Ping{URL: srv.URL + "/hc"}, Failure: &composeext.Ping{URL: srv.URL + "/hc/fail"}}}
+	plan := &composeext.Plan{Project: "shop", Notify: []notify.Target{{URL: srv.URL + "/hook", Service: notify.ServiceWebhook, On: []notify.Event{notify.Failure}}},
+		Healthcheck: &notify.Healthcheck{Success: &notify.Ping{URL: srv.URL + "/hc"}, Failure: &notify.Ping{URL: srv.URL + "/hc/fail"}}}
 	var warnings []string
 	n := newRunNotifier(plan, false, func(s string) { warnings = append(warnings, s) })
 	ctx, cancel := context.WithCancel(context.Background())

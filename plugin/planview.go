@@ -9,8 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agentimage"
+	"github.com/docker-backup/docker-backup/internal/retention"
 	"github.com/docker-backup/docker-backup/internal/run"
 )
 
@@ -202,7 +203,7 @@ func passwordLine(r composeext.Repository) string {
 }
 
 // retentionLine shows a keep policy as restic's flags read.
-func retentionLine(r *composeext.Retention) string {
+func retentionLine(r *retention.Policy) string {
 	if r == nil {
 		return "none (snapshots are kept until you forget them)"
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/retention"
 )
 
 // twoDumps is a plan of two dump services, db and cache, whose dumps succeed.
@@ -86,9 +87,9 @@ func TestUpVolumesHaveNoExtraStep(t *testing.T) {
 func TestUpAppliesRetentionPerService(t *testing.T) {
 	f := newFixture(t)
 	db := dumpService("pg_dumpall")
-	db.Retention = &composeext.Retention{KeepLast: 3, KeepDaily: 7}
+	db.Retention = &retention.Policy{KeepLast: 3, KeepDaily: 7}
 	broken := dumpService("missing")
-	broken.Name, broken.Retention = "broken", &composeext.Retention{KeepLast: 1}
+	broken.Name, broken.Retention = "broken", &retention.Policy{KeepLast: 1}
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "db", true))
 	f.eng.AddContainer(enginetest.ServiceContainer("c2", "shop", "broken", true))
 	f.execs["pg_dumpall"] = fakeExec{stdout: "CREATE TABLE notes;\n"}
@@ -155,7 +156,7 @@ func TestUpRetentionUnderALockIsAWarning(t *testing.T) {
 	f := newFixture(t)
 	plan := twoDumps(f)
 	for i := range plan.Services {
-		plan.Services[i].Retention = &composeext.Retention{KeepLast: 3}
+		plan.Services[i].Retention = &retention.Policy{KeepLast: 3}
 	}
 	f.rst.Reply("forget", enginetest.Reply{Stderr: "unable to create lock in backend: repository is already locked by PID 46 on reader by root (UID 0, GID 0)\nlock was created at 2026-01-10 10:00:00 (1.5s ago)\n", Code: 11})
 	results, _, rep := f.up(t, plan, Options{Parallel: 1})
@@ -200,7 +201,7 @@ func TestUpSkipsRetentionWhileUnconfirmedSnapshotsRemain(t *testing.T) {
 	})
 	f.rst.Reply("forget", enginetest.Reply{Stderr: "unable to create lock in backend: repository is already locked exclusively by PID 7 on other by root (UID 0, GID 0)\n", Code: 11})
 	svc := dumpService("pg_dumpall")
-	svc.Retention = &composeext.Retention{KeepLast: 3}
+	svc.Retention = &retention.Policy{KeepLast: 3}
 	results, _, rep := f.up(t, testPlan(svc), Options{})
 	if results[0].Status != StatusOK {
 		t.Fatalf("result %+v", results[0])

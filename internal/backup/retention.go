@@ -5,21 +5,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/retention"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // KeepPolicy converts a plan's retention to restic's.
-func KeepPolicy(r *composeext.Retention) restic.KeepPolicy {
-	if r == nil {
-		return restic.KeepPolicy{}
-	}
-	return restic.KeepPolicy{
-		Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly,
-		Monthly: r.KeepMonthly, Yearly: r.KeepYearly, Within: r.KeepWithin,
-	}
-}
+func KeepPolicy(r *retention.Policy) restic.KeepPolicy { return r.Keep() }
 
 // applyRetention forgets old snapshots of the services that were backed up, one after
 // the other: forget takes restic's exclusive lock. It never fails a backup: a forget

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
 )
 
@@ -28,16 +27,19 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds each send (default DefaultTimeout).
 	Timeout time.Duration
+	// Mask hides the plan's secrets in what is sent and warned (composeext.Plan.Mask);
+	// nil masks nothing.
+	Mask func(string) string
 }
 
 // Notifier sends a plan's notices and pings.
 type Notifier struct {
-	plan *composeext.Plan
+	cfg  Config
 	opts Options
 }
 
-// New returns a Notifier for the plan's x-backup.notify and x-backup.healthcheck.
-func New(plan *composeext.Plan, opts Options) *Notifier {
+// New returns a Notifier for x-backup.notify and x-backup.healthcheck.
+func New(cfg Config, opts Options) *Notifier {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
@@ -47,12 +49,15 @@ func New(plan *composeext.Plan, opts Options) *Notifier {
 	if opts.Warn == nil {
 		opts.Warn = func(string) {}
 	}
-	return &Notifier{plan: plan, opts: opts}
+	if opts.Mask == nil {
+		opts.Mask = func(s string) string { return s }
+	}
+	return &Notifier{cfg: cfg, opts: opts}
 }
 
 // Start sends the healthcheck's start ping, if there is one.
 func (n *Notifier) Start(ctx context.Context) {
-	if hc := n.plan.Healthcheck; hc != nil && hc.Start != nil {
+	if hc := n.cfg.Healthcheck; hc != nil && hc.Start != nil {
 		n.ping(ctx, "start", hc.Start, "")
 	}
 }
@@ -64,10 +69,10 @@ func (n *Notifier) Start(ctx context.Context) {
 // the summary and changes no state), else nothing; a run that never ends is what a
 // dead-man's switch notices by itself. Done returns when all were sent or given up.
 func (n *Notifier) Done(ctx context.Context, run report.Run) {
-	run = masked(run, n.plan.Mask)
+	run = masked(run, n.opts.Mask)
 	notices := Notices(run)
 	var wg sync.WaitGroup
-	for _, t := range n.plan.Notify {
+	for _, t := range n.cfg.Targets {
 		var mine []Notice
 		for _, nt := range notices {
 			if e, ok := event(nt); ok && t.Notifies(e) {
@@ -84,7 +89,7 @@ func (n *Notifier) Done(ctx context.Context, run report.Run) {
 		}()
 	}
 	wg.Wait()
-	hc := n.plan.Healthcheck
+	hc := n.cfg.Healthcheck
 	if hc == nil {
 		return
 	}
@@ -106,7 +111,7 @@ func (n *Notifier) Done(ctx context.Context, run report.Run) {
 
 // logPing is healthchecks.io's log endpoint (base/log) when the pings follow its
 // convention (failure is success's base/fail, as a base URL gives them); nil otherwise.
-func logPing(hc *composeext.Healthcheck) *composeext.Ping {
+func logPing(hc *Healthcheck) *Ping {
 	if hc.Success == nil || hc.Failure == nil {
 		return nil
 	}
@@ -118,7 +123,7 @@ func logPing(hc *composeext.Healthcheck) *composeext.Ping {
 	if err != nil {
 		return nil
 	}
-	return &composeext.Ping{URL: log, Display: hc.Success.Display}
+	return &Ping{URL: log, Display: hc.Success.Display}
 }
 
 // withSuffix puts suffix at the end of a URL's path, before its query, as a base URL's
@@ -139,22 +144,22 @@ func (n *Notifier) sendContext(ctx context.Context) (context.Context, context.Ca
 }
 
 // warn sends a warning line with the plan's secrets masked.
-func (n *Notifier) warn(msg string) { n.opts.Warn(n.plan.Mask(msg)) }
+func (n *Notifier) warn(msg string) { n.opts.Warn(n.opts.Mask(msg)) }
 
 // event is the notify outcome of a notice: an interrupted one, or a service its
 // interrupted run never began, is a failure's (a backup that should have happened did
 // not); strategy none's skip has none.
-func event(nt Notice) (composeext.NotifyEvent, bool) {
+func event(nt Notice) (Event, bool) {
 	switch nt.Status {
 	case report.StatusFailed, report.StatusInterrupted:
-		return composeext.NotifyFailure, true
+		return Failure, true
 	case report.StatusOK:
-		return composeext.NotifySuccess, true
+		return Success, true
 	case report.StatusWarning:
-		return composeext.NotifyWarning, true
+		return Warning, true
 	case report.StatusSkipped:
 		if nt.Error == report.NotBegun {
-			return composeext.NotifyFailure, true
+			return Failure, true
 		}
 	}
 	return "", false

@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
 )
 
@@ -58,12 +58,12 @@ type warnings struct {
 
 func (w *warnings) add(s string) { w.mu.Lock(); w.lines = append(w.lines, s); w.mu.Unlock() }
 
-func target(url string, on ...composeext.NotifyEvent) composeext.NotifyTarget {
-	service := composeext.ServiceWebhook
+func target(url string, on ...Event) Target {
+	service := ServiceWebhook
 	if !strings.HasPrefix(url, "http") {
 		service = url[:strings.Index(url, ":")]
 	}
-	return composeext.NotifyTarget{URL: url, Display: "masked://***", Service: service, On: on}
+	return Target{URL: url, Display: "masked://***", Service: service, On: on}
 }
 
 // sampleRun is an up with one failed, one ok, one warning and one skipped service.
@@ -84,8 +84,8 @@ func sampleRun() report.Run {
 // TestDoneWebhookBody checks the JSON a generic webhook receives.
 func TestDoneWebhookBody(t *testing.T) {
 	rcv := newReceiver(t, http.StatusOK)
-	plan := &composeext.Plan{Project: "shop", Notify: []composeext.NotifyTarget{target(rcv.srv.URL+"/hook", composeext.NotifyFailure)}}
-	New(plan, Options{}).Done(context.Background(), sampleRun())
+	plan := &testPlan{Project: "shop", Notify: []Target{target(rcv.srv.URL+"/hook", Failure)}}
+	newNotifier(plan, Options{}).Done(context.Background(), sampleRun())
 	got := rcv.requests()
 	if len(got) != 1 {
 		t.Fatalf("got %d requests, want 1: %v", len(got), got)
@@ -118,26 +118,26 @@ func TestDoneWebhookBody(t *testing.T) {
 func TestDoneOn(t *testing.T) {
 	cases := []struct {
 		name string
-		on   []composeext.NotifyEvent
+		on   []Event
 		run  report.Run
 		want []string // service/status of each notice
 	}{
-		{"failure", []composeext.NotifyEvent{composeext.NotifyFailure}, sampleRun(), []string{"db/failed"}},
-		{"success", []composeext.NotifyEvent{composeext.NotifySuccess}, sampleRun(), []string{"files/ok"}},
-		{"warning", []composeext.NotifyEvent{composeext.NotifyWarning}, sampleRun(), []string{"media/warning"}},
-		{"all", []composeext.NotifyEvent{composeext.NotifyFailure, composeext.NotifySuccess, composeext.NotifyWarning}, sampleRun(),
+		{"failure", []Event{Failure}, sampleRun(), []string{"db/failed"}},
+		{"success", []Event{Success}, sampleRun(), []string{"files/ok"}},
+		{"warning", []Event{Warning}, sampleRun(), []string{"media/warning"}},
+		{"all", []Event{Failure, Success, Warning}, sampleRun(),
 			[]string{"db/failed", "files/ok", "media/warning"}},
-		{"no services", []composeext.NotifyEvent{composeext.NotifySuccess}, report.Run{Command: "check", Project: "shop", Status: report.StatusOK}, []string{"/ok"}},
-		{"run error", []composeext.NotifyEvent{composeext.NotifyFailure}, report.Run{Command: "up", Project: "shop", Status: report.StatusFailed, Error: "interrupted"}, []string{"/failed"}},
-		{"ok run, failure only", []composeext.NotifyEvent{composeext.NotifyFailure}, report.Run{Command: "up", Project: "shop", Status: report.StatusOK,
+		{"no services", []Event{Success}, report.Run{Command: "check", Project: "shop", Status: report.StatusOK}, []string{"/ok"}},
+		{"run error", []Event{Failure}, report.Run{Command: "up", Project: "shop", Status: report.StatusFailed, Error: "interrupted"}, []string{"/failed"}},
+		{"ok run, failure only", []Event{Failure}, report.Run{Command: "up", Project: "shop", Status: report.StatusOK,
 			Services: []report.Service{{Service: "files", Status: report.StatusOK}}}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rcv := newReceiver(t, http.StatusNoContent)
-			plan := &composeext.Plan{Notify: []composeext.NotifyTarget{target(rcv.srv.URL, tc.on...)}}
+			plan := &testPlan{Notify: []Target{target(rcv.srv.URL, tc.on...)}}
 			var w warnings
-			New(plan, Options{Warn: w.add}).Done(context.Background(), tc.run)
+			newNotifier(plan, Options{Warn: w.add}).Done(context.Background(), tc.run)
 			var got []string
 			for _, r := range rcv.requests() {
 				var n Notice
@@ -166,17 +166,17 @@ func TestDoneFailingEndpoint(t *testing.T) {
 	closedURL := closed.URL + "/T0123456789/secret-token-0123456789"
 	closed.Close()
 	badURL := bad.srv.URL + "/hooks/T0123456789/B0123456789/XXXXXXXXXXXX"
-	plan := &composeext.Plan{
-		Notify: []composeext.NotifyTarget{
-			target(badURL, composeext.NotifyFailure),
-			target(closedURL, composeext.NotifyFailure),
-			target(good.srv.URL, composeext.NotifyFailure),
+	plan := &testPlan{
+		Notify: []Target{
+			target(badURL, Failure),
+			target(closedURL, Failure),
+			target(good.srv.URL, Failure),
 		},
-		Healthcheck: &composeext.Healthcheck{Failure: &composeext.Ping{URL: hc.srv.URL + "/fail", Display: "http://hc/***"}},
+		Healthcheck: &Healthcheck{Failure: &Ping{URL: hc.srv.URL + "/fail", Display: "http://hc/***"}},
 		Secrets:     []string{badURL, closedURL},
 	}
 	var w warnings
-	New(plan, Options{Warn: w.add, Timeout: 5 * time.Second}).Done(context.Background(), sampleRun())
+	newNotifier(plan, Options{Warn: w.add, Timeout: 5 * time.Second}).Done(context.Background(), sampleRun())
 	if n := len(good.requests()); n != 1 {
 		t.Errorf("the good target got %d notices, want 1", n)
 	}
@@ -202,11 +202,11 @@ func TestDoneFailingEndpoint(t *testing.T) {
 // TestDoneInterrupted checks that a cancelled context still sends, within the timeout.
 func TestDoneInterrupted(t *testing.T) {
 	rcv := newReceiver(t, http.StatusOK)
-	plan := &composeext.Plan{Notify: []composeext.NotifyTarget{target(rcv.srv.URL, composeext.NotifyFailure)}}
+	plan := &testPlan{Notify: []Target{target(rcv.srv.URL, Failure)}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var w warnings
-	New(plan, Options{Warn: w.add}).Done(ctx, report.Run{Command: "up", Project: "shop", Status: report.StatusFailed, Error: "interrupted"})
+	newNotifier(plan, Options{Warn: w.add}).Done(ctx, report.Run{Command: "up", Project: "shop", Status: report.StatusFailed, Error: "interrupted"})
 	if n := len(rcv.requests()); n != 1 || len(w.lines) > 0 {
 		t.Errorf("got %d notices and warnings %q, want 1 and none", n, w.lines)
 	}
@@ -219,10 +219,10 @@ func TestTimeout(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	defer slow.Close()
 	defer close(release)
-	plan := &composeext.Plan{Notify: []composeext.NotifyTarget{target(slow.URL, composeext.NotifyFailure)}}
+	plan := &testPlan{Notify: []Target{target(slow.URL, Failure)}}
 	var w warnings
 	start := time.Now()
-	New(plan, Options{Warn: w.add, Timeout: 200 * time.Millisecond}).Done(context.Background(), sampleRun())
+	newNotifier(plan, Options{Warn: w.add, Timeout: 200 * time.Millisecond}).Done(context.Background(), sampleRun())
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Done took %v, want about the timeout", d)
 	}
@@ -241,12 +241,12 @@ func TestHealthcheckOrder(t *testing.T) {
 		t.Run(string(tc.status), func(t *testing.T) {
 			rcv := newReceiver(t, http.StatusOK)
 			base := rcv.srv.URL + "/hc"
-			plan := &composeext.Plan{Healthcheck: &composeext.Healthcheck{
-				Start:   &composeext.Ping{URL: base + "/start"},
-				Success: &composeext.Ping{URL: base},
-				Failure: &composeext.Ping{URL: base + "/fail"},
+			plan := &testPlan{Healthcheck: &Healthcheck{
+				Start:   &Ping{URL: base + "/start"},
+				Success: &Ping{URL: base},
+				Failure: &Ping{URL: base + "/fail"},
 			}}
-			n := New(plan, Options{})
+			n := newNotifier(plan, Options{})
 			n.Start(context.Background())
 			run := sampleRun()
 			run.Status = tc.status
@@ -266,9 +266,9 @@ func TestHealthcheckOrder(t *testing.T) {
 func TestShoutrrrNtfy(t *testing.T) {
 	rcv := newReceiver(t, http.StatusOK)
 	host := strings.TrimPrefix(rcv.srv.URL, "http://")
-	plan := &composeext.Plan{Notify: []composeext.NotifyTarget{target("ntfy://"+host+"/backups?disabletls=yes", composeext.NotifyFailure)}}
+	plan := &testPlan{Notify: []Target{target("ntfy://"+host+"/backups?disabletls=yes", Failure)}}
 	var w warnings
-	New(plan, Options{Warn: w.add}).Done(context.Background(), sampleRun())
+	newNotifier(plan, Options{Warn: w.add}).Done(context.Background(), sampleRun())
 	if len(w.lines) > 0 {
 		t.Fatalf("warnings: %q", w.lines)
 	}
@@ -288,10 +288,10 @@ func TestShoutrrrFailureMasked(t *testing.T) {
 	host := strings.TrimPrefix(closed.URL, "http://")
 	closed.Close()
 	url := "ntfy://reporter:s3cretpassw0rd@" + host + "/topic-4f9a2b7c?disabletls=yes"
-	plan := &composeext.Plan{Notify: []composeext.NotifyTarget{target(url, composeext.NotifyFailure)}}
+	plan := &testPlan{Notify: []Target{target(url, Failure)}}
 	plan.Secrets = []string{url, "s3cretpassw0rd", "topic-4f9a2b7c"}
 	var w warnings
-	New(plan, Options{Warn: w.add}).Done(context.Background(), sampleRun())
+	newNotifier(plan, Options{Warn: w.add}).Done(context.Background(), sampleRun())
 	if len(w.lines) != 1 || !strings.Contains(w.lines[0], "connection refused") {
 		t.Fatalf("warnings %q, want 1 of a refused connection", w.lines)
 	}
@@ -327,15 +327,15 @@ func TestNoticeText(t *testing.T) {
 func TestDoneMasksWhatItSends(t *testing.T) {
 	hook := newReceiver(t, http.StatusOK)
 	hc := newReceiver(t, http.StatusOK)
-	plan := &composeext.Plan{
-		Notify:      []composeext.NotifyTarget{target(hook.srv.URL+"/hook", composeext.NotifyFailure)},
-		Healthcheck: &composeext.Healthcheck{Failure: &composeext.Ping{URL: hc.srv.URL + "/fail"}},
+	plan := &testPlan{
+		Notify:      []Target{target(hook.srv.URL+"/hook", Failure)},
+		Healthcheck: &Healthcheck{Failure: &Ping{URL: hc.srv.URL + "/fail"}},
 		Secrets:     []string{"r00t-s3cret"},
 	}
 	run := sampleRun()
 	run.Services[0].Error = "dump command exited 1: r00t-s3cret; connecting to postgres://app:pw@db/app: refused"
 	run.Error = "mysql://root:pw2@db/x unreachable"
-	New(plan, Options{}).Done(context.Background(), run)
+	newNotifier(plan, Options{}).Done(context.Background(), run)
 	got := append(hook.requests(), hc.requests()...)
 	if len(got) != 3 {
 		t.Fatalf("got %d requests, want 2 notices and a ping: %v", len(got), got)
@@ -368,18 +368,18 @@ func TestInterruptedRun(t *testing.T) {
 	run.Status, run.Error = report.StatusInterrupted, "stopped before its end: db interrupted; late not begun"
 	for _, tc := range []struct {
 		name string
-		hc   *composeext.Healthcheck
+		hc   *Healthcheck
 		want []string
 	}{
-		{"base URL", &composeext.Healthcheck{Success: &composeext.Ping{URL: base}, Failure: &composeext.Ping{URL: base + "/fail"}}, []string{"/hc/log"}},
-		{"own URLs", &composeext.Healthcheck{Success: &composeext.Ping{URL: base + "/ok"}, Failure: &composeext.Ping{URL: base + "/bad"}}, nil},
+		{"base URL", &Healthcheck{Success: &Ping{URL: base}, Failure: &Ping{URL: base + "/fail"}}, []string{"/hc/log"}},
+		{"own URLs", &Healthcheck{Success: &Ping{URL: base + "/ok"}, Failure: &Ping{URL: base + "/bad"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rcv.mu.Lock()
 			rcv.got = nil
 			rcv.mu.Unlock()
-			plan := &composeext.Plan{Healthcheck: tc.hc, Notify: []composeext.NotifyTarget{target(hook, composeext.NotifyFailure)}}
-			New(plan, Options{}).Done(context.Background(), run)
+			plan := &testPlan{Healthcheck: tc.hc, Notify: []Target{target(hook, Failure)}}
+			newNotifier(plan, Options{}).Done(context.Background(), run)
 			var pings, notices []string
 			for _, r := range rcv.requests() {
 				if r.path == "/hook" {
@@ -399,4 +399,29 @@ func TestInterruptedRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testPlan is what a plan gives a Notifier: its targets, pings and secrets.
+type testPlan struct {
+	Project     string
+	Notify      []Target
+	Healthcheck *Healthcheck
+	Secrets     []string
+}
+
+// testURLPasswordRE finds a URL's password, as composeext.Plan.Mask does.
+var testURLPasswordRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/?#@'"]*):([^\s/?#@'"]+)@`)
+
+// mask hides the plan's secrets and URL passwords, as composeext.Plan.Mask does.
+func (p *testPlan) mask(s string) string {
+	for _, secret := range p.Secrets {
+		s = strings.ReplaceAll(s, secret, "***")
+	}
+	return testURLPasswordRE.ReplaceAllString(s, "${1}:***@")
+}
+
+// newNotifier is New for a test plan, masking as the plan does.
+func newNotifier(p *testPlan, opts Options) *Notifier {
+	opts.Mask = p.mask
+	return New(Config{Targets: p.Notify, Healthcheck: p.Healthcheck}, opts)
 }

@@ -11,13 +11,11 @@ import (
 	"strings"
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
-
-	"github.com/docker-backup/docker-backup/composeext"
 )
 
 // send delivers a target's notices in order; each one that fails is a warning.
-func (n *Notifier) send(ctx context.Context, t composeext.NotifyTarget, notices []Notice) {
-	if t.Service == composeext.ServiceWebhook {
+func (n *Notifier) send(ctx context.Context, t Target, notices []Notice) {
+	if t.Service == ServiceWebhook {
 		for _, nt := range notices {
 			if err := n.webhook(ctx, t.URL, nt); err != nil {
 				n.warn(fmt.Sprintf("notify %s: %v", t.Display, err))
@@ -50,7 +48,7 @@ func (n *Notifier) webhook(ctx context.Context, url string, nt Notice) error {
 
 // ping sends one healthcheck ping, with the run's summary as its body (healthchecks.io
 // keeps it with the ping).
-func (n *Notifier) ping(ctx context.Context, kind string, p *composeext.Ping, body string) {
+func (n *Notifier) ping(ctx context.Context, kind string, p *Ping, body string) {
 	if err := n.post(ctx, p.URL, "text/plain; charset=utf-8", []byte(body)); err != nil {
 		n.warn(fmt.Sprintf("healthcheck %s ping %s: %v", kind, p.Display, err))
 	}

@@ -1,8 +1,9 @@
-package composeext
+package metrics
 
 import "testing"
 
-func TestCheckListen(t *testing.T) {
+// TestConfigCheck checks listen addresses: host:port with a port from 1 to 65535.
+func TestConfigCheck(t *testing.T) {
 	for _, tc := range []struct {
 		addr string
 		ok   bool
@@ -20,8 +21,8 @@ func TestCheckListen(t *testing.T) {
 		{"my host:9187", false},
 		{"-bad-:9187", false},
 	} {
-		if got := checkListen(tc.addr) == ""; got != tc.ok {
-			t.Errorf("checkListen(%q) = %q, want ok %v", tc.addr, checkListen(tc.addr), tc.ok)
+		if msg := (Config{Listen: tc.addr}).Check(); (msg == "") != tc.ok {
+			t.Errorf("Check(%q) = %q, want ok %v", tc.addr, msg, tc.ok)
 		}
 	}
 }
