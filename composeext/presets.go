@@ -142,22 +142,8 @@ func presetNames() []string { return presetOrder }
 // checks the preset's needs against the declaration and the service.
 func applyPreset(d *decoder, base, service string, sd serviceDecl, svc types.ServiceConfig, spec *DumpSpec) {
 	p := presets[sd.Preset]
-	if p.needsPath != "" && sd.Path == "" {
-		d.probs.addf(base+".path", "required by preset %s (%s)", sd.Preset, p.needsPath)
+	if !d.presetNeeds(base, service, p, sd, svc) {
 		return
-	}
-	if p.needsPath == "" && sd.Path != "" {
-		d.probs.addf(base+".path", "not used by preset %s", sd.Preset)
-	}
-	switch {
-	case sd.AllowEmpty && !p.checksEmpty:
-		d.probs.addf(base+".allow_empty", "not used by preset %s (it does not check for an empty database set)", sd.Preset)
-	case sd.AllowEmpty && sd.Dump != nil:
-		d.probs.addf(base+".allow_empty", "not used with your own dump command (only the preset's dump checks for an empty database set)")
-	}
-	if len(p.needsEnv) > 0 && sd.Dump == nil && !hasAnyEnv(svc, p.needsEnv) {
-		d.probs.addf(base, "preset %s logs in as root: services.%s.environment needs %s or %s (or a _FILE or ALLOW_EMPTY variant)",
-			sd.Preset, service, p.needsEnv[0], p.needsEnv[1])
 	}
 	o := presetOptions{path: sd.Path, allowEmpty: sd.AllowEmpty}
 	if spec.Command == nil {
@@ -181,6 +167,29 @@ func applyPreset(d *decoder, base, service string, sd serviceDecl, svc types.Ser
 	if spec.Restore != nil {
 		spec.Drill.Load = nil // a restore of the user's own loads it
 	}
+}
+
+// presetNeeds checks what preset p needs of the declaration and the service; false
+// when the preset cannot be applied at all.
+func (d *decoder) presetNeeds(base, service string, p preset, sd serviceDecl, svc types.ServiceConfig) bool {
+	if p.needsPath != "" && sd.Path == "" {
+		d.probs.addf(base+".path", "required by preset %s (%s)", sd.Preset, p.needsPath)
+		return false
+	}
+	if p.needsPath == "" && sd.Path != "" {
+		d.probs.addf(base+".path", "not used by preset %s", sd.Preset)
+	}
+	switch {
+	case sd.AllowEmpty && !p.checksEmpty:
+		d.probs.addf(base+".allow_empty", "not used by preset %s (it does not check for an empty database set)", sd.Preset)
+	case sd.AllowEmpty && sd.Dump != nil:
+		d.probs.addf(base+".allow_empty", "not used with your own dump command (only the preset's dump checks for an empty database set)")
+	}
+	if len(p.needsEnv) > 0 && sd.Dump == nil && !hasAnyEnv(svc, p.needsEnv) {
+		d.probs.addf(base, "preset %s logs in as root: services.%s.environment needs %s or %s (or a _FILE or ALLOW_EMPTY variant)",
+			sd.Preset, service, p.needsEnv[0], p.needsEnv[1])
+	}
+	return true
 }
 
 // drill is the restore drill's spec of the preset, kept with a dump or restore of the

@@ -21,30 +21,7 @@ var passwordVars = []string{"RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "
 // resolveRepository applies flag > environment > file > default to the repository and its
 // password, and reads the backend's environment.
 func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *types.Project) Repository {
-	const base = "x-backup"
-	cwd, projectDir := opts.WorkingDir, project.WorkingDir
-	env := project.Environment
-	home := env["HOME"]
-
-	var repo Repository
-	isDefault := false
-	switch {
-	case opts.Repository != "":
-		repo.URL, repo.Local = d.repositoryURL(opts.Repository, cwd, home, repoSource{name: "--repo"}, opts.RemoteEngine, project.Name)
-	case env["DOCKER_BACKUP_REPOSITORY"] != "":
-		repo.URL, repo.Local = d.repositoryURL(env["DOCKER_BACKUP_REPOSITORY"], cwd, home, repoSource{name: "DOCKER_BACKUP_REPOSITORY"}, opts.RemoteEngine, project.Name)
-	case pd.Repository != "":
-		repo.URL, repo.Local = d.repositoryURL(pd.Repository, projectDir, home, repoSource{key: base + ".repository"}, opts.RemoteEngine, project.Name)
-	case opts.RemoteEngine != "":
-		// backups/ beside the compose file is a folder of this machine, and the engine's
-		// helpers would mount the same path on theirs.
-		d.refuseRelative(repoSource{key: base + ".repository"}, fmt.Sprintf("the default %q", "./"+DefaultRepositoryDir), opts.RemoteEngine, project.Name)
-		repo.URL, repo.Local = "./"+DefaultRepositoryDir, true
-		isDefault, repo.Default = true, true
-	default:
-		repo.URL, repo.Local = filepath.Join(dirOfFirst(project), DefaultRepositoryDir), true
-		isDefault, repo.Default = true, true
-	}
+	repo := d.repositoryLocation(pd, opts, project)
 	if repo.Local {
 		repo.On = OnThisMachine
 		if opts.RemoteEngine != "" {
@@ -52,8 +29,39 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 		}
 	}
 	repo.Display = maskURL(repo.URL)
+	fromFile := d.backendSettings(&repo, pd, project)
+	d.repositoryPassword(&repo, pd, opts, project, fromFile)
+	return repo
+}
 
-	repo.Env = d.backendEnv(base, pd, projectDir, envLookup(env))
+// repositoryLocation decides the repository's URL: --repo, DOCKER_BACKUP_REPOSITORY,
+// x-backup.repository, else backups/ beside the compose file.
+func (d *decoder) repositoryLocation(pd projectDecl, opts LoadOptions, project *types.Project) Repository {
+	const key = "x-backup.repository"
+	env, home := project.Environment, project.Environment["HOME"]
+	var repo Repository
+	switch {
+	case opts.Repository != "":
+		repo.URL, repo.Local = d.repositoryURL(opts.Repository, opts.WorkingDir, home, repoSource{name: "--repo"}, opts.RemoteEngine, project.Name)
+	case env["DOCKER_BACKUP_REPOSITORY"] != "":
+		repo.URL, repo.Local = d.repositoryURL(env["DOCKER_BACKUP_REPOSITORY"], opts.WorkingDir, home, repoSource{name: "DOCKER_BACKUP_REPOSITORY"}, opts.RemoteEngine, project.Name)
+	case pd.Repository != "":
+		repo.URL, repo.Local = d.repositoryURL(pd.Repository, project.WorkingDir, home, repoSource{key: key}, opts.RemoteEngine, project.Name)
+	case opts.RemoteEngine != "":
+		// backups/ beside the compose file is a folder of this machine, and the engine's
+		// helpers would mount the same path on theirs.
+		d.refuseRelative(repoSource{key: key}, fmt.Sprintf("the default %q", "./"+DefaultRepositoryDir), opts.RemoteEngine, project.Name)
+		repo.URL, repo.Local, repo.Default = "./"+DefaultRepositoryDir, true, true
+	default:
+		repo.URL, repo.Local, repo.Default = filepath.Join(dirOfFirst(project), DefaultRepositoryDir), true, true
+	}
+	return repo
+}
+
+// backendSettings reads x-backup.env_file and .environment into repo.Env, and returns
+// restic's password variables found there, which are not passed on.
+func (d *decoder) backendSettings(repo *Repository, pd projectDecl, project *types.Project) map[string]string {
+	repo.Env = d.backendEnv("x-backup", pd, project.WorkingDir, envLookup(project.Environment))
 	fromFile := map[string]string{}
 	for _, k := range passwordVars {
 		if v, ok := repo.Env[k]; ok {
@@ -68,7 +76,16 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 	if len(repo.Env) == 0 {
 		repo.Env = nil
 	}
+	return fromFile
+}
 
+// repositoryPassword decides where the password comes from: --password-file,
+// DOCKER_BACKUP_PASSWORD_FILE, x-backup.password_file or .password_command, restic's
+// variables (of the backend's settings, then of the environment), else a generated key
+// for the default repository.
+func (d *decoder) repositoryPassword(repo *Repository, pd projectDecl, opts LoadOptions, project *types.Project, fromFile map[string]string) {
+	cwd, projectDir := opts.WorkingDir, project.WorkingDir
+	env, home := project.Environment, project.Environment["HOME"]
 	switch {
 	case opts.PasswordFile != "":
 		repo.PasswordFile = absFrom(cwd, expandHome(opts.PasswordFile, home))
@@ -78,26 +95,32 @@ func (d *decoder) resolveRepository(pd projectDecl, opts LoadOptions, project *t
 		repo.PasswordFile = absFrom(projectDir, expandHome(pd.PasswordFile, home))
 	case pd.PasswordCommand != nil:
 		repo.PasswordCommand = pd.PasswordCommand
-	case !passwordFromEnv(&repo, fromFile, projectDir, home) && !passwordFromEnv(&repo, env, cwd, home):
-		switch {
-		case isDefault && opts.RemoteEngine != "":
-			// Refused above: one line is enough.
-		case isDefault:
-			repo.GeneratePassword = true
-			repo.PasswordFile = repo.URL + ".key"
-		case repo.OnEngine():
-			// A key generated on this machine would be a copy the engine's host never
-			// has, and one generated there would sit beside the data it protects on a
-			// machine we do not see: restic's rule, a password you keep, applies.
-			d.probs.addf(base+".password_file", "repository %s needs a password: none is generated for a folder of another machine "+
-				"(want password_file or password_command, read on this machine, --password-file, DOCKER_BACKUP_PASSWORD_FILE, "+
-				"RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Where())
-		default:
-			d.probs.addf(base+".password_file", "repository %s needs a password (want password_file or password_command, "+
-				"--password-file, DOCKER_BACKUP_PASSWORD_FILE, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Display)
-		}
+	case !passwordFromEnv(repo, fromFile, projectDir, home) && !passwordFromEnv(repo, env, cwd, home):
+		d.noPassword(repo, opts.RemoteEngine != "")
 	}
-	return repo
+}
+
+// noPassword handles a repository for which no password is configured: the default
+// local one gets a generated key; any other is refused.
+func (d *decoder) noPassword(repo *Repository, remoteEngine bool) {
+	const key = "x-backup.password_file"
+	switch {
+	case repo.Default && remoteEngine:
+		// Refused by repositoryLocation: one line is enough.
+	case repo.Default:
+		repo.GeneratePassword = true
+		repo.PasswordFile = repo.URL + ".key"
+	case repo.OnEngine():
+		// A key generated on this machine would be a copy the engine's host never
+		// has, and one generated there would sit beside the data it protects on a
+		// machine we do not see: restic's rule, a password you keep, applies.
+		d.probs.addf(key, "repository %s needs a password: none is generated for a folder of another machine "+
+			"(want password_file or password_command, read on this machine, --password-file, DOCKER_BACKUP_PASSWORD_FILE, "+
+			"RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Where())
+	default:
+		d.probs.addf(key, "repository %s needs a password (want password_file or password_command, "+
+			"--password-file, DOCKER_BACKUP_PASSWORD_FILE, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD)", repo.Display)
+	}
 }
 
 // passwordFromEnv takes the password from restic's own variables in env, if set.

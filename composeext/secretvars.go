@@ -132,26 +132,12 @@ func isAlpha(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 // secretPlace says which secret a variable at ref in value, at path, feeds; "" when
 // none.
 func secretPlace(path []string, value string, ref variableRef) string {
-	where := strings.Join(path, ".")
-	where = strings.ReplaceAll(where, ".[", "[")
-	// A list item of an environment ("KEY=${VAR}") is named by its key.
-	envKey := func(i int) string {
-		if len(path) > i {
-			if strings.HasPrefix(path[i], "[") {
-				k, _, _ := strings.Cut(value, "=")
-				return k
-			}
-			return path[i]
-		}
-		return ""
+	where := strings.ReplaceAll(strings.Join(path, "."), ".[", "[")
+	if key := secretKey(path, value); key != "" {
+		return key
 	}
-	switch {
-	case len(path) >= 4 && path[0] == "services" && path[2] == "environment":
-		return "services." + path[1] + ".environment." + envKey(3)
-	case len(path) >= 2 && path[0] == "x-backup" && (path[1] == "notify" || path[1] == "healthcheck"):
+	if len(path) >= 2 && path[0] == "x-backup" && (path[1] == "notify" || path[1] == "healthcheck") {
 		return where
-	case len(path) >= 3 && path[0] == "x-backup" && path[1] == "environment" && IsSecretSetting(envKey(2)):
-		return "x-backup.environment." + envKey(2)
 	}
 	for _, re := range []*regexp.Regexp{urlPasswordRE, kvPasswordRE} {
 		for _, m := range re.FindAllStringSubmatchIndex(value, -1) {
@@ -161,6 +147,28 @@ func secretPlace(path []string, value string, ref variableRef) string {
 		}
 	}
 	return ""
+}
+
+// secretKey names the environment variable at path that holds a secret: any of a
+// service's, a secret backend setting of x-backup.environment; "" otherwise.
+func secretKey(path []string, value string) string {
+	switch {
+	case len(path) >= 4 && path[0] == "services" && path[2] == "environment":
+		return "services." + path[1] + ".environment." + envKey(path[3], value)
+	case len(path) >= 3 && path[0] == "x-backup" && path[1] == "environment" && IsSecretSetting(envKey(path[2], value)):
+		return "x-backup.environment." + envKey(path[2], value)
+	}
+	return ""
+}
+
+// envKey is the variable an environment's element at key sets: the key of a mapping,
+// or the KEY of a list item "KEY=${VAR}".
+func envKey(key, value string) string {
+	if strings.HasPrefix(key, "[") {
+		k, _, _ := strings.Cut(value, "=")
+		return k
+	}
+	return key
 }
 
 // EnvFileNames are the names the env files (.env, --env-file) define, read without
