@@ -97,28 +97,39 @@ func TestSchemaExamples(t *testing.T) {
 	}
 }
 
-// TestSchemaRejects checks that the schema catches the usual mistakes.
+// TestSchemaRejects checks that the schema catches the usual mistakes, and that each
+// is told in words at its key path: what was found and what is wanted.
 func TestSchemaRejects(t *testing.T) {
-	project, service := compiled(t)
-	for _, src := range []string{`{verify: []}`, `{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`,
-		`{timeout: soon}`, `{timeout: 5}`, `{exclude: [""]}`, `{exclude: ""}`, `{exclude: [a, " "]}`} {
-		var v any
-		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
-			t.Fatal(err)
-		}
-		if service.Validate(jsonValue(t, v)) == nil {
-			t.Errorf("service x-backup %s: valid, want invalid", src)
-		}
+	lang, err := compileSchema()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, src := range []string{`{bogus: 1}`, `{parallel: 0}`, `{retention: {}}`, `{password_file: a, password_command: b}`,
-		`{verify: {}}`, `{verify: {schedule: "@daily", read_data_subset: 1/5}}`, `{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`, `{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`,
-		`{check: {schedule: "@daily", read_data_subset: 250%}}`, `{check: {schedule: "@daily", read_data_subset: 0/5}}`, `{check: {schedule: "@daily", read_data_subset: 0%}}`} {
-		var v any
-		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
-			t.Fatal(err)
-		}
-		if project.Validate(jsonValue(t, v)) == nil {
-			t.Errorf("x-backup %s: valid, want invalid", src)
+	for _, tc := range []struct {
+		schema *jsonschema.Schema
+		srcs   []string
+	}{
+		{lang.service, []string{`{verify: []}`, `{strategy: dumb}`, `postgress`, `{colour: blue}`, `{stop: maybe}`, `{filename: a/b}`, `3`,
+			`{timeout: soon}`, `{timeout: 5}`, `{exclude: [""]}`, `{exclude: ""}`, `{exclude: [a, " "]}`, `{pre: [[]]}`, `{dump: " "}`, `~`}},
+		{lang.project, []string{`{bogus: 1}`, `{parallel: 0}`, `{parallel: "0"}`, `{retention: {}}`, `{password_file: a, password_command: b}`,
+			`{verify: {}}`, `{verify: {schedule: "@daily", read_data_subset: 1/5}}`, `{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`,
+			`{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`, `{healthcheck: {}}`, `{docker_socket: run/docker.sock}`, `{host: "a b"}`,
+			`{check: {schedule: "@daily", read_data_subset: 250%}}`, `{check: {schedule: "@daily", read_data_subset: 0/5}}`,
+			`{check: {schedule: "@daily", read_data_subset: 0%}}`, `[]`}},
+	} {
+		for _, src := range tc.srcs {
+			var v any
+			if err := yaml.Unmarshal([]byte(src), &v); err != nil {
+				t.Fatal(err)
+			}
+			probs := &problems{}
+			if bad := lang.check(tc.schema, "x", v, probs); bad == nil {
+				t.Errorf("x-backup %s: valid, want invalid", src)
+			}
+			for _, p := range probs.list {
+				if !strings.HasPrefix(p.path, "x") || p.msg == "" || strings.Contains(p.msg, "schema describes") {
+					t.Errorf("x-backup %s: %s: %s: not told in words", src, p.path, p.msg)
+				}
+			}
 		}
 	}
 }

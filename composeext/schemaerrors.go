@@ -136,9 +136,15 @@ func (r reporter) want(url string) string {
 		return "one of " + strings.Join(words, ", ")
 	}
 	if t, ok := n["type"].(string); ok {
-		return "a " + t
+		return typeWords[t]
 	}
 	return "what the x-backup schema describes"
+}
+
+// typeWords are JSON Schema's types in the words of YAML users.
+var typeWords = map[string]string{
+	"object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
+	"number": "a number", "boolean": "true or false", "null": "nothing",
 }
 
 // properties lists the keys the object schema at url knows, sorted.
