@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/internal/run"
 )
 

@@ -336,6 +336,7 @@ func (e *Engine) find(ref string) *ctr {
 }
 
 func notFound(ref string) error {
+	//lint:ignore ST1005 the fake answers with the daemon's own words
 	return fmt.Errorf("No such container: %s: %w", ref, cerrdefs.ErrNotFound)
 }
 
