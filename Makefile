@@ -8,6 +8,8 @@ E2EFLAGS ?=
 
 # The restic image `make image` builds the helper image on, and the image's name.
 RESTIC_IMAGE ?= restic/restic:0.18.1
+# staticcheck finds what go vet does not (dead code, deprecated calls, wrong API use).
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 IMAGE ?= docker-backup
 
 .PHONY: build image install test unit e2e bench lint
@@ -46,3 +48,5 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./e2e/...

@@ -4,11 +4,11 @@ import (
 	"context"
 	"slices"
 
-	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/restore"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // A command's lines leave the process through its reporters (console, --json, the

@@ -10,8 +10,8 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/metrics"
 	"github.com/docker-backup/docker-backup/internal/report"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // metricsFileFlag is --metrics-file, on up and check.

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/restore"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // newRestoreReporter picks JSON events or plain lines; restore runs one service at a

@@ -11,8 +11,8 @@ import (
 
 	"github.com/moby/term"
 
-	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/restic"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/verify"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // verifyProgress prints the drill's steps as they go, one line each (on stderr: stdout

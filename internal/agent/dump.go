@@ -57,14 +57,18 @@ func untilEndOfInput(ctx context.Context, in io.Reader) (context.Context, contex
 	return ctx, cancel
 }
 
-func runDump(ctx context.Context, args []string, env Env) error {
-	spec, resticArgs, api, err := dumpArgs(args, env)
-	if err != nil {
-		return err
+// dumpCommand is `agent dump` or `agent dump-restore`: the spec and restic's arguments
+// from args, then stream, until the plugin ends its input (then the stream is ended).
+func dumpCommand(stream func(context.Context, engine.API, dump.Spec, []string, Env) error) func(context.Context, []string, Env) error {
+	return func(ctx context.Context, args []string, env Env) error {
+		spec, resticArgs, api, err := dumpArgs(args, env)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := untilEndOfInput(ctx, env.In)
+		defer cancel()
+		return stream(ctx, api, spec, resticArgs, env)
 	}
-	ctx, cancel := untilEndOfInput(ctx, env.In)
-	defer cancel()
-	return BackupDump(ctx, api, spec, resticArgs, env)
 }
 
 // BackupDump runs the spec's dump command in its container and streams its output

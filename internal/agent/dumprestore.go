@@ -12,16 +12,6 @@ import (
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-func runDumpRestore(ctx context.Context, args []string, env Env) error {
-	spec, resticArgs, api, err := dumpArgs(args, env)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := untilEndOfInput(ctx, env.In)
-	defer cancel()
-	return RestoreDump(ctx, api, spec, resticArgs, env)
-}
-
 // RestoreDump streams restic's output (resticArgs: dump SNAPSHOT /FILE) into the spec's
 // restore command on its standard input, in its container. The command starts only
 // once the first bytes arrive, so a snapshot that cannot be read never reaches the

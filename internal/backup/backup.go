@@ -13,8 +13,8 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // Status is how a service's backup ended: report's statuses, which alerts, metrics and

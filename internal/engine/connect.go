@@ -9,7 +9,7 @@ import (
 // Connect returns a client of the engine's API at host, e.g. unix:///var/run/docker.sock
 // inside a helper that has the engine's socket, with the API version negotiated.
 func Connect(host string) (API, error) {
-	c, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+	c, err := client.New(client.WithHost(host))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the engine at %s: %w", host, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 )
 
@@ -44,15 +45,24 @@ func (v Volume) InMemory() string {
 // InspectVolume returns the named volume, its driver and options; one that does not
 // exist is ErrNoVolume.
 func InspectVolume(ctx context.Context, api API, name string) (Volume, error) {
+	v, err := inspectVolume(ctx, api, name)
+	if err != nil {
+		return Volume{}, err
+	}
+	return Volume{Name: v.Name, Labels: v.Labels, Driver: v.Driver, Options: v.Options}, nil
+}
+
+// inspectVolume is the engine's view of the volume name; one that does not exist is
+// ErrNoVolume.
+func inspectVolume(ctx context.Context, api API, name string) (volume.Volume, error) {
 	res, err := api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		return Volume{}, fmt.Errorf("volume %s: %w", name, ErrNoVolume)
+		return volume.Volume{}, fmt.Errorf("volume %s: %w", name, ErrNoVolume)
 	}
 	if err != nil {
-		return Volume{}, fmt.Errorf("inspecting volume %s: %w", name, err)
+		return volume.Volume{}, fmt.Errorf("inspecting volume %s: %w", name, err)
 	}
-	v := res.Volume
-	return Volume{Name: v.Name, Labels: v.Labels, Driver: v.Driver, Options: v.Options}, nil
+	return res.Volume, nil
 }
 
 // CreateVolume creates a named local volume with labels.
@@ -145,14 +155,10 @@ type VolumePlace struct {
 
 // VolumePlaceOf inspects the volume name and returns its place.
 func VolumePlaceOf(ctx context.Context, api API, name string) (VolumePlace, error) {
-	res, err := api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
-	if cerrdefs.IsNotFound(err) {
-		return VolumePlace{}, fmt.Errorf("volume %s: %w", name, ErrNoVolume)
-	}
+	v, err := inspectVolume(ctx, api, name)
 	if err != nil {
-		return VolumePlace{}, fmt.Errorf("inspecting volume %s: %w", name, err)
+		return VolumePlace{}, err
 	}
-	v := res.Volume
 	mp := v.Mountpoint
 	if v.Driver != "local" || len(v.Options) > 0 || path.Base(mp) != "_data" || path.Base(path.Dir(mp)) != name {
 		return VolumePlace{}, nil

@@ -11,8 +11,8 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // The restore drill (package verify) restores into throwaway copies of a service with

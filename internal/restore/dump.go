@@ -7,8 +7,8 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // restoreDump streams the snapshot's dump file (restic dump) into the service's restore

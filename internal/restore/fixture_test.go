@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // fixture is project p on machine m1 of the fake engine. Helpers run the fake restic,

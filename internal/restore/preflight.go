@@ -10,11 +10,11 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 
-	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // preflight checks, before the service is stopped, what the swap will need (the live

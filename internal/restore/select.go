@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // ErrSnapshot is a snapshot selector that selects nothing, or more than one snapshot.

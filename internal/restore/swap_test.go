@@ -11,8 +11,8 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/restic"
 )

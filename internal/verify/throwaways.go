@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/restore"
 	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // throwaways are the containers and volumes one service's drill created: removed at its

@@ -28,6 +28,7 @@ func (e *Engine) ContainerCreate(_ context.Context, o client.ContainerCreateOpti
 	name := strings.TrimPrefix(o.Name, "/")
 	if name != "" {
 		if other := e.find(name); other != nil {
+			//lint:ignore ST1005 the fake answers with the daemon's own words
 			return client.ContainerCreateResult{}, fmt.Errorf(`Conflict. The container name "/%s" is already in use by container %q: %w`, name, other.ID, cerrdefs.ErrConflict)
 		}
 	} else {
@@ -73,6 +74,7 @@ func (e *Engine) bindSources(mounts []mount.Mount, binds []string) error {
 			e.HostPaths[m.Source] = true
 			continue
 		}
+		//lint:ignore ST1005 the fake answers with the daemon's own words
 		return fmt.Errorf("Error response from daemon: invalid mount config for type \"bind\": bind source path does not exist: %s: %w", m.Source, cerrdefs.ErrInvalidArgument)
 	}
 	return nil

@@ -220,23 +220,19 @@ func (e *Engine) Container(ref string) (Container, bool) {
 }
 
 // Containers returns the containers that exist, in creation order.
-func (e *Engine) Containers() []Container {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]Container, 0, len(e.live))
-	for _, c := range e.live {
-		out = append(out, c.snapshot())
-	}
-	return out
-}
+func (e *Engine) Containers() []Container { return e.snapshots(func() []*ctr { return e.live }) }
 
 // Created returns every container made with ContainerCreate, in order, removed ones
 // included: the helpers a test ran.
-func (e *Engine) Created() []Container {
+func (e *Engine) Created() []Container { return e.snapshots(func() []*ctr { return e.created }) }
+
+// snapshots copies the containers list returns, under the engine's lock.
+func (e *Engine) snapshots(list func() []*ctr) []Container {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]Container, 0, len(e.created))
-	for _, c := range e.created {
+	cs := list()
+	out := make([]Container, 0, len(cs))
+	for _, c := range cs {
 		out = append(out, c.snapshot())
 	}
 	return out
@@ -336,6 +332,7 @@ func (e *Engine) find(ref string) *ctr {
 }
 
 func notFound(ref string) error {
+	//lint:ignore ST1005 the fake answers with the daemon's own words
 	return fmt.Errorf("No such container: %s: %w", ref, cerrdefs.ErrNotFound)
 }
 

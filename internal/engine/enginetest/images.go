@@ -53,6 +53,7 @@ func (e *Engine) ImageInspect(_ context.Context, ref string, _ ...client.ImageIn
 	}
 	id, ok := e.images[ref]
 	if !ok {
+		//lint:ignore ST1005 the fake answers with the daemon's own words
 		return client.ImageInspectResult{}, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
 	}
 	return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: id}}, nil
@@ -119,6 +120,7 @@ func (e *Engine) ImageRemove(_ context.Context, ref string, _ client.ImageRemove
 		return client.ImageRemoveResult{}, err
 	}
 	if _, ok := e.images[ref]; !ok {
+		//lint:ignore ST1005 the fake answers with the daemon's own words
 		return client.ImageRemoveResult{}, fmt.Errorf("No such image: %s: %w", ref, cerrdefs.ErrNotFound)
 	}
 	delete(e.images, ref)
