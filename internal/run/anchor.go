@@ -9,6 +9,7 @@ import (
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/failure"
 )
 
 // startingGrace is how long an anchor that was created but not started yet counts as
@@ -17,12 +18,6 @@ const startingGrace = time.Minute
 
 // ErrBusy is another live run of the project.
 var ErrBusy = errors.New("another docker-backup run of the project is in progress")
-
-// busyError names the run that holds the project.
-type busyError struct{ msg string }
-
-func (e *busyError) Error() string        { return e.msg }
-func (e *busyError) Is(target error) bool { return target == ErrBusy }
 
 // acquire takes the project's anchor. A live holder is waited for (polling) as long as
 // o.Wait allows; a dead one (its process is gone, so its anchor exited) is removed and
@@ -79,7 +74,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string), de
 		if found {
 			holder := describeHolder(st)
 			if o.Wait >= 0 && time.Since(start) >= o.Wait {
-				return nil, nil, &busyError{msg: fmt.Sprintf("%v: %s; wait for it with --wait", ErrBusy, holder)}
+				return nil, nil, failure.Newf(ErrBusy, "%v: %s; wait for it with --wait", ErrBusy, holder)
 			}
 			if !announced {
 				warn("waiting for another run of project " + o.Identity.Project + ": " + holder)
