@@ -48,8 +48,9 @@ type Options struct {
 	RepoDisplay string
 	// Warn receives what the run wants the user to know (recovery, waiting).
 	Warn func(string)
-	// Host makes the anchor the host of the run's restic commands (see host), with
-	// Mounts mounted besides the repository: what the run's backups will need.
+	// Host makes the anchor the host of the run's restic commands (see
+	// helper.Runner.HostSpec), with Mounts mounted besides the repository: what the
+	// run's backups will need.
 	Host   bool
 	Mounts []restic.Mount
 }
