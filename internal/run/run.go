@@ -105,6 +105,7 @@ func Begin(ctx context.Context, o Options) (*Run, error) {
 		return nil, err
 	}
 	r.anchor = anchor
+	r.Runner.DropHost()
 	if hostMounts != nil {
 		r.Runner.UseHost(anchor.ID, hostMounts)
 	}
