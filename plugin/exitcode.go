@@ -3,9 +3,9 @@ package plugin
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/failure"
 	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
@@ -20,15 +20,9 @@ const (
 // errUsage marks errors in how the command was called.
 var errUsage = errors.New("usage error")
 
-// usageError is an error in how the command was called; it exits with ExitUsage.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string        { return e.msg }
-func (e *usageError) Is(target error) bool { return target == errUsage }
-
-// usageErrorf returns an error that exits with ExitUsage.
+// usageErrorf returns an error in how the command was called: it exits with ExitUsage.
 func usageErrorf(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return failure.Newf(errUsage, format, args...)
 }
 
 // exitCode maps an error from a command onto the documented exit codes.

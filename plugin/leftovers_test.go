@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // leftBehind seeds what a restore of app killed with -9 left: app stopped, its stop record.
 func leftBehind(f *remoteFixture) {
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "app", false))
 	f.eng.AddVolume("docker-backup-stopped-dead000001-c1", map[string]string{
-		run.LabelProject: "shop", run.LabelRun: "dead000001", run.LabelService: "app", run.LabelStopped: "c1"})
+		helper.LabelProject: "shop", helper.LabelRun: "dead000001", helper.LabelService: "app", helper.LabelStopped: "c1"})
 }
 
 // forget with no retention policy is still a configuration error (exit code 2), but

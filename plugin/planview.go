@@ -11,8 +11,8 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/retention"
-	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // maxCommandWidth is where long commands (the presets' scripts) are cut in text output;
@@ -28,7 +28,7 @@ func writePlanJSON(w io.Writer, plan *composeext.Plan) error {
 	return enc.Encode(struct {
 		*composeext.Plan
 		SocketHelpers []string `json:"socket_helpers"`
-	}{plan, run.SocketKinds()})
+	}{plan, helper.SocketKinds()})
 }
 
 // writePlanText prints the plan as a header, then one block per service:
@@ -53,7 +53,7 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	if plan.DockerSocketDefault {
 		socket += " (the default; with a local unix:// endpoint on Linux, that socket)"
 	}
-	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", socket, strings.Join(run.SocketKinds(), ", "))
+	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", socket, strings.Join(helper.SocketKinds(), ", "))
 	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
 	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
 	if plan.Schedule != "" {

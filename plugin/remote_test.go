@@ -17,6 +17,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/run"
 )
 
@@ -43,7 +44,7 @@ func newRemoteFixture(t *testing.T, compose string, environ ...string) *remoteFi
 	f := &remoteFixture{dir: writeCompose(t, compose), eng: enginetest.New(t), rst: enginetest.NewRestic()}
 	f.eng.SystemInfo = system.Info{ID: "engine-id", Name: "prod"}
 	f.eng.Program = func(p *enginetest.Process) int {
-		if p.Config.Labels[run.LabelKind] == run.KindAnchor {
+		if p.Config.Labels[helper.LabelKind] == helper.KindAnchor {
 			return enginetest.Cat(p)
 		}
 		return f.rst.Program(p)

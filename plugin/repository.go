@@ -13,7 +13,7 @@ import (
 	"os/exec"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // errNoPassword is a repository with no password source.
@@ -25,9 +25,9 @@ var errNoPassword = fmt.Errorf("%w: no repository password: set x-backup.passwor
 // For the default local repository with no password configured, it generates a key file
 // once and says so on stderr. A folder of a remote engine's host is neither created nor
 // checked here: it is not this machine's, and the engine says when it is missing.
-func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (run.Repo, error) {
+func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (helper.Repo, error) {
 	r := plan.Repository
-	repo := run.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
+	repo := helper.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
 	switch {
 	case r.OnEngine():
 	case r.Default:

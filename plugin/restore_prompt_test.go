@@ -10,7 +10,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
@@ -32,8 +32,8 @@ func TestRestoreDeclinedAtThePromptExitsZero(t *testing.T) {
 		args:        []string{"db"},
 		interactive: func() bool { return true },
 		connect: func(context.Context, *deps, *composeext.Plan) (*session, error) {
-			return &session{api: eng, identity: snapshot.Identity{Project: "shop", Machine: "m1"}, runner: &run.Runner{
-				API: eng, Image: "restic", Project: "shop", Repo: run.Repo{URL: "/repo", Local: true, Password: []byte("pw")}}}, nil
+			return &session{api: eng, identity: snapshot.Identity{Project: "shop", Machine: "m1"}, runner: &helper.Runner{
+				API: eng, Image: "restic", Project: "shop", Repo: helper.Repo{URL: "/repo", Local: true, Password: []byte("pw")}}}, nil
 		},
 		d: &deps{streams: Streams{In: strings.NewReader("n\n"), Out: &out, Err: &errOut}},
 	}
@@ -48,7 +48,7 @@ func TestRestoreDeclinedAtThePromptExitsZero(t *testing.T) {
 		t.Errorf("restic ran %v, want only the snapshot listing before the question", rst.Commands())
 	}
 	for _, c := range eng.Created() {
-		if c.Config.Labels[run.LabelKind] == run.KindAnchor {
+		if c.Config.Labels[helper.LabelKind] == helper.KindAnchor {
 			t.Errorf("a run began although the answer was no")
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
@@ -24,7 +25,7 @@ import (
 // restic runner and whose snapshots they are.
 type session struct {
 	api      engine.API
-	runner   *run.Runner
+	runner   *helper.Runner
 	identity snapshot.Identity
 }
 
@@ -53,12 +54,12 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 	if err != nil {
 		return nil, err
 	}
-	return &session{api: api, identity: id, runner: &run.Runner{
+	return &session{api: api, identity: id, runner: &helper.Runner{
 		API:     api,
 		Image:   image,
 		Project: plan.Project,
 		Repo:    repo,
-		// Only the dump helpers (run.SocketKinds) get it, and check that it is the
+		// Only the dump helpers (helper.SocketKinds) get it, and check that it is the
 		// socket of the engine this process talks to.
 		DockerSocket: socket, DockerSocketSetting: plan.DockerSocketSetting, DockerSocketNote: note,
 		Engine: info.Identity(),

@@ -15,7 +15,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // socketCompose is project shop: a dump service and a volumes service that stops, a
@@ -59,7 +59,7 @@ func newSocketFixture(t *testing.T, endpoint, socketLine string) *socketFixture 
 	f.eng.SystemInfo = system.Info{ID: "AAAA", Name: "box", OSType: "linux", Architecture: "x86_64", OperatingSystem: "Ubuntu 24.04", DockerRootDir: "/var/lib/docker"}
 	f.eng.Program = func(p *enginetest.Process) int {
 		switch {
-		case p.Config.Labels[run.LabelKind] == run.KindAnchor:
+		case p.Config.Labels[helper.LabelKind] == helper.KindAnchor:
 			return enginetest.Cat(p)
 		case enginetest.IsAgentDump(p):
 			return f.eng.Agent(f.rst, p)
@@ -95,7 +95,7 @@ func newSocketFixture(t *testing.T, endpoint, socketLine string) *socketFixture 
 func (f *socketFixture) socketsOf(kind string) []string {
 	var out []string
 	for _, c := range f.eng.Created() {
-		if c.Labels()[run.LabelKind] != kind {
+		if c.Labels()[helper.LabelKind] != kind {
 			continue
 		}
 		for _, m := range c.HostConfig.Mounts {
@@ -128,7 +128,7 @@ func TestDumpHelpersGetTheEndpointsSocket(t *testing.T) {
 			if err := runApp(context.Background(), []string{"backup", "up", "db", "--no-forget"}, f.d); err != nil {
 				t.Fatalf("up: %v\n%s%s", err, f.out.String(), f.err.String())
 			}
-			check, dump := f.socketsOf(run.KindEngineCheck), f.socketsOf(run.KindDump)
+			check, dump := f.socketsOf(helper.KindEngineCheck), f.socketsOf(helper.KindDump)
 			if len(check) != 1 || check[0] != tc.want || len(dump) != 1 || dump[0] != tc.want {
 				t.Errorf("engine check on %q, dump on %q: want one of each on %s", check, dump, tc.want)
 			}
@@ -175,7 +175,7 @@ func TestUpRefusesTheSocketOfAnotherEngine(t *testing.T) {
 				t.Errorf("calls %v, want nothing stopped", stops)
 			}
 			for _, c := range f.eng.Created() {
-				if k := c.Labels()[run.LabelKind]; k != run.KindEngineCheck {
+				if k := c.Labels()[helper.LabelKind]; k != helper.KindEngineCheck {
 					t.Errorf("a helper of kind %q was made (%s), want the engine check alone", k, c.Name)
 				}
 			}
@@ -191,7 +191,7 @@ func TestUpWithoutDumpsDoesNotCheckTheSocket(t *testing.T) {
 	f := newSocketFixture(t, "unix:///run/user/1000/docker.sock", "  docker_socket: /nowhere.sock")
 	f.eng.Socket = enginetest.New(t)
 	_ = runApp(context.Background(), []string{"backup", "up", "files", "--no-forget"}, f.d)
-	if got := f.socketsOf(run.KindEngineCheck); len(got) > 0 {
+	if got := f.socketsOf(helper.KindEngineCheck); len(got) > 0 {
 		t.Errorf("engine checks on %q, want none", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 	"github.com/docker-backup/docker-backup/internal/swap"
 )
 
@@ -174,7 +175,7 @@ func (d *driver) run(begin bool) (int, error) {
 func (d *driver) write(sj *serviceJournal) error {
 	b, err := json.Marshal(sj)
 	if err == nil {
-		err = swap.WriteFileDurably(d.journal(), b)
+		err = atomicfile.WriteFile(d.journal(), b, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("writing the swap's journal: %w", err)

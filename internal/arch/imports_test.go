@@ -15,8 +15,10 @@ const module = "github.com/docker-backup/docker-backup/"
 // "Layers"). A package may import only packages of a lower layer: never one of its own
 // layer, never one above.
 var layers = [][]string{
-	// Adapters to what runs outside us, and leaf models; none imports another of ours.
-	{"restic", "internal/engine", "internal/dump", "internal/swap", "internal/report", "internal/failure", "internal/atomicfile"},
+	// Small tools of the standard library's kind: an error type, a durable file write.
+	{"internal/failure", "internal/atomicfile"},
+	// Adapters to what runs outside us, and leaf models.
+	{"restic", "internal/engine", "internal/dump", "internal/swap", "internal/report"},
 	// Repository series and the program inside helper containers.
 	{"internal/snapshot", "internal/agent", "internal/agentimage"},
 	// Features that own their part of x-backup: type, defaults, validation and behaviour.

@@ -8,7 +8,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 func TestUpDumpStreamsIntoResticStdin(t *testing.T) {
@@ -41,7 +41,7 @@ func TestUpDumpStreamsIntoResticStdin(t *testing.T) {
 	// The dump ran in the helper (the agent, through the engine's socket), its command
 	// in a file of the helper: never in argv or environment.
 	h := b.Helper
-	if h.Labels()[run.LabelKind] != run.KindDump || !strings.Contains(h.Files[dump.SpecFile], `"cmd":["sh","-c","pg_dumpall"]`) {
+	if h.Labels()[helper.LabelKind] != helper.KindDump || !strings.Contains(h.Files[dump.SpecFile], `"cmd":["sh","-c","pg_dumpall"]`) {
 		t.Errorf("helper %v with files %v: want a dump helper with the spec", h.Labels(), h.Files)
 	}
 	if visible := strings.Join(append(append(h.Config.Entrypoint, h.Config.Cmd...), h.Config.Env...), " "); strings.Contains(visible, "pg_dumpall") {
@@ -84,7 +84,7 @@ func TestUpVolumesStopStartsAgainOnFailure(t *testing.T) {
 			// The stop record exists while the helper works: a run killed now leaves the
 			// next one what to start again.
 			for _, v := range f.eng.Volumes() {
-				recorded = recorded || v.Labels[run.LabelStopped] == "c1"
+				recorded = recorded || v.Labels[helper.LabelStopped] == "c1"
 			}
 			if fail {
 				return enginetest.Reply{Stderr: "Fatal: boom\n", Code: 1}

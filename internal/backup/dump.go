@@ -9,13 +9,13 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
 // backupDump stores the output of the dump command in the service's running container
-// with no temporary file, on the engine's host: one helper (run.KindDump, with the
+// with no temporary file, on the engine's host: one helper (helper.KindDump, with the
 // engine's socket) execs the dump and streams it into `restic backup
 // --stdin-from-command`, so the dump never crosses the client; this process sees
 // restic's JSON progress and, on failure, the helper's one line. It fails closed:
@@ -34,7 +34,7 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	tags := append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID))
 	sum, err := restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
 		Service:       svc.Name,
-		Kind:          run.KindDump,
+		Kind:          helper.KindDump,
 		Host:          env.Run.Identity.Host(),
 		Tags:          tags,
 		StdinFilename: svc.Dump.Filename,

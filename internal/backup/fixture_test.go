@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -33,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), execs: map[string]fakeExec{}}
 	f.eng.Program = func(p *enginetest.Process) int {
 		switch {
-		case p.Config.Labels[run.LabelKind] == run.KindAnchor:
+		case p.Config.Labels[helper.LabelKind] == helper.KindAnchor:
 			return enginetest.Cat(p)
 		case enginetest.IsAgentDump(p):
 			return f.eng.Agent(f.rst, p)
@@ -60,8 +61,8 @@ func (f *fixture) begin(t *testing.T) *run.Run {
 	t.Helper()
 	r, err := run.Begin(context.Background(), run.Options{
 		API: f.eng, Identity: snapshot.Identity{Project: "shop", Machine: "m1"},
-		Runner: &run.Runner{API: f.eng, Image: "restic/restic:test", Project: "shop",
-			Repo: run.Repo{URL: "/srv/backups", Local: true, Password: []byte("hunter2")}},
+		Runner: &helper.Runner{API: f.eng, Image: "restic/restic:test", Project: "shop",
+			Repo: helper.Repo{URL: "/srv/backups", Local: true, Password: []byte("hunter2")}},
 		Command: "up", AnchorImage: "busybox", InitLocal: true, RepoDisplay: "/srv/backups",
 	})
 	if err != nil {

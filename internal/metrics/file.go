@@ -8,13 +8,14 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 )
 
 // Handler serves the metrics in Prometheus's exposition formats (for the scheduler's
@@ -40,49 +41,16 @@ func (m *Metrics) WriteText(w io.Writer) error {
 
 // WriteFile writes the metrics to path in the text format, atomically: node_exporter's
 // textfile collector, reading at any moment, sees the old file or the new one, never a
-// part. The temporary file is in the same folder (a rename does not cross file
-// systems) and its name does not end in .prom, so the collector never reads it.
+// part. The temporary file is in the same folder and its name does not end in .prom
+// (atomicfile.IsTemp), so the collector never reads it.
 func (m *Metrics) WriteFile(path string) error {
 	var buf bytes.Buffer
 	if err := m.WriteText(&buf); err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+	// 0644: the collector may run as another user.
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing metrics file %s: %w", path, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing metrics file %s: %w", path, err)
-	}
-	// CreateTemp makes it 0600; the collector may run as another user.
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing metrics file %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing metrics file %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing metrics file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing metrics file %s: %w", path, err)
-	}
-	done = true
-	// The rename lasts a crash only once the folder is on disk too; best effort.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

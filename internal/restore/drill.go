@@ -11,7 +11,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -29,7 +29,7 @@ func LoadDump(ctx context.Context, env Env, job Job, container string, cmd []str
 	// The report is the helper's last line of output.
 	out := &engine.Tail{Max: 256 << 10}
 	err := restic.Dump(ctx, env.Runner, restic.DumpOptions{
-		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: job.Service.Name, Kind: run.KindDumpRestore,
+		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: job.Service.Name, Kind: helper.KindDumpRestore,
 		Stdout: out,
 		Files:  []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
 	})

@@ -7,13 +7,13 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
 // restoreDump streams the snapshot's dump file (restic dump) into the service's restore
 // command on its standard input, in its running container (or in the --to service's),
-// on the engine's host: one helper (run.KindDumpRestore, with the engine's socket)
+// on the engine's host: one helper (helper.KindDumpRestore, with the engine's socket)
 // runs restic dump and execs the restore command, so the dump never crosses the
 // client. Nothing is written to disk on the way. The restore command starts only once
 // the first bytes arrive, so a snapshot that cannot be read never reaches the
@@ -40,7 +40,7 @@ func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
 	// The spec goes in as a file: the command may hold an interpolated secret.
 	spec := dump.Spec{Container: c.ID, User: svc.Dump.User, Cmd: svc.Dump.Restore}
 	err = restic.Dump(ctx, env.Runner, restic.DumpOptions{
-		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: svc.Name, Kind: run.KindDumpRestore,
+		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: svc.Name, Kind: helper.KindDumpRestore,
 		Files: []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
 	})
 	var failed *dump.Failure

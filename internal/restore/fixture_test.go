@@ -13,6 +13,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -48,9 +49,9 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{eng: enginetest.New(t), rst: enginetest.NewRestic(), helperExit: map[string]int{},
 		helperOut: map[string]string{}, helpers: map[string]enginetest.Container{}, helperN: map[string]int{}}
 	f.eng.Program = func(p *enginetest.Process) int {
-		kind := p.Config.Labels[run.LabelKind]
+		kind := p.Config.Labels[helper.LabelKind]
 		switch {
-		case kind == run.KindAnchor:
+		case kind == helper.KindAnchor:
 			return enginetest.Cat(p)
 		case strings.HasPrefix(kind, "restore-"):
 			f.eng.Record("helper " + kind)
@@ -114,9 +115,9 @@ func swapReport(p *enginetest.Process, code int) string {
 }
 
 // runner is restic in helpers outside a run, as for Prepare.
-func (f *fixture) runner() *run.Runner {
-	return &run.Runner{API: f.eng, Image: "restic-image", Project: "p",
-		Repo: run.Repo{URL: "/repo", Local: true, Password: []byte("hunter2")}}
+func (f *fixture) runner() *helper.Runner {
+	return &helper.Runner{API: f.eng, Image: "restic-image", Project: "p",
+		Repo: helper.Repo{URL: "/repo", Local: true, Password: []byte("hunter2")}}
 }
 
 // env begins a run of restore and returns what restores within it.

@@ -13,7 +13,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -33,7 +33,7 @@ func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *sta
 		spec.Mounts = append(spec.Mounts, agent.PreflightMount{File: st.file[i], Live: "/live/" + n, Staging: "/staging/" + n})
 	}
 	stdout := &engine.Tail{Max: 64 << 10}
-	code, stderr, err := env.Run.RunAgent(ctx, run.AgentCall{
+	code, stderr, err := env.Run.Runner.RunAgent(ctx, helper.AgentCall{
 		Service: svc.Name, Kind: "restore-preflight", Args: []string{"preflight"}, Spec: spec, Mounts: mounts, Stdout: stdout,
 	})
 	switch {

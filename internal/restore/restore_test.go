@@ -11,7 +11,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 const snapFiles = `[{"id":"aaaa1111","short_id":"aaaa1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/backup/files/data"],"tags":["project=p","service=files","strategy=volumes","volume=data"]},
@@ -69,7 +69,7 @@ func names(t *testing.T, f *fixture, id string) (staging, rollback, record strin
 func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
 	old := "p_data-rollback-20260101-000000-old0000001"
-	f.eng.AddVolume(old, map[string]string{LabelRollback: "p_data", run.LabelProject: "p", run.LabelRun: "old0000001"})
+	f.eng.AddVolume(old, map[string]string{LabelRollback: "p_data", helper.LabelProject: "p", helper.LabelRun: "old0000001"})
 	var stoppedDuringRestore bool
 	f.rst.On("restore", func(enginetest.Call) enginetest.Reply {
 		stoppedDuringRestore = slices.Contains(f.calls(), "stop c1")
@@ -104,7 +104,7 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	if !ok {
 		t.Fatalf("rollback volume removed")
 	}
-	if v.Labels[LabelRollback] != "p_data" || v.Labels[run.LabelRun] != env.Run.ID || v.Labels[run.LabelTemporary] != "" {
+	if v.Labels[LabelRollback] != "p_data" || v.Labels[helper.LabelRun] != env.Run.ID || v.Labels[helper.LabelTemporary] != "" {
 		t.Errorf("rollback volume labels %v: want the live volume and the run, never temporary", v.Labels)
 	}
 }
@@ -122,7 +122,7 @@ func TestRestoreVolumesStagingIsTemporary(t *testing.T) {
 	if err := Failed(restoreFiles(t, env, Options{})); err != nil {
 		t.Fatal(err)
 	}
-	if labels[run.LabelTemporary] != "true" || labels[run.LabelRun] != env.Run.ID || labels[LabelStaging] != "p/files/data" {
+	if labels[helper.LabelTemporary] != "true" || labels[helper.LabelRun] != env.Run.ID || labels[LabelStaging] != "p/files/data" {
 		t.Errorf("staging volume labels %v", labels)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-backup/docker-backup/internal/failure"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -16,14 +17,9 @@ import (
 // ErrSnapshot is a snapshot selector that selects nothing, or more than one snapshot.
 var ErrSnapshot = errors.New("no such snapshot")
 
-// snapshotError is an ErrSnapshot with its own message.
-type snapshotError struct{ msg string }
-
-func (e *snapshotError) Error() string        { return e.msg }
-func (e *snapshotError) Is(target error) bool { return target == ErrSnapshot }
-
+// snapshotErrorf returns an ErrSnapshot with its own message.
 func snapshotErrorf(format string, args ...any) error {
-	return &snapshotError{msg: fmt.Sprintf(format, args...)}
+	return failure.Newf(ErrSnapshot, format, args...)
 }
 
 // Target is one argument of restore: SERVICE[@SNAPSHOT].

@@ -98,7 +98,3 @@ func (s *staging) resticMounts(svc composeext.ServicePlan) []restic.Mount {
 	}
 	return mounts
 }
-
-// marker is the file at the root of each staging volume that says it is this restore's:
-// written before restic restores into it, checked by the swap before anything is wiped.
-func (s *staging) marker() string { return ".docker-backup-staged-" + s.nonce }

@@ -12,16 +12,16 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // Labels restore puts on the volumes it creates, besides the run's.
 const (
 	// LabelStaging marks a staging volume: <project>/<service>/<key>.
-	LabelStaging = run.LabelStaging
+	LabelStaging = helper.LabelStaging
 	// LabelRollback marks a rollback volume with the live volume (or host folder) whose
 	// previous content it keeps.
-	LabelRollback = run.LabelRollback
+	LabelRollback = helper.LabelRollback
 )
 
 // swapExitMax is the highest exit code `agent swap` gives itself; a higher one is a
@@ -38,10 +38,10 @@ type swapped struct {
 }
 
 // swapTargets are the service's mounts as the swap replaces them.
-func swapTargets(svc composeext.ServicePlan, st *staging, rollback []string) []run.SwapTarget {
-	var ts []run.SwapTarget
+func swapTargets(svc composeext.ServicePlan, st *staging, rollback []string) []helper.SwapTarget {
+	var ts []helper.SwapTarget
 	for i, m := range svc.Volumes {
-		t := run.SwapTarget{Type: m.Type, Live: m.Source, Staging: st.of[i], Rollback: rollback[i], File: st.file[i], Keep: m.Keep}
+		t := helper.SwapTarget{Type: m.Type, Live: m.Source, Staging: st.of[i], Rollback: rollback[i], File: st.file[i], Keep: m.Keep}
 		if t.File {
 			t.Base = path.Base(m.Path)
 		}
@@ -56,19 +56,19 @@ func swapTargets(svc composeext.ServicePlan, st *staging, rollback []string) []r
 // second one that finishes from the journals. Its error says which volumes hold the
 // restored content, which their previous content, and where the rollback is.
 func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging, rollback []string) (swapped, error) {
-	s := run.Swap{Service: svc.Name, Nonce: st.nonce, Records: env.Plan.Project + "_" + svc.Name + "_swap-" + st.stamp, Targets: swapTargets(svc, st, rollback)}
+	s := helper.Swap{Service: svc.Name, Nonce: st.nonce, Records: env.Plan.Project + "_" + svc.Name + "_swap-" + st.stamp, Targets: swapTargets(svc, st, rollback)}
 	removeRollbacks := func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback) }
 	if err := env.Run.CreateSwapRecords(ctx, s); err != nil {
 		removeRollbacks()
 		return swapped{}, fmt.Errorf("replacing the live content: %w: nothing was replaced, the live content is unchanged", err)
 	}
 	res := swapped{records: s.Records}
-	out, err := env.Run.RunSwap(ctx, s, false)
+	out, err := env.Run.Runner.RunSwap(ctx, s, false)
 	if killed := err == nil && out.Code > swapExitMax || err != nil && !errors.Is(err, engine.ErrNotStarted) && !errors.Is(err, engine.ErrNoVolume); killed {
 		// The swap helper died mid-swap (killed, out of memory): the journals say how
 		// far it got, and a second helper takes the swap on from there.
 		env.Reporter.Step(svc.Name, fmt.Sprintf("the swap helper ended unexpectedly (exit code %d): finishing the swap from its journals", out.Code))
-		out, err = env.Run.RunSwap(ctx, s, false)
+		out, err = env.Run.Runner.RunSwap(ctx, s, false)
 	}
 	switch {
 	case errors.Is(err, engine.ErrNoVolume):
@@ -102,7 +102,7 @@ func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging,
 
 // checkEmpty fails unless the volume holds nothing.
 func checkEmpty(ctx context.Context, env Env, service, name string) error {
-	code, stderr, err := env.Run.RunAgent(ctx, run.AgentCall{
+	code, stderr, err := env.Run.Runner.RunAgent(ctx, helper.AgentCall{
 		Service: service, Kind: "restore-check", Args: []string{"empty", "/target"},
 		Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/target", ReadOnly: true}},
 	})
@@ -119,7 +119,7 @@ func checkEmpty(ctx context.Context, env Env, service, name string) error {
 
 // removeOldRollbacks removes the rollback volumes of a live volume but keep.
 func removeOldRollbacks(ctx context.Context, env Env, live, keep string) {
-	vs, err := engine.VolumesWithLabels(ctx, env.API, LabelRollback+"="+live, run.LabelProject+"="+env.Plan.Project)
+	vs, err := engine.VolumesWithLabels(ctx, env.API, LabelRollback+"="+live, helper.LabelProject+"="+env.Plan.Project)
 	if err != nil {
 		return
 	}

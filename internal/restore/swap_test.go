@@ -73,15 +73,6 @@ func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	}
 }
 
-func envOf(env []string, key string) string {
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
-
 // A swap that could not be put back everywhere names each live volume's state and its
 // rollback, leaves the service stopped and keeps the staging and records volumes for
 // the next command's recovery.

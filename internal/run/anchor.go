@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker-backup/docker-backup/internal/agent"
-	"github.com/docker-backup/docker-backup/internal/agentimage"
+	"github.com/moby/moby/api/types/mount"
+
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/failure"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // startingGrace is how long an anchor that was created but not started yet counts as
@@ -18,32 +20,29 @@ const startingGrace = time.Minute
 // ErrBusy is another live run of the project.
 var ErrBusy = errors.New("another docker-backup run of the project is in progress")
 
-// busyError names the run that holds the project.
-type busyError struct{ msg string }
-
-func (e *busyError) Error() string        { return e.msg }
-func (e *busyError) Is(target error) bool { return target == ErrBusy }
-
 // acquire takes the project's anchor. A live holder is waited for (polling) as long as
 // o.Wait allows; a dead one (its process is gone, so its anchor exited) is removed and
 // its leftovers are recovered by the caller, which then holds the project alone.
 //
 // The dead anchors it removes are recorded in deadAnchors: their runs' restic commands
-// ran in them (see host), so they may have left locks behind.
-func acquire(ctx context.Context, o Options, runID string, warn func(string), deadAnchors *[]string) (*engine.Held, *host, error) {
+// ran in them (see helper.Runner.UseHost), so they may have left locks behind.
+//
+// With o.Host, it returns the mounts of the anchor that is the run's host too (nil when
+// it is not: a folder to mount was missing).
+func acquire(ctx context.Context, o Options, runID string, warn func(string), deadAnchors *[]string) (*engine.Held, []mount.Mount, error) {
 	name := anchorName(o.Identity.Project)
 	plain := engine.HeldSpec{
 		Name:       name,
 		Image:      o.AnchorImage,
-		Entrypoint: []string{agentimage.Binary, agent.Command, "hold"},
+		Entrypoint: helper.HoldEntrypoint,
 		Labels: map[string]string{
-			LabelProject: o.Identity.Project, LabelRun: runID, LabelKind: KindAnchor,
-			LabelCommand: o.Command, LabelClient: o.Client,
+			helper.LabelProject: o.Identity.Project, helper.LabelRun: runID, helper.LabelKind: helper.KindAnchor,
+			helper.LabelCommand: o.Command, helper.LabelClient: o.Client,
 		},
 	}
 	spec := plain
 	if o.Host {
-		spec = o.Runner.hostSpec(plain, o.Mounts)
+		spec = o.Runner.HostSpec(plain, o.Mounts)
 	}
 	start := time.Now()
 	announced := false
@@ -60,7 +59,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string), de
 			if err != nil || !o.Host {
 				return held, nil, err
 			}
-			return held, &host{id: held.ID, mounts: spec.Mounts}, nil
+			return held, spec.Mounts, nil
 		}
 		st, found, err := engine.InspectState(ctx, o.API, name)
 		if err != nil {
@@ -71,7 +70,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string), de
 			if err := engine.RemoveContainer(ctx, o.API, st.ID); err != nil {
 				return nil, nil, err
 			}
-			if id := st.Labels[LabelRun]; id != "" {
+			if id := st.Labels[helper.LabelRun]; id != "" {
 				*deadAnchors = append(*deadAnchors, id)
 			}
 			continue
@@ -79,7 +78,7 @@ func acquire(ctx context.Context, o Options, runID string, warn func(string), de
 		if found {
 			holder := describeHolder(st)
 			if o.Wait >= 0 && time.Since(start) >= o.Wait {
-				return nil, nil, &busyError{msg: fmt.Sprintf("%v: %s; wait for it with --wait", ErrBusy, holder)}
+				return nil, nil, failure.Newf(ErrBusy, "%v: %s; wait for it with --wait", ErrBusy, holder)
 			}
 			if !announced {
 				warn("waiting for another run of project " + o.Identity.Project + ": " + holder)
@@ -110,9 +109,9 @@ func alive(st engine.ContainerState) bool {
 // describeHolder says which run holds the project, for a message.
 func describeHolder(st engine.ContainerState) string {
 	l := st.Labels
-	out := fmt.Sprintf("%s (run %s", orWord(l[LabelCommand], "a run"), l[LabelRun])
-	if l[LabelClient] != "" {
-		out += " by " + l[LabelClient]
+	out := fmt.Sprintf("%s (run %s", orWord(l[helper.LabelCommand], "a run"), l[helper.LabelRun])
+	if l[helper.LabelClient] != "" {
+		out += " by " + l[helper.LabelClient]
 	}
 	if !st.Created.IsZero() {
 		out += fmt.Sprintf(", started %s ago", time.Since(st.Created).Round(time.Second))

@@ -11,14 +11,15 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // holder is the anchor of another run of shop: a restore by bob.
 func holder(state container.ContainerState, age time.Duration) enginetest.Seed {
 	return enginetest.Seed{
 		Name: anchorName("shop"), Image: "busybox", State: state, Created: time.Now().Add(-age),
-		Labels: map[string]string{LabelProject: "shop", LabelRun: "other1", LabelKind: KindAnchor,
-			LabelCommand: "restore", LabelClient: "bob@server pid 9"},
+		Labels: map[string]string{helper.LabelProject: "shop", helper.LabelRun: "other1", helper.LabelKind: helper.KindAnchor,
+			helper.LabelCommand: "restore", helper.LabelClient: "bob@server pid 9"},
 	}
 }
 
@@ -36,7 +37,7 @@ func TestBeginTakesTheAnchor(t *testing.T) {
 	if !ok || !a.Running() {
 		t.Fatalf("anchor %+v (found %v), want it running", a, ok)
 	}
-	want := map[string]string{LabelProject: "shop", LabelRun: r.ID, LabelKind: KindAnchor, LabelCommand: "up", LabelClient: "ann@laptop pid 7"}
+	want := map[string]string{helper.LabelProject: "shop", helper.LabelRun: r.ID, helper.LabelKind: helper.KindAnchor, helper.LabelCommand: "up", helper.LabelClient: "ann@laptop pid 7"}
 	for k, v := range want {
 		if a.Labels()[k] != v {
 			t.Errorf("anchor label %s = %q, want %q", k, a.Labels()[k], v)
@@ -112,7 +113,7 @@ func TestSecondBeginIsBusyUntilTheFirstEnds(t *testing.T) {
 	}
 	first.End(context.Background())
 	second := f.begin(o)
-	if a, _ := f.eng.Container(anchorName("shop")); a.Labels()[LabelRun] != second.ID || a.Labels()[LabelCommand] != "restore" {
+	if a, _ := f.eng.Container(anchorName("shop")); a.Labels()[helper.LabelRun] != second.ID || a.Labels()[helper.LabelCommand] != "restore" {
 		t.Errorf("anchor labels %v, want the second run's", a.Labels())
 	}
 }
@@ -133,7 +134,7 @@ func TestBeginWaitsForALiveRunAndTakesOverWhenItEnds(t *testing.T) {
 		t.Error("the ended run's anchor is still there")
 	}
 	a, ok := f.eng.Container(anchorName("shop"))
-	if !ok || a.Labels()[LabelRun] != r.ID || !a.Running() {
+	if !ok || a.Labels()[helper.LabelRun] != r.ID || !a.Running() {
 		t.Errorf("anchor %+v, want this run's, running", a)
 	}
 }
@@ -151,8 +152,8 @@ func TestBeginTakesOverADeadAnchor(t *testing.T) {
 			if _, ok := f.eng.Container(id); ok {
 				t.Error("the dead anchor is still there")
 			}
-			if a, _ := f.eng.Container(anchorName("shop")); a.Labels()[LabelRun] != r.ID {
-				t.Errorf("anchor of run %q, want %q", a.Labels()[LabelRun], r.ID)
+			if a, _ := f.eng.Container(anchorName("shop")); a.Labels()[helper.LabelRun] != r.ID {
+				t.Errorf("anchor of run %q, want %q", a.Labels()[helper.LabelRun], r.ID)
 			}
 			if got := f.eng.CallsWith("remove " + id); len(got) != 1 {
 				t.Errorf("the dead anchor was removed by %v, want once by its ID", got)
@@ -160,7 +161,7 @@ func TestBeginTakesOverADeadAnchor(t *testing.T) {
 			// Its run's restic commands ran in it (its host): their locks are cleared
 			// as that run's, by an unlock under its hostname.
 			unlocks := f.rst.Find("unlock")
-			if len(unlocks) != 1 || unlocks[0].Helper.Config.Hostname != helperHostname(seed.Labels[LabelRun]) {
+			if len(unlocks) != 1 || unlocks[0].Helper.Config.Hostname != "docker-backup-"+seed.Labels[helper.LabelRun] {
 				t.Errorf("unlocks %v, want one as the dead anchor's run", unlocks)
 			}
 		})
@@ -194,8 +195,8 @@ func TestDescribeHolder(t *testing.T) {
 		age    time.Duration
 		want   string
 	}{
-		{map[string]string{LabelCommand: "up", LabelRun: "abc", LabelClient: "ann@laptop pid 7"}, 90 * time.Second, "up (run abc by ann@laptop pid 7, started 1m30s ago)"},
-		{map[string]string{LabelRun: "abc"}, -1, "a run (run abc)"},
+		{map[string]string{helper.LabelCommand: "up", helper.LabelRun: "abc", helper.LabelClient: "ann@laptop pid 7"}, 90 * time.Second, "up (run abc by ann@laptop pid 7, started 1m30s ago)"},
+		{map[string]string{helper.LabelRun: "abc"}, -1, "a run (run abc)"},
 	} {
 		st := engine.ContainerState{Labels: tc.labels}
 		if tc.age >= 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
 
@@ -28,7 +29,7 @@ var shop = snapshot.Identity{Project: "shop", Machine: "m1"}
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, eng: enginetest.New(t), rst: enginetest.NewRestic()}
 	f.eng.Program = func(p *enginetest.Process) int {
-		if p.Config.Labels[LabelKind] == KindAnchor {
+		if p.Config.Labels[helper.LabelKind] == helper.KindAnchor {
 			return enginetest.Cat(p)
 		}
 		return f.rst.Program(p)
@@ -59,9 +60,9 @@ func (f *fixture) warned(s string) []string {
 	return out
 }
 
-func (f *fixture) runner() *Runner {
-	return &Runner{API: f.eng, Image: "restic/restic:test", Project: "shop",
-		Repo: Repo{URL: "/srv/backups", Local: true, Password: []byte("hunter2")}}
+func (f *fixture) runner() *helper.Runner {
+	return &helper.Runner{API: f.eng, Image: "restic/restic:test", Project: "shop",
+		Repo: helper.Repo{URL: "/srv/backups", Local: true, Password: []byte("hunter2")}}
 }
 
 // options are those of `up` on the local repository /srv/backups, failing at once when
@@ -94,9 +95,9 @@ func (f *fixture) newRun(id string) *Run {
 
 // helperLabels are the labels of a helper of run id.
 func helperLabels(id, service, kind string) map[string]string {
-	l := map[string]string{LabelHelper: "true", LabelProject: "shop", LabelKind: kind, LabelService: service}
+	l := map[string]string{helper.LabelHelper: "true", helper.LabelProject: "shop", helper.LabelKind: kind, helper.LabelService: service}
 	if id != "" {
-		l[LabelRun] = id
+		l[helper.LabelRun] = id
 	}
 	return l
 }

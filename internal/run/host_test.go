@@ -39,12 +39,12 @@ func TestHostRunsResticInTheAnchor(t *testing.T) {
 	for _, m := range anchor.HostConfig.Mounts {
 		targets = append(targets, m.Target)
 	}
-	for _, want := range []string{localRepoPath, cachePath, "/tmp", "/backup/files/data"} {
+	for _, want := range []string{"/repo", "/cache", "/tmp", "/backup/files/data"} {
 		if !slices.Contains(targets, want) {
 			t.Errorf("anchor mounts %v, want %s among them", targets, want)
 		}
 	}
-	if anchor.Files[passwordFile] == "" || anchor.Config.Hostname != helperHostname(r.ID) || !*anchor.HostConfig.Init {
+	if anchor.Files["/run/docker-backup/password"] == "" || anchor.Config.Hostname != "docker-backup-"+r.ID || !*anchor.HostConfig.Init {
 		t.Errorf("anchor files %v, hostname %q, init %v: want the helpers' secrets, hostname and init", anchor.Files, anchor.Config.Hostname, anchor.HostConfig.Init)
 	}
 	// Opening the repository ran in the anchor already.
@@ -70,7 +70,11 @@ func TestHostRunsResticInTheAnchor(t *testing.T) {
 		t.Errorf("%d helper(s) for a mount the anchor lacks, want 1", got-helpersBefore)
 	}
 	r.End(context.Background())
-	if r.Runner.host != nil {
-		t.Error("the runner keeps a host after the run ended")
+	helpersBefore = len(f.eng.Created())
+	if err := r.Runner.Run(context.Background(), restic.Invocation{Args: []string{"backup", "/backup/files/data"}, Mounts: []restic.Mount{data}, Kind: "backup"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.eng.Created()); got != helpersBefore+1 {
+		t.Errorf("%d helper(s) after the run ended, want 1: the runner keeps a host", got-helpersBefore)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // Leftovers are what dead runs of a project left behind, as a command that changes
@@ -62,18 +63,18 @@ func FindLeftovers(ctx context.Context, api engine.API, project string) (Leftove
 	// A container or volume without a run is a read-only command's helper; a live
 	// run's is its work; a kept one the user's to remove.
 	dead := func(labels map[string]string) bool {
-		id := labels[LabelRun]
-		return id != "" && !live[id] && labels[LabelKept] == ""
+		id := labels[helper.LabelRun]
+		return id != "" && !live[id] && labels[helper.LabelKept] == ""
 	}
 	runs := map[string]bool{}
 	for _, c := range cs {
-		if c.Labels[LabelKind] == KindAnchor || !slices.ContainsFunc(cs2, func(o engine.Owned) bool { return o.ID == c.ID }) || !dead(c.Labels) {
+		if c.Labels[helper.LabelKind] == helper.KindAnchor || !slices.ContainsFunc(cs2, func(o engine.Owned) bool { return o.ID == c.ID }) || !dead(c.Labels) {
 			continue
 		}
-		runs[c.Labels[LabelRun]] = true
-		if c.Labels[LabelTemporary] != "" {
-			left.Copies = appendNew(left.Copies, c.Labels[LabelService])
-			inferCommand(commands, c.Labels[LabelRun], "verify")
+		runs[c.Labels[helper.LabelRun]] = true
+		if c.Labels[helper.LabelTemporary] != "" {
+			left.Copies = appendNew(left.Copies, c.Labels[helper.LabelService])
+			inferCommand(commands, c.Labels[helper.LabelRun], "verify")
 			continue
 		}
 		left.Helpers++
@@ -82,12 +83,12 @@ func FindLeftovers(ctx context.Context, api engine.API, project string) (Leftove
 		if !slices.ContainsFunc(vs2, func(o engine.Volume) bool { return o.Name == v.Name }) || !dead(v.Labels) {
 			continue
 		}
-		id := v.Labels[LabelRun]
+		id := v.Labels[helper.LabelRun]
 		switch {
-		case v.Labels[LabelStopped] != "":
+		case v.Labels[helper.LabelStopped] != "":
 			// The run may have died before its stop began: the record alone is
 			// nothing the user would notice.
-			st, found, err := engine.InspectState(ctx, api, v.Labels[LabelStopped])
+			st, found, err := engine.InspectState(ctx, api, v.Labels[helper.LabelStopped])
 			if err != nil {
 				return left, err
 			}
@@ -95,10 +96,10 @@ func FindLeftovers(ctx context.Context, api engine.API, project string) (Leftove
 				continue
 			}
 			runs[id] = true
-			left.Stopped = appendNew(left.Stopped, v.Labels[LabelService])
-		case v.Labels[LabelTemporary] == "":
+			left.Stopped = appendNew(left.Stopped, v.Labels[helper.LabelService])
+		case v.Labels[helper.LabelTemporary] == "":
 			// A rollback volume: the user's previous data, kept on purpose.
-		case v.Labels[LabelKind] != "":
+		case v.Labels[helper.LabelKind] != "":
 			runs[id] = true
 			left.Throwaway++
 			inferCommand(commands, id, "verify")
@@ -122,8 +123,8 @@ func liveRuns(ctx context.Context, api engine.API, project string) (live map[str
 	if err != nil || !found {
 		return live, commands, err
 	}
-	id := st.Labels[LabelRun]
-	commands[id] = st.Labels[LabelCommand]
+	id := st.Labels[helper.LabelRun]
+	commands[id] = st.Labels[helper.LabelCommand]
 	if alive(st) {
 		live[id] = true
 	}
@@ -132,11 +133,11 @@ func liveRuns(ctx context.Context, api engine.API, project string) (live map[str
 
 // owned lists the containers and the run volumes that carry the project's label.
 func owned(ctx context.Context, api engine.API, project string) ([]engine.Owned, []engine.Volume, error) {
-	cs, err := engine.ContainersWithLabels(ctx, api, LabelProject+"="+project)
+	cs, err := engine.ContainersWithLabels(ctx, api, helper.LabelProject+"="+project)
 	if err != nil {
 		return nil, nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
-	vs, err := engine.VolumesWithLabels(ctx, api, LabelProject+"="+project, LabelRun)
+	vs, err := engine.VolumesWithLabels(ctx, api, helper.LabelProject+"="+project, helper.LabelRun)
 	if err != nil {
 		return nil, nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}

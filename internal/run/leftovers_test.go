@@ -8,15 +8,16 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 func TestFindLeftovers(t *testing.T) {
 	staging := func(id string) map[string]string {
-		return map[string]string{LabelProject: "shop", LabelRun: id, LabelService: "files", LabelTemporary: "true", "io.docker-backup.staging": "shop/files/data"}
+		return map[string]string{helper.LabelProject: "shop", helper.LabelRun: id, helper.LabelService: "files", helper.LabelTemporary: "true", "io.docker-backup.staging": "shop/files/data"}
 	}
 	throwaway := func(id string) map[string]string {
 		l := helperLabels(id, "pg", "verify")
-		l[LabelTemporary] = "true"
+		l[helper.LabelTemporary] = "true"
 		return l
 	}
 	for _, tc := range []struct {
@@ -36,7 +37,7 @@ func TestFindLeftovers(t *testing.T) {
 				f.eng.AddVolume(record("other1", "c1"))
 				f.eng.AddVolume("shop_data-staging-1-other1", staging("other1"))
 				f.eng.AddVolume("shop_more-staging-1-other1", staging("other1"))
-				f.eng.AddVolume("shop_data-rollback-1-other1", map[string]string{LabelProject: "shop", LabelRun: "other1", LabelService: "files", "io.docker-backup.rollback": "shop_data"})
+				f.eng.AddVolume("shop_data-rollback-1-other1", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "other1", helper.LabelService: "files", "io.docker-backup.rollback": "shop_data"})
 			},
 			want: "a dead run (restore, run other1) of project shop left service db stopped and 2 staging volumes: " +
 				"the next docker backup up, restore, verify or forget of the project starts db again and removes the rest",
@@ -47,8 +48,8 @@ func TestFindLeftovers(t *testing.T) {
 				f.eng.AddContainer(enginetest.Seed{ID: "copy1", Name: "shop-backup-verify-pg-1", Labels: throwaway("dead2")})
 				f.eng.AddVolume("shop-backup-verify-pg-2", throwaway("dead2"))
 				kept := throwaway("dead3")
-				delete(kept, LabelTemporary)
-				kept[LabelKept] = "true"
+				delete(kept, helper.LabelTemporary)
+				kept[helper.LabelKept] = "true"
 				f.eng.AddContainer(enginetest.Seed{ID: "kept1", Name: "shop-backup-verify-pg-3", Labels: kept})
 				f.eng.AddVolume("shop-backup-verify-pg-4", kept)
 			},
@@ -125,9 +126,9 @@ func TestLeftoversGoneAfterBegin(t *testing.T) {
 	f := newFixture(t)
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "files", false))
 	f.eng.AddVolume(record("dead1", "c1"))
-	f.eng.AddVolume("shop_data-staging-1-dead1", map[string]string{LabelProject: "shop", LabelRun: "dead1", LabelService: "files", LabelTemporary: "true"})
+	f.eng.AddVolume("shop_data-staging-1-dead1", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "dead1", helper.LabelService: "files", helper.LabelTemporary: "true"})
 	l := helperLabels("dead1", "pg", "verify")
-	l[LabelTemporary] = "true"
+	l[helper.LabelTemporary] = "true"
 	f.eng.AddContainer(enginetest.Seed{ID: "copy1", Name: "shop-backup-verify-pg-1", Labels: l})
 	if left, err := FindLeftovers(context.Background(), f.eng, "shop"); err != nil || left.Empty() {
 		t.Fatalf("leftovers %+v, %v: want some", left, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // legacyStopped is the label with which versions before runs recorded, on a helper, the
@@ -22,21 +23,21 @@ const legacyStopped = "io.docker-backup.stopped"
 // removed. It returns the dead runs that had helpers: their restic locks may remain.
 func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	project := r.Identity.Project
-	cs, err := engine.ContainersWithLabels(ctx, r.API, LabelProject+"="+project)
+	cs, err := engine.ContainersWithLabels(ctx, r.API, helper.LabelProject+"="+project)
 	if err != nil {
 		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
 	var dead []string
 	for _, c := range cs {
-		id := c.Labels[LabelRun]
-		if c.Labels[LabelKind] == KindAnchor || id == r.ID || id == "" && (c.Running || c.Created) || c.Labels[LabelKept] != "" {
+		id := c.Labels[helper.LabelRun]
+		if c.Labels[helper.LabelKind] == helper.KindAnchor || id == r.ID || id == "" && (c.Running || c.Created) || c.Labels[helper.LabelKept] != "" {
 			// Ours, or a read-only command's helper: it belongs to no run, changes
 			// nothing, and may be about to start.
 			continue
 		}
 		if c.Running {
 			switch {
-			case uninterruptible[c.Labels[LabelKind]]:
+			case uninterruptible[c.Labels[helper.LabelKind]]:
 				r.warn(fmt.Sprintf("waiting for helper %s of interrupted run %s to finish", c.Name, id))
 				if err := engine.WaitExit(ctx, r.API, c.ID); err != nil {
 					return nil, err
@@ -57,25 +58,25 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 			dead = append(dead, id)
 		}
 	}
-	vs, err := engine.VolumesWithLabels(ctx, r.API, LabelProject+"="+project, LabelRun)
+	vs, err := engine.VolumesWithLabels(ctx, r.API, helper.LabelProject+"="+project, helper.LabelRun)
 	if err != nil {
 		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
 	// Before any service is started again: a killed swap is finished first.
 	unfinished, halfSwapped := r.resumeSwaps(ctx, vs)
 	for _, v := range vs {
-		if v.Labels[LabelRun] == r.ID || unfinished[v.Name] || v.Labels[LabelKept] != "" {
+		if v.Labels[helper.LabelRun] == r.ID || unfinished[v.Name] || v.Labels[helper.LabelKept] != "" {
 			continue
 		}
 		switch {
-		case v.Labels[LabelStopped] != "" && halfSwapped[v.Labels[LabelService]]:
-			r.warn(fmt.Sprintf("container %s of service %s is not started again: a volume of it may be half restored (see the warning above)", engine.ShortID(v.Labels[LabelStopped]), v.Labels[LabelService]))
+		case v.Labels[helper.LabelStopped] != "" && halfSwapped[v.Labels[helper.LabelService]]:
+			r.warn(fmt.Sprintf("container %s of service %s is not started again: a volume of it may be half restored (see the warning above)", engine.ShortID(v.Labels[helper.LabelStopped]), v.Labels[helper.LabelService]))
 			continue
-		case v.Labels[LabelStopped] != "":
-			if !r.startAgain(ctx, v.Labels[LabelStopped], v.Labels[LabelService], "interrupted run "+v.Labels[LabelRun]) {
+		case v.Labels[helper.LabelStopped] != "":
+			if !r.startAgain(ctx, v.Labels[helper.LabelStopped], v.Labels[helper.LabelService], "interrupted run "+v.Labels[helper.LabelRun]) {
 				continue // the record stays for the next run
 			}
-		case v.Labels[LabelTemporary] == "":
+		case v.Labels[helper.LabelTemporary] == "":
 			continue // a rollback volume: the user's previous data
 		}
 		if err := engine.RemoveVolume(ctx, r.API, v.Name); err != nil {

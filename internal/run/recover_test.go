@@ -10,11 +10,12 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // record is the stop record a run left for a container.
 func record(runID, containerID string) (string, map[string]string) {
-	return recordName(runID, containerID), map[string]string{LabelProject: "shop", LabelRun: runID, LabelService: "db", LabelStopped: containerID}
+	return recordName(runID, containerID), map[string]string{helper.LabelProject: "shop", helper.LabelRun: runID, helper.LabelService: "db", helper.LabelStopped: containerID}
 }
 
 func TestRecoverDead(t *testing.T) {
@@ -98,11 +99,11 @@ func TestRecoverDead(t *testing.T) {
 		{
 			name: "temporary volumes of dead runs go, rollback and side-by-side volumes stay",
 			seed: func(f *fixture) {
-				f.eng.AddVolume("shop_data-staging-x-dead1", map[string]string{LabelProject: "shop", LabelRun: "dead1", LabelService: "files", LabelTemporary: "true", "io.docker-backup.staging": "shop/files/data"})
-				f.eng.AddVolume("shop_data-rollback-x-dead1", map[string]string{LabelProject: "shop", LabelRun: "dead1", LabelService: "files", "io.docker-backup.rollback": "shop_data"})
-				f.eng.AddVolume("copy", map[string]string{LabelProject: "shop", LabelRun: "dead1", LabelService: "files"})
+				f.eng.AddVolume("shop_data-staging-x-dead1", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "dead1", helper.LabelService: "files", helper.LabelTemporary: "true", "io.docker-backup.staging": "shop/files/data"})
+				f.eng.AddVolume("shop_data-rollback-x-dead1", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "dead1", helper.LabelService: "files", "io.docker-backup.rollback": "shop_data"})
+				f.eng.AddVolume("copy", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "dead1", helper.LabelService: "files"})
 				f.eng.AddVolume("shop_data", map[string]string{"com.docker.compose.project": "shop"})
-				f.eng.AddVolume("other_data-staging-x-dead9", map[string]string{LabelProject: "other", LabelRun: "dead9", LabelTemporary: "true"})
+				f.eng.AddVolume("other_data-staging-x-dead9", map[string]string{helper.LabelProject: "other", helper.LabelRun: "dead9", helper.LabelTemporary: "true"})
 			},
 			check: func(t *testing.T, f *fixture) {
 				want := []string{"copy", "other_data-staging-x-dead9", "shop_data", "shop_data-rollback-x-dead1"}
@@ -116,9 +117,9 @@ func TestRecoverDead(t *testing.T) {
 			seed: func(f *fixture) {
 				f.eng.AddContainer(enginetest.ServiceContainer("c6", "shop", "db", false))
 				f.eng.AddVolume(record(current, "c6"))
-				f.eng.AddVolume("tmp-"+current, map[string]string{LabelProject: "shop", LabelRun: current, LabelTemporary: "true"})
+				f.eng.AddVolume("tmp-"+current, map[string]string{helper.LabelProject: "shop", helper.LabelRun: current, helper.LabelTemporary: "true"})
 				f.eng.AddContainer(enginetest.Seed{ID: "own", Name: "own", Labels: helperLabels(current, "db", "dump")})
-				f.eng.AddContainer(enginetest.Seed{ID: "anchor", Name: anchorName("shop"), Labels: map[string]string{LabelProject: "shop", LabelRun: current, LabelKind: KindAnchor}})
+				f.eng.AddContainer(enginetest.Seed{ID: "anchor", Name: anchorName("shop"), Labels: map[string]string{helper.LabelProject: "shop", helper.LabelRun: current, helper.LabelKind: helper.KindAnchor}})
 			},
 			check: func(t *testing.T, f *fixture) {
 				if got := f.eng.VolumeNames(); len(got) != 2 {

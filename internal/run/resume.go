@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // resumeSwaps finishes the swaps that dead runs' swap helpers did not (the helper was
 // killed, or the engine stopped, mid-swap), before any of their volumes is removed and
 // before their services are started again, so no service starts on volumes that are not
-// all old or all new. A swap is found by its records volume (LabelSwap), and what it
+// all old or all new. A swap is found by its records volume (helper.LabelSwap), and what it
 // mounts comes from that volume's labels, checked against the labels of the volumes
 // they name; no file in any volume is read to decide it. It returns the volumes that
 // must stay (a swap that could not be finished) and their services (not to be started
@@ -28,10 +28,10 @@ func (r *Run) resumeSwaps(ctx context.Context, vs []engine.Volume) (keep, servic
 		return err == nil && ok
 	}
 	for _, v := range vs {
-		if v.Labels[LabelRun] == r.ID || v.Labels[LabelSwap] == "" || v.Labels[LabelKept] != "" {
+		if v.Labels[helper.LabelRun] == r.ID || v.Labels[helper.LabelSwap] == "" || v.Labels[helper.LabelKept] != "" {
 			continue
 		}
-		dead, service := v.Labels[LabelRun], v.Labels[LabelService]
+		dead, service := v.Labels[helper.LabelRun], v.Labels[helper.LabelService]
 		s, err := checkSwap(v, byName, live)
 		if err != nil {
 			r.warn(fmt.Sprintf("the swap of service %s that interrupted run %s began is not resumed: %v; its volumes are kept and the service is not started", service, dead, err))
@@ -39,7 +39,7 @@ func (r *Run) resumeSwaps(ctx context.Context, vs []engine.Volume) (keep, servic
 			services[service] = true
 			continue
 		}
-		out, err := r.RunSwap(context.WithoutCancel(ctx), s, true)
+		out, err := r.Runner.RunSwap(context.WithoutCancel(ctx), s, true)
 		switch {
 		case err == nil && out.AllNew():
 			r.warn(fmt.Sprintf("finished the swap of service %s that interrupted run %s began: %s hold the restored content, the previous content is in %s",
@@ -63,50 +63,9 @@ func (r *Run) resumeSwaps(ctx context.Context, vs []engine.Volume) (keep, servic
 }
 
 // keepSwap marks a swap's volumes to stay.
-func keepSwap(keep map[string]bool, s Swap, records string) {
+func keepSwap(keep map[string]bool, s helper.Swap, records string) {
 	keep[records] = true
 	for _, t := range s.Targets {
 		keep[t.Staging] = true
 	}
-}
-
-// Lives names the live mounts of the swap.
-func (s Swap) Lives() []string {
-	var out []string
-	for _, t := range s.Targets {
-		out = append(out, t.Live)
-	}
-	return out
-}
-
-// Rollbacks names the rollback volumes of the swap.
-func (s Swap) Rollbacks() []string {
-	var out []string
-	for _, t := range s.Targets {
-		out = append(out, t.Rollback)
-	}
-	return out
-}
-
-// Describe says, per target, what its live mount holds after a swap that did not end
-// with all targets new, as states (from SwapOutcome) say.
-func (s Swap) Describe(states []string) string {
-	var parts []string
-	for i, t := range s.Targets {
-		st := ""
-		if i < len(states) {
-			st = states[i]
-		}
-		switch st {
-		case agent.MountOld:
-			parts = append(parts, t.Live+" holds its previous content")
-		case agent.MountNew:
-			parts = append(parts, fmt.Sprintf("%s holds the restored content (its previous content is in %s)", t.Live, t.Rollback))
-		case agent.MountMixed:
-			parts = append(parts, fmt.Sprintf("%s may be part old, part new (its previous content is in %s)", t.Live, t.Rollback))
-		default:
-			parts = append(parts, fmt.Sprintf("%s is in an unknown state (its previous content is in %s)", t.Live, t.Rollback))
-		}
-	}
-	return strings.Join(parts, "; ")
 }

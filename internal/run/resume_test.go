@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // seedSwap is what a dead run left of a restore of service files: its stop record, its
@@ -16,20 +17,20 @@ import (
 func seedSwap(f *fixture, dead string) map[string]string {
 	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "files", false))
 	name, labels := record(dead, "c1")
-	labels[LabelService] = "files"
+	labels[helper.LabelService] = "files"
 	f.eng.AddVolume(name, labels)
 	f.eng.AddVolume("shop_data", nil)
 	own := func(extra map[string]string) map[string]string {
-		l := map[string]string{LabelProject: "shop", LabelRun: dead, LabelService: "files"}
+		l := map[string]string{helper.LabelProject: "shop", helper.LabelRun: dead, helper.LabelService: "files"}
 		for k, v := range extra {
 			l[k] = v
 		}
 		return l
 	}
-	f.eng.AddVolume("st", own(map[string]string{LabelTemporary: "true", LabelStaging: "shop/files/data"}))
-	f.eng.AddVolume("rb", own(map[string]string{LabelRollback: "shop_data"}))
-	targets, _ := json.Marshal([]SwapTarget{{Type: "volume", Live: "shop_data", Staging: "st", Rollback: "rb"}})
-	rec := own(map[string]string{LabelTemporary: "true", LabelSwap: "n1", LabelSwapTargets: string(targets)})
+	f.eng.AddVolume("st", own(map[string]string{helper.LabelTemporary: "true", helper.LabelStaging: "shop/files/data"}))
+	f.eng.AddVolume("rb", own(map[string]string{helper.LabelRollback: "shop_data"}))
+	targets, _ := json.Marshal([]helper.SwapTarget{{Type: "volume", Live: "shop_data", Staging: "st", Rollback: "rb"}})
+	rec := own(map[string]string{helper.LabelTemporary: "true", helper.LabelSwap: "n1", helper.LabelSwapTargets: string(targets)})
 	f.eng.AddVolume("rec", rec)
 	return rec
 }
@@ -55,9 +56,9 @@ func TestRecoverDeadResumesAKilledSwap(t *testing.T) {
 			seedSwap(f, "dead1")
 			var order []string
 			f.eng.Program = func(p *enginetest.Process) int {
-				kind := p.Config.Labels[LabelKind]
+				kind := p.Config.Labels[helper.LabelKind]
 				order = append(order, kind+" "+strings.Join(p.Config.Cmd, " "))
-				if kind != kindSwap {
+				if kind != helper.KindSwap {
 					return f.rst.Program(p)
 				}
 				mounts := map[string]string{}
@@ -101,18 +102,18 @@ func TestRecoverDeadResumesAKilledSwap(t *testing.T) {
 func TestRecoverDeadRefusesForeignSwapRecords(t *testing.T) {
 	for name, change := range map[string]func(f *fixture, rec map[string]string){
 		"staging of another run": func(f *fixture, _ map[string]string) {
-			f.eng.AddVolume("st", map[string]string{LabelProject: "shop", LabelRun: "other", LabelService: "files", LabelTemporary: "true", LabelStaging: "shop/files/data"})
+			f.eng.AddVolume("st", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "other", helper.LabelService: "files", helper.LabelTemporary: "true", helper.LabelStaging: "shop/files/data"})
 		},
 		"rollback of another volume": func(f *fixture, _ map[string]string) {
-			f.eng.AddVolume("rb", map[string]string{LabelProject: "shop", LabelRun: "dead1", LabelService: "files", LabelRollback: "shop_other"})
+			f.eng.AddVolume("rb", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "dead1", helper.LabelService: "files", helper.LabelRollback: "shop_other"})
 		},
 		"a host folder as a volume": func(f *fixture, rec map[string]string) {
-			targets, _ := json.Marshal([]SwapTarget{{Type: "volume", Live: "/", Staging: "st", Rollback: "rb"}})
-			rec[LabelSwapTargets] = string(targets)
+			targets, _ := json.Marshal([]helper.SwapTarget{{Type: "volume", Live: "/", Staging: "st", Rollback: "rb"}})
+			rec[helper.LabelSwapTargets] = string(targets)
 			f.eng.AddVolume("rec", rec)
 		},
 		"no targets": func(f *fixture, rec map[string]string) {
-			rec[LabelSwapTargets] = "[]"
+			rec[helper.LabelSwapTargets] = "[]"
 			f.eng.AddVolume("rec", rec)
 		},
 	} {
@@ -121,7 +122,7 @@ func TestRecoverDeadRefusesForeignSwapRecords(t *testing.T) {
 			rec := seedSwap(f, "dead1")
 			change(f, rec)
 			f.eng.Program = func(p *enginetest.Process) int {
-				if p.Config.Labels[LabelKind] == kindSwap {
+				if p.Config.Labels[helper.LabelKind] == helper.KindSwap {
 					t.Errorf("a swap helper ran with mounts %v", p.HostConfig.Mounts)
 				}
 				return f.rst.Program(p)
@@ -143,10 +144,10 @@ func TestRecoverDeadRefusesForeignSwapRecords(t *testing.T) {
 // volume whose swap never began) are removed unread: no helper looks into them.
 func TestRecoverDeadNeverReadsTemporaryVolumes(t *testing.T) {
 	f := newFixture(t)
-	f.eng.AddVolume("throwaway", map[string]string{LabelProject: "shop", LabelRun: "dead1", LabelService: "files", LabelTemporary: "true"})
+	f.eng.AddVolume("throwaway", map[string]string{helper.LabelProject: "shop", helper.LabelRun: "dead1", helper.LabelService: "files", helper.LabelTemporary: "true"})
 	f.eng.Program = func(p *enginetest.Process) int {
-		if p.Config.Labels[LabelHelper] != "" {
-			t.Errorf("helper %s ran", p.Config.Labels[LabelKind])
+		if p.Config.Labels[helper.LabelHelper] != "" {
+			t.Errorf("helper %s ran", p.Config.Labels[helper.LabelKind])
 		}
 		return f.rst.Program(p)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -25,7 +26,7 @@ type Options struct {
 	API      engine.API
 	Identity snapshot.Identity
 	// Runner runs restic; Begin sets its RunID.
-	Runner *Runner
+	Runner *helper.Runner
 	// Command is what runs (up, restore, forget), shown to a run that has to wait.
 	Command string
 	// Client says who runs it (user@host, pid), shown likewise.
@@ -47,8 +48,9 @@ type Options struct {
 	RepoDisplay string
 	// Warn receives what the run wants the user to know (recovery, waiting).
 	Warn func(string)
-	// Host makes the anchor the host of the run's restic commands (see host), with
-	// Mounts mounted besides the repository: what the run's backups will need.
+	// Host makes the anchor the host of the run's restic commands (see
+	// helper.Runner.HostSpec), with Mounts mounted besides the repository: what the
+	// run's backups will need.
 	Host   bool
 	Mounts []restic.Mount
 }
@@ -58,7 +60,7 @@ type Run struct {
 	ID       string
 	Identity snapshot.Identity
 	API      engine.API
-	Runner   *Runner
+	Runner   *helper.Runner
 	anchor   *engine.Held
 	warn     func(string)
 	// deadAnchors are the runs whose exited anchors this run removed.
@@ -98,11 +100,15 @@ func Begin(ctx context.Context, o Options) (*Run, error) {
 	}
 	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn}
 	r.Runner.RunID = r.ID
-	anchor, h, err := acquire(ctx, o, r.ID, warn, &r.deadAnchors)
+	anchor, hostMounts, err := acquire(ctx, o, r.ID, warn, &r.deadAnchors)
 	if err != nil {
 		return nil, err
 	}
-	r.anchor, r.Runner.host = anchor, h
+	r.anchor = anchor
+	r.Runner.DropHost()
+	if hostMounts != nil {
+		r.Runner.UseHost(anchor.ID, hostMounts)
+	}
 	if err := r.begin(ctx, o); err != nil {
 		r.End(ctx)
 		return nil, err
@@ -128,7 +134,7 @@ func (r *Run) begin(ctx context.Context, o Options) error {
 	}
 	for _, id := range dead {
 		// A dead run's helpers may have been killed before restic removed its lock.
-		if err := restic.Unlock(ctx, &unlocker{r: r.Runner, deadRun: id}); err != nil {
+		if err := restic.Unlock(ctx, r.Runner.ForDeadRun(id)); err != nil {
 			r.warn(fmt.Sprintf("could not remove the locks of interrupted run %s: %v", id, err))
 		}
 	}
@@ -186,50 +192,21 @@ func (r *Run) UnconfirmedLeft() bool { return r.unconfirmedLeft }
 
 // End releases the anchor: the project is free for the next run.
 func (r *Run) End(ctx context.Context) {
-	r.Runner.host = nil
+	r.Runner.DropHost()
 	if r.anchor != nil {
 		_ = r.anchor.Release(ctx)
 		r.anchor = nil
 	}
 }
 
-// Labels are the labels of a container or volume the run creates for a service.
-func (r *Run) Labels(service, kind string) map[string]string {
-	return r.Runner.labels(service, kind)
-}
-
 // TemporaryLabels are the labels of a volume the run removes at its end, or recovery
 // after it.
 func (r *Run) TemporaryLabels(service string) map[string]string {
-	return map[string]string{LabelProject: r.Identity.Project, LabelRun: r.ID, LabelService: service, LabelTemporary: "true"}
+	return map[string]string{helper.LabelProject: r.Identity.Project, helper.LabelRun: r.ID, helper.LabelService: service, helper.LabelTemporary: "true"}
 }
 
 // VolumeLabels are the labels of a volume the run creates and leaves for the user (a
 // rollback volume).
 func (r *Run) VolumeLabels(service string) map[string]string {
-	return map[string]string{LabelProject: r.Identity.Project, LabelRun: r.ID, LabelService: service}
+	return map[string]string{helper.LabelProject: r.Identity.Project, helper.LabelRun: r.ID, helper.LabelService: service}
 }
-
-// unlocker runs `restic unlock` as the dead run's own hostname but with restic as PID 1
-// of its container: restic's stale test then finds that the dead run's process (never
-// PID 1, see helperSpec) does not exist, and removes that run's locks and no others.
-type unlocker struct {
-	r       *Runner
-	deadRun string
-}
-
-func (u *unlocker) Run(ctx context.Context, inv restic.Invocation) error {
-	spec := u.r.helperSpec(inv)
-	spec.Hostname = helperHostname(u.deadRun)
-	spec.Init = false
-	stderr := &engine.Tail{Max: 8 << 10}
-	spec.Stderr = stderr
-	code, err := engine.RunHelper(ctx, u.r.API, spec)
-	if err != nil {
-		return u.r.missingFolder(err)
-	}
-	return restic.ErrorForExit(code, stderr.String())
-}
-
-// HelperName names a helper of the run that is not restic's (a file copy).
-func (r *Run) HelperName(what string) string { return helperName(r.Identity.Project, what) }

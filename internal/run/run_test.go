@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -45,7 +46,7 @@ func TestBeginOpensTheRepository(t *testing.T) {
 			o := f.options()
 			o.InitLocal, o.Listed = tc.initLocal, tc.listed
 			if tc.remote {
-				o.Runner.Repo = Repo{URL: "s3:host/bucket", Password: []byte("pw")}
+				o.Runner.Repo = helper.Repo{URL: "s3:host/bucket", Password: []byte("pw")}
 				o.RepoDisplay = "s3:host/bucket"
 			}
 			r, err := Begin(context.Background(), o)
@@ -89,7 +90,7 @@ func TestBeginHelpersCarryTheRunsIdentity(t *testing.T) {
 	if h.Config.Hostname != "docker-backup-"+r.ID || h.HostConfig.Init == nil || !*h.HostConfig.Init {
 		t.Errorf("helper hostname %q, init %v: want docker-backup-%s under init", h.Config.Hostname, h.HostConfig.Init, r.ID)
 	}
-	if h.Labels()[LabelRun] != r.ID || h.Labels()[LabelProject] != "shop" || h.Labels()[LabelHelper] != "true" {
+	if h.Labels()[helper.LabelRun] != r.ID || h.Labels()[helper.LabelProject] != "shop" || h.Labels()[helper.LabelHelper] != "true" {
 		t.Errorf("helper labels %v", h.Labels())
 	}
 	if !strings.HasPrefix(h.Name, "shop-backup-snapshots-") {
@@ -115,7 +116,7 @@ func TestBeginUnlocksEachDeadRunAsItsOwnHostname(t *testing.T) {
 		if c.String() != "unlock" {
 			t.Errorf("unlock ran %q, want a plain unlock", c)
 		}
-		if c.Helper.Labels()[LabelRun] != r.ID {
+		if c.Helper.Labels()[helper.LabelRun] != r.ID {
 			t.Errorf("unlock helper labels %v, want this run's", c.Helper.Labels())
 		}
 	}
@@ -136,7 +137,7 @@ func TestBeginUnlocksEachDeadRunAsItsOwnHostname(t *testing.T) {
 		t.Errorf("want the dead run's running helper interrupted, then its locks removed: %q", calls)
 	}
 	for _, c := range f.eng.Containers() {
-		if c.Labels()[LabelRun] == "dead1" || c.Labels()[LabelRun] == "dead2" {
+		if c.Labels()[helper.LabelRun] == "dead1" || c.Labels()[helper.LabelRun] == "dead2" {
 			t.Errorf("a dead run's helper is still there: %s", c.Name)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // Stopped are the service containers a run stopped for a while. Each has a stop record
@@ -34,7 +35,7 @@ func (r *Run) Stop(ctx context.Context, service string, cs []engine.Container) (
 			return s, err
 		}
 		record := recordName(r.ID, c.ID)
-		labels := map[string]string{LabelProject: r.Identity.Project, LabelRun: r.ID, LabelService: service, LabelStopped: c.ID}
+		labels := map[string]string{helper.LabelProject: r.Identity.Project, helper.LabelRun: r.ID, helper.LabelService: service, helper.LabelStopped: c.ID}
 		if err := engine.CreateVolume(ctx, r.API, record, labels); err != nil {
 			return s, fmt.Errorf("recording container %s before stopping it: %w", c.Name, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 // dbContainers seeds shop's db service: c1 running, c2 stopped.
@@ -41,7 +42,7 @@ func TestStopRecordsBeforeStoppingAndRestartRemovesTheRecord(t *testing.T) {
 		t.Errorf("calls %q, want the record created before the stop, and only the running container stopped", got)
 	}
 	v, ok := f.eng.Volume(rec)
-	want := map[string]string{LabelProject: "shop", LabelRun: r.ID, LabelService: "db", LabelStopped: "c1"}
+	want := map[string]string{helper.LabelProject: "shop", helper.LabelRun: r.ID, helper.LabelService: "db", helper.LabelStopped: "c1"}
 	if !ok || !maps.Equal(v.Labels, want) {
 		t.Errorf("record %+v (found %v), want labels %v", v, ok, want)
 	}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 	"github.com/docker-backup/docker-backup/internal/report"
-	"github.com/docker-backup/docker-backup/internal/swap"
 )
 
 // StateFile is where the scheduler keeps its state in its container, for
@@ -302,7 +302,7 @@ func writeJSON(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("writing the scheduler's state: %w", err)
 	}
-	if err := swap.WriteFileDurably(path, append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing the scheduler's state: %w", err)
 	}
 	return nil

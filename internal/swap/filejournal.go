@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 )
 
 // FilePlan is the journaled swap of a bind-mounted file (see SwapFileJournaled).
@@ -150,7 +152,7 @@ func writeFileJournal(p FilePlan, phase string) error {
 	if err != nil {
 		return fmt.Errorf("encoding the journal: %w", err)
 	}
-	if err := WriteFileDurably(p.Journal, b); err != nil {
+	if err := atomicfile.WriteFile(p.Journal, b, 0o600); err != nil {
 		return fmt.Errorf("writing the journal: %w", err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 )
 
 // Phases of a swap, as journaled. Each is written before its first change.
@@ -108,39 +110,10 @@ func writeJournal(path string, j *journal) error {
 	if err != nil {
 		return fmt.Errorf("encoding the journal: %w", err)
 	}
-	if err := WriteFileDurably(path, b); err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing the journal: %w", err)
 	}
 	return nil
-}
-
-// WriteFileDurably replaces the file at path with data (mode 0600) atomically and
-// durably: a reader sees the old or the new content, whole, and after a crash the new
-// one is there once this returned (temporary file path+".tmp", fsync, rename, fsync of
-// the folder).
-func WriteFileDurably(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
 }
 
 // readJournal reads a journal; a missing one is fs.ErrNotExist.
@@ -164,21 +137,8 @@ func removeJournal(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the journal: %w", err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("removing the journal: %w", err)
 	}
 	return nil
-}
-
-// syncDir makes the renames into and out of a folder durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 )
 
 // nextPhase is the phase after another ("" ends the swap, or its revert).
@@ -140,7 +142,7 @@ func (s *swapper) settle(j *journal) error {
 func (s *swapper) transition(j *journal) error {
 	p := j.Plan
 	for _, d := range []string{p.Live, p.Staging, p.Rollback} {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return fmt.Errorf("syncing %s: %w", d, err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/docker-backup/docker-backup/internal/atomicfile"
 )
 
 // Plan is one swap: what replaces what, where the previous content goes, what stays.
@@ -113,10 +115,19 @@ func (p Plan) skips() map[string]bool {
 	if p.Marker != "" {
 		s[p.Marker] = true
 	}
-	if j := filepath.Clean(p.Journal); filepath.Dir(j) == filepath.Clean(p.Staging) && s[filepath.Base(j)] {
-		s[filepath.Base(j)+".tmp"] = true // the journal's next version, before its rename
-	}
 	return s
+}
+
+// journalTemp reports whether a top-level name of Staging is the journal's next
+// version before its rename (atomicfile's temporary file, or an earlier version's
+// journal+".tmp"), when the journal is a skipped entry of Staging.
+func (p Plan) journalTemp(name string) bool {
+	j := filepath.Clean(p.Journal)
+	if filepath.Dir(j) != filepath.Clean(p.Staging) || !p.skips()[filepath.Base(j)] {
+		return false
+	}
+	base := filepath.Base(j)
+	return name == base+".tmp" || atomicfile.IsTemp(name, base)
 }
 
 // check refuses a plan whose folders overlap or whose journal could be moved.

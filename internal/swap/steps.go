@@ -39,27 +39,27 @@ func (s *swapper) pairs(j *journal) pairs {
 	top, nested, _ := p.keeps()
 	switch j.Phase {
 	case phaseOut:
-		return entries(p.Live, p.Rollback, top)
+		return entries(p.Live, p.Rollback, inSet(top))
 	case phaseIn:
 		skip := p.skips()
 		maps.Copy(skip, top)
-		return entries(p.Staging, p.Live, skip)
+		return entries(p.Staging, p.Live, func(n string) bool { return skip[n] || p.journalTemp(n) })
 	case phaseKeep:
 		return kept(nested, p.Rollback, p.Live)
 	case phaseRevertKeep:
 		return kept(reversed(nested), p.Live, p.Rollback)
 	case phaseRevertIn:
-		return entries(p.Live, p.Staging, top)
+		return entries(p.Live, p.Staging, inSet(top))
 	}
-	return entries(p.Rollback, p.Live, nil)
+	return entries(p.Rollback, p.Live, inSet(nil))
 }
 
-// entries are the moves of every entry of from, but the names in except, to the same
+// entries are the moves of every entry of from, but the names except holds, to the same
 // name in to.
-func entries(from, to string, except map[string]bool) pairs {
+func entries(from, to string, except func(name string) bool) pairs {
 	return func(fn func(src, dst string) (bool, error)) error {
 		return forEach(from, func(n string) (bool, error) {
-			if except[n] {
+			if except(n) {
 				return false, nil
 			}
 			return fn(filepath.Join(from, n), filepath.Join(to, n))
@@ -176,4 +176,9 @@ func reversed(list []string) []string {
 	r := slices.Clone(list)
 	slices.Reverse(r)
 	return r
+}
+
+// inSet holds the names of set.
+func inSet(set map[string]bool) func(string) bool {
+	return func(n string) bool { return set[n] }
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/restore"
-	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -25,17 +25,17 @@ type throwaways struct {
 // temporary, so that recovery removes those of a drill that was killed; with keep,
 // kept instead, so that recovery leaves them to the user.
 func (t *throwaways) labels() map[string]string {
-	l := t.env.Run.Labels(t.service, Kind)
+	l := t.env.Run.Runner.Labels(t.service, Kind)
 	maps.Copy(l, t.env.Run.TemporaryLabels(t.service))
 	if t.keep {
-		delete(l, run.LabelTemporary)
-		l[run.LabelKept] = "true"
+		delete(l, helper.LabelTemporary)
+		l[helper.LabelKept] = "true"
 	}
 	return l
 }
 
 // name is a new throwaway name: <project>-backup-verify-<service>-<random>.
-func (t *throwaways) name() string { return t.env.Run.HelperName(Kind + "-" + t.service) }
+func (t *throwaways) name() string { return t.env.Run.Runner.HelperName(Kind + "-" + t.service) }
 
 // end removes the throwaways, even when ctx is done; with keep it returns the commands
 // that remove them instead.

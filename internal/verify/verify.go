@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/failure"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/restore"
 	"github.com/docker-backup/docker-backup/internal/run"
@@ -160,14 +161,9 @@ func Prepare(ctx context.Context, env Env, names []string, opts Options) ([]Job,
 // ErrInput is a drill asked of services that cannot have one: bad input, nothing drilled.
 var ErrInput = errors.New("nothing to verify")
 
-// inputError is an ErrInput with its own message.
-type inputError struct{ msg string }
-
-func (e *inputError) Error() string        { return e.msg }
-func (e *inputError) Is(target error) bool { return target == ErrInput }
-
+// inputErrorf returns an ErrInput with its own message.
 func inputErrorf(format string, args ...any) error {
-	return &inputError{msg: fmt.Sprintf(format, args...)}
+	return failure.Newf(ErrInput, format, args...)
 }
 
 // cannotDrill says why a service has no drill, or "".

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
@@ -44,11 +45,11 @@ func newFixture(t *testing.T) *fixture {
 	f.eng.AddContainer(live)
 	f.eng.Program = func(p *enginetest.Process) int {
 		switch {
-		case p.Config.Labels[run.LabelKind] == run.KindAnchor:
+		case p.Config.Labels[helper.LabelKind] == helper.KindAnchor:
 			return enginetest.Cat(p)
 		case enginetest.IsAgentDump(p):
 			return f.eng.Agent(f.rst, p)
-		case p.Config.Labels[run.LabelKind] == Kind:
+		case p.Config.Labels[helper.LabelKind] == Kind:
 			// The throwaway copy's server, until it is stopped or removed.
 			for {
 				if c, ok := f.eng.Container(p.ID); !ok || !c.Running() || c.Removed {
@@ -73,8 +74,8 @@ func newFixture(t *testing.T) *fixture {
 	f.rst.Reply("snapshots", enginetest.Reply{Stdout: snapDB})
 	f.rst.Reply("dump", enginetest.Reply{Stdout: "CREATE DATABASE appdb;\n\\connect appdb\nCREATE TABLE t (x int);\n"})
 
-	runner := &run.Runner{API: f.eng, Image: "restic-image", Project: "p",
-		Repo: run.Repo{URL: "/repo", Local: true, Password: []byte("hunter2")}}
+	runner := &helper.Runner{API: f.eng, Image: "restic-image", Project: "p",
+		Repo: helper.Repo{URL: "/repo", Local: true, Password: []byte("hunter2")}}
 	r, err := run.Begin(context.Background(), run.Options{API: f.eng, Identity: identity,
 		Runner: runner, Command: "verify", AnchorImage: "restic-image", RepoDisplay: "/repo"})
 	if err != nil {
@@ -183,8 +184,8 @@ func TestDrillKeep(t *testing.T) {
 		t.Fatalf("kept %v", res[0].Kept)
 	}
 	left := f.eng.Containers()
-	i := slices.IndexFunc(left, func(c enginetest.Container) bool { return c.Config.Labels[run.LabelKind] == Kind })
-	if i < 0 || left[i].Config.Labels[run.LabelKept] != "true" || left[i].Config.Labels[run.LabelTemporary] != "" {
+	i := slices.IndexFunc(left, func(c enginetest.Container) bool { return c.Config.Labels[helper.LabelKind] == Kind })
+	if i < 0 || left[i].Config.Labels[helper.LabelKept] != "true" || left[i].Config.Labels[helper.LabelTemporary] != "" {
 		t.Fatalf("want the copy kept and marked so, got %+v", left)
 	}
 }
@@ -273,7 +274,7 @@ func TestLines(t *testing.T) {
 func (f *fixture) leftovers() []string {
 	var out []string
 	for _, c := range f.eng.Containers() {
-		if c.Config.Labels[run.LabelKind] == Kind {
+		if c.Config.Labels[helper.LabelKind] == Kind {
 			out = append(out, "container "+c.Name)
 		}
 	}

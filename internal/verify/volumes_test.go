@@ -7,7 +7,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
 const snapFiles = `[{"id":"cccc1111","short_id":"cccc1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/backup/files/data","/backup/files/etc-app.conf"],"tags":["project=p","service=files","strategy=volumes","volume=data"]}]`
@@ -54,7 +54,7 @@ func TestDrillVolumesWithAFile(t *testing.T) {
 	var check enginetest.Container
 	program := f.eng.Program
 	f.eng.Program = func(p *enginetest.Process) int {
-		if p.Config.Labels[run.LabelKind] == Kind && len(p.Config.Entrypoint) > 0 && p.Config.Entrypoint[0] == "check-files" {
+		if p.Config.Labels[helper.LabelKind] == Kind && len(p.Config.Entrypoint) > 0 && p.Config.Entrypoint[0] == "check-files" {
 			check = p.Container
 			return 0
 		}

@@ -1,4 +1,4 @@
-package run
+package helper
 
 import (
 	"context"
@@ -164,8 +164,9 @@ func TestRunnerRunsResticInAHelper(t *testing.T) {
 
 func TestUnlockerRunsAsTheDeadRun(t *testing.T) {
 	f := newFixture(t)
-	r := f.newRun("cur0000001")
-	if err := restic.Unlock(context.Background(), &unlocker{r: r.Runner, deadRun: "dead000001"}); err != nil {
+	r := f.runner()
+	r.RunID = "cur0000001"
+	if err := restic.Unlock(context.Background(), r.ForDeadRun("dead000001")); err != nil {
 		t.Fatal(err)
 	}
 	calls := f.rst.Calls()

@@ -1,4 +1,10 @@
-package run
+// Package helper runs restic and the agent in short-lived helper containers of our own
+// image: the restic.Runner for the engine (repository, password and backend secrets
+// as files, never argv or environment), the run's anchor as the host of its restic
+// commands, the dump helpers that get the engine's API socket, and the agent's own
+// commands (a restore's preflight and swap). Its labels mark every container and volume
+// docker-backup creates.
+package helper
 
 import (
 	"bytes"
@@ -150,8 +156,9 @@ func (c *Runner) network() string {
 	return ""
 }
 
-// labels are the labels of the runner's helpers.
-func (c *Runner) labels(service, kind string) map[string]string {
+// Labels are the labels of a helper of the runner for a service (none: "") and kind;
+// a run's helpers carry its ID.
+func (c *Runner) Labels(service, kind string) map[string]string {
 	l := map[string]string{LabelHelper: "true", LabelProject: c.Project, LabelRepository: c.Repo.ID(), LabelKind: kind}
 	if service != "" {
 		l[LabelService] = service
@@ -254,7 +261,7 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Env:         env,
 		Mounts:      mounts,
 		Binds:       binds,
-		Labels:      c.labels(inv.Service, inv.Kind),
+		Labels:      c.Labels(inv.Service, inv.Kind),
 		Hostname:    hostname,
 		NetworkMode: c.network(),
 		// restic must not be PID 1: see helperHostname.
@@ -266,4 +273,30 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		HoldStdin: socket && inv.Stdin == nil,
 		Stdout:    inv.Stdout,
 	}
+}
+
+// ForDeadRun runs restic as the dead run's own hostname but with restic as PID 1 of its
+// container, for `restic unlock`: restic's stale test then finds that the dead run's
+// process (never PID 1, see helperSpec) does not exist, and removes that run's locks
+// and no others.
+func (c *Runner) ForDeadRun(runID string) restic.Runner {
+	return &deadRunRunner{c: c, deadRun: runID}
+}
+
+type deadRunRunner struct {
+	c       *Runner
+	deadRun string
+}
+
+func (u *deadRunRunner) Run(ctx context.Context, inv restic.Invocation) error {
+	spec := u.c.helperSpec(inv)
+	spec.Hostname = helperHostname(u.deadRun)
+	spec.Init = false
+	stderr := &engine.Tail{Max: 8 << 10}
+	spec.Stderr = stderr
+	code, err := engine.RunHelper(ctx, u.c.API, spec)
+	if err != nil {
+		return u.c.missingFolder(err)
+	}
+	return restic.ErrorForExit(code, stderr.String())
 }

@@ -1,4 +1,4 @@
-package run
+package helper
 
 import (
 	"context"
@@ -203,7 +203,7 @@ func TestHelperNetwork(t *testing.T) {
 			if wantHost == "" {
 				wantHost = "default" // the engine's default network, said so to the held container
 			}
-			if host := c.hostSpec(engine.HeldSpec{}, nil); host.NetworkMode != wantHost {
+			if host := c.HostSpec(engine.HeldSpec{}, nil); host.NetworkMode != wantHost {
 				t.Errorf("host: network %q, want %q", host.NetworkMode, wantHost)
 			}
 		})

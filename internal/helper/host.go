@@ -1,4 +1,4 @@
-package run
+package helper
 
 import (
 	"context"
@@ -26,6 +26,15 @@ type host struct {
 	mounts []mount.Mount
 }
 
+// UseHost makes the running container id, started from HostSpec with mounts, the host
+// of the restic commands it has the mounts for, until DropHost.
+func (c *Runner) UseHost(id string, mounts []mount.Mount) {
+	c.host = &host{id: id, mounts: mounts}
+}
+
+// DropHost runs every later restic command in a helper of its own: the host is gone.
+func (c *Runner) DropHost() { c.host = nil }
+
 // hostExecGrace is how long an interrupted restic of the host has to exit.
 const hostExecGrace = 10 * time.Second
 
@@ -45,9 +54,9 @@ func (h *host) runs(inv restic.Invocation) bool {
 	return true
 }
 
-// hostSpec is the anchor's spec made a host for the run's restic commands: the helpers'
+// HostSpec is the anchor's spec made a host for the run's restic commands: the helpers'
 // own settings (repository, cache, secrets, hostname, init, network) and the mounts given.
-func (c *Runner) hostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.HeldSpec {
+func (c *Runner) HostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.HeldSpec {
 	base := c.helperSpec(restic.Invocation{Mounts: mounts, Kind: KindAnchor})
 	anchor.Env, anchor.Mounts, anchor.Binds, anchor.Files = base.Env, base.Mounts, base.Binds, base.Files
 	anchor.Hostname, anchor.NetworkMode, anchor.Init = base.Hostname, base.NetworkMode, true
@@ -57,6 +66,10 @@ func (c *Runner) hostSpec(anchor engine.HeldSpec, mounts []restic.Mount) engine.
 	}
 	return anchor
 }
+
+// HoldEntrypoint is the anchor's: the agent reads its input until it ends, that is
+// until the run's process has gone (agent hold).
+var HoldEntrypoint = []string{agentimage.Binary, agent.Command, "hold"}
 
 // HeldResticEntrypoint runs restic in the run's host for as long as its input is held
 // (agent.HeldResticCommand): an exec's process outlives the connection that started it,

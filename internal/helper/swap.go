@@ -1,9 +1,8 @@
-package run
+package helper
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,24 +13,8 @@ import (
 	"github.com/docker-backup/docker-backup/internal/engine"
 )
 
-// Labels of a restore's swap records volume: the one place its journals are kept. Only
-// swap helpers mount it; no service does, so nothing a service writes can steer a swap.
-const (
-	// LabelSwap is the swap's nonce (the restore's marker).
-	LabelSwap = "io.docker-backup.swap"
-	// LabelSwapTargets is what the swap replaces, as JSON []SwapTarget: recovery finds
-	// a killed swap's mounts here, in engine state written by the run, and checks each
-	// named volume's own labels before it mounts anything.
-	LabelSwapTargets = "io.docker-backup.swap.targets"
-	// LabelStaging marks a staging volume: <project>/<service>/<key>.
-	LabelStaging = "io.docker-backup.staging"
-	// LabelRollback marks a rollback volume with the live volume (or host folder) whose
-	// previous content it keeps.
-	LabelRollback = "io.docker-backup.rollback"
-)
-
-// kindSwap is the helper kind of a restore's swap, which recovery lets finish.
-const kindSwap = "restore-swap"
+// KindSwap is the helper kind of a restore's swap, which recovery lets finish.
+const KindSwap = "restore-swap"
 
 // SwapTarget is one mount of a service's swap, named as the engine names it.
 type SwapTarget struct {
@@ -86,23 +69,11 @@ func (o SwapOutcome) all(state string) bool {
 	return true
 }
 
-// CreateSwapRecords creates the records volume of a swap, labelled with what it swaps.
-func (r *Run) CreateSwapRecords(ctx context.Context, s Swap) error {
-	targets, err := json.Marshal(s.Targets)
-	if err != nil {
-		return fmt.Errorf("recording the swap: %w", err)
-	}
-	labels := r.TemporaryLabels(s.Service)
-	labels[LabelSwap] = s.Nonce
-	labels[LabelSwapTargets] = string(targets)
-	return engine.CreateNewVolume(ctx, r.API, s.Records, labels)
-}
-
 // RunSwap runs `agent swap` (or with resume `agent swap --resume`, which never begins a
 // swap) in a helper that mounts the swap's volumes. A helper that did not report (it
 // was killed) gives an outcome without states.
-func (r *Run) RunSwap(ctx context.Context, s Swap, resume bool) (SwapOutcome, error) {
-	mounts, spec, err := swapLayout(ctx, r.API, s)
+func (c *Runner) RunSwap(ctx context.Context, s Swap, resume bool) (SwapOutcome, error) {
+	mounts, spec, err := swapLayout(ctx, c.API, s)
 	if err != nil {
 		return SwapOutcome{}, err
 	}
@@ -111,7 +82,7 @@ func (r *Run) RunSwap(ctx context.Context, s Swap, resume bool) (SwapOutcome, er
 		args = append(args, "--resume")
 	}
 	stdout := &engine.Tail{Max: 64 << 10}
-	code, stderr, err := r.RunAgent(ctx, AgentCall{Service: s.Service, Kind: kindSwap, Args: args, Spec: spec, Mounts: mounts, Stdout: stdout})
+	code, stderr, err := c.RunAgent(ctx, AgentCall{Service: s.Service, Kind: KindSwap, Args: args, Spec: spec, Mounts: mounts, Stdout: stdout})
 	out := SwapOutcome{Code: code, Stderr: stderr}
 	var rep agent.SwapReport
 	if json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &rep) == nil && len(rep.Mounts) == len(s.Targets) {
@@ -179,32 +150,43 @@ func swapLayout(ctx context.Context, api engine.API, s Swap) ([]mount.Mount, age
 	return mounts, spec, nil
 }
 
-// checkSwap refuses a dead run's swap whose records do not match the engine's own
-// state: each staging and rollback volume must be the run's (project, run, and the
-// staging or rollback label naming the live mount), each live volume must exist.
-func checkSwap(records engine.Volume, byName map[string]engine.Volume, live func(string) bool) (Swap, error) {
-	s := Swap{Service: records.Labels[LabelService], Records: records.Name, Nonce: records.Labels[LabelSwap]}
-	if err := json.Unmarshal([]byte(records.Labels[LabelSwapTargets]), &s.Targets); err != nil || len(s.Targets) == 0 {
-		return s, errors.New("its records volume does not say what it swapped")
-	}
-	run, project := records.Labels[LabelRun], records.Labels[LabelProject]
-	ours := func(name string) (engine.Volume, bool) {
-		v, ok := byName[name]
-		return v, ok && v.Labels[LabelRun] == run && v.Labels[LabelProject] == project && v.Labels[LabelService] == s.Service
-	}
+// Lives names the live mounts of the swap.
+func (s Swap) Lives() []string {
+	var out []string
 	for _, t := range s.Targets {
-		if v, ok := ours(t.Staging); !ok || v.Labels[LabelStaging] == "" {
-			return s, fmt.Errorf("staging volume %s is not that run's", t.Staging)
+		out = append(out, t.Live)
+	}
+	return out
+}
+
+// Rollbacks names the rollback volumes of the swap.
+func (s Swap) Rollbacks() []string {
+	var out []string
+	for _, t := range s.Targets {
+		out = append(out, t.Rollback)
+	}
+	return out
+}
+
+// Describe says, per target, what its live mount holds after a swap that did not end
+// with all targets new, as states (from SwapOutcome) say.
+func (s Swap) Describe(states []string) string {
+	var parts []string
+	for i, t := range s.Targets {
+		st := ""
+		if i < len(states) {
+			st = states[i]
 		}
-		if v, ok := ours(t.Rollback); !ok || v.Labels[LabelRollback] != t.Live {
-			return s, fmt.Errorf("rollback volume %s is not that run's for %s", t.Rollback, t.Live)
-		}
-		switch {
-		case t.Type == "volume" && !live(t.Live):
-			return s, fmt.Errorf("live volume %s does not exist", t.Live)
-		case t.Type != "volume" && (t.Type != "bind" || !strings.HasPrefix(t.Live, "/")):
-			return s, fmt.Errorf("live mount %q is neither a volume nor a bind mount's host path", t.Live)
+		switch st {
+		case agent.MountOld:
+			parts = append(parts, t.Live+" holds its previous content")
+		case agent.MountNew:
+			parts = append(parts, fmt.Sprintf("%s holds the restored content (its previous content is in %s)", t.Live, t.Rollback))
+		case agent.MountMixed:
+			parts = append(parts, fmt.Sprintf("%s may be part old, part new (its previous content is in %s)", t.Live, t.Rollback))
+		default:
+			parts = append(parts, fmt.Sprintf("%s is in an unknown state (its previous content is in %s)", t.Live, t.Rollback))
 		}
 	}
-	return s, nil
+	return strings.Join(parts, "; ")
 }

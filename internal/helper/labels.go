@@ -1,4 +1,4 @@
-package run
+package helper
 
 import (
 	"crypto/rand"
@@ -35,19 +35,24 @@ const (
 	LabelKept = "io.docker-backup.kept"
 )
 
+// Labels of a restore's swap records volume: the one place its journals are kept. Only
+// swap helpers mount it; no service does, so nothing a service writes can steer a swap.
+const (
+	// LabelSwap is the swap's nonce (the restore's marker).
+	LabelSwap = "io.docker-backup.swap"
+	// LabelSwapTargets is what the swap replaces, as JSON []SwapTarget: recovery finds
+	// a killed swap's mounts here, in engine state written by the run, and checks each
+	// named volume's own labels before it mounts anything.
+	LabelSwapTargets = "io.docker-backup.swap.targets"
+	// LabelStaging marks a staging volume: <project>/<service>/<key>.
+	LabelStaging = "io.docker-backup.staging"
+	// LabelRollback marks a rollback volume with the live volume (or host folder) whose
+	// previous content it keeps.
+	LabelRollback = "io.docker-backup.rollback"
+)
+
 // KindAnchor is the kind of a run's anchor container.
 const KindAnchor = "run"
-
-// uninterruptible are the helper kinds recovery lets finish instead of stopping them:
-// stopping a swap half-way would leave a volume neither old nor new.
-var uninterruptible = map[string]bool{kindSwap: true}
-
-// NewID returns a new run ID: 10 hex digits.
-func NewID() string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // helperHostname is the hostname of every helper of a run. restic records it in its
 // locks; its own stale-lock test removes a lock only when it was made on the same
@@ -55,18 +60,9 @@ func NewID() string {
 // clear exactly a dead run's locks, and nobody else's.
 func helperHostname(runID string) string { return "docker-backup-" + runID }
 
-// anchorName is the container name that makes runs of one project exclude each other:
-// the engine lets only one container have it.
-func anchorName(project string) string { return "docker-backup-run." + project }
-
 // helperName is unique and says whose helper it is: <project>-backup-<what>-<random>.
 func helperName(project, what string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return strings.Trim(project+"-backup-"+what, "-") + "-" + hex.EncodeToString(b[:])
-}
-
-// recordName names the stop record of a container.
-func recordName(runID, containerID string) string {
-	return "docker-backup-stopped-" + runID + "-" + containerID[:min(12, len(containerID))]
 }

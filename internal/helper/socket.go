@@ -1,4 +1,4 @@
-package run
+package helper
 
 import (
 	"context"
@@ -97,7 +97,7 @@ func (c *Runner) CheckSocket(ctx context.Context) error {
 		Image:       c.Image,
 		Entrypoint:  []string{agentimage.Binary, agent.Command, agent.EngineCheckCommand},
 		Mounts:      []mount.Mount{{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket}},
-		Labels:      c.labels("", KindEngineCheck),
+		Labels:      c.Labels("", KindEngineCheck),
 		Hostname:    hostname,
 		NetworkMode: "none",
 		Files:       c.socketFiles(),

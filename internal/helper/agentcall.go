@@ -1,4 +1,4 @@
-package run
+package helper
 
 import (
 	"context"
@@ -26,27 +26,31 @@ type AgentCall struct {
 
 // RunAgent runs the call and returns the agent's exit code and the tail of its stderr
 // as ": …" (or "").
-func (r *Run) RunAgent(ctx context.Context, c AgentCall) (int, string, error) {
+func (c *Runner) RunAgent(ctx context.Context, call AgentCall) (int, string, error) {
 	var files []engine.File
-	if c.Spec != nil {
-		data, err := json.Marshal(c.Spec)
+	if call.Spec != nil {
+		data, err := json.Marshal(call.Spec)
 		if err != nil {
-			return -1, "", fmt.Errorf("writing the %s spec: %w", c.Kind, err)
+			return -1, "", fmt.Errorf("writing the %s spec: %w", call.Kind, err)
 		}
 		files = append(files, engine.File{Path: agent.SpecFile, Mode: 0o400, Data: data})
 	}
 	stderr := &engine.Tail{Max: 2048}
-	code, err := engine.RunHelper(ctx, r.API, engine.HelperSpec{
-		Name:        r.HelperName(c.Service + "-" + c.Kind),
-		Image:       r.Runner.Image,
+	code, err := engine.RunHelper(ctx, c.API, engine.HelperSpec{
+		Name:        c.HelperName(call.Service + "-" + call.Kind),
+		Image:       c.Image,
 		Entrypoint:  []string{agentimage.Binary, agent.Command},
-		Cmd:         c.Args,
-		Mounts:      c.Mounts,
-		Labels:      r.Labels(c.Service, c.Kind),
+		Cmd:         call.Args,
+		Mounts:      call.Mounts,
+		Labels:      c.Labels(call.Service, call.Kind),
 		NetworkMode: "none",
 		Files:       files,
-		Stdout:      c.Stdout,
+		Stdout:      call.Stdout,
 		Stderr:      stderr,
 	})
 	return code, stderr.Suffix(), err
 }
+
+// HelperName names a helper of the runner that is not restic's (a file copy):
+// <project>-backup-<what>-<random>.
+func (c *Runner) HelperName(what string) string { return helperName(c.Project, what) }
