@@ -12,26 +12,15 @@ import (
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 	dopts "github.com/docker/cli/opts"
-)
 
-// engineLocation says where the engine runs as seen from this machine. Host paths the
-// helpers mount (a local repository, a service's bind mounts) are paths of the engine's
-// host: with a remote engine they are not this machine's.
-type engineLocation struct {
-	// Remote is true when the engine may run on another machine.
-	Remote bool
-	// Endpoint is the engine's address with any password masked, for messages.
-	Endpoint string
-	// Socket is the endpoint's socket when it is a unix:// one (an absolute path of
-	// this machine): with an engine on this machine, the dump helpers' default.
-	Socket string
-}
+	"github.com/docker-backup/docker-backup/internal/app"
+)
 
 // locateEndpoint tells a local endpoint from a remote one by its scheme. A socket
 // (unix://, npipe://, fd://) is on this machine; tcp:// is remote even on a loopback
 // address (an ssh tunnel, a VM's forwarded port), and so are ssh:// and anything else.
-func locateEndpoint(host string) engineLocation {
-	loc := engineLocation{Endpoint: maskEndpoint(host)}
+func locateEndpoint(host string) app.Location {
+	loc := app.Location{Endpoint: maskEndpoint(host)}
 	scheme, _, _ := strings.Cut(host, "://")
 	switch strings.ToLower(scheme) {
 	case "unix":
@@ -61,10 +50,10 @@ func maskEndpoint(host string) string {
 // locateEngine resolves the endpoint newDockerClient connects to, without connecting,
 // in docker's order: --context, -H, DOCKER_HOST, DOCKER_CONTEXT, config.json's
 // currentContext, the default socket. getenv reads the process's environment.
-func (g *globalFlags) locateEngine(getenv func(string) string) (engineLocation, error) {
+func (g *globalFlags) locateEngine(getenv func(string) string) (app.Location, error) {
 	host, err := g.endpointHost(getenv)
 	if err != nil {
-		return engineLocation{}, fmt.Errorf("resolving the docker endpoint: %w", err)
+		return app.Location{}, fmt.Errorf("resolving the docker endpoint: %w", err)
 	}
 	return locateEndpoint(host), nil
 }

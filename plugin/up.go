@@ -5,28 +5,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/app"
 )
 
 // upOptions holds the up command's flags and dependencies.
 type upOptions struct {
-	load     composeext.LoadOptions
-	services []string
-	parallel int
-	dryRun   bool
-	noForget bool
-	noNotify bool
-	strict   bool
-	json     bool
-	run      runSettings
-	metrics  *metricsFile
-	d        *deps
+	up     app.UpOptions
+	dryRun bool
+	json   bool
+	d      *deps
 }
 
 func newUpCommand(d *deps) *cli.Command {
@@ -51,106 +42,28 @@ func newUpCommand(d *deps) *cli.Command {
 				return err
 			}
 			return runUp(c.Context, &upOptions{
-				run:      readRunSettings(c),
-				load:     load,
-				services: c.Args().Slice(),
-				parallel: c.Int("parallel"),
-				dryRun:   c.Bool("dry-run"),
-				noForget: c.Bool("no-forget"),
-				noNotify: c.Bool("no-notify"),
-				strict:   c.Bool("strict"),
-				json:     c.Bool("json"),
-				metrics:  newMetricsFile(c.String("metrics-file")),
-				d:        d,
+				up: app.UpOptions{
+					Load: load, Services: c.Args().Slice(), Parallel: c.Int("parallel"),
+					NoForget: c.Bool("no-forget"), NoNotify: c.Bool("no-notify"), Strict: c.Bool("strict"),
+					Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
+				},
+				dryRun: c.Bool("dry-run"),
+				json:   c.Bool("json"),
+				d:      d,
 			})
 		},
 	}
 }
 
 func runUp(ctx context.Context, opts *upOptions) error {
-	plan, err := loadPlan(ctx, opts.load, opts.services)
-	if err != nil {
-		return err
-	}
 	if opts.dryRun {
+		plan, err := app.LoadPlan(ctx, opts.up.Load, opts.up.Services)
+		if err != nil {
+			return err
+		}
 		return printDryRun(opts.d.streams.Out, plan)
 	}
-	reporter := newReporter(opts.d.streams, opts.json)
-	alerts := newRunNotifier(plan, opts.noNotify, reporter.Warn)
-	alerts.start(ctx)
-	results, rep, err := backupPlan(ctx, opts, plan, reporter)
-	// Before Finish: a live terminal's warnings are drawn above the summary table.
-	alerts.done(ctx, rep)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err == nil {
-		reporter.Finish(results)
-	}
-	opts.metrics.write(rep, warnTo(opts.d.streams.Err))
-	if err != nil {
-		return err
-	}
-	var failed, warned []string
-	for _, r := range results {
-		switch r.Status {
-		case backup.StatusFailed:
-			failed = append(failed, r.Service)
-		case backup.StatusWarning:
-			warned = append(warned, r.Service)
-		}
-	}
-	switch {
-	case len(failed) > 0:
-		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("backup failed for %s", strings.Join(failed, ", "))}
-	case opts.strict && len(warned) > 0:
-		return &exitCodeError{code: ExitFailure, msg: fmt.Sprintf("some files could not be read for %s (--strict)", strings.Join(warned, ", "))}
-	}
-	return nil
-}
-
-// backupPlan backs up the plan's services in one run and says how it ended. err is the
-// command's own failure (no run could begin); a service's failure is in its result.
-func backupPlan(ctx context.Context, opts *upOptions, plan *composeext.Plan, reporter upReporter) ([]backup.Result, report.Run, error) {
-	rep := report.Run{Command: "up", Project: plan.Project, Started: time.Now()}
-	// Every line up shows, on the console, in --json or in the scheduler's log, is masked.
-	results, err := backupServices(ctx, opts, plan, maskedUpReporter{inner: reporter, mask: plan.Mask}, &rep)
-	err = maskError(err, plan.Mask)
-	rep.Duration = time.Since(rep.Started)
-	rep.Services = backup.Report(results, plan.Mask)
-	if err != nil {
-		rep.Error = plan.Mask(report.OneLine(err.Error()))
-	}
-	rep.Status = report.Overall(err, rep.Services)
-	return results, rep, err
-}
-
-// backupServices connects, begins the run and backs up; rep gets the machine's name.
-func backupServices(ctx context.Context, opts *upOptions, plan *composeext.Plan, reporter upReporter, rep *report.Run) ([]backup.Result, error) {
-	parallel := opts.parallel
-	if parallel <= 0 {
-		parallel = plan.Parallel
-	}
-	s, err := connect(ctx, opts.d, plan)
-	if err != nil {
-		return nil, err
-	}
-	rep.Machine = s.identity.Machine
-	// Before any goroutine shares the plan: what the services' containers hold is masked
-	// too.
-	addContainerSecrets(ctx, s.api, plan)
-	// Only the default local repository is created on first use (see repository).
-	r, err := s.begin(ctx, plan, "up", opts.run, beginOptions{initLocal: plan.Repository.Default, mounts: backup.RunMounts(plan)}, reporter.Warn)
-	if err != nil {
-		return nil, err
-	}
-	defer r.End(ctx)
-	results := backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: reporter}, backup.Options{
-		Parallel: parallel,
-		NoForget: opts.noForget,
-	})
-	opts.metrics.gather(ctx, r.Runner, r.Identity, func(msg string) { reporter.Warn(plan.Mask(msg)) })
-	return results, nil
+	return opts.d.app().Up(ctx, opts.up, newReporter(opts.d.streams, opts.json))
 }
 
 // printDryRun shows what up would do, without touching the engine or the repository.

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/verify"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // drillResults are a passing dump, a dump whose restore failed with a secret in its
