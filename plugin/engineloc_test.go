@@ -8,6 +8,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
+
+	"github.com/docker-backup/docker-backup/internal/app"
 )
 
 func TestLocateEndpoint(t *testing.T) {
@@ -110,10 +112,10 @@ func TestLocateEngineFromTheConfigFile(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		env  map[string]string
-		want engineLocation
+		want app.Location
 	}{
-		{map[string]string{"DOCKER_CONFIG": dir}, engineLocation{Remote: true, Endpoint: "tcp://prod:2376"}},
-		{map[string]string{"DOCKER_CONFIG": dir, "DOCKER_HOST": "unix:///tmp/d.sock"}, engineLocation{Endpoint: "unix:///tmp/d.sock", Socket: "/tmp/d.sock"}},
+		{map[string]string{"DOCKER_CONFIG": dir}, app.Location{Remote: true, Endpoint: "tcp://prod:2376"}},
+		{map[string]string{"DOCKER_CONFIG": dir, "DOCKER_HOST": "unix:///tmp/d.sock"}, app.Location{Endpoint: "unix:///tmp/d.sock", Socket: "/tmp/d.sock"}},
 	} {
 		got, err := g.locateEngine(func(k string) string { return tc.env[k] })
 		if err != nil || got != tc.want {

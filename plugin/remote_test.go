@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/run"
@@ -53,7 +54,7 @@ func newRemoteFixture(t *testing.T, compose string, environ ...string) *remoteFi
 		// A prebuilt helper image: the fake engine cannot build one.
 		environ: append(environ, "DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"), workdir: f.dir,
 		dockerClient: func() (dockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
-		engineLocation: func() (engineLocation, error) {
+		engineLocation: func() (app.Location, error) {
 			return locateEndpoint(remoteEndpoint), nil
 		},
 	}

@@ -33,8 +33,8 @@ type SchedulerView struct {
 	Jobs      map[string]schedule.JobState `json:"jobs"`
 	// Interrupted is the last dead run the scheduler found at its start and recovered.
 	Interrupted *schedule.Interruption `json:"interrupted,omitempty"`
-	// services are the scheduler's last runs of each service.
-	services map[string]schedule.ServiceState
+	// ServiceStates are the scheduler's last runs of each service.
+	ServiceStates map[string]schedule.ServiceState `json:"-"`
 }
 
 // ServiceStatus is one service's row.
@@ -74,7 +74,7 @@ func (a *App) Status(ctx context.Context, load composeext.LoadOptions, stateFile
 	if err != nil {
 		warn(err.Error())
 	}
-	view := buildStatus(plan, s.identity.Machine, snapshot.Confirmed(snaps), sched)
+	view := BuildStatus(plan, s.identity.Machine, snapshot.Confirmed(snaps), sched)
 	return &view, nil
 }
 
@@ -88,7 +88,7 @@ func findScheduler(ctx context.Context, stateFile string, api engine.API, plan *
 			return nil, err
 		}
 		return &SchedulerView{Container: container, Running: running, Started: st.Started, Heartbeat: st.Heartbeat,
-			Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, services: st.Services}, nil
+			Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, ServiceStates: st.Services}, nil
 	}
 	if file := stateFile; file != "" || self != "" {
 		if file == "" {
@@ -123,8 +123,8 @@ func findScheduler(ctx context.Context, stateFile string, api engine.API, plan *
 	return read(data, c.Name, c.Running)
 }
 
-// buildStatus joins the plan, the confirmed snapshots and the scheduler's state.
-func buildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot, sched *SchedulerView) StatusView {
+// BuildStatus joins the plan, the confirmed snapshots and the scheduler's state.
+func BuildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot, sched *SchedulerView) StatusView {
 	view := StatusView{Project: plan.Project, Machine: machine, Schedule: plan.Schedule, Scheduler: sched, Services: []ServiceStatus{}}
 	latest := map[string]restic.Snapshot{}
 	for _, s := range snaps {
@@ -151,7 +151,7 @@ func buildStatus(plan *composeext.Plan, machine string, snaps []restic.Snapshot,
 			row.LastRun, row.LastSuccess, row.LastSnapshot, row.LastStatus = &t, &t, snap.ShortID, "ok"
 		}
 		if sched != nil {
-			if st, ok := sched.services[svc.Name]; ok && (row.LastRun == nil || !st.LastRun.Before(*row.LastRun)) {
+			if st, ok := sched.ServiceStates[svc.Name]; ok && (row.LastRun == nil || !st.LastRun.Before(*row.LastRun)) {
 				t := st.LastRun
 				row.LastRun, row.LastStatus, row.LastError = &t, string(st.LastStatus), st.LastError
 				if !st.StartedAgain.IsZero() && !st.StartedAgain.Before(st.LastRun) {
