@@ -3,12 +3,9 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 )
 
@@ -57,59 +54,11 @@ func newUpCommand(d *deps) *cli.Command {
 
 func runUp(ctx context.Context, opts *upOptions) error {
 	if opts.dryRun {
-		plan, err := app.LoadPlan(ctx, opts.up.Load, opts.up.Services)
-		if err != nil {
-			return err
+		lines, err := opts.d.app().DryRun(ctx, opts.up.Load, opts.up.Services)
+		for _, l := range lines {
+			fmt.Fprintln(opts.d.streams.Out, l)
 		}
-		return printDryRun(opts.d.streams.Out, plan)
+		return err
 	}
 	return opts.d.app().Up(ctx, opts.up, newReporter(opts.d.streams, opts.json))
-}
-
-// printDryRun shows what up would do, without touching the engine or the repository.
-func printDryRun(w io.Writer, plan *composeext.Plan) error {
-	plan = plan.Masked()
-	fmt.Fprintf(w, "repository %s, helper image %s, snapshots of host %s@<this machine>\n", plan.Repository.Where(), plan.Image, plan.Project)
-	for _, s := range plan.Services {
-		switch s.Strategy {
-		case composeext.StrategyNone:
-			fmt.Fprintf(w, "%s: skipped (strategy none)\n", s.Name)
-		case composeext.StrategyVolumes:
-			if s.Stop {
-				fmt.Fprintf(w, "%s: stop the service's containers\n", s.Name)
-			}
-			var paths []string
-			for _, m := range s.Volumes {
-				fmt.Fprintf(w, "%s: mount %s %s read-only at %s\n", s.Name, m.Type, m.Source, m.Path)
-				paths = append(paths, m.Path)
-			}
-			fmt.Fprintf(w, "%s: run helper: restic backup %s %s\n", s.Name, tagArgs(s.Tags), strings.Join(paths, " "))
-			if s.Stop {
-				fmt.Fprintf(w, "%s: start the service's containers again\n", s.Name)
-			}
-		case composeext.StrategyDump:
-			fmt.Fprintf(w, "%s: exec in the service container: %s\n", s.Name, shortCommand(s.Dump.Command))
-			fmt.Fprintf(w, "%s: run helper: restic backup %s --stdin-from-command --stdin-filename %s (committed only when the dump exited 0 and is whole)\n", s.Name, tagArgs(s.Tags), s.Dump.Filename)
-		}
-	}
-	return nil
-}
-
-func tagArgs(tags []string) string {
-	var b strings.Builder
-	for i, t := range tags {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString("--tag " + t)
-	}
-	return b.String()
-}
-
-// shortCommand shows a command briefly: the script of `sh -c`, else the argv.
-func shortCommand(cmd []string) string {
-	if len(cmd) == 3 && cmd[1] == "-c" {
-		return cmd[2]
-	}
-	return strings.Join(cmd, " ")
 }

@@ -9,9 +9,9 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // fixture is project shop on machine m1 of the fake engine: helpers run the fake

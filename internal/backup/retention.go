@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/restic"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // KeepPolicy converts a plan's retention to restic's.
