@@ -128,7 +128,7 @@ func runApp(ctx context.Context, args []string, d *deps) error {
 		d.dockerClient = memoizeClient(func() (dockerAPI, error) { return global.newDockerClient(d.streams.Err) })
 	}
 	if d.engineLocation == nil {
-		d.engineLocation = func() (app.Location, error) { return global.locateEngine(d.getenv) }
+		d.engineLocation = func() (app.Location, error) { return global.locateEngine(d.streams.Err) }
 	}
 	app := newApp(d)
 	return app.RunContext(ctx, hoistFlags(app, append([]string{appName(d)}, rest...)))
