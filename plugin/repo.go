@@ -21,13 +21,9 @@ func newInitCommand(d *deps) *cli.Command {
 			"unmounted disk never starts a new repository. With a remote engine (--context, -H,\n" +
 			"DOCKER_HOST) a folder repository is on the engine's host, and init has the engine create it.",
 		Flags: withProjectFlags(),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return runInit(c.Context, d, load)
-		},
+		}),
 	}
 }
 
@@ -49,19 +45,15 @@ func newForgetCommand(d *deps) *cli.Command {
 		Name:      "forget",
 		Usage:     "Apply the retention policy to the project's snapshots",
 		UsageText: appName(d) + " forget [OPTIONS] [SERVICE...]",
-		Flags: append(withProjectFlags(
+		Flags: runCommandFlags(
 			&cli.BoolFlag{Name: "prune", Usage: "Also remove the data no snapshot needs any more"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
 			metricsFileFlag(),
-		), runFlags()...),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		),
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return runForget(c.Context, d, app.ForgetOptions{Load: load, Services: c.Args().Slice(), Prune: c.Bool("prune"),
 				DryRun: c.Bool("dry-run"), Run: readRunSettings(c), MetricsFile: c.String("metrics-file")})
-		},
+		}),
 	}
 }
 
@@ -93,13 +85,9 @@ func newCheckCommand(d *deps) *cli.Command {
 			&cli.StringFlag{Name: "read-data-subset", Usage: "Also read this part of the data (e.g. 10% or 1/5)"},
 			metricsFileFlag(),
 		),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return d.app().Check(c.Context, app.CheckOptions{Load: load, ReadData: c.String("read-data-subset"),
 				MetricsFile: c.String("metrics-file"), Out: d.streams.Out}, warnings(d.streams.Err))
-		},
+		}),
 	}
 }

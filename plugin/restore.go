@@ -12,6 +12,7 @@ import (
 	"github.com/moby/term"
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/restore"
 )
@@ -37,18 +38,14 @@ func newRestoreCommand(d *deps) *cli.Command {
 			"Volumes: the service is stopped, the snapshot restored into a staging volume and verified,\n" +
 			"then it replaces the live content; the previous content is kept in a rollback volume.\n" +
 			"Dumps: the dump is streamed into the service's restore command in its running container.",
-		Flags: append(withProjectFlags(
+		Flags: runCommandFlags(
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "Do not ask for confirmation (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "to", Usage: "Restore into this new or empty volume (volumes) or into this service of the project (dump) instead"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the steps, and do nothing"},
 			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service that excludes by pattern)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
-		), runFlags()...),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		),
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return runRestore(c.Context, &restoreOptions{
 				restore: app.RestoreOptions{
 					Load: load, To: c.String("to"), DryRun: c.Bool("dry-run"),
@@ -58,7 +55,7 @@ func newRestoreCommand(d *deps) *cli.Command {
 				interactive: func() bool { return readerIsTerminal(d.streams.In) && isTerminal(d.streams.Err) },
 				d:           d,
 			})
-		},
+		}),
 	}
 }
 

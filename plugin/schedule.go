@@ -3,6 +3,7 @@ package plugin
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 )
@@ -20,17 +21,13 @@ func newScheduleCommand(d *deps) *cli.Command {
 			"left (a scheduler killed mid-run: its stopped services run again) and logs what it did.\n" +
 			"As a service of the project (see --print) it finds its project by its own container's\n" +
 			"compose labels. --print prints that service as a compose file.",
-		Flags: append(withProjectFlags(
+		Flags: runCommandFlags(
 			&cli.BoolFlag{Name: "print", Usage: "Print a compose file holding the scheduler service for this project, and exit"},
 			&cli.StringFlag{Name: "service-name", Value: "docker-backup", Usage: "The scheduler service's name in --print's file"},
 			&cli.StringFlag{Name: "state-file", Usage: "Where the scheduler keeps its state for status (default in a container: " + schedule.StateFile + ")"},
 			metricsFileFlag(),
-		), runFlags()...),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		),
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			opts := app.ScheduleOptions{
 				Load: load, ServiceName: c.String("service-name"), StateFile: c.String("state-file"),
 				MetricsFile: c.String("metrics-file"), Run: readRunSettings(c), Log: d.streams.Out,
@@ -41,6 +38,6 @@ func newScheduleCommand(d *deps) *cli.Command {
 				return d.app().PrintScheduler(c.Context, opts, d.streams.Out, warnings(d.streams.Err))
 			}
 			return d.app().Schedule(c.Context, opts)
-		},
+		}),
 	}
 }

@@ -19,13 +19,9 @@ func newSnapshotsCommand(d *deps) *cli.Command {
 		Usage:     "List the snapshots of the project's services, newest first",
 		UsageText: appName(d) + " snapshots [OPTIONS] [SERVICE...]",
 		Flags:     withProjectFlags(&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return runSnapshots(c.Context, d, load, c.Args().Slice(), c.Bool("json"))
-		},
+		}),
 	}
 }
 

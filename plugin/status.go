@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 )
@@ -23,11 +24,7 @@ func newStatusCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "Print the status as JSON"},
 			&cli.StringFlag{Name: "state-file", Usage: "Read the scheduler's state from this file instead of its container"},
 		),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			view, err := d.app().Status(c.Context, load, c.String("state-file"), warnings(d.streams.Err))
 			switch {
 			case err != nil:
@@ -36,7 +33,7 @@ func newStatusCommand(d *deps) *cli.Command {
 				return writeJSON(d.streams.Out, view)
 			}
 			return writeStatus(d.streams.Out, *view)
-		},
+		}),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 )
 
@@ -24,7 +25,7 @@ func newUpCommand(d *deps) *cli.Command {
 		UsageText: appName(d) + " up [OPTIONS] [SERVICE...]\n\n" +
 			"Volumes are copied by a helper that mounts them read-only; dumps are streamed from the\n" +
 			"service's own container into restic. Exit code 1 when any service failed; the others still run.",
-		Flags: append(withProjectFlags(
+		Flags: runCommandFlags(
 			&cli.IntFlag{Name: "parallel", Usage: "How many services are backed up at once (default: x-backup.parallel, else 2)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the helpers that would run, and do nothing"},
 			&cli.BoolFlag{Name: "no-forget", Usage: "Do not apply the retention policy after the backup"},
@@ -32,12 +33,8 @@ func newUpCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when some files could not be read"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 			metricsFileFlag(),
-		), runFlags()...),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		),
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return runUp(c.Context, &upOptions{
 				up: app.UpOptions{
 					Load: load, Services: c.Args().Slice(), Parallel: c.Int("parallel"),
@@ -48,7 +45,7 @@ func newUpCommand(d *deps) *cli.Command {
 				json:   c.Bool("json"),
 				d:      d,
 			})
-		},
+		}),
 	}
 }
 

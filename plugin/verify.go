@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/verify"
 )
@@ -26,7 +27,7 @@ func newVerifyCommand(d *deps) *cli.Command {
 			"x-backup.verify (or the preset's check) runs in it. Volumes: the snapshot is restored into\n" +
 			"throwaway volumes and compared with the snapshot, then x-backup.verify runs on them.\n" +
 			"The live services are never stopped or written. Exit code 1 when any drill failed.",
-		Flags: append(withProjectFlags(
+		Flags: runCommandFlags(
 			&cli.StringFlag{Name: "snapshot", Usage: "Drill this snapshot instead of the latest: an `ID` or ID prefix (of the one SERVICE named), or a date (2006-01-02, 2006-01-02 15:04, RFC 3339: each service's newest at or before it)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print the results as one JSON document"},
 			&cli.BoolFlag{Name: "keep", Usage: "Leave the throwaway containers and volumes for inspection, and print how to remove them"},
@@ -34,12 +35,8 @@ func newVerifyCommand(d *deps) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: verify.DefaultTimeout, Usage: "Fail a service's drill that takes longer"},
 			&cli.BoolFlag{Name: "no-notify", Usage: "Send no x-backup.notify alerts"},
 			metricsFileFlag(),
-		), runFlags()...),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		),
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			if c.Int("parallel") < 1 || c.Duration("timeout") <= 0 {
 				return usageErrorf("--parallel must be at least 1 and --timeout positive")
 			}
@@ -51,7 +48,7 @@ func newVerifyCommand(d *deps) *cli.Command {
 				},
 				json: c.Bool("json"), d: d,
 			})
-		},
+		}),
 	}
 }
 
