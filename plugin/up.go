@@ -57,5 +57,6 @@ func runUp(ctx context.Context, opts *upOptions) error {
 		}
 		return err
 	}
-	return opts.d.app().Up(ctx, opts.up, newReporter(opts.d.streams, opts.json))
+	_, err := opts.d.app().Up(ctx, opts.up, newReporter(opts.d.streams, opts.json))
+	return err
 }

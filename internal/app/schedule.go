@@ -162,24 +162,7 @@ func firstFile(plan *composeext.Plan) string {
 // again, so that an edited x-backup takes effect at the next tick (a changed schedule
 // needs a restart).
 func (sc *scheduler) scheduledUp(ctx context.Context) report.Run {
-	started := time.Now()
-	plan, err := LoadPlan(ctx, sc.opts.Load, nil)
-	if err != nil {
-		return failedRun("up", sc.opts.Load.ProjectName, started, err)
-	}
-	shown := view(sc.opts.UpView)
-	tracked := newScheduledEvents(ctx, shown, plan, sc)
-	alerts := newRunNotifier(ctx, plan, false, WarnFunc(shown))
-	alerts.Event(Event{Kind: RunBegan})
-	repo := sc.metrics.repository()
-	results, rep, err := sc.a.backupPlan(ctx, plan, UpOptions{Load: sc.opts.Load, Run: sc.opts.Run}, tracked, repo)
-	if ctx.Err() != nil {
-		// Stopped (SIGTERM): interrupted and skipped, not failed; no summary table.
-		tracked.interrupt(&rep)
-	}
-	// Unlike up's --metrics-file, the scheduler's metrics record an interrupted run too.
-	record := SinkFunc(func(Event) { sc.metrics.record(rep, repo) })
-	ended(ctx, Tee(alerts, record, shown), rep, results, err)
+	rep, _ := sc.a.Up(ctx, UpOptions{Load: sc.opts.Load, Run: sc.opts.Run, scheduler: sc}, view(sc.opts.UpView))
 	return rep
 }
 

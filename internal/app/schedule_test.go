@@ -3,15 +3,19 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
 const scheduleCompose = `
@@ -111,5 +115,28 @@ func TestScheduledJobs(t *testing.T) {
 	}
 	if plan.Check.ReadDataSubset != "5%" {
 		t.Errorf("check's subset = %q", plan.Check.ReadDataSubset)
+	}
+}
+
+// A scheduled backup is up's use case: its services' outcomes reach the scheduler's
+// state and its view, and it returns the run's outcome.
+func TestScheduledUpIsUp(t *testing.T) {
+	f := newFixture(t)
+	newAnchorRestic(f)
+	var kinds []Kind
+	jobs := []schedule.Job{{Name: "up", Spec: "0 3 * * *"}}
+	sc := &scheduler{a: f.app, log: &scheduleLog{out: &f.out},
+		tracker: schedule.NewTracker(filepath.Join(t.TempDir(), "scheduler.json"), "shop", jobs, time.Now()),
+		opts: ScheduleOptions{Load: f.load(), Log: &f.out,
+			UpView: func() Sink { return SinkFunc(func(e Event) { kinds = append(kinds, e.Kind) }) }}}
+	rep := sc.scheduledUp(context.Background())
+	if rep.Status != report.StatusOK || len(rep.Services) != 1 || rep.Services[0].Snapshot != "0123456789abcdef" {
+		t.Fatalf("run %+v\n%s", rep, f.err.String())
+	}
+	if st := sc.tracker.Snapshot().Services["app"]; st.LastStatus != report.StatusOK {
+		t.Errorf("the scheduler's state has app %+v", st)
+	}
+	if got := fmt.Sprint(kinds); got != "[start done ended]" {
+		t.Errorf("the view got %s", got)
 	}
 }

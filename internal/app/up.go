@@ -26,27 +26,47 @@ type UpOptions struct {
 	Run    RunSettings
 	// MetricsFile, when set, gets the outcome as Prometheus metrics.
 	MetricsFile string
+	// scheduler, when set, is the scheduler that runs this up: the services' starts and
+	// outcomes go to its state, its metrics record the run, and a stop (SIGTERM) tells
+	// the services under way from those not begun.
+	scheduler *scheduler
 }
 
-// Up backs up the plan's services in one run. The services' events, and the run's end,
-// go to sink; alerts and metrics read them too. A service's failure is in its result
-// and makes the returned error; the others still run.
-func (a *App) Up(ctx context.Context, opts UpOptions, sink Sink) error {
+// Up backs up the plan's services in one run and returns how it ended. The services'
+// events, and the run's end, go to sink; alerts, metrics and the scheduler's state read
+// them too. A service's failure is in its result and makes the returned error; the
+// others still run.
+func (a *App) Up(ctx context.Context, opts UpOptions, sink Sink) (report.Run, error) {
+	started := time.Now()
 	plan, err := LoadPlan(ctx, opts.Load, opts.Services)
 	if err != nil {
-		return err
+		return failedRun("up", opts.Load.ProjectName, started, err), err
 	}
+	alerts := newRunNotifier(ctx, plan, opts.NoNotify, WarnFunc(sink))
+	alerts.Event(Event{Kind: RunBegan})
+	view, interrupt := sink, func(*report.Run) {}
 	metrics := newMetricsFile(opts.MetricsFile, warnTo(a.notes()))
 	// Alerts before the view: a live terminal's warnings are drawn above the summary.
-	all := Tee(newRunNotifier(ctx, plan, opts.NoNotify, WarnFunc(sink)), sink, metrics)
-	all.Event(Event{Kind: RunBegan})
-	results, rep, err := a.backupPlan(ctx, plan, opts, all, metrics)
-	ended(ctx, all, rep, results, err)
+	end := Tee(alerts, sink, metrics)
+	if sc := opts.scheduler; sc != nil {
+		tracked := newScheduledEvents(ctx, sink, plan, sc)
+		view, interrupt = tracked, tracked.interrupt
+		metrics = sc.metrics.repository()
+		// Unlike --metrics-file, the scheduler's metrics record an interrupted run too.
+		record := SinkFunc(func(e Event) { sc.metrics.record(*e.Run, metrics) })
+		end = Tee(alerts, record, sink)
+	}
+	results, rep, err := a.backupPlan(ctx, plan, opts, view, metrics)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		// Stopped (SIGTERM, Ctrl-C): interrupted and skipped, not failed; no summary.
+		interrupt(&rep)
+	}
+	ended(ctx, end, rep, results, err)
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
 	}
 	if err != nil {
-		return err
+		return rep, err
 	}
 	var failed, warned []string
 	for _, r := range results {
@@ -59,11 +79,11 @@ func (a *App) Up(ctx context.Context, opts UpOptions, sink Sink) error {
 	}
 	switch {
 	case len(failed) > 0:
-		return fmt.Errorf("backup failed for %s", strings.Join(failed, ", "))
+		return rep, fmt.Errorf("backup failed for %s", strings.Join(failed, ", "))
 	case opts.Strict && len(warned) > 0:
-		return fmt.Errorf("some files could not be read for %s (--strict)", strings.Join(warned, ", "))
+		return rep, fmt.Errorf("some files could not be read for %s (--strict)", strings.Join(warned, ", "))
 	}
-	return nil
+	return rep, nil
 }
 
 // backupPlan backs up the plan's services in one run and says how it ended; gather,
