@@ -1,11 +1,9 @@
 package plugin
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -49,7 +47,7 @@ func (v restoreView) Event(e app.Event) {
 // time, so lines read well on a terminal too.
 func newRestoreReporter(s Streams, jsonEvents bool) app.Sink {
 	if jsonEvents {
-		return restoreView{&restoreJSON{enc: json.NewEncoder(s.Out), progress: throttle{every: time.Second}}, warnTo(s.Err)}
+		return restoreView{&restoreJSON{newJSONLines(s.Out, func(e *restoreEvent, t time.Time) { e.Time = t })}, warnTo(s.Err)}
 	}
 	return restoreView{&restorePlain{out: s.Out, progress: throttle{every: progressEvery}}, warnTo(s.Err)}
 }
@@ -71,19 +69,8 @@ type restoreEvent struct {
 	Error     string                `json:"error,omitempty"`
 }
 
-// restoreJSON prints one JSON event per line, for CI.
-type restoreJSON struct {
-	mu       sync.Mutex
-	enc      *json.Encoder
-	progress throttle
-}
-
-func (j *restoreJSON) emit(e restoreEvent) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	e.Time = time.Now().UTC()
-	_ = j.enc.Encode(e)
-}
+// restoreJSON prints restore's events as JSON lines.
+type restoreJSON struct{ jsonLines[restoreEvent] }
 
 func (j *restoreJSON) Start(svc string, st composeext.Strategy, snap restic.Snapshot) {
 	j.emit(restoreEvent{Event: "start", Service: svc, Strategy: st, Snapshot: snap.ID})

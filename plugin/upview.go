@@ -53,7 +53,7 @@ func (v upView) Event(e app.Event) {
 func newReporter(s Streams, jsonEvents bool) app.Sink {
 	switch {
 	case jsonEvents:
-		return upView{&jsonReporter{enc: json.NewEncoder(s.Out), progress: throttle{every: time.Second}}}
+		return upView{&jsonReporter{newJSONLines(s.Out, func(e *upEvent, t time.Time) { e.Time = t })}}
 	case isTerminal(s.Out):
 		return upView{&ttyReporter{out: s.Out, lines: map[string]string{}, redraw: throttle{every: 100 * time.Millisecond}}}
 	default:
@@ -69,12 +69,29 @@ func isTerminal(w io.Writer) bool {
 // progressEvery is how often progress is reported per service, outside a terminal.
 const progressEvery = 5 * time.Second
 
-// jsonReporter prints one JSON event per line, for CI.
-type jsonReporter struct {
+// jsonLines prints one JSON event per line, for CI: up's and restore's --json. Each
+// event gets its time; progress events at most once a second per service.
+type jsonLines[E any] struct {
 	mu       sync.Mutex
 	enc      *json.Encoder
 	progress throttle
+	// stamp sets an event's time.
+	stamp func(e *E, t time.Time)
 }
+
+func newJSONLines[E any](w io.Writer, stamp func(e *E, t time.Time)) jsonLines[E] {
+	return jsonLines[E]{enc: json.NewEncoder(w), progress: throttle{every: time.Second}, stamp: stamp}
+}
+
+func (j *jsonLines[E]) emit(e E) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stamp(&e, time.Now().UTC())
+	_ = j.enc.Encode(e)
+}
+
+// jsonReporter prints up's events as JSON lines.
+type jsonReporter struct{ jsonLines[upEvent] }
 
 type upEvent struct {
 	Event    string              `json:"event"`
@@ -96,13 +113,6 @@ type hookEvent struct {
 	ExitCode int     `json:"exit_code"`
 	Duration float64 `json:"duration_seconds"`
 	Error    string  `json:"error,omitempty"`
-}
-
-func (j *jsonReporter) emit(e upEvent) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	e.Time = time.Now().UTC()
-	_ = j.enc.Encode(e)
 }
 
 func (j *jsonReporter) Start(svc string, st composeext.Strategy) {

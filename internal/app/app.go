@@ -6,7 +6,6 @@
 package app
 
 import (
-	"context"
 	"io"
 	"time"
 
@@ -89,13 +88,4 @@ type RunSettings struct {
 	Wait bool
 	// RetryLock waits up to this long for a repository lock held by someone else.
 	RetryLock time.Duration
-}
-
-// EngineVersion asks the engine for its version.
-func (a *App) EngineVersion(ctx context.Context) (engine.EngineVersion, error) {
-	api, err := a.Docker()
-	if err != nil {
-		return engine.EngineVersion{}, err
-	}
-	return engine.Version(ctx, api)
 }
