@@ -237,3 +237,15 @@ func TestPlanSaysWhereTheRepositoryIs(t *testing.T) {
 		})
 	}
 }
+
+// metricsFixture is the remote fixture with its repository's folder on the engine's host.
+func metricsFixture(t *testing.T) (*remoteFixture, string) {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "engine-host", "backups")
+	f := newRemoteFixture(t, strings.Replace(remoteCompose, "REPO", repo, 1))
+	if err := os.WriteFile(filepath.Join(f.dir, "restic.pw"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.eng.HostPaths = map[string]bool{repo: true, f.dir: true}
+	return f, filepath.Join(t.TempDir(), "shop.prom")
+}

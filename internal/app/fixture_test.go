@@ -2,6 +2,9 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -78,10 +81,11 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.app = &App{
 		// A prebuilt helper image: the fake engine cannot build one.
-		Environ: []string{"DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"},
-		Docker:  func() (DockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
-		Locate:  func() (Location, error) { return Location{Remote: true, Endpoint: remoteEndpoint}, nil },
-		Notes:   &f.err,
+		Environ:   []string{"DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"},
+		Docker:    func() (DockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
+		Locate:    func() (Location, error) { return Location{Remote: true, Endpoint: remoteEndpoint}, nil },
+		Notes:     &f.err,
+		Mountinfo: func() string { return "" },
 	}
 	return f
 }
@@ -127,4 +131,80 @@ func newAnchorRestic(f *fixture) *anchorRestic {
 		return r.Code
 	}
 	return a
+}
+
+// metricsFixture is the fixture with a metrics file's path.
+func metricsFixture(t *testing.T) (*fixture, string) {
+	return newFixture(t), filepath.Join(t.TempDir(), "shop.prom")
+}
+
+// sink prints the warnings among the events, as the command line does.
+func (f *fixture) sink() Sink {
+	return SinkFunc(func(e Event) {
+		if e.Kind == Warning {
+			fmt.Fprintln(&f.err, "warning: "+e.Message)
+		}
+	})
+}
+
+// run runs the use case of args as the command line would (the commands and flags
+// these tests use).
+func (f *fixture) run(args ...string) error {
+	ctx := context.Background()
+	var metrics string
+	var prune, dryRun bool
+	for i := 1; i < len(args); i++ {
+		switch args[i] {
+		case "--metrics-file":
+			i++
+			metrics = args[i]
+		case "--prune":
+			prune = true
+		case "--dry-run":
+			dryRun = true
+		}
+	}
+	var err error
+	switch args[0] {
+	case "up":
+		_, err = f.app.Up(ctx, UpOptions{Load: f.load(), MetricsFile: metrics}, f.sink())
+	case "check":
+		err = f.app.Check(ctx, CheckOptions{Load: f.load(), MetricsFile: metrics, Out: &f.out}, f.sink())
+	case "forget":
+		err = f.app.Forget(ctx, ForgetOptions{Load: f.load(), Prune: prune, DryRun: dryRun, MetricsFile: metrics, Out: &f.out}, f.sink())
+	case "snapshots":
+		_, err = f.app.Snapshots(ctx, f.load(), nil, f.sink())
+	case "status":
+		_, err = f.app.Status(ctx, f.load(), "", f.sink())
+	default:
+		panic("no use case " + args[0])
+	}
+	return err
+}
+
+// The exit codes the command line maps errors onto (plugin/exitcode.go).
+const (
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// exitCode is the command line's exit code for a use case's error (not nil).
+func exitCode(_ context.Context, err error) int {
+	if errors.Is(err, ErrUsage) || errors.Is(err, composeext.ErrInvalid) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// ran are the restic commands run that begin with command.
+func (a *anchorRestic) ran(command string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, c := range a.argv {
+		if c == command || strings.HasPrefix(c, command+" ") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
