@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"sync"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
@@ -65,8 +64,8 @@ type SinkFunc func(e Event)
 // Event calls f.
 func (f SinkFunc) Event(e Event) { f(e) }
 
-// Discard is a Sink that drops every event.
-var Discard Sink = SinkFunc(func(Event) {})
+// discard drops every event.
+func discard(Event) {}
 
 // Tee passes each event to every sink in turn, in order; nil sinks are left out.
 func Tee(sinks ...Sink) Sink {
@@ -86,18 +85,6 @@ func Tee(sinks ...Sink) Sink {
 // WarnFunc returns a function that emits its message as a Warning event.
 func WarnFunc(s Sink) func(string) {
 	return func(msg string) { s.Event(Event{Kind: Warning, Message: msg}) }
-}
-
-// serialSink passes events on one at a time.
-type serialSink struct {
-	mu    sync.Mutex
-	inner Sink
-}
-
-func (s *serialSink) Event(e Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.inner.Event(e)
 }
 
 // ended emits a command's Ended event.

@@ -43,10 +43,10 @@ type scheduler struct {
 // heartbeatEvery is how often the scheduler renews its heartbeat between jobs.
 const heartbeatEvery = 30 * time.Second
 
-// view is the sink that make returns, or Discard.
+// view is the sink that make returns, or one that drops every event.
 func view(make func() Sink) Sink {
 	if make == nil {
-		return Discard
+		return SinkFunc(discard)
 	}
 	return make()
 }
