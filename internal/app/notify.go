@@ -53,7 +53,7 @@ func (r *runNotifier) start(ctx context.Context) {
 }
 
 // done sends the run's notices and the healthcheck's closing ping. A run whose context
-// was cancelled is interrupted, not failed (backupPlan has said which services were
+// was cancelled is interrupted, not failed (the scheduler has said which services were
 // under way); one that did not say so yet is made so here.
 func (r *runNotifier) done(ctx context.Context, rep report.Run) {
 	if r == nil {

@@ -17,7 +17,7 @@ import (
 // it: its process was gone (docker kill, an OOM kill, the host going down).
 const diedCause = "the scheduler died during the run"
 
-// scheduleRecover finishes, as the scheduler starts and before its first tick, what
+// recover finishes, as the scheduler starts and before its first tick, what
 // dead runs of the project left: a run of its own that it was killed during (known
 // from its state, written before each run and service began), or any other (a killed
 // `up` from the host). It begins a run for that recovery alone (run.Begin recovers;
