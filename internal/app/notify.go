@@ -45,13 +45,6 @@ func (r *runNotifier) Event(e Event) {
 	}
 }
 
-// start sends the healthcheck's start ping.
-func (r *runNotifier) start(ctx context.Context) {
-	if r != nil {
-		r.n.Start(ctx)
-	}
-}
-
 // done sends the run's notices and the healthcheck's closing ping. A run whose context
 // was cancelled is interrupted, not failed (the scheduler has said which services were
 // under way); one that did not say so yet is made so here.

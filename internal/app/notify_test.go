@@ -59,6 +59,6 @@ func TestRunNotifierInterrupted(t *testing.T) {
 		t.Error("--no-notify: want no notifier")
 	}
 	var none *runNotifier
-	none.start(ctx) // does nothing
+	none.Event(Event{Kind: RunBegan}) // does nothing
 	none.done(ctx, report.Run{})
 }
