@@ -1,5 +1,7 @@
 // Package plugin is the docker-backup command line: the Docker CLI plugin protocol, the
-// command tree and the mapping of errors onto exit codes.
+// command tree, the views of the application's events (package app) and the mapping of
+// errors onto exit codes. Each command maps its flags to an app options value, calls
+// one use case and renders what it tells.
 package plugin
 
 import (
@@ -15,7 +17,7 @@ import (
 	"github.com/docker/cli/cli-plugins/socket"
 	"github.com/urfave/cli/v2"
 
-	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/app"
 )
 
 // Streams are the program's standard streams.
@@ -41,36 +43,29 @@ type deps struct {
 	dockerClient func() (dockerAPI, error)
 	// engineLocation says where the engine that dockerClient connects to runs, without
 	// connecting; nil: a local engine (unit tests that need a remote one set it).
-	engineLocation func() (engineLocation, error)
+	engineLocation func() (app.Location, error)
 	// mountinfo returns /proc/self/mountinfo, in which the scheduler finds its own
 	// container; nil: the real file (unit tests give their own).
 	mountinfo func() string
 }
 
 // locateEngine says where the engine runs.
-func (d *deps) locateEngine() (engineLocation, error) {
+func (d *deps) locateEngine() (app.Location, error) {
 	if d.engineLocation == nil {
-		return engineLocation{}, nil
+		return app.Location{}, nil
 	}
 	return d.engineLocation()
 }
 
 // dockerAPI is what the commands ask of the engine: *client.Client satisfies it.
-type dockerAPI interface {
-	engine.API
-	engine.VersionAPI
-	engine.ImageAPI
-}
+type dockerAPI = app.DockerAPI
 
-// getenv returns the value of key in d.environ.
-func (d *deps) getenv(key string) string {
-	for i := len(d.environ) - 1; i >= 0; i-- {
-		kv := d.environ[i]
-		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
-			return kv[len(key)+1:]
-		}
+// app is the application the commands call, on these deps.
+func (d *deps) app() *app.App {
+	return &app.App{
+		Docker: d.dockerClient, Locate: d.engineLocation, Environ: d.environ,
+		Version: d.version, Executable: d.executable, Mountinfo: d.mountinfo, Notes: d.streams.Err,
 	}
-	return ""
 }
 
 // Main runs the program with argv (argv[0] is the program) and returns its exit code.
@@ -133,7 +128,7 @@ func runApp(ctx context.Context, args []string, d *deps) error {
 		d.dockerClient = memoizeClient(func() (dockerAPI, error) { return global.newDockerClient(d.streams.Err) })
 	}
 	if d.engineLocation == nil {
-		d.engineLocation = func() (engineLocation, error) { return global.locateEngine(d.getenv) }
+		d.engineLocation = func() (app.Location, error) { return global.locateEngine(d.streams.Err) }
 	}
 	app := newApp(d)
 	return app.RunContext(ctx, hoistFlags(app, append([]string{appName(d)}, rest...)))
@@ -213,3 +208,6 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	}
 	return usageErrorf("%s: see '%s --help'", err, name)
 }
+
+// getenv returns the value of key in d.environ.
+func (d *deps) getenv(key string) string { return (&app.App{Environ: d.environ}).Getenv(key) }

@@ -1,37 +1,24 @@
 package plugin
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/context/docker"
-	"github.com/docker/cli/cli/context/store"
 	dopts "github.com/docker/cli/opts"
-)
 
-// engineLocation says where the engine runs as seen from this machine. Host paths the
-// helpers mount (a local repository, a service's bind mounts) are paths of the engine's
-// host: with a remote engine they are not this machine's.
-type engineLocation struct {
-	// Remote is true when the engine may run on another machine.
-	Remote bool
-	// Endpoint is the engine's address with any password masked, for messages.
-	Endpoint string
-	// Socket is the endpoint's socket when it is a unix:// one (an absolute path of
-	// this machine): with an engine on this machine, the dump helpers' default.
-	Socket string
-}
+	"github.com/docker-backup/docker-backup/internal/app"
+)
 
 // locateEndpoint tells a local endpoint from a remote one by its scheme. A socket
 // (unix://, npipe://, fd://) is on this machine; tcp:// is remote even on a loopback
 // address (an ssh tunnel, a VM's forwarded port), and so are ssh:// and anything else.
-func locateEndpoint(host string) engineLocation {
-	loc := engineLocation{Endpoint: maskEndpoint(host)}
+func locateEndpoint(host string) app.Location {
+	loc := app.Location{Endpoint: maskEndpoint(host)}
 	scheme, _, _ := strings.Cut(host, "://")
 	switch strings.ToLower(scheme) {
 	case "unix":
@@ -59,63 +46,31 @@ func maskEndpoint(host string) string {
 }
 
 // locateEngine resolves the endpoint newDockerClient connects to, without connecting,
-// in docker's order: --context, -H, DOCKER_HOST, DOCKER_CONTEXT, config.json's
-// currentContext, the default socket. getenv reads the process's environment.
-func (g *globalFlags) locateEngine(getenv func(string) string) (engineLocation, error) {
-	host, err := g.endpointHost(getenv)
+// as docker does: docker/cli's DockerCli names the current context (--context, -H,
+// DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext) and its context store
+// holds each context's endpoint, the default one made of -H, DOCKER_HOST and the TLS
+// flags. (DockerCli.DockerEndpoint gives the same, but pings the engine and prints its
+// errors rather than returning them.)
+func (g *globalFlags) locateEngine(stderr io.Writer) (app.Location, error) {
+	cli, err := command.NewDockerCli(command.WithErrorStream(stderr))
+	if err == nil {
+		err = cli.Initialize(g.opts)
+	}
 	if err != nil {
-		return engineLocation{}, fmt.Errorf("resolving the docker endpoint: %w", err)
+		return app.Location{}, fmt.Errorf("resolving the docker endpoint: %w", err)
 	}
-	return locateEndpoint(host), nil
-}
-
-// endpointHost is the endpoint's address as docker/cli's NewAPIClientFromFlags
-// resolves it (its own resolver is not exported).
-func (g *globalFlags) endpointHost(getenv func(string) string) (string, error) {
-	o := g.opts
-	if o.Context != "" && len(o.Hosts) > 0 {
-		return "", errors.New("conflicting options: cannot specify both --host and --context")
-	}
-	dir := g.configDir(getenv)
-	name := o.Context
-	if name == "" && len(o.Hosts) == 0 && getenv("DOCKER_HOST") == "" {
-		name = getenv(command.EnvOverrideContext)
-		if cfg, err := config.Load(dir); name == "" && err == nil {
-			name = cfg.CurrentContext
-		}
-	}
-	if name == "" || name == command.DefaultContextName {
-		hosts := o.Hosts
-		if len(hosts) == 0 {
-			hosts = []string{getenv("DOCKER_HOST")}
-		}
-		if len(hosts) > 1 {
-			return "", errors.New("specify only one -H")
-		}
-		return dopts.ParseHost(o.TLSOptions != nil, hosts[0])
-	}
-	meta, err := store.New(filepath.Join(dir, "contexts"), command.DefaultContextStoreConfig()).GetMetadata(name)
+	meta, err := cli.ContextStore().GetMetadata(cli.CurrentContext())
 	if err != nil {
-		return "", err
+		return app.Location{}, fmt.Errorf("resolving the docker endpoint: %w", err)
 	}
 	ep, err := docker.EndpointFromContext(meta)
 	if err != nil {
-		return "", err
+		return app.Location{}, fmt.Errorf("resolving the docker endpoint: %w", err)
 	}
 	if ep.Host == "" {
 		// The client then falls back to its default socket.
-		return dopts.ParseHost(false, "")
+		host, err := dopts.ParseHost(false, "")
+		return locateEndpoint(host), err
 	}
-	return ep.Host, nil
-}
-
-// configDir is docker's configuration folder: --config, DOCKER_CONFIG, ~/.docker.
-func (g *globalFlags) configDir(getenv func(string) string) string {
-	switch {
-	case g.flags.Changed("config"):
-		return g.opts.ConfigDir
-	case getenv(config.EnvOverrideConfigDir) != "":
-		return getenv(config.EnvOverrideConfigDir)
-	}
-	return config.Dir()
+	return locateEndpoint(ep.Host), nil
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
+
+	"github.com/docker-backup/docker-backup/internal/app"
 )
 
 func TestLocateEndpoint(t *testing.T) {
@@ -70,16 +73,20 @@ func TestLocateEngine(t *testing.T) {
 		{"DOCKER_CONTEXT", nil, map[string]string{"DOCKER_CONTEXT": "desktop"}, false, "unix:///home/me/.docker/run/docker.sock", false},
 		{"DOCKER_HOST wins over DOCKER_CONTEXT", nil, map[string]string{"DOCKER_HOST": "tcp://x:2375", "DOCKER_CONTEXT": "desktop"}, true, "tcp://x:2375", false},
 		{"--context default", []string{"--context", "default"}, map[string]string{"DOCKER_HOST": "tcp://x:2375"}, true, "tcp://x:2375", false},
-		{"--tls without a host", []string{"--tlsverify"}, nil, true, "tcp://localhost:2376", false},
+		// As docker: TLS flags without the certificates they name are an error.
+		{"--tls without its files", []string{"--tlsverify"}, nil, false, "", true},
 		{"unknown context", []string{"--context", "nope"}, nil, false, "", true},
 		{"--context and -H", []string{"--context", "prod", "-H", "tcp://x:2375"}, nil, false, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"DOCKER_HOST", "DOCKER_CONTEXT"} {
+				t.Setenv(k, tc.env[k])
+			}
 			g, _, err := parseGlobalFlags(append(append([]string{"--config", dir}, tc.args...), "backup", "plan"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := g.locateEngine(func(k string) string { return tc.env[k] })
+			got, err := g.locateEngine(io.Discard)
 			if tc.wantErr {
 				if err == nil {
 					t.Errorf("got %+v, want an error", got)
@@ -104,18 +111,22 @@ func TestLocateEngineFromTheConfigFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"currentContext": "prod"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, _, err := parseGlobalFlags([]string{"backup", "plan"})
+	// The configuration folder by --config: docker/cli reads DOCKER_CONFIG once a process.
+	g, _, err := parseGlobalFlags([]string{"--config", dir, "backup", "plan"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		env  map[string]string
-		want engineLocation
+		want app.Location
 	}{
-		{map[string]string{"DOCKER_CONFIG": dir}, engineLocation{Remote: true, Endpoint: "tcp://prod:2376"}},
-		{map[string]string{"DOCKER_CONFIG": dir, "DOCKER_HOST": "unix:///tmp/d.sock"}, engineLocation{Endpoint: "unix:///tmp/d.sock", Socket: "/tmp/d.sock"}},
+		{map[string]string{}, app.Location{Remote: true, Endpoint: "tcp://prod:2376"}},
+		{map[string]string{"DOCKER_HOST": "unix:///tmp/d.sock"}, app.Location{Endpoint: "unix:///tmp/d.sock", Socket: "/tmp/d.sock"}},
 	} {
-		got, err := g.locateEngine(func(k string) string { return tc.env[k] })
+		for _, k := range []string{"DOCKER_HOST", "DOCKER_CONTEXT"} {
+			t.Setenv(k, tc.env[k])
+		}
+		got, err := g.locateEngine(io.Discard)
 		if err != nil || got != tc.want {
 			t.Errorf("%v: got %+v, %v; want %+v", tc.env, got, err, tc.want)
 		}

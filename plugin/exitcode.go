@@ -6,6 +6,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/failure"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
@@ -35,7 +36,7 @@ func exitCode(ctx context.Context, err error) int {
 		return coded.code
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return ExitInterrupted
-	case errors.Is(err, errUsage), errors.Is(err, composeext.ErrInvalid), errors.Is(err, restore.ErrRefused):
+	case errors.Is(err, errUsage), errors.Is(err, app.ErrUsage), errors.Is(err, composeext.ErrInvalid), errors.Is(err, restore.ErrRefused):
 		return ExitUsage
 	default:
 		return ExitFailure

@@ -29,11 +29,7 @@ func newPlanCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "Print the plan as one JSON document"},
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when a service with volumes declares no x-backup"},
 		),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
 			return runPlan(c.Context, &planOptions{
 				load:     load,
 				services: c.Args().Slice(),
@@ -42,7 +38,7 @@ func newPlanCommand(d *deps) *cli.Command {
 				out:      d.streams.Out,
 				errOut:   d.streams.Err,
 			})
-		},
+		}),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/notify"
 	"github.com/docker-backup/docker-backup/internal/retention"
 )
 
@@ -268,4 +269,29 @@ func unprotectedMessage(list []composeext.Unprotected) string {
 	return fmt.Sprintf("unprotected data: %s %s volumes or bind mounts but no x-backup; "+
 		"declare how to back them up, or x-backup: false to skip them knowingly",
 		strings.Join(parts, ", "), map[bool]string{true: "has", false: "have"}[len(list) == 1])
+}
+
+// notifyLines shows the notify targets and healthcheck pings of a masked plan, for
+// plan's table.
+func notifyLines(plan *composeext.Plan) (notices []string, pings string) {
+	for _, t := range plan.Notify {
+		on := make([]string, len(t.On))
+		for i, e := range t.On {
+			on[i] = string(e)
+		}
+		notices = append(notices, fmt.Sprintf("%s (%s) on %s", t.Display, t.Service, strings.Join(on, ", ")))
+	}
+	if hc := plan.Healthcheck; hc != nil {
+		var parts []string
+		for _, p := range []struct {
+			name string
+			ping *notify.Ping
+		}{{"start", hc.Start}, {"success", hc.Success}, {"failure", hc.Failure}} {
+			if p.ping != nil {
+				parts = append(parts, p.name+" "+p.ping.Display)
+			}
+		}
+		pings = strings.Join(parts, ", ")
+	}
+	return notices, pings
 }

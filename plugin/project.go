@@ -32,6 +32,24 @@ func withProjectFlags(flags ...cli.Flag) []cli.Flag {
 	return append(projectFlags(), flags...)
 }
 
+// runCommandFlags adds the project flags and runFlags to the own flags of a command
+// that begins a run.
+func runCommandFlags(flags ...cli.Flag) []cli.Flag {
+	return append(withProjectFlags(flags...), runFlags()...)
+}
+
+// withProject is the action of a command on a project: it reads the project flags
+// (loadOptions), then runs action with them.
+func withProject(d *deps, action func(c *cli.Context, load composeext.LoadOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		load, err := loadOptions(c, d)
+		if err != nil {
+			return err
+		}
+		return action(c, load)
+	}
+}
+
 // flagStrings collects a repeatable flag from the command and the app level, app first.
 func flagStrings(c *cli.Context, name string) []string {
 	var out []string

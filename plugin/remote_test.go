@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
@@ -54,7 +55,7 @@ func newRemoteFixture(t *testing.T, compose string, environ ...string) *remoteFi
 		// A prebuilt helper image: the fake engine cannot build one.
 		environ: append(environ, "DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"), workdir: f.dir,
 		dockerClient: func() (dockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
-		engineLocation: func() (engineLocation, error) {
+		engineLocation: func() (app.Location, error) {
 			return locateEndpoint(remoteEndpoint), nil
 		},
 	}
@@ -236,4 +237,16 @@ func TestPlanSaysWhereTheRepositoryIs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metricsFixture is the remote fixture with its repository's folder on the engine's host.
+func metricsFixture(t *testing.T) (*remoteFixture, string) {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "engine-host", "backups")
+	f := newRemoteFixture(t, strings.Replace(remoteCompose, "REPO", repo, 1))
+	if err := os.WriteFile(filepath.Join(f.dir, "restic.pw"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.eng.HostPaths = map[string]bool{repo: true, f.dir: true}
+	return f, filepath.Join(t.TempDir(), "shop.prom")
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/docker-backup/docker-backup/composeext"
 )
 
 // Flags may follow the services, as docker users write them (see hoistFlags).
@@ -28,18 +26,17 @@ func TestRestoreNeedsYesWithoutTerminal(t *testing.T) {
 	opts := &restoreOptions{
 		args:        []string{"db"},
 		interactive: func() bool { return false },
-		connect: func(context.Context, *deps, *composeext.Plan) (*session, error) {
+		d: &deps{streams: Streams{Out: &out, Err: &out}, dockerClient: func() (dockerAPI, error) {
 			connected = true
 			return nil, errors.New("unexpected")
-		},
-		d: &deps{streams: Streams{Out: &out, Err: &out}},
+		}},
 	}
 	err := runRestore(context.Background(), opts)
 	if exitCode(context.Background(), err) != ExitUsage || !strings.Contains(err.Error(), "--yes") || connected {
 		t.Fatalf("err %v (exit %d), connected %v", err, exitCode(context.Background(), err), connected)
 	}
 	opts.args = []string{"db", "web"}
-	opts.to = "x"
+	opts.restore.To = "x"
 	if err := runRestore(context.Background(), opts); exitCode(context.Background(), err) != ExitUsage {
 		t.Errorf("--to with two services: %v", err)
 	}
@@ -55,11 +52,10 @@ func TestRestoreMalformedSelector(t *testing.T) {
 		var out bytes.Buffer
 		opts := &restoreOptions{
 			args: []string{arg}, yes: true,
-			connect: func(context.Context, *deps, *composeext.Plan) (*session, error) {
+			d: &deps{streams: Streams{Out: &out, Err: &out}, dockerClient: func() (dockerAPI, error) {
 				t.Fatal("the engine was contacted")
 				return nil, nil
-			},
-			d: &deps{streams: Streams{Out: &out, Err: &out}},
+			}},
 		}
 		err := runRestore(context.Background(), opts)
 		if exitCode(context.Background(), err) != ExitUsage || err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {

@@ -1,25 +1,55 @@
 package plugin
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/restore"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
+// restoreReporter shows restore's progress.
+type restoreReporter interface {
+	Start(service string, strategy composeext.Strategy, snap restic.Snapshot)
+	Step(service, message string)
+	Progress(service string, s restic.RestoreStatus)
+	Done(r app.Result)
+}
+
+// restoreView renders restore's events with a reporter; its warnings go to stderr.
+type restoreView struct {
+	r    restoreReporter
+	warn func(string)
+}
+
+// Event shows one event of restore.
+func (v restoreView) Event(e app.Event) {
+	switch e.Kind {
+	case app.Started:
+		v.r.Start(e.Service, e.Strategy, *e.Snapshot)
+	case app.Step:
+		v.r.Step(e.Service, e.Message)
+	case app.Progress:
+		if e.Restore != nil {
+			v.r.Progress(e.Service, *e.Restore)
+		}
+	case app.Done:
+		v.r.Done(*e.Result)
+	case app.Warning:
+		v.warn(e.Message)
+	}
+}
+
 // newRestoreReporter picks JSON events or plain lines; restore runs one service at a
 // time, so lines read well on a terminal too.
-func newRestoreReporter(out io.Writer, jsonEvents bool) restore.Reporter {
+func newRestoreReporter(s Streams, jsonEvents bool) app.Sink {
 	if jsonEvents {
-		return &restoreJSON{enc: json.NewEncoder(out), progress: throttle{every: time.Second}}
+		return restoreView{&restoreJSON{newJSONLines(s.Out, func(e *restoreEvent, t time.Time) { e.Time = t })}, warnTo(s.Err)}
 	}
-	return &restorePlain{out: out, progress: throttle{every: progressEvery}}
+	return restoreView{&restorePlain{out: s.Out, progress: throttle{every: progressEvery}}, warnTo(s.Err)}
 }
 
 // restoreEvent is one line of restore --json, shaped like up's events.
@@ -39,22 +69,11 @@ type restoreEvent struct {
 	Error     string                `json:"error,omitempty"`
 }
 
-// restoreJSON prints one JSON event per line, for CI.
-type restoreJSON struct {
-	mu       sync.Mutex
-	enc      *json.Encoder
-	progress throttle
-}
+// restoreJSON prints restore's events as JSON lines.
+type restoreJSON struct{ jsonLines[restoreEvent] }
 
-func (j *restoreJSON) emit(e restoreEvent) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	e.Time = time.Now().UTC()
-	_ = j.enc.Encode(e)
-}
-
-func (j *restoreJSON) Start(job restore.Job) {
-	j.emit(restoreEvent{Event: "start", Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID})
+func (j *restoreJSON) Start(svc string, st composeext.Strategy, snap restic.Snapshot) {
+	j.emit(restoreEvent{Event: "start", Service: svc, Strategy: st, Snapshot: snap.ID})
 }
 
 func (j *restoreJSON) Step(svc, msg string) {
@@ -68,7 +87,7 @@ func (j *restoreJSON) Progress(svc string, s restic.RestoreStatus) {
 	j.emit(restoreEvent{Event: "progress", Service: svc, Progress: &s})
 }
 
-func (j *restoreJSON) Done(r restore.Result) {
+func (j *restoreJSON) Done(r app.Result) {
 	e := restoreEvent{Event: "done", Service: r.Service, Strategy: r.Strategy, Snapshot: r.Snapshot, Status: "ok",
 		Volumes: r.Volumes, Rollbacks: r.Rollbacks, Target: r.Target, Duration: r.Duration.Seconds()}
 	if r.Err != nil {
@@ -83,9 +102,8 @@ type restorePlain struct {
 	progress throttle
 }
 
-func (p *restorePlain) Start(job restore.Job) {
-	fmt.Fprintf(p.out, "%s: restoring snapshot %s of %s (%s)\n", job.Service.Name, job.Snapshot.ShortID,
-		job.Snapshot.Time.Local().Format(time.DateTime), job.Service.Strategy)
+func (p *restorePlain) Start(svc string, st composeext.Strategy, snap restic.Snapshot) {
+	fmt.Fprintf(p.out, "%s: restoring snapshot %s of %s (%s)\n", svc, snap.ShortID, snap.Time.Local().Format(time.DateTime), st)
 }
 
 func (p *restorePlain) Step(svc, msg string) { fmt.Fprintf(p.out, "%s: %s\n", svc, msg) }
@@ -98,7 +116,7 @@ func (p *restorePlain) Progress(svc string, s restic.RestoreStatus) {
 		humanBytes(s.BytesRestored), humanBytes(s.TotalBytes), s.FilesRestored, s.TotalFiles)
 }
 
-func (p *restorePlain) Done(r restore.Result) {
+func (p *restorePlain) Done(r app.Result) {
 	if r.Err != nil {
 		fmt.Fprintf(p.out, "%s: restore FAILED after %s\n", r.Service, r.Duration.Round(100*time.Millisecond))
 		return

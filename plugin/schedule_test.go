@@ -3,7 +3,6 @@ package plugin
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 	"github.com/docker-backup/docker-backup/restic"
@@ -59,44 +58,6 @@ func newScheduleFixture(t *testing.T, environ ...string) *scheduleFixture {
 	return f
 }
 
-// The scheduler in a container of the project takes the project's name, folder and
-// files from its own labels, whatever its working directory: relative bind mounts and
-// the default repository resolve under the project's folder, as on the host.
-func TestSchedulerFindsItsProjectByItsLabels(t *testing.T) {
-	f := newScheduleFixture(t)
-	f.eng.AddContainer(enginetest.Seed{ID: selfID, Name: "shop-docker-backup-1", Labels: map[string]string{
-		engine.LabelProject: "shop", labelWorkingDir: f.dir, labelConfigFiles: "compose.yaml",
-	}})
-	load := composeext.LoadOptions{WorkingDir: f.d.workdir, Environ: f.d.environ}
-	id, err := discoverProject(context.Background(), f.d, &load)
-	if err != nil || id != selfID {
-		t.Fatalf("discoverProject = %q, %v", id, err)
-	}
-	plan, err := loadPlan(context.Background(), load, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.Project != "shop" || plan.WorkingDir != f.dir || plan.Repository.URL != filepath.Join(f.dir, "backups") {
-		t.Errorf("plan: project %q, folder %q, repository %q", plan.Project, plan.WorkingDir, plan.Repository.URL)
-	}
-	for _, s := range plan.Services {
-		if s.Name == "files" && (len(s.Volumes) != 1 || s.Volumes[0].Source != filepath.Join(f.dir, "files")) {
-			t.Errorf("files' bind mount = %+v, want the host path under %s", s.Volumes, f.dir)
-		}
-	}
-}
-
-// A container that is no compose service is told so in one line.
-func TestSchedulerOutsideAProject(t *testing.T) {
-	f := newScheduleFixture(t)
-	f.eng.AddContainer(enginetest.Seed{ID: selfID, Name: "lonely"})
-	load := composeext.LoadOptions{WorkingDir: f.d.workdir}
-	_, err := discoverProject(context.Background(), f.d, &load)
-	if err == nil || !strings.Contains(err.Error(), "is not a service of a compose project") || exitCode(context.Background(), err) != ExitUsage {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 // --print writes a compose file holding the scheduler: our image, the schedule
 // command, the socket, the project folder at its own path, settings carried over.
 func TestSchedulePrint(t *testing.T) {
@@ -121,7 +82,7 @@ func TestSchedulePrint(t *testing.T) {
 	if !ok {
 		t.Fatalf("no docker-backup service in\n%s", f.out.String())
 	}
-	if svc.Image != "docker-backup:test" || strings.Join(svc.Command, " ") != "schedule" || svc.XBackup != "none" || svc.Labels[SchedulerLabel] != "true" {
+	if svc.Image != "docker-backup:test" || strings.Join(svc.Command, " ") != "schedule" || svc.XBackup != "none" || svc.Labels[app.SchedulerLabel] != "true" {
 		t.Errorf("service = %+v", svc)
 	}
 	if svc.Environment["DOCKER_BACKUP_HOST"] != "prod-1" || svc.Environment["DOCKER_BACKUP_AGENT_IMAGE"] != "docker-backup:test" {
@@ -157,17 +118,17 @@ func TestScheduleWithoutASchedule(t *testing.T) {
 // after it, the next tick).
 func TestBuildStatus(t *testing.T) {
 	dir := writeCompose(t, scheduleCompose)
-	plan, err := loadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
+	plan, err := app.LoadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	snaps := []restic.Snapshot{{ID: "aaaa", ShortID: "aaaa", Time: t0, Tags: []string{"service=db"}}}
 	next := t0.Add(10 * time.Minute)
-	sched := &schedulerView{Running: true, Jobs: map[string]schedule.JobState{"up": {Next: next}},
-		services: map[string]schedule.ServiceState{"db": {LastRun: t0.Add(5 * time.Minute), LastStatus: "failed", LastError: "dump exited 1"}}}
-	v := buildStatus(plan, "prod-abc", snaps, sched)
-	var db, files serviceStatus
+	sched := &app.SchedulerView{Running: true, Jobs: map[string]schedule.JobState{"up": {Next: next}},
+		ServiceStates: map[string]schedule.ServiceState{"db": {LastRun: t0.Add(5 * time.Minute), LastStatus: "failed", LastError: "dump exited 1"}}}
+	v := app.BuildStatus(plan, "prod-abc", snaps, sched)
+	var db, files app.ServiceStatus
 	for _, s := range v.Services {
 		switch s.Service {
 		case "db":
@@ -183,7 +144,7 @@ func TestBuildStatus(t *testing.T) {
 		t.Errorf("files = %+v", files)
 	}
 	sched.Running = false
-	if stopped := buildStatus(plan, "prod-abc", snaps, sched); stopped.Services[0].NextRun != nil {
+	if stopped := app.BuildStatus(plan, "prod-abc", snaps, sched); stopped.Services[0].NextRun != nil {
 		t.Errorf("a stopped scheduler has a next run: %+v", stopped.Services[0])
 	}
 	var out bytes.Buffer
@@ -195,45 +156,22 @@ func TestBuildStatus(t *testing.T) {
 	}
 }
 
-// The plan's schedules become the scheduler's jobs: up, and check and prune when set.
-func TestScheduledJobs(t *testing.T) {
-	dir := writeCompose(t, scheduleCompose)
-	plan, err := loadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs, err := scheduledJobs(&scheduleOptions{}, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, j := range jobs {
-		got = append(got, j.Name+" "+j.Spec)
-	}
-	if strings.Join(got, ", ") != "up */5 * * * *, check @weekly" {
-		t.Errorf("jobs = %v", got)
-	}
-	if plan.Check.ReadDataSubset != "5%" {
-		t.Errorf("check's subset = %q", plan.Check.ReadDataSubset)
-	}
-}
-
 // status shows a run the scheduler found interrupted at its start: the service it had
 // left stopped, and when recovery started it again.
 func TestStatusInterrupted(t *testing.T) {
 	dir := writeCompose(t, scheduleCompose)
-	plan, err := loadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
+	plan, err := app.LoadPlan(context.Background(), composeext.LoadOptions{WorkingDir: dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.Local)
 	again := t0.Add(time.Hour)
-	in := &schedule.Interruption{Job: "up", Started: t0, Began: []string{"files"}, Found: again, Cause: diedCause,
+	in := &schedule.Interruption{Job: "up", Started: t0, Began: []string{"files"}, Found: again, Cause: "the scheduler died during the run",
 		Restarted: []schedule.Restart{{Service: "files", Container: "c1", At: again}}}
-	sched := &schedulerView{Running: true, Container: "shop-docker-backup-1", Interrupted: in, Jobs: map[string]schedule.JobState{},
-		services: map[string]schedule.ServiceState{"files": {LastRun: t0, LastStatus: "interrupted", LastError: diedCause, StartedAgain: again}}}
+	sched := &app.SchedulerView{Running: true, Container: "shop-docker-backup-1", Interrupted: in, Jobs: map[string]schedule.JobState{},
+		ServiceStates: map[string]schedule.ServiceState{"files": {LastRun: t0, LastStatus: "interrupted", LastError: "the scheduler died during the run", StartedAgain: again}}}
 	var out bytes.Buffer
-	if err := writeStatus(&out, buildStatus(plan, "prod", nil, sched)); err != nil {
+	if err := writeStatus(&out, app.BuildStatus(plan, "prod", nil, sched)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{

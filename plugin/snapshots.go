@@ -2,28 +2,16 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/snapshot"
-	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/app"
 )
-
-// snapshotsOptions holds the snapshots command's flags and dependencies.
-type snapshotsOptions struct {
-	load     composeext.LoadOptions
-	services []string
-	json     bool
-	d        *deps
-}
 
 func newSnapshotsCommand(d *deps) *cli.Command {
 	return &cli.Command{
@@ -31,74 +19,25 @@ func newSnapshotsCommand(d *deps) *cli.Command {
 		Usage:     "List the snapshots of the project's services, newest first",
 		UsageText: appName(d) + " snapshots [OPTIONS] [SERVICE...]",
 		Flags:     withProjectFlags(&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}),
-		Action: func(c *cli.Context) error {
-			load, err := loadOptions(c, d)
-			if err != nil {
-				return err
-			}
-			return runSnapshots(c.Context, &snapshotsOptions{load: load, services: c.Args().Slice(), json: c.Bool("json"), d: d})
-		},
+		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
+			return runSnapshots(c.Context, d, load, c.Args().Slice(), c.Bool("json"))
+		}),
 	}
 }
 
-// snapshotRow is one snapshot as `snapshots` shows it.
-type snapshotRow struct {
-	ID       string    `json:"id"`
-	ShortID  string    `json:"short_id"`
-	Time     time.Time `json:"time"`
-	Service  string    `json:"service"`
-	Strategy string    `json:"strategy"`
-	Host     string    `json:"host"`
-	Paths    []string  `json:"paths"`
-	Tags     []string  `json:"tags"`
-	// DataAdded is what the snapshot added to the repository, when restic recorded it.
-	DataAdded *uint64 `json:"data_added,omitempty"`
-}
-
-func runSnapshots(ctx context.Context, opts *snapshotsOptions) error {
-	plan, err := loadPlan(ctx, opts.load, opts.services)
+// runSnapshots lists the snapshots as a table, or as JSON.
+func runSnapshots(ctx context.Context, d *deps, load composeext.LoadOptions, services []string, asJSON bool) error {
+	rows, err := d.app().Snapshots(ctx, load, services, warnings(d.streams.Err))
 	if err != nil {
 		return err
 	}
-	s, err := connect(ctx, opts.d, plan)
-	if err != nil {
-		return err
+	if asJSON {
+		return writeJSON(d.streams.Out, rows)
 	}
-	warnLeftovers(ctx, s.api, plan.Project, warnTo(opts.d.streams.Err))
-	snaps, err := restic.Snapshots(ctx, s.runner, snapshot.ProjectFilter(s.identity))
-	if err != nil {
-		return err
-	}
-	// A dump its run never confirmed may be cut short: it is never listed.
-	rows := snapshotRows(snapshot.Confirmed(snaps), opts.services)
-	if opts.json {
-		enc := json.NewEncoder(opts.d.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	}
-	return writeSnapshotTable(opts.d.streams.Out, rows)
+	return writeSnapshotTable(d.streams.Out, rows)
 }
 
-// snapshotRows keeps the snapshots of the named services (all when none), newest first.
-func snapshotRows(snaps []restic.Snapshot, services []string) []snapshotRow {
-	rows := []snapshotRow{}
-	for _, s := range snaps {
-		info := snapshot.Parse(s)
-		if len(services) > 0 && !slices.Contains(services, info.Service) {
-			continue
-		}
-		row := snapshotRow{ID: s.ID, ShortID: s.ShortID, Time: s.Time, Service: info.Service, Strategy: info.Strategy, Host: s.Hostname, Paths: s.Paths, Tags: s.Tags}
-		if s.Summary != nil {
-			added := s.Summary.DataAdded
-			row.DataAdded = &added
-		}
-		rows = append(rows, row)
-	}
-	slices.SortStableFunc(rows, func(a, b snapshotRow) int { return b.Time.Compare(a.Time) })
-	return rows
-}
-
-func writeSnapshotTable(w io.Writer, rows []snapshotRow) error {
+func writeSnapshotTable(w io.Writer, rows []app.SnapshotRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tSERVICE\tSTRATEGY\tHOLDS\tADDED")
 	for _, r := range rows {

@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
 )
@@ -86,7 +87,7 @@ func newSocketFixture(t *testing.T, endpoint, socketLine string) *socketFixture 
 		streams: Streams{In: strings.NewReader(""), Out: &f.out, Err: &f.err},
 		environ: []string{"DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"}, workdir: f.dir,
 		dockerClient:   func() (dockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
-		engineLocation: func() (engineLocation, error) { return locateEndpoint(endpoint), nil },
+		engineLocation: func() (app.Location, error) { return locateEndpoint(endpoint), nil },
 	}
 	return f
 }

@@ -12,25 +12,52 @@ import (
 	"github.com/moby/term"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/backup"
+	"github.com/docker-backup/docker-backup/internal/app"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
 // upReporter shows up's progress and its closing summary.
 type upReporter interface {
-	backup.Reporter
-	Finish(results []backup.Result)
+	Start(service string, strategy composeext.Strategy)
+	Progress(service string, s restic.Status)
+	Done(r app.Result)
+	Warn(msg string)
+	Finish(results []app.Result)
+}
+
+// upView renders up's events with a reporter.
+type upView struct{ r upReporter }
+
+// Event shows one event of up; the summary only when the run went to its end.
+func (v upView) Event(e app.Event) {
+	switch e.Kind {
+	case app.Started:
+		v.r.Start(e.Service, e.Strategy)
+	case app.Progress:
+		if e.Backup != nil {
+			v.r.Progress(e.Service, *e.Backup)
+		}
+	case app.Done:
+		v.r.Done(*e.Result)
+	case app.Warning:
+		v.r.Warn(e.Message)
+	case app.Ended:
+		if !e.Interrupted && e.Err == nil {
+			v.r.Finish(e.Results)
+		}
+	}
 }
 
 // newReporter picks JSON events, live lines on a terminal, or plain log lines.
-func newReporter(s Streams, jsonEvents bool) upReporter {
+func newReporter(s Streams, jsonEvents bool) app.Sink {
 	switch {
 	case jsonEvents:
-		return &jsonReporter{enc: json.NewEncoder(s.Out), progress: throttle{every: time.Second}}
+		return upView{&jsonReporter{newJSONLines(s.Out, func(e *upEvent, t time.Time) { e.Time = t })}}
 	case isTerminal(s.Out):
-		return &ttyReporter{out: s.Out, lines: map[string]string{}, redraw: throttle{every: 100 * time.Millisecond}}
+		return upView{&ttyReporter{out: s.Out, lines: map[string]string{}, redraw: throttle{every: 100 * time.Millisecond}}}
 	default:
-		return &plainReporter{out: s.Out, progress: throttle{every: progressEvery}}
+		return upView{&plainReporter{out: s.Out, progress: throttle{every: progressEvery}}}
 	}
 }
 
@@ -42,12 +69,29 @@ func isTerminal(w io.Writer) bool {
 // progressEvery is how often progress is reported per service, outside a terminal.
 const progressEvery = 5 * time.Second
 
-// jsonReporter prints one JSON event per line, for CI.
-type jsonReporter struct {
+// jsonLines prints one JSON event per line, for CI: up's and restore's --json. Each
+// event gets its time; progress events at most once a second per service.
+type jsonLines[E any] struct {
 	mu       sync.Mutex
 	enc      *json.Encoder
 	progress throttle
+	// stamp sets an event's time.
+	stamp func(e *E, t time.Time)
 }
+
+func newJSONLines[E any](w io.Writer, stamp func(e *E, t time.Time)) jsonLines[E] {
+	return jsonLines[E]{enc: json.NewEncoder(w), progress: throttle{every: time.Second}, stamp: stamp}
+}
+
+func (j *jsonLines[E]) emit(e E) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stamp(&e, time.Now().UTC())
+	_ = j.enc.Encode(e)
+}
+
+// jsonReporter prints up's events as JSON lines.
+type jsonReporter struct{ jsonLines[upEvent] }
 
 type upEvent struct {
 	Event    string              `json:"event"`
@@ -71,13 +115,6 @@ type hookEvent struct {
 	Error    string  `json:"error,omitempty"`
 }
 
-func (j *jsonReporter) emit(e upEvent) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	e.Time = time.Now().UTC()
-	_ = j.enc.Encode(e)
-}
-
 func (j *jsonReporter) Start(svc string, st composeext.Strategy) {
 	j.emit(upEvent{Event: "start", Service: svc, Strategy: st})
 }
@@ -88,7 +125,7 @@ func (j *jsonReporter) Progress(svc string, s restic.Status) {
 	}
 }
 
-func (j *jsonReporter) Done(r backup.Result) {
+func (j *jsonReporter) Done(r app.Result) {
 	e := upEvent{Event: "done", Service: r.Service, Strategy: r.Strategy, Status: string(r.Status), Duration: r.Duration.Seconds(), Warnings: r.Warnings}
 	if r.Summary.SnapshotID != "" {
 		e.Summary = &r.Summary
@@ -108,7 +145,7 @@ func (j *jsonReporter) Done(r backup.Result) {
 
 func (j *jsonReporter) Warn(msg string) { j.emit(upEvent{Event: "warning", Warnings: []string{msg}}) }
 
-func (j *jsonReporter) Finish([]backup.Result) {}
+func (j *jsonReporter) Finish([]app.Result) {}
 
 // plainReporter prints log lines, for files and pipes.
 type plainReporter struct {
@@ -133,11 +170,11 @@ func (p *plainReporter) Progress(svc string, s restic.Status) {
 	}
 }
 
-func (p *plainReporter) Done(r backup.Result) { p.printf("%s\n", doneLine(r)) }
+func (p *plainReporter) Done(r app.Result) { p.printf("%s\n", doneLine(r)) }
 
 func (p *plainReporter) Warn(msg string) { p.printf("warning: %s\n", msg) }
 
-func (p *plainReporter) Finish(results []backup.Result) { writeSummaryTable(p.out, results) }
+func (p *plainReporter) Finish(results []app.Result) { writeSummaryTable(p.out, results) }
 
 // ttyReporter keeps one live line per service on a terminal.
 type ttyReporter struct {
@@ -176,11 +213,11 @@ func (t *ttyReporter) Progress(svc string, s restic.Status) {
 	t.set(svc, svc+": "+progressLine(s), false)
 }
 
-func (t *ttyReporter) Done(r backup.Result) { t.set(r.Service, doneLine(r), true) }
+func (t *ttyReporter) Done(r app.Result) { t.set(r.Service, doneLine(r), true) }
 
 func (t *ttyReporter) Warn(msg string) { t.set("\x00"+msg, "warning: "+msg, true) }
 
-func (t *ttyReporter) Finish(results []backup.Result) {
+func (t *ttyReporter) Finish(results []app.Result) {
 	fmt.Fprintln(t.out)
 	writeSummaryTable(t.out, results)
 }
@@ -202,12 +239,12 @@ func progressLine(s restic.Status) string {
 	return line
 }
 
-func doneLine(r backup.Result) string {
+func doneLine(r app.Result) string {
 	var line string
 	switch r.Status {
-	case backup.StatusSkipped:
+	case report.StatusSkipped:
 		return fmt.Sprintf("%s: skipped (strategy none)", r.Service)
-	case backup.StatusFailed:
+	case report.StatusFailed:
 		line = fmt.Sprintf("%s: FAILED: %v", r.Service, r.Err)
 	default:
 		line = fmt.Sprintf("%s: snapshot %s, %s added in %s", r.Service, restic.ShortID(r.Summary.SnapshotID),
@@ -220,11 +257,11 @@ func doneLine(r backup.Result) string {
 }
 
 // writeSummaryTable prints the closing table: one row per service.
-func writeSummaryTable(w io.Writer, results []backup.Result) {
+func writeSummaryTable(w io.Writer, results []app.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSTRATEGY\tSNAPSHOT\tNEW\tCHANGED\tUNMODIFIED\tADDED\tDURATION\tSTATUS")
 	for _, r := range results {
-		if r.Status == backup.StatusSkipped {
+		if r.Status == report.StatusSkipped {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t%s\n", r.Service, r.Strategy, r.Status)
 			continue
 		}

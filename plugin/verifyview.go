@@ -9,34 +9,38 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/verify"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
 // verifyProgress prints the drill's steps as they go, one line each (on stderr: stdout
-// holds the table or the JSON document).
+// holds the table or the JSON document), and its warnings; it notes the project's name
+// as the drill ends.
 type verifyProgress struct {
-	mu   sync.Mutex
-	out  io.Writer
-	mask func(string) string
+	mu      sync.Mutex
+	out     io.Writer
+	project string
 }
 
-func (p *verifyProgress) Step(service, message string) {
+// Event shows one event of the drill.
+func (p *verifyProgress) Event(e app.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.out, "%s: %s\n", service, p.mask(message))
-}
-
-func (p *verifyProgress) Done(r verify.Result) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case r.Err != nil:
-		fmt.Fprintf(p.out, "%s: failed: %s\n", r.Service, p.mask(report.OneLine(r.Err.Error())))
-	default:
-		fmt.Fprintf(p.out, "%s: %s\n", r.Service, r.Status)
+	switch e.Kind {
+	case app.Step:
+		fmt.Fprintf(p.out, "%s: %s\n", e.Service, e.Message)
+	case app.Warning:
+		fmt.Fprintln(p.out, "warning: "+e.Message)
+	case app.Done:
+		if r := e.Result; r.Err != nil {
+			fmt.Fprintf(p.out, "%s: failed: %s\n", r.Service, report.OneLine(r.Err.Error()))
+		} else {
+			fmt.Fprintf(p.out, "%s: %s\n", r.Service, r.Status)
+		}
+	case app.Ended:
+		p.project = e.Run.Project
 	}
 }
 
@@ -45,28 +49,28 @@ const failureLines = 6
 
 // writeVerifyTable prints one row per service, a failure's further lines (the end of a
 // command's stderr) below its row, and then how to remove what --keep left.
-func writeVerifyTable(w io.Writer, plan *composeext.Plan, results []verify.Result) {
+func writeVerifyTable(w io.Writer, results []app.Result) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSNAPSHOT\tRESTORE\tRESULT\tDETAIL")
 	var below [][]string
 	for _, r := range results {
 		snap, took := "-", "-"
-		if r.Snapshot.ID != "" {
-			snap = restic.ShortID(r.Snapshot.ID)
+		if r.Snapshot != "" {
+			snap = restic.ShortID(r.Snapshot)
 		}
-		if r.Restore > 0 {
-			took = r.Restore.Round(100 * time.Millisecond).String()
+		if r.Duration > 0 {
+			took = r.Duration.Round(100 * time.Millisecond).String()
 		}
 		detail := r.Detail
 		var more []string
 		if r.Err != nil {
-			lines := verify.Lines(plan.Mask(r.Err.Error()))
+			lines := verify.Lines(r.Err.Error())
 			if len(lines) == 0 {
 				lines = []string{"failed"}
 			}
 			detail, more = lines[0], lines[1:min(len(lines), failureLines)]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Service, snap, took, r.Status, plan.Mask(detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Service, snap, took, r.Status, detail)
 		if len(more) > 0 {
 			// Below the table: tabwriter would widen its last column to them.
 			below = append(below, append([]string{r.Service + ":"}, more...))
@@ -108,15 +112,15 @@ type verifyServiceJSON struct {
 	Kept           []string `json:"kept,omitempty"`
 }
 
-func writeVerifyJSON(w io.Writer, plan *composeext.Plan, results []verify.Result) error {
-	doc := verifyJSON{Project: plan.Project, Services: []verifyServiceJSON{}}
+func writeVerifyJSON(w io.Writer, project string, results []app.Result) error {
+	doc := verifyJSON{Project: project, Services: []verifyServiceJSON{}}
 	for _, r := range results {
 		s := verifyServiceJSON{
-			Service: r.Service, Strategy: string(r.Strategy), Snapshot: r.Snapshot.ID,
-			RestoreSeconds: r.Restore.Seconds(), Result: string(r.Status), Detail: plan.Mask(r.Detail), Kept: r.Kept,
+			Service: r.Service, Strategy: string(r.Strategy), Snapshot: r.Snapshot,
+			RestoreSeconds: r.Duration.Seconds(), Result: string(r.Status), Detail: r.Detail, Kept: r.Kept,
 		}
 		if r.Err != nil {
-			s.Error = strings.Join(verify.Lines(plan.Mask(r.Err.Error())), "\n")
+			s.Error = strings.Join(verify.Lines(r.Err.Error()), "\n")
 		}
 		doc.Services = append(doc.Services, s)
 	}

@@ -8,27 +8,26 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/verify"
-	"github.com/docker-backup/docker-backup/restic"
 )
 
-// drillResults are a passing dump, a dump whose restore failed with a secret in its
-// error and a three-line tail, and a skipped service.
-func drillResults() (*composeext.Plan, []verify.Result) {
-	plan := &composeext.Plan{Project: "shop", Secrets: []string{"hunter2"}}
-	return plan, []verify.Result{
-		{Service: "db", Strategy: composeext.StrategyDump, Snapshot: restic.Snapshot{ID: "51c8b72854768fa2"}, Restore: 1700 * time.Millisecond,
+// drillResults are a passing dump, a dump whose restore failed with a (masked) secret
+// in its error and a three-line tail, and a skipped service.
+func drillResults() []app.Result {
+	return []app.Result{
+		{Service: "db", Strategy: composeext.StrategyDump, Snapshot: "51c8b72854768fa2", Duration: 1700 * time.Millisecond,
 			Status: verify.StatusOK, Detail: "databases appdb (1 table)", Kept: []string{"docker rm -f shop-backup-verify-db-1"}},
-		{Service: "old", Strategy: composeext.StrategyDump, Snapshot: restic.Snapshot{ID: "689731f1aa"}, Status: verify.StatusFailed,
-			Err: errors.New("loading the dump: the restore command exited with code 3: ERROR: syntax error (password hunter2) | LINE 1: this is not SQL; | ^")},
+		{Service: "old", Strategy: composeext.StrategyDump, Snapshot: "689731f1aa", Status: verify.StatusFailed,
+			Err: errors.New("loading the dump: the restore command exited with code 3: ERROR: syntax error (password ***) | LINE 1: this is not SQL; | ^")},
 		{Service: "web", Strategy: composeext.StrategyNone, Status: verify.StatusSkipped, Detail: "strategy none: nothing to verify"},
 	}
 }
 
 func TestVerifyTable(t *testing.T) {
-	plan, results := drillResults()
+	results := drillResults()
 	var b strings.Builder
-	writeVerifyTable(&b, plan, results)
+	writeVerifyTable(&b, results)
 	want := `SERVICE  SNAPSHOT  RESTORE  RESULT   DETAIL
 db       51c8b728  1.7s     ok       databases appdb (1 table)
 old      689731f1  -        failed   loading the dump: the restore command exited with code 3: ERROR: syntax error (password ***)
@@ -45,9 +44,9 @@ Kept for inspection (--keep); remove them with:
 }
 
 func TestVerifyJSON(t *testing.T) {
-	plan, results := drillResults()
+	results := drillResults()
 	var b strings.Builder
-	if err := writeVerifyJSON(&b, plan, results); err != nil {
+	if err := writeVerifyJSON(&b, "shop", results); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), "hunter2") {

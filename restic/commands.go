@@ -66,9 +66,9 @@ type BackupOptions struct {
 	Events Events
 }
 
-// Backup runs restic backup and returns its summary. An ErrIncomplete error comes with
-// a summary: the snapshot was made.
-func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
+// BackupArgs are restic's arguments for the backup o describes (after "restic"), as
+// Backup runs them and up --dry-run shows them.
+func BackupArgs(o BackupOptions) []string {
 	args := []string{"backup", "--json", "--host", o.Host}
 	for _, t := range o.Tags {
 		args = append(args, "--tag", t)
@@ -84,6 +84,13 @@ func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 	default:
 		args = append(args, o.Paths...)
 	}
+	return args
+}
+
+// Backup runs restic backup and returns its summary. An ErrIncomplete error comes with
+// a summary: the snapshot was made.
+func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
+	args := BackupArgs(o)
 	var summary Summary
 	ev := o.Events
 	userSummary := ev.Summary

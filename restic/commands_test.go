@@ -11,7 +11,7 @@ import (
 )
 
 // fakeRunner records each invocation and replays restic's output: the restic package's
-// own seam. Packages above it run restic through run.Runner on enginetest's engine.
+// own seam. Packages above it run restic through helper.Runner on enginetest's engine.
 type fakeRunner struct {
 	invs []Invocation
 	// out and errs answer by command (the first argument).

@@ -12,7 +12,7 @@ import (
 	"github.com/docker-backup/docker-backup/internal/engine"
 )
 
-// The agent commands of the helpers that have the engine's socket (run.SocketKinds):
+// The agent commands of the helpers that have the engine's socket (helper.SocketKinds):
 // `agent dump --spec FILE RESTIC-ARGS…` and `agent dump-restore --spec FILE
 // RESTIC-ARGS…`. The helper's main process is the agent (under the engine's init); it
 // starts restic as its child and execs the spec's command in the service's container

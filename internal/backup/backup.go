@@ -8,12 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
+	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -176,4 +179,22 @@ func helperMounts(svc composeext.ServicePlan, readOnly bool) ([]restic.Mount, []
 		paths = append(paths, m.Path)
 	}
 	return mounts, paths
+}
+
+// ResticOptions are what restic stores of a volumes or dump service: as host, host;
+// its tags, with the tag of run runID when not empty; its mounted paths and excludes,
+// or its dump's file name (the helper adds the command that streams it). The backup
+// and up --dry-run both build restic's command from them.
+func ResticOptions(svc composeext.ServicePlan, host, runID string) restic.BackupOptions {
+	o := restic.BackupOptions{Service: svc.Name, Host: host, Tags: slices.Clone(svc.Tags)}
+	if runID != "" {
+		o.Tags = append(o.Tags, snapshot.RunTag(runID))
+	}
+	if svc.Strategy == composeext.StrategyDump {
+		o.Kind, o.StdinFilename, o.StdinInHelper = helper.KindDump, svc.Dump.Filename, true
+		return o
+	}
+	o.Kind, o.Excludes = "backup", svc.ExcludePaths
+	o.Mounts, o.Paths = helperMounts(svc, true)
+	return o
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
-	"github.com/docker-backup/docker-backup/internal/helper"
-	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -31,17 +28,10 @@ func backupDump(ctx context.Context, env Env, svc composeext.ServicePlan) (resti
 	}
 	// The spec goes in as a file: the command may hold an interpolated secret.
 	spec := dump.Spec{Container: c.ID, User: svc.Dump.User, Cmd: svc.Dump.Command, Check: dumpCheck(svc.Dump.Check)}
-	tags := append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID))
-	sum, err := restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
-		Service:       svc.Name,
-		Kind:          helper.KindDump,
-		Host:          env.Run.Identity.Host(),
-		Tags:          tags,
-		StdinFilename: svc.Dump.Filename,
-		StdinInHelper: true,
-		Files:         []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
-		Events:        restic.Events{Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) }},
-	})
+	o := ResticOptions(svc, env.Run.Identity.Host(), env.Run.ID)
+	o.Files = []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}}
+	o.Events = restic.Events{Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) }}
+	sum, err := restic.Backup(ctx, env.Run.Runner, o)
 	var failed *dump.Failure
 	switch {
 	case errors.As(err, &failed):

@@ -3,12 +3,10 @@ package backup
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/run"
-	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -34,22 +32,14 @@ func backupVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) (su
 			return sum, nil, stopErr
 		}
 	}
-	mounts, paths := helperMounts(svc, true)
-	sum, err = restic.Backup(ctx, env.Run.Runner, restic.BackupOptions{
-		Service:  svc.Name,
-		Kind:     "backup",
-		Host:     env.Run.Identity.Host(),
-		Tags:     append(slices.Clone(svc.Tags), snapshot.RunTag(env.Run.ID)),
-		Paths:    paths,
-		Mounts:   mounts,
-		Excludes: svc.ExcludePaths,
-		Events: restic.Events{
-			Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) },
-			Error: func(e restic.ErrorItem) {
-				warnings = append(warnings, fmt.Sprintf("%s: %s", e.Item, e.Error.Message))
-			},
+	o := ResticOptions(svc, env.Run.Identity.Host(), env.Run.ID)
+	o.Events = restic.Events{
+		Status: func(s restic.Status) { env.Reporter.Progress(svc.Name, s) },
+		Error: func(e restic.ErrorItem) {
+			warnings = append(warnings, fmt.Sprintf("%s: %s", e.Item, e.Error.Message))
 		},
-	})
+	}
+	sum, err = restic.Backup(ctx, env.Run.Runner, o)
 	if err != nil {
 		return sum, warnings, fmt.Errorf("backing up volumes of %q: %w", svc.Name, err)
 	}

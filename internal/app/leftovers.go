@@ -1,4 +1,4 @@
-package plugin
+package app
 
 import (
 	"context"
@@ -29,9 +29,9 @@ func warnLeftovers(ctx context.Context, api engine.API, project string, warn fun
 // something is left it first begins a run for that recovery alone; the repository is
 // not opened (run.Options.Listed), so an unconfirmed dump waits for the next up or a
 // forget with a policy.
-func forgetWithoutPolicy(ctx context.Context, opts *repoOptions, plan *composeext.Plan) error {
+func (a *App) forgetWithoutPolicy(ctx context.Context, opts ForgetOptions, plan *composeext.Plan, sink Sink) error {
 	noPolicy := usageErrorf("no retention policy: set x-backup.retention in the compose file (keep_last, keep_daily, …)")
-	api, err := opts.d.dockerClient()
+	api, err := a.Docker()
 	if err != nil {
 		return noPolicy
 	}
@@ -39,11 +39,11 @@ func forgetWithoutPolicy(ctx context.Context, opts *repoOptions, plan *composeex
 	if err != nil || left.Empty() {
 		return noPolicy
 	}
-	warn := warnTo(opts.d.streams.Err)
-	s, err := connect(ctx, opts.d, plan)
+	warn := WarnFunc(sink)
+	s, err := a.connect(ctx, plan)
 	if err == nil {
 		var r *run.Run
-		if r, err = s.begin(ctx, plan, "forget", opts.run, beginOptions{listed: true}, warn); err == nil {
+		if r, err = s.begin(ctx, plan, "forget", opts.Run, beginOptions{listed: true}, warn); err == nil {
 			r.End(ctx)
 		}
 	}

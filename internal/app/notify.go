@@ -1,9 +1,7 @@
-package plugin
+package app
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/notify"
@@ -14,35 +12,41 @@ import (
 // (with --no-notify, or nothing to tell) does nothing.
 type runNotifier struct {
 	n *notify.Notifier
+	// ctx is the command's: ended, the run is interrupted.
+	ctx context.Context
 }
 
 // newRunNotifier builds the plan's notifier; warn gets the notices that could not be
 // sent.
-func newRunNotifier(plan *composeext.Plan, disabled bool, warn func(string)) *runNotifier {
+func newRunNotifier(ctx context.Context, plan *composeext.Plan, disabled bool, warn func(string)) *runNotifier {
 	if disabled || (len(plan.Notify) == 0 && plan.Healthcheck == nil) {
 		return nil
 	}
-	return &runNotifier{n: notify.New(notify.Config{Targets: plan.Notify, Healthcheck: plan.Healthcheck}, notify.Options{Warn: warn, Mask: plan.Mask})}
+	return &runNotifier{n: notify.New(notify.Config{Targets: plan.Notify, Healthcheck: plan.Healthcheck}, notify.Options{Warn: warn, Mask: plan.Mask}), ctx: ctx}
 }
 
 // newAlertNotifier sends the plan's alerts but no healthcheck ping: for the commands
 // besides up (check, prune, verify), whose outcome the healthcheck, which says whether
 // backups happen, must not take for a backup's.
-func newAlertNotifier(plan *composeext.Plan, disabled bool, warn func(string)) *runNotifier {
+func newAlertNotifier(ctx context.Context, plan *composeext.Plan, disabled bool, warn func(string)) *runNotifier {
 	quiet := *plan
 	quiet.Healthcheck = nil
-	return newRunNotifier(&quiet, disabled, warn)
+	return newRunNotifier(ctx, &quiet, disabled, warn)
 }
 
-// start sends the healthcheck's start ping.
-func (r *runNotifier) start(ctx context.Context) {
-	if r != nil {
-		r.n.Start(ctx)
+// Event sends the start ping as the run begins, and the notices as it ends.
+func (r *runNotifier) Event(e Event) {
+	switch {
+	case r == nil:
+	case e.Kind == RunBegan:
+		r.n.Start(r.ctx)
+	case e.Kind == Ended:
+		r.done(r.ctx, *e.Run)
 	}
 }
 
 // done sends the run's notices and the healthcheck's closing ping. A run whose context
-// was cancelled is interrupted, not failed (backupPlan has said which services were
+// was cancelled is interrupted, not failed (the scheduler has said which services were
 // under way); one that did not say so yet is made so here.
 func (r *runNotifier) done(ctx context.Context, rep report.Run) {
 	if r == nil {
@@ -66,29 +70,4 @@ func interrupted(rep *report.Run) {
 		}
 		return false
 	})
-}
-
-// notifyLines shows the notify targets and healthcheck pings of a masked plan, for
-// plan's table.
-func notifyLines(plan *composeext.Plan) (notices []string, pings string) {
-	for _, t := range plan.Notify {
-		on := make([]string, len(t.On))
-		for i, e := range t.On {
-			on[i] = string(e)
-		}
-		notices = append(notices, fmt.Sprintf("%s (%s) on %s", t.Display, t.Service, strings.Join(on, ", ")))
-	}
-	if hc := plan.Healthcheck; hc != nil {
-		var parts []string
-		for _, p := range []struct {
-			name string
-			ping *notify.Ping
-		}{{"start", hc.Start}, {"success", hc.Success}, {"failure", hc.Failure}} {
-			if p.ping != nil {
-				parts = append(parts, p.name+" "+p.ping.Display)
-			}
-		}
-		pings = strings.Join(parts, ", ")
-	}
-	return notices, pings
 }

@@ -1,8 +1,9 @@
-package plugin
+package app
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,18 +50,19 @@ var carriedSettings = []string{
 	"DOCKER_BACKUP_HOST", "DOCKER_BACKUP_NETWORK", "DOCKER_BACKUP_CACHE_VOLUME", "TZ",
 }
 
-// printScheduler prints the scheduler service of the project: our image as provisioned
-// on this engine, the engine's socket, and the project's folder (and the files it
-// needs from elsewhere) at the same paths as on the host.
-func printScheduler(ctx context.Context, opts *scheduleOptions) error {
-	plan, err := loadPlan(ctx, opts.load, nil)
+// PrintScheduler writes to w the scheduler service of the project, as a compose file:
+// our image as provisioned on this engine, the engine's socket, and the project's folder
+// (and the files it needs from elsewhere) at the same paths as on the host. What the
+// file cannot carry is a warning.
+func (a *App) PrintScheduler(ctx context.Context, opts ScheduleOptions, w io.Writer, sink Sink) error {
+	plan, err := LoadPlan(ctx, opts.Load, nil)
 	if err != nil {
 		return err
 	}
 	if plan.Schedule == "" {
-		return usageErrorf("%s: x-backup.schedule is not set: nothing to schedule (e.g. schedule: \"0 3 * * *\")", firstFile(plan))
+		return errNoSchedule(plan)
 	}
-	api, err := opts.d.dockerClient()
+	api, err := a.Docker()
 	if err != nil {
 		return err
 	}
@@ -68,20 +70,20 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 	if err != nil {
 		return err
 	}
-	image, err := agentImage(ctx, opts.d, api, plan, info)
+	image, err := a.agentImage(ctx, api, plan, info)
 	if err != nil {
 		return err
 	}
 	// The socket this engine's dump helpers get: the scheduler mounts it too.
-	plan.DockerSocket, _ = dumpSocket(opts.d, plan, info)
-	env := schedulerEnv(opts, plan, image)
-	vars := interpolatedVariables(plan.ComposeFiles, opts.d.getenv)
+	plan.DockerSocket, _ = a.dumpSocket(plan, info)
+	env := a.schedulerEnv(opts.Load, plan, image)
+	vars := interpolatedVariables(plan.ComposeFiles, a.Getenv)
 	for k, v := range vars.carried {
 		if _, set := env[k]; !set {
 			env[k] = v
 		}
 	}
-	envFiles := projectEnvFiles(opts, plan)
+	envFiles := projectEnvFiles(opts.Load, plan)
 	fromEnvFile, missing := vars.split(composeext.EnvFileNames(envFiles))
 	svc := schedulerService{
 		Image: image, Command: []string{"schedule"}, Restart: "unless-stopped",
@@ -91,11 +93,10 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 		Labels:          map[string]string{SchedulerLabel: "true"},
 		XBackup:         string(composeext.StrategyNone),
 	}
-	out, err := yaml.Marshal(composeFile{Services: map[string]schedulerService{opts.service: svc}})
+	out, err := yaml.Marshal(composeFile{Services: map[string]schedulerService{opts.ServiceName: svc}})
 	if err != nil {
 		return fmt.Errorf("writing the scheduler's compose file: %w", err)
 	}
-	w := opts.d.streams.Out
 	fmt.Fprintf(w, "# docker-backup's scheduler for project %s (docker backup schedule --print).\n", plan.Project)
 	fmt.Fprintf(w, "# It runs `docker backup up` on x-backup.schedule (%s) as a service of the project.\n", plan.Schedule)
 	fmt.Fprintln(w, "# Use it as an extra file, e.g.: docker compose -f compose.yaml -f compose.backup.yaml up -d")
@@ -106,15 +107,16 @@ func printScheduler(ctx context.Context, opts *scheduleOptions) error {
 		fmt.Fprintf(w, "# Secrets it reads from %s itself, never written here: %s.\n", strings.Join(envFiles, ", "), strings.Join(fromEnvFile, ", "))
 	}
 	_, err = w.Write(out)
-	if loc, lerr := opts.d.locateEngine(); lerr == nil && loc.Remote {
-		fmt.Fprintf(opts.d.streams.Err, "warning: the engine runs on another machine (%s): the scheduler reads the project folder %s on the engine's host, where it must be at that path\n", loc.Endpoint, plan.WorkingDir)
+	warn := WarnFunc(sink)
+	if loc, lerr := a.locate(); lerr == nil && loc.Remote {
+		warn(fmt.Sprintf("the engine runs on another machine (%s): the scheduler reads the project folder %s on the engine's host, where it must be at that path", loc.Endpoint, plan.WorkingDir))
 	}
-	if opts.d.getenv("RESTIC_PASSWORD") != "" {
-		fmt.Fprintln(opts.d.streams.Err, "warning: RESTIC_PASSWORD is not written into the file (a secret): give the project a password_file the scheduler can read")
+	if a.Getenv("RESTIC_PASSWORD") != "" {
+		warn("RESTIC_PASSWORD is not written into the file (a secret): give the project a password_file the scheduler can read")
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(opts.d.streams.Err, "warning: the compose files use %s, set here and not written into the file (secrets): put them in %s, which the scheduler reads\n",
-			strings.Join(missing, ", "), strings.Join(envFiles, " or "))
+		warn(fmt.Sprintf("the compose files use %s, set here and not written into the file (secrets): put them in %s, which the scheduler reads",
+			strings.Join(missing, ", "), strings.Join(envFiles, " or ")))
 	}
 	return err
 }
@@ -169,14 +171,14 @@ func (p printedVariables) split(defined map[string]bool) (inFile, missing []stri
 // projectEnvFiles are the env files the scheduler reads as it loads the project: those
 // given to --print (--env-file; give them to compose as it deploys, which labels the
 // container with them), else the project folder's .env.
-func projectEnvFiles(opts *scheduleOptions, plan *composeext.Plan) []string {
-	if len(opts.load.EnvFiles) == 0 {
+func projectEnvFiles(load composeext.LoadOptions, plan *composeext.Plan) []string {
+	if len(load.EnvFiles) == 0 {
 		return []string{filepath.Join(plan.WorkingDir, ".env")}
 	}
-	files := make([]string, len(opts.load.EnvFiles))
-	for i, f := range opts.load.EnvFiles {
+	files := make([]string, len(load.EnvFiles))
+	for i, f := range load.EnvFiles {
 		if !filepath.IsAbs(f) {
-			f = filepath.Join(opts.load.WorkingDir, f)
+			f = filepath.Join(load.WorkingDir, f)
 		}
 		files[i] = f
 	}
@@ -185,25 +187,25 @@ func projectEnvFiles(opts *scheduleOptions, plan *composeext.Plan) []string {
 
 // schedulerEnv carries the image and the settings given to --print (flags, the
 // machine's DOCKER_BACKUP_* variables) into the scheduler: it then plans as they did.
-func schedulerEnv(opts *scheduleOptions, plan *composeext.Plan, image string) map[string]string {
+func (a *App) schedulerEnv(load composeext.LoadOptions, plan *composeext.Plan, image string) map[string]string {
 	env := map[string]string{"DOCKER_BACKUP_AGENT_IMAGE": image}
 	for _, k := range carriedSettings {
-		if v := opts.d.getenv(k); v != "" {
+		if v := a.Getenv(k); v != "" {
 			env[k] = v
 		}
 	}
-	given := func(flag, key string) bool { return flag != "" || opts.d.getenv(key) != "" }
-	if given(opts.load.Repository, "DOCKER_BACKUP_REPOSITORY") {
+	given := func(flag, key string) bool { return flag != "" || a.Getenv(key) != "" }
+	if given(load.Repository, "DOCKER_BACKUP_REPOSITORY") {
 		env["DOCKER_BACKUP_REPOSITORY"] = plan.Repository.URL
 	}
-	if given(opts.load.PasswordFile, "DOCKER_BACKUP_PASSWORD_FILE") {
+	if given(load.PasswordFile, "DOCKER_BACKUP_PASSWORD_FILE") {
 		env["DOCKER_BACKUP_PASSWORD_FILE"] = plan.Repository.PasswordFile
 	}
-	if given(opts.load.Image, "DOCKER_BACKUP_IMAGE") {
+	if given(load.Image, "DOCKER_BACKUP_IMAGE") {
 		env["DOCKER_BACKUP_IMAGE"] = plan.Image
 	}
 	// Inside the scheduler the socket is /var/run/docker.sock, whichever it is on the host.
-	if given(opts.load.DockerSocket, "DOCKER_BACKUP_DOCKER_SOCKET") || plan.DockerSocket != composeext.DefaultDockerSocket {
+	if given(load.DockerSocket, "DOCKER_BACKUP_DOCKER_SOCKET") || plan.DockerSocket != composeext.DefaultDockerSocket {
 		env["DOCKER_BACKUP_DOCKER_SOCKET"] = plan.DockerSocket
 	}
 	return env

@@ -1,4 +1,4 @@
-package plugin
+package app
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"time"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
@@ -30,8 +28,8 @@ type session struct {
 }
 
 // connect opens the plan's repository for helpers and identifies this machine.
-func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, error) {
-	api, err := d.dockerClient()
+func (a *App) connect(ctx context.Context, plan *composeext.Plan) (*session, error) {
+	api, err := a.Docker()
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +43,12 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 	}
 	// The helper image first: an engine that cannot get one refuses the command before
 	// anything is made, a generated repository key included.
-	image, err := agentImage(ctx, d, api, plan, info)
+	image, err := a.agentImage(ctx, api, plan, info)
 	if err != nil {
 		return nil, err
 	}
-	socket, note := dumpSocket(d, plan, info)
-	repo, err := repository(ctx, plan, d.streams.Err)
+	socket, note := a.dumpSocket(plan, info)
+	repo, err := repository(ctx, plan, a.notes())
 	if err != nil {
 		return nil, err
 	}
@@ -64,8 +62,8 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 		DockerSocket: socket, DockerSocketSetting: plan.DockerSocketSetting, DockerSocketNote: note,
 		Engine: info.Identity(),
 		// Settings of the engine side that belong to the machine, not to the project.
-		Network:     d.getenv("DOCKER_BACKUP_NETWORK"),
-		CacheVolume: d.getenv("DOCKER_BACKUP_CACHE_VOLUME"),
+		Network:     a.Getenv("DOCKER_BACKUP_NETWORK"),
+		CacheVolume: a.Getenv("DOCKER_BACKUP_CACHE_VOLUME"),
 	}}, nil
 }
 
@@ -77,11 +75,11 @@ func connect(ctx context.Context, d *deps, plan *composeext.Plan) (*session, err
 // engine runs in a virtual machine (Docker Desktop, or any client but Linux: colima,
 // OrbStack…), whose sockets on this machine are forwarded, and the VM's own
 // /var/run/docker.sock is the engine's.
-func dumpSocket(d *deps, plan *composeext.Plan, info engine.EngineInfo) (socket, note string) {
+func (a *App) dumpSocket(plan *composeext.Plan, info engine.EngineInfo) (socket, note string) {
 	if !plan.DockerSocketDefault {
 		return plan.DockerSocket, ""
 	}
-	loc, err := d.locateEngine()
+	loc, err := a.locate()
 	if err == nil && !loc.Remote && loc.Socket != "" && !info.Desktop && runtime.GOOS == "linux" {
 		return loc.Socket, "the endpoint's own socket"
 	}
@@ -99,40 +97,22 @@ func needsSocket(plan *composeext.Plan, command string) bool {
 
 // agentImage returns the helper image of the plan: the prebuilt one it names, or the
 // one derived from its restic image, built on the engine when missing.
-func agentImage(ctx context.Context, d *deps, api dockerAPI, plan *composeext.Plan, info engine.EngineInfo) (string, error) {
-	exe := d.executable
-	if b := d.getenv("DOCKER_BACKUP_AGENT_BINARY"); b != "" {
+func (a *App) agentImage(ctx context.Context, api DockerAPI, plan *composeext.Plan, info engine.EngineInfo) (string, error) {
+	exe := a.Executable
+	if b := a.Getenv("DOCKER_BACKUP_AGENT_BINARY"); b != "" {
 		// A Linux build of this docker-backup for the engine (e.g. from a Mac client).
 		exe = b
 	}
 	return agentimage.Resolve(ctx, api, info.OS, info.Arch, agentimage.Options{
-		ResticImage: plan.Image, AgentImage: plan.AgentImage, Version: d.version,
+		ResticImage: plan.Image, AgentImage: plan.AgentImage, Version: a.Version,
 		Executable: exe,
-		Progress:   func(msg string) { fmt.Fprintln(d.streams.Err, msg) },
+		Progress:   func(msg string) { fmt.Fprintln(a.notes(), msg) },
 	})
 }
 
 // defaultWait is how long a run waits for another run of its project without --wait
 // (the --wait flag's usage says "a minute").
 const defaultWait = time.Minute
-
-// runFlags are the flags of the commands that begin a run (up, restore, forget).
-func runFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.BoolFlag{Name: "wait", Usage: "Wait as long as another run of the project takes, instead of failing after a minute"},
-		&cli.DurationFlag{Name: "retry-lock", Usage: "Wait up to this long for a repository lock held by someone else (restic's --retry-lock, e.g. 5m)"},
-	}
-}
-
-// runSettings are the values of runFlags.
-type runSettings struct {
-	wait      bool
-	retryLock time.Duration
-}
-
-func readRunSettings(c *cli.Context) runSettings {
-	return runSettings{wait: c.Bool("wait"), retryLock: c.Duration("retry-lock")}
-}
 
 // beginOptions say what a command's run needs besides its flags.
 type beginOptions struct {
@@ -147,8 +127,8 @@ type beginOptions struct {
 }
 
 // begin begins a run of command on the session's project (package run).
-func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs runSettings, bo beginOptions, warn func(string)) (*run.Run, error) {
-	s.runner.RetryLock = rs.retryLock
+func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs RunSettings, bo beginOptions, warn func(string)) (*run.Run, error) {
+	s.runner.RetryLock = rs.RetryLock
 	if needsSocket(plan, command) {
 		// Before the run: a socket of another engine stops the command before anything
 		// is stopped or made, the default repository included.
@@ -157,7 +137,7 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 		}
 	}
 	wait := defaultWait
-	if rs.wait {
+	if rs.Wait {
 		wait = -1
 	}
 	return run.Begin(ctx, run.Options{

@@ -1,4 +1,4 @@
-package plugin
+package app
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // it: its process was gone (docker kill, an OOM kill, the host going down).
 const diedCause = "the scheduler died during the run"
 
-// scheduleRecover finishes, as the scheduler starts and before its first tick, what
+// recover finishes, as the scheduler starts and before its first tick, what
 // dead runs of the project left: a run of its own that it was killed during (known
 // from its state, written before each run and service began), or any other (a killed
 // `up` from the host). It begins a run for that recovery alone (run.Begin recovers;
@@ -25,15 +25,15 @@ const diedCause = "the scheduler died during the run"
 // run as interrupted in the state, with the containers started again and when. A
 // recovery that cannot happen now (another run holds the project past the wait) is a
 // warning: the next run recovers. Only a stop (SIGTERM) meanwhile ends the scheduler.
-func scheduleRecover(ctx context.Context, opts *scheduleOptions, plan *composeext.Plan) error {
-	left := opts.tracker.Left()
-	api, err := opts.d.dockerClient()
+func (sc *scheduler) recover(ctx context.Context, plan *composeext.Plan) error {
+	left := sc.tracker.Left()
+	api, err := sc.a.Docker()
 	if err != nil {
 		return err
 	}
 	leftovers, lerr := run.FindLeftovers(ctx, api, plan.Project)
 	if lerr != nil {
-		opts.log.printf("warning: %v", lerr)
+		sc.log.printf("warning: %v", lerr)
 	}
 	// A dead run of ours is recovered even when nothing seems left: its anchor may not
 	// have exited yet, so what it left does not count as left until it has.
@@ -44,21 +44,21 @@ func scheduleRecover(ctx context.Context, opts *scheduleOptions, plan *composeex
 	if left != nil {
 		in = *left
 		in.Found, in.Cause = time.Now(), diedCause
-		opts.log.printf("%s started at %s was interrupted: %s; recovering", left.Job, left.Started.Local().Format(time.DateTime), diedCause)
+		sc.log.printf("%s started at %s was interrupted: %s; recovering", left.Job, left.Started.Local().Format(time.DateTime), diedCause)
 	} else {
 		in.Cause = "a dead run (" + strings.Join(leftovers.Runs, "; ") + ")"
-		opts.log.printf("recovering what %s left", in.Cause)
+		sc.log.printf("recovering what %s left", in.Cause)
 	}
 	var restarts []run.Restart
 	err = func() error {
-		s, err := connect(ctx, opts.d, plan)
+		s, err := sc.a.connect(ctx, plan)
 		if err != nil {
 			return err
 		}
-		r, err := s.begin(ctx, plan, "recover", opts.run, beginOptions{listed: true}, func(msg string) {
+		r, err := s.begin(ctx, plan, "recover", sc.opts.Run, beginOptions{listed: true}, func(msg string) {
 			msg = plan.Mask(msg)
 			in.Log = append(in.Log, msg)
-			opts.log.printf("recovery: %s", msg)
+			sc.log.printf("recovery: %s", msg)
 		})
 		if err != nil {
 			return err
@@ -73,21 +73,21 @@ func scheduleRecover(ctx context.Context, opts *scheduleOptions, plan *composeex
 	if err != nil {
 		msg := plan.Mask(report.OneLine(fmt.Sprintf("could not recover now: %v (the next run does)", err)))
 		in.Log = append(in.Log, msg)
-		opts.log.printf("warning: %s", msg)
+		sc.log.printf("warning: %s", msg)
 	}
 	for _, rs := range restarts {
 		in.Restarted = append(in.Restarted, schedule.Restart{Service: rs.Service, Container: engine.ShortID(rs.Container), At: rs.At})
 	}
-	opts.log.printf("recovered: %s", describeRecovery(in))
-	opts.warn(opts.tracker.Recovered(in))
+	sc.log.printf("recovered: %s", DescribeRecovery(in))
+	sc.warn(sc.tracker.Recovered(in))
 	if left != nil && left.Job == "up" {
-		notifyDied(ctx, opts, plan, in)
+		sc.notifyDied(ctx, plan, in)
 	}
 	return nil
 }
 
-// describeRecovery says what recovery did in a few words.
-func describeRecovery(in schedule.Interruption) string {
+// DescribeRecovery says what recovery did in a few words.
+func DescribeRecovery(in schedule.Interruption) string {
 	if len(in.Restarted) == 0 {
 		return "no service was left stopped"
 	}
@@ -104,8 +104,8 @@ func describeRecovery(in schedule.Interruption) string {
 
 // notifyDied tells the alerts that the scheduled backup a dead scheduler left never
 // ended, as an interrupted run: its start ping was sent, its end never was.
-func notifyDied(ctx context.Context, opts *scheduleOptions, plan *composeext.Plan, in schedule.Interruption) {
-	rep := report.Run{Command: "up", Project: plan.Project, Machine: opts.tracker.Snapshot().Machine, Started: in.Started,
+func (sc *scheduler) notifyDied(ctx context.Context, plan *composeext.Plan, in schedule.Interruption) {
+	rep := report.Run{Command: "up", Project: plan.Project, Machine: sc.tracker.Snapshot().Machine, Started: in.Started,
 		Duration: in.Found.Sub(in.Started)}
 	for _, svc := range in.Began {
 		rep.Services = append(rep.Services, report.Service{Service: svc, Status: report.StatusFailed})
@@ -115,5 +115,5 @@ func notifyDied(ctx context.Context, opts *scheduleOptions, plan *composeext.Pla
 	if len(in.Began) > 0 {
 		rep.Error += ": " + strings.Join(in.Began, ", ") + " interrupted"
 	}
-	newRunNotifier(plan, false, func(msg string) { opts.log.printf("warning: %s", msg) }).done(ctx, rep)
+	newRunNotifier(ctx, plan, false, func(msg string) { sc.log.printf("warning: %s", msg) }).done(ctx, rep)
 }

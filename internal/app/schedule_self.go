@@ -1,4 +1,4 @@
-package plugin
+package app
 
 import (
 	"context"
@@ -18,10 +18,10 @@ const (
 	labelEnvFile     = "com.docker.compose.project.environment_file"
 )
 
-// ownMountinfo returns /proc/self/mountinfo, or what the deps put in its place.
-func (d *deps) ownMountinfo() string {
-	if d.mountinfo != nil {
-		return d.mountinfo()
+// ownMountinfo returns /proc/self/mountinfo, or what the app puts in its place.
+func (a *App) ownMountinfo() string {
+	if a.Mountinfo != nil {
+		return a.Mountinfo()
 	}
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -37,15 +37,15 @@ func (d *deps) ownMountinfo() string {
 // to the host paths compose resolved, and the snapshots are those of `up` on the host.
 // It returns the container's ID; "" when it runs outside a container or was told the
 // project (-f, -p, --project-directory), and then it loads the project as up does.
-func discoverProject(ctx context.Context, d *deps, load *composeext.LoadOptions) (string, error) {
+func (a *App) discoverProject(ctx context.Context, load *composeext.LoadOptions) (string, error) {
 	if len(load.Files) > 0 || load.ProjectName != "" || load.ProjectDirectory != "" {
 		return "", nil
 	}
-	id := engine.OwnContainerID(d.ownMountinfo())
+	id := engine.OwnContainerID(a.ownMountinfo())
 	if id == "" {
 		return "", nil
 	}
-	api, err := d.dockerClient()
+	api, err := a.Docker()
 	if err != nil {
 		return "", err
 	}
@@ -81,10 +81,10 @@ func discoverProject(ctx context.Context, d *deps, load *composeext.LoadOptions)
 
 // loadOwnPlan finds the project as discoverProject does (load is updated with it) and
 // loads its whole plan; self is the scheduler's container, if it runs in one.
-func loadOwnPlan(ctx context.Context, d *deps, load *composeext.LoadOptions) (self string, plan *composeext.Plan, err error) {
-	if self, err = discoverProject(ctx, d, load); err != nil {
+func (a *App) loadOwnPlan(ctx context.Context, load *composeext.LoadOptions) (self string, plan *composeext.Plan, err error) {
+	if self, err = a.discoverProject(ctx, load); err != nil {
 		return "", nil, err
 	}
-	plan, err = loadPlan(ctx, *load, nil)
+	plan, err = LoadPlan(ctx, *load, nil)
 	return self, plan, err
 }

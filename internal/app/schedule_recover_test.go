@@ -1,4 +1,4 @@
-package plugin
+package app
 
 import (
 	"context"
@@ -7,21 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
-// scheduleRecover, as the scheduler starts: with its state saying it died during up
+// scheduler.recover, as the scheduler starts: with its state saying it died during up
 // (app begun), and app left stopped by that run, it starts app again before any tick,
 // logs what it did, and records the run interrupted with app's restart; a next start
 // with nothing left begins no run.
 func TestScheduleRecoverAtStart(t *testing.T) {
-	f, _ := metricsFixture(t)
+	f := newFixture(t)
 	newAnchorRestic(f)
 	leftBehind(f)
 	ctx := context.Background()
-	plan, err := loadPlan(ctx, composeext.LoadOptions{WorkingDir: f.dir, Environ: f.d.environ, RemoteEngine: remoteEndpoint}, nil)
+	plan, err := LoadPlan(ctx, f.load(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +35,8 @@ func TestScheduleRecoverAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := &scheduleOptions{d: f.d, log: newScheduleLog(f.d.streams), tracker: schedule.NewTracker(path, "shop", jobs, time.Now())}
-	if err := scheduleRecover(ctx, opts, plan); err != nil {
+	sc := &scheduler{a: f.app, log: &scheduleLog{out: &f.out}, tracker: schedule.NewTracker(path, "shop", jobs, time.Now())}
+	if err := sc.recover(ctx, plan); err != nil {
 		t.Fatalf("%v\n%s", err, f.out.String())
 	}
 	if c, _ := f.eng.Container("c1"); !c.Running() {
@@ -50,16 +49,16 @@ func TestScheduleRecoverAtStart(t *testing.T) {
 			t.Errorf("the log lacks %q:\n%s", want, f.out.String())
 		}
 	}
-	st := opts.tracker.Snapshot()
-	app := st.Services["app"]
-	if app.LastStatus != report.StatusInterrupted || app.StartedAgain.IsZero() || st.Jobs["up"].LastStatus != report.StatusInterrupted ||
+	st := sc.tracker.Snapshot()
+	svc := st.Services["app"]
+	if svc.LastStatus != report.StatusInterrupted || svc.StartedAgain.IsZero() || st.Jobs["up"].LastStatus != report.StatusInterrupted ||
 		st.Interrupted == nil || len(st.Interrupted.Restarted) != 1 || st.Interrupted.Restarted[0].Service != "app" {
 		t.Errorf("state = %+v", st)
 	}
 
 	created := len(f.eng.CallsWith("create"))
-	again := &scheduleOptions{d: f.d, log: newScheduleLog(f.d.streams), tracker: schedule.NewTracker(path, "shop", jobs, time.Now())}
-	if err := scheduleRecover(ctx, again, plan); err != nil {
+	again := &scheduler{a: f.app, log: &scheduleLog{out: &f.out}, tracker: schedule.NewTracker(path, "shop", jobs, time.Now())}
+	if err := again.recover(ctx, plan); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(f.eng.CallsWith("create")); n != created {

@@ -1,29 +1,25 @@
-package plugin
+package app
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
-	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/metrics"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-// metricsFileFlag is --metrics-file, on up and check.
-func metricsFileFlag() cli.Flag {
-	return &cli.StringFlag{Name: "metrics-file", Usage: "Write Prometheus metrics of the outcome to `PATH` (for node_exporter's textfile collector), keeping the file's earlier series"}
-}
-
 // metricsFile is a command's --metrics-file: where its outcome is written as Prometheus
 // metrics, with what the command found of the repository. Nil when not asked for; its
 // methods then do nothing.
 type metricsFile struct {
 	path string
+	// warn gets what could not be written.
+	warn func(string)
+	// interrupted: the outcome of a command stopped before its end is written too.
+	interrupted bool
 	// repo is what up found of the project's snapshots; ok false when not gathered.
 	repo struct {
 		ok        bool
@@ -33,11 +29,18 @@ type metricsFile struct {
 }
 
 // newMetricsFile is the flag's metrics file, or nil.
-func newMetricsFile(path string) *metricsFile {
+func newMetricsFile(path string, warn func(string)) *metricsFile {
 	if path == "" {
 		return nil
 	}
-	return &metricsFile{path: path}
+	return &metricsFile{path: path, warn: warn}
+}
+
+// Event writes the command's outcome when it ends.
+func (f *metricsFile) Event(e Event) {
+	if f != nil && e.Kind == Ended && (!e.Interrupted || f.interrupted) {
+		f.write(*e.Run, f.warn)
+	}
 }
 
 // gather reads the project's snapshot count and their size in the repository, within
@@ -73,17 +76,4 @@ func (f *metricsFile) write(rep report.Run, warn func(string)) {
 	if err := m.WriteFile(f.path); err != nil {
 		warn(fmt.Sprintf("metrics: %v", err))
 	}
-}
-
-// commandRun runs fn, a command without services (check, prune), and says how it ended,
-// as backupPlan does for up; fn may fill in what it learns (the machine).
-func commandRun(ctx context.Context, plan *composeext.Plan, command string, fn func(rep *report.Run) error) (report.Run, error) {
-	rep := report.Run{Command: command, Project: plan.Project, Started: time.Now()}
-	err := fn(&rep)
-	rep.Duration = time.Since(rep.Started)
-	rep.Status = report.Overall(err, nil)
-	if err != nil {
-		rep.Error = plan.Mask(report.OneLine(err.Error()))
-	}
-	return rep, maskError(err, plan.Mask)
 }

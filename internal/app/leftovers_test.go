@@ -1,4 +1,4 @@
-package plugin
+package app
 
 import (
 	"context"
@@ -6,15 +6,7 @@ import (
 	"testing"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/helper"
 )
-
-// leftBehind seeds what a restore of app killed with -9 left: app stopped, its stop record.
-func leftBehind(f *remoteFixture) {
-	f.eng.AddContainer(enginetest.ServiceContainer("c1", "shop", "app", false))
-	f.eng.AddVolume("docker-backup-stopped-dead000001-c1", map[string]string{
-		helper.LabelProject: "shop", helper.LabelRun: "dead000001", helper.LabelService: "app", helper.LabelStopped: "c1"})
-}
 
 // forget with no retention policy is still a configuration error (exit code 2), but
 // first finishes what a dead run left; with nothing left it begins no run at all.

@@ -1,19 +1,15 @@
-package plugin
+package app
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/run"
 )
@@ -40,61 +36,6 @@ func readMetrics(t *testing.T, path string) map[string]float64 {
 				values = append(values, l.GetName()+"="+l.GetValue())
 			}
 			out[name+"{"+strings.Join(values, ",")+"}"] = m.GetGauge().GetValue()
-		}
-	}
-	return out
-}
-
-// metricsFixture is the remote fixture with its repository's folder on the engine's host.
-func metricsFixture(t *testing.T) (*remoteFixture, string) {
-	t.Helper()
-	repo := filepath.Join(t.TempDir(), "engine-host", "backups")
-	f := newRemoteFixture(t, strings.Replace(remoteCompose, "REPO", repo, 1))
-	if err := os.WriteFile(filepath.Join(f.dir, "restic.pw"), []byte("s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f.eng.HostPaths = map[string]bool{repo: true, f.dir: true}
-	return f, filepath.Join(t.TempDir(), "shop.prom")
-}
-
-// anchorRestic answers the run's restic commands, execs in its anchor (docker-backup
-// agent restic …), by command, and records their argv.
-type anchorRestic struct {
-	mu      sync.Mutex
-	replies map[string]enginetest.Reply
-	argv    []string
-}
-
-func newAnchorRestic(f *remoteFixture) *anchorRestic {
-	a := &anchorRestic{replies: map[string]enginetest.Reply{
-		"snapshots": {Stdout: "[]\n"},
-		"backup":    {Stdout: `{"message_type":"summary","data_added":2048,"total_files_processed":3,"snapshot_id":"0123456789abcdef"}` + "\n"},
-		"stats":     {Stdout: `{"total_size":4096,"snapshots_count":5}` + "\n"},
-	}}
-	f.eng.Exec = func(x *enginetest.ExecProcess) int {
-		i := slices.IndexFunc(x.Cmd, func(a string) bool { return a == "restic" || a == agent.HeldResticCommand })
-		if i < 0 || i+1 >= len(x.Cmd) {
-			return 0
-		}
-		args := x.Cmd[i+1:]
-		a.mu.Lock()
-		a.argv = append(a.argv, strings.Join(args, " "))
-		r := a.replies[args[0]]
-		a.mu.Unlock()
-		_, _ = io.WriteString(x.Stdout, r.Stdout)
-		_, _ = io.WriteString(x.Stderr, r.Stderr)
-		return r.Code
-	}
-	return a
-}
-
-func (a *anchorRestic) ran(command string) []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []string
-	for _, c := range a.argv {
-		if c == command || strings.HasPrefix(c, command+" ") {
-			out = append(out, c)
 		}
 	}
 	return out

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/verify"
+)
+
+// VerifyOptions are what verify, the restore drill, is asked to do.
+type VerifyOptions struct {
+	Load     composeext.LoadOptions
+	Services []string
+	Drill    verify.Options
+	NoNotify bool
+	Run      RunSettings
+	// MetricsFile, when set, gets the outcome as Prometheus metrics.
+	MetricsFile string
+}
+
+// Verify drills the plan's services and returns their results in plan order (also in
+// the Ended event), nil when the drill could not run to its end. Alerts and metrics
+// read the events; a failed drill makes the returned error, with the results.
+func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]Result, error) {
+	plan, err := LoadPlan(ctx, opts.Load, opts.Services)
+	if err != nil {
+		return nil, err
+	}
+	results, rep, err := a.verifyPlan(ctx, plan, opts, sink)
+	if !errors.Is(err, verify.ErrInput) {
+		metrics := newMetricsFile(opts.MetricsFile, WarnFunc(sink))
+		if metrics != nil {
+			metrics.interrupted = true
+		}
+		ended(ctx, Tee(newAlertNotifier(ctx, plan, opts.NoNotify, WarnFunc(sink)), sink, metrics), rep, results, err)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, verify.ErrInput):
+		return nil, usageErrorf("%s", plan.Mask(err.Error()))
+	case err != nil:
+		return nil, maskError(err, plan.Mask)
+	}
+	var failed []string
+	for _, r := range results {
+		if r.Status == report.StatusFailed {
+			failed = append(failed, r.Service)
+		}
+	}
+	if len(failed) > 0 {
+		return results, errors.New("verify failed for " + strings.Join(failed, ", "))
+	}
+	return results, nil
+}
+
+// verifyPlan runs the drill within a run of the project and says how it went.
+func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, sink Sink) ([]Result, report.Run, error) {
+	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, Started: time.Now()}
+	raw, err := a.verifyServices(ctx, plan, opts, verifyEvents{sink: sink, mask: plan.Mask}, &rep)
+	results := make([]Result, 0, len(raw))
+	for _, r := range raw {
+		results = append(results, verifyResult(r, plan.Mask))
+	}
+	rep.Duration = time.Since(rep.Started)
+	rep.Services = reports(results)
+	if err != nil {
+		rep.Error = plan.Mask(report.OneLine(err.Error()))
+	}
+	rep.Status = report.Overall(err, rep.Services)
+	return results, rep, err
+}
+
+func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, events verifyEvents, rep *report.Run) ([]verify.Result, error) {
+	s, err := a.connect(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	rep.Machine = s.identity.Machine
+	addContainerSecrets(ctx, s.api, plan)
+	env := verify.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: events}
+	jobs, err := verify.Prepare(ctx, env, opts.Services, opts.Drill)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.begin(ctx, plan, report.CommandVerify, opts.Run, beginOptions{listed: true}, warnTo(a.notes()))
+	if err != nil {
+		return nil, err
+	}
+	defer r.End(ctx)
+	env.Run = r
+	return verify.Run(ctx, env, jobs, opts.Drill), nil
+}
+
+// verifyEvents turns package verify's reports into events, masked.
+type verifyEvents struct {
+	sink Sink
+	mask func(string) string
+}
+
+func (v verifyEvents) Step(svc, msg string) {
+	v.sink.Event(Event{Kind: Step, Service: svc, Message: v.mask(msg)})
+}
+
+func (v verifyEvents) Done(r verify.Result) {
+	res := verifyResult(r, v.mask)
+	v.sink.Event(Event{Kind: Done, Service: r.Service, Strategy: r.Strategy, Result: &res})
+}
