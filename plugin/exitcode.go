@@ -5,8 +5,8 @@ import (
 	"errors"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/failure"
 	"github.com/docker-backup/docker-backup/internal/app"
+	"github.com/docker-backup/docker-backup/internal/failure"
 	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
@@ -18,12 +18,9 @@ const (
 	ExitInterrupted = 130 // interrupted by Ctrl-C, SIGTERM or the docker CLI
 )
 
-// errUsage marks errors in how the command was called.
-var errUsage = errors.New("usage error")
-
 // usageErrorf returns an error in how the command was called: it exits with ExitUsage.
 func usageErrorf(format string, args ...any) error {
-	return failure.Newf(errUsage, format, args...)
+	return failure.Newf(app.ErrUsage, format, args...)
 }
 
 // exitCode maps an error from a command onto the documented exit codes.
@@ -36,7 +33,7 @@ func exitCode(ctx context.Context, err error) int {
 		return coded.code
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return ExitInterrupted
-	case errors.Is(err, errUsage), errors.Is(err, app.ErrUsage), errors.Is(err, composeext.ErrInvalid), errors.Is(err, restore.ErrRefused):
+	case errors.Is(err, app.ErrUsage), errors.Is(err, composeext.ErrInvalid), errors.Is(err, restore.ErrRefused):
 		return ExitUsage
 	default:
 		return ExitFailure

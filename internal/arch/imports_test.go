@@ -22,7 +22,7 @@ var layers = [][]string{
 	// Repository series and the program inside helper containers.
 	{"internal/snapshot", "internal/agent", "internal/agentimage"},
 	// Features that own their part of x-backup: type, defaults, validation and behaviour.
-	{"internal/schedule", "internal/metrics", "internal/notify", "internal/retention", "internal/health", "internal/engine/enginetest"},
+	{"internal/schedule", "internal/metrics", "internal/notify", "internal/retention", "internal/engine/enginetest"},
 	// Loads a compose project and routes each part of x-backup to the feature that owns it.
 	{"composeext"},
 	// Helper containers that run restic and the agent; the run's lifecycle above them.
