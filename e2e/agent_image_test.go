@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,6 +17,7 @@ import (
 // shell-less restic image) and names it with --agent-image: a volumes backup and a
 // restore run every helper from that image, as is, and the data comes back.
 func TestAgentImagePrebuilt(t *testing.T) {
+	t.Parallel()
 	image := makeImage(t)
 
 	p := newProject(t, "restore-files")
@@ -42,25 +44,52 @@ func TestAgentImagePrebuilt(t *testing.T) {
 	}
 }
 
-// makeImage builds the helper image with `make image` on restic-bare, the shell-less
-// restic image, under a name of this run; cleanup removes it.
+// madeImage is the helper image `make image` built for this run: built once, by the
+// first test that needs it, and removed by TestMain (removeMadeImage).
+var madeImage struct {
+	mu    sync.Mutex
+	built bool
+	name  string
+	err   error
+}
+
+// makeImage returns the helper image built with `make image` on restic-bare, the
+// shell-less restic image, under a name of this run, building it the first time.
 func makeImage(t *testing.T) string {
 	t.Helper()
-	name := runPrefix + "-agent"
-	make := exec.Command("make", "image", "RESTIC_IMAGE="+env.resticBareImage, "IMAGE="+name, "VERSION=e2e")
-	make.Dir = env.root
-	make.Env = env.base
-	if out, err := make.CombinedOutput(); err != nil {
-		t.Fatalf("make image: %v\n%s", err, out)
+	madeImage.mu.Lock()
+	defer madeImage.mu.Unlock()
+	if !madeImage.built {
+		madeImage.built = true
+		name := runPrefix + "-agent"
+		make := exec.Command("make", "image", "RESTIC_IMAGE="+env.resticBareImage, "IMAGE="+name, "VERSION=e2e")
+		make.Dir = env.root
+		make.Env = env.base
+		if out, err := make.CombinedOutput(); err != nil {
+			madeImage.err = fmt.Errorf("make image: %w\n%s", err, out)
+		}
+		madeImage.name = name
 	}
-	t.Cleanup(func() { runDocker(t, "image", "rm", name+":dev", name+":e2e") })
-	return name + ":dev"
+	if madeImage.err != nil {
+		t.Fatal(madeImage.err)
+	}
+	return madeImage.name + ":dev"
+}
+
+// removeMadeImage removes the image makeImage built, if a test had it built.
+func removeMadeImage() {
+	madeImage.mu.Lock()
+	defer madeImage.mu.Unlock()
+	if madeImage.name != "" {
+		cmdSpec{argv: []string{"docker", "image", "rm", madeImage.name + ":dev", madeImage.name + ":e2e"}}.run()
+	}
 }
 
 // TestAgentBinaryTheEngineCannotRun gives the plugin a binary for its helper image that
 // the engine cannot run (as a Mac's docker-backup would be): up fails with one line that
 // says to name a prebuilt image, before anything is stopped or created.
 func TestAgentBinaryTheEngineCannotRun(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run-stop")
 	script := filepath.Join(t.TempDir(), "docker-backup")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho not a Linux binary\n"), 0o755); err != nil {

@@ -21,10 +21,8 @@ import (
 // stops (the stop: true service keeps running, its StartedAt unchanged, no snapshot
 // added) with one line naming the setting and both engines' IDs, exit code 2.
 func TestEngineSocket(t *testing.T) {
-	e := startRemoteEngine(t)
-	start := time.Now()
-	e.Load(t, env.resticBareImage, env.dbImage)
-	t.Logf("%s and %s loaded into the second engine in %s", env.resticBareImage, env.dbImage, time.Since(start).Round(time.Millisecond))
+	t.Parallel()
+	e := sharedRemoteEngine(t)
 
 	repo := filepath.Join(t.TempDir(), "repository")
 	if err := os.Mkdir(repo, 0o700); err != nil {

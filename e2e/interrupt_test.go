@@ -82,6 +82,7 @@ func exitCodeOf(err error) int {
 }
 
 func TestUpInterrupted(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "interrupt")
 	// Enough data that the copy is still running when the test interrupts it.
 	p.exec(t, "files", "sh", "-c", "head -c 500000000 /dev/urandom > /srv/data/big")

@@ -57,6 +57,7 @@ func deadRunLines(stderr string) []string {
 // but first starts the service again and removes the staging volumes, and the live
 // volume is wholly the old content or wholly the restored one.
 func TestForgetRecoversKilledRestore(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", "cd /srv/uploads && mkdir -p d && for i in 1 2 3 4 5 6 7 8; do echo snap $i > d/f$i; done && echo small > small")
 	live := p.volume(t, "uploads")
@@ -137,6 +138,7 @@ func TestForgetRecoversKilledRestore(t *testing.T) {
 // service runs the check: snapshots and status, which change nothing, leave the copy
 // and each name it in one line with the commands that remove it; the next up does.
 func TestReadOnlyCommandsNameKilledVerify(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "recover-next")
 	p.pgSQL(t, "pg", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 20) g;")
 	p.mustBackup(t, "up")

@@ -52,11 +52,8 @@ type traffic struct {
 // PostgreSQL dump and the restore of the volume each move less than 1 % of the dump's
 // size in each direction, and the data comes back exactly.
 func TestRemoteEngineBackupRestore(t *testing.T) {
-	e := startRemoteEngine(t)
-	start := time.Now()
-	// restic-bare is what the plugin builds its helper image on (DOCKER_BACKUP_IMAGE).
-	e.Load(t, env.resticBareImage, env.dbImage)
-	t.Logf("%s and %s loaded into the second engine in %s", env.resticBareImage, env.dbImage, time.Since(start).Round(time.Millisecond))
+	t.Parallel()
+	e := sharedRemoteEngine(t)
 
 	// The repository is a folder on the engine's host (the same machine here), the
 	// password file is on the client.
@@ -69,7 +66,7 @@ func TestRemoteEngineBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start = time.Now()
+	start := time.Now()
 	p.pgSQL(t, fmt.Sprintf("CREATE TABLE blobs (id int PRIMARY KEY, body text); "+
 		"INSERT INTO blobs SELECT g, (SELECT string_agg(md5(g || ':' || k), '') FROM generate_series(1, 8) k) "+
 		"FROM generate_series(1, %d) g;", remoteRows))

@@ -73,6 +73,7 @@ func checkStoppedOnce(t *testing.T, slow string, since time.Time) {
 // to stop: the stop is finished, never cut short, and the service runs again after
 // Ctrl-C, or after the next command when the plugin was killed.
 func TestUpInterruptedDuringStop(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run-stop")
 	p.exec(t, "slow", "sh", "-c", "echo kept > /srv/data/file")
 	slow := p.container(t, "slow")
@@ -166,6 +167,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 // stopped (recorded) for its copy, then compose recreates that service: the container
 // the record names no longer exists. The next up warns, carries on and succeeds.
 func TestUpRecordedContainerRecreated(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	// The last up backs up db too: its sqlite preset refuses a missing database file.
 	p.seedNotes(t, 10, "note")
@@ -221,6 +223,7 @@ func TestUpRecordedContainerRecreated(t *testing.T) {
 // with stop_grace_period: 30s, is given that time, so the copy holds its clean state
 // (the engine's default 10 s would have killed it with its state still dirty).
 func TestUpStopWaitsForACleanShutdown(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run-stop")
 	if got := p.exec(t, "graceful", "cat", "/srv/state/shutdown"); got != "dirty\n" {
 		t.Fatalf("graceful's state %q before the backup, want dirty", got)

@@ -22,6 +22,7 @@ import (
 // fails up in one line naming the holder, with nothing stored; with --retry-lock, up
 // waits and succeeds once the holder has ended.
 func TestUpLockHeldByAnother(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	p.seedNotes(t, 50, "note")
 	repo, key := p.localRepo()
@@ -160,6 +161,7 @@ func TestUpLockHeldByAnother(t *testing.T) {
 // partial snapshot is committed at all. snapshots and restore, run before any up, see only the good
 // snapshot, and the next up works.
 func TestUpKilledMidDump(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	p.seedNotes(t, 50, "note")
@@ -231,6 +233,7 @@ func TestUpKilledMidDump(t *testing.T) {
 // TestUpConcurrentRuns starts two ups of one project together: the second waits for
 // the first (or gives up with one clear line), and no snapshot is lost.
 func TestUpConcurrentRuns(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	p.seedNotes(t, 20, "note")

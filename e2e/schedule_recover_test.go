@@ -88,6 +88,7 @@ func (p *project) statusRows(t *testing.T) map[string]statusRow {
 // says what recovery did, and `status` shows the run interrupted, with the service
 // that was left stopped and when it was started again.
 func TestSchedulerKilledRecovers(t *testing.T) {
+	t.Parallel()
 	p, id, hooks, pings := newRecoverProject(t)
 	begun, other := firstBegun(t, id)
 	p.exec(t, begun, "sh", "-c", "head -c 512M /dev/urandom > /data/big")
@@ -98,7 +99,7 @@ func TestSchedulerKilledRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(compose, []byte(strings.Replace(string(data), `"@every 15s"`, `"0 3 1 1 *"`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(compose, []byte(strings.Replace(string(data), `"@every 10s"`, `"0 3 1 1 *"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	stopped := p.container(t, begun)
@@ -178,6 +179,7 @@ func TestSchedulerKilledRecovers(t *testing.T) {
 // first interrupted and the second skipped (not begun), never failed; the healthcheck
 // gets its start, then the summary on its log endpoint, and no /fail.
 func TestSchedulerStoppedInterrupted(t *testing.T) {
+	t.Parallel()
 	p, id, hooks, pings := newRecoverProject(t)
 	begun, other := firstBegun(t, id)
 	if r := runDocker(t, "stop", id); r.code != 0 {

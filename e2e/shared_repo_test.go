@@ -24,6 +24,7 @@ import (
 // and `restic check` is clean. Then the plugin of one machine is killed (kill -9)
 // mid-dump in that set-up: nothing of that dump is committed.
 func TestUpSharedRepository(t *testing.T) {
+	t.Parallel()
 	shared := t.TempDir()
 	repo, key := filepath.Join(shared, "repo"), filepath.Join(shared, "repo.key")
 	initRepo(t, repo, key)
@@ -256,6 +257,7 @@ func (rd *reader) stop(t *testing.T) int {
 // but one that an earlier version's killed run left is still never listed or restored,
 // and the next up forgets it and says so.
 func TestUpForgetsAnEarlierVersionsUnconfirmedDump(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	initRepo(t, repo, key)

@@ -27,6 +27,7 @@ import (
 // volume and the service's own volume are unchanged after each, no helper mounts /, and
 // a completed restore puts the forged files into the live volume as plain data.
 func TestRestoreForgedSwapFiles(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap-forged")
 	root := strings.TrimSpace(mustDocker(t, "info", "--format", "{{.DockerRootDir}}"))
 	live := p.volume(t, "data")

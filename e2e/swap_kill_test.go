@@ -21,6 +21,7 @@ import (
 // be exactly the old tree or exactly the restored one, never a mix, and the next
 // restore must finish, leaving the restored tree and the service running.
 func TestSwapKilledMidSwap(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	fill := func(prefix string, n int) {
 		p.exec(t, "many", "sh", "-c", `cd /srv/many && find . -mindepth 1 -delete && i=0; while [ $i -lt $1 ]; do echo "$0 $i" > "$0$i"; mkdir -p "d$0$((i % 50))"; i=$((i+1)); done`, prefix, strconv.Itoa(n))
@@ -134,6 +135,7 @@ func helperEvents(t *testing.T, p *project, event, kind string) <-chan string {
 // from it before it starts the service again, so the folder is exactly the restored
 // tree, never a mix.
 func TestSwapHelperKilledMidSwap(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	p.exec(t, "folder", "sh", "-c", `cd /srv/folder && i=0; while [ $i -lt 1000 ]; do head -c 262144 /dev/urandom > "f$i"; i=$((i+1)); done`)
 	folder := filepath.Join(p.dir, "folder")

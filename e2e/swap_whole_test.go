@@ -25,6 +25,7 @@ const cpFiles = 300
 // the restore or wholly the snapshot's, both the same, the service runs, the restore
 // exited 0 only if both are the snapshot's, and a failed one names both volumes.
 func TestRestoreTwoVolumesWhole(t *testing.T) {
+	t.Parallel()
 	var device string
 	p := newPreparedProject(t, "swap-whole", func(p *project) {
 		device = filepath.Join(p.dir, "cp-device")

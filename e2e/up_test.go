@@ -93,6 +93,7 @@ func sha256Hex(s string) string {
 }
 
 func TestUp(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "up")
 	seedUpProject(t, p)
 	repo, password := filepath.Join(p.dir, "backups"), filepath.Join(p.dir, "backups.key")
@@ -237,6 +238,7 @@ func TestUp(t *testing.T) {
 }
 
 func TestUpS3(t *testing.T) {
+	t.Parallel()
 	m := startMinio(t)
 	p := newProject(t, "up")
 	seedUpProject(t, p)

@@ -16,6 +16,7 @@ import (
 // has neither, but keeps its read-only configuration file; restore with a malformed
 // snapshot selector exits 2 with one line, a well-formed ID that no snapshot has 1.
 func TestVerifyBinds(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "verify-binds")
 	p.exec(t, "files", "sh", "-c", "mkdir -p /data/docs && printf 'hello\\n' > /data/docs/readme.txt")
 	p.pgSQL(t, "pg", "CREATE TABLE notes (id int PRIMARY KEY); INSERT INTO notes VALUES (1), (2);")

@@ -262,6 +262,7 @@ func labelsOf(t *testing.T, kind, id string) map[string]string {
 // each: nothing of the drill is left, no live container was stopped or started, and the
 // live data is unchanged.
 func TestVerifyGoodBackups(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "verify-db")
 	p.pgSQL(t, "pg", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 500) g;")
 	p.mariaSQL(t, "CREATE TABLE items (id int PRIMARY KEY, name varchar(40)); INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');")
@@ -494,6 +495,7 @@ func TestVerifyGoodBackups(t *testing.T) {
 // no table fails the preset's default check; a check of the service's own then decides.
 // Nothing is left and the live servers are untouched.
 func TestVerifyBadBackups(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "verify-bad")
 	p.pgSQL(t, "garbage", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 20) g;")
 	p.mustBackup(t, "up")
