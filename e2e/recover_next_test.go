@@ -3,42 +3,13 @@
 package e2e
 
 import (
-	"bufio"
-	"errors"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // recoveringCommands ends the line a read-only command prints about a dead run.
 const recoveringCommands = "the next docker backup up, restore, verify or forget of the project "
-
-// containerDies reports when the engine says that container id died, from now until the
-// test ends: the moment a run stops a service.
-func containerDies(t *testing.T, id string) <-chan struct{} {
-	t.Helper()
-	events := exec.Command("docker", "events", "--format", "{{.Action}}", "--filter", "type=container",
-		"--filter", "container="+id, "--filter", "event=die")
-	events.Env = env.base
-	out, err := events.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := events.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = events.Process.Kill(); _ = events.Wait() })
-	died := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			close(died)
-		}
-	}()
-	return died
-}
 
 // deadRunLines are the lines of stderr that say what a dead run left.
 func deadRunLines(stderr string) []string {
@@ -69,22 +40,8 @@ func TestForgetRecoversKilledRestore(t *testing.T) {
 
 	died := containerDies(t, files)
 	s := p.start(t, nil, pluginBin(), "restore", "files", "--yes")
-	select {
-	case <-died:
-		s.signal(t, syscall.SIGKILL)
-	case <-s.done:
-		t.Fatalf("the restore ended before it stopped the service: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("the restore did not stop the service within %s", helperWait)
-	}
-	s.wait(t, helperWait)
-	// A swap helper the plugin started goes on without it; recovery waits for it too.
-	eventually(t, helperWait, "the swap helper to end", func() error {
-		if ids := lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")); len(ids) > 0 {
-			return errors.New("still running")
-		}
-		return nil
-	})
+	killAt(t, s, died, "it stopped the service")
+	p.waitSwapHelpersGone(t)
 	if st := state(t, files); st != "exited" {
 		t.Fatalf("the service is %q after the restore was killed while it was stopped, want exited", st)
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // manyEntries is how many top-level entries TestSwapManyEntries restores: far past
@@ -156,14 +155,7 @@ func (p *project) restoreWithStagingRemoved(t *testing.T) (result, bool) {
 	t.Helper()
 	died := helperEvents(t, p, "die", "restore")
 	s := p.start(t, nil, pluginBin(), "restore", "app", "--yes")
-	var helper string
-	select {
-	case helper = <-died:
-	case <-s.done:
-		t.Fatalf("the restore ended before its restore helper exited: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("no restore helper exited within %s", helperWait)
-	}
+	helper := awaitMoment(t, s, died, "its restore helper exited")
 	s.signal(t, syscall.SIGSTOP)
 	swapped := lines(mustDocker(t, "ps", "-aq", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap"))
 	if len(swapped) == 0 {

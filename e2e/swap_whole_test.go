@@ -131,14 +131,7 @@ func (w *wholePair) round(t *testing.T, m wholeMoment, pluginToo bool) bool {
 	starts := helperEvents(t, p, "start", "restore-swap")
 	died := helperEvents(t, p, "die", "restore-swap")
 	s := p.start(t, nil, pluginBin(), "restore", "pair@"+w.snap, "--yes")
-	var helper string
-	select {
-	case helper = <-starts:
-	case <-s.done:
-		t.Fatalf("the restore ended before its swap helper started: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("no swap helper started within %s", helperWait)
-	}
+	helper := awaitMoment(t, s, starts, "its swap helper started")
 	caught, pluginKilled := w.waitMoment(t, m, before, died, s), false
 	if caught {
 		if pluginToo {
