@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -102,6 +104,35 @@ func (p *project) waitSwapHelpersGone(t *testing.T) {
 	eventually(t, helperWait, "the swap helper to end", func() error {
 		if ids := lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")); len(ids) > 0 {
 			return errors.New("still running")
+		}
+		return nil
+	})
+}
+
+// killMidDump runs up of db with compose.partial.yaml (a dump that sends its first
+// bytes, touches /tmp/partial-dump-sent and hangs), kills the plugin (kill -9) once it
+// did, and waits for the orphaned dump helper, and the dump in db's container, to end.
+func (p *project) killMidDump(t *testing.T) {
+	t.Helper()
+	killed := p.start(t, nil, pluginBin(), "-f", "compose.yaml", "-f", "compose.partial.yaml", "up", "db")
+	helper := p.waitHelper(t, "dump")
+	eventually(t, helperWait, "the dump to send its first bytes", func() error {
+		if r := p.tryExec(t, "db", "", "test", "-e", "/tmp/partial-dump-sent"); r.code != 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	killed.signal(t, syscall.SIGKILL)
+	killed.wait(t, helperWait)
+	eventually(t, helperWait, "the orphaned dump helper to end", func() error {
+		if s := state(t, helper); s == "running" {
+			return errors.New("still running")
+		}
+		return nil
+	})
+	eventually(t, helperWait, "the orphaned dump to be ended in its container", func() error {
+		if ps := p.processes(t, "db"); strings.Contains(ps, "sleep 300") {
+			return fmt.Errorf("still running:\n%s", ps)
 		}
 		return nil
 	})
