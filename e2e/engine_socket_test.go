@@ -24,14 +24,7 @@ func TestEngineSocket(t *testing.T) {
 	t.Parallel()
 	e := sharedRemoteEngine(t)
 
-	repo := filepath.Join(t.TempDir(), "repository")
-	if err := os.Mkdir(repo, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := newRemoteProject(t, e, "engine-socket", "E2E_SOCKET_REPOSITORY="+repo)
-	if err := os.WriteFile(filepath.Join(p.dir, "backup-password"), []byte("e2e-"+randomHex(16)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, _ := newRemoteFolderProject(t, e, "engine-socket", "E2E_SOCKET_REPOSITORY")
 	// The plugin reaches the second engine at its socket, as a local engine: DOCKER_HOST
 	// wins over any context.
 	local := func(args ...string) result {

@@ -57,14 +57,7 @@ func TestRemoteEngineBackupRestore(t *testing.T) {
 
 	// The repository is a folder on the engine's host (the same machine here), the
 	// password file is on the client.
-	repo := filepath.Join(t.TempDir(), "repository")
-	if err := os.Mkdir(repo, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := newRemoteProject(t, e, "remote-backup", "E2E_REMOTE_REPOSITORY="+repo)
-	if err := os.WriteFile(filepath.Join(p.dir, "backup-password"), []byte("e2e-"+randomHex(16)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, repo := newRemoteFolderProject(t, e, "remote-backup", "E2E_REMOTE_REPOSITORY")
 
 	start := time.Now()
 	p.pgSQL(t, fmt.Sprintf("CREATE TABLE blobs (id int PRIMARY KEY, body text); "+
