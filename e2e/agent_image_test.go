@@ -23,20 +23,26 @@ func TestAgentImagePrebuilt(t *testing.T) {
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", "echo one > /srv/uploads/a && mkdir -p /srv/uploads/d && echo two > /srv/uploads/d/b")
 	before := volumeTree(t, p.volume(t, "uploads"))
-	since := time.Now()
+	created := recordContainerEvents(t, "event=create", "label="+labelProject+"="+p.name)
 	p.mustBackup(t, "--agent-image", image, "up", "files")
 	p.exec(t, "files", "sh", "-c", "rm -rf /srv/uploads/d && echo changed > /srv/uploads/a")
 	p.mustBackup(t, "--agent-image", image, "restore", "files", "--yes")
 	if got := volumeTree(t, p.volume(t, "uploads")); got != before {
 		t.Errorf("restored tree:\n%s\nwant:\n%s", got, before)
 	}
-	// Every container of ours these commands created ran the named image.
-	out := mustDocker(t, "events", "--since", fmt.Sprint(since.Unix()), "--until", fmt.Sprint(time.Now().Unix()+1),
-		"--filter", "type=container", "--filter", "event=create", "--filter", "label="+labelProject+"="+p.name, "--format", "{{.From}}")
-	images := lines(out)
-	if len(images) < 3 {
-		t.Fatalf("saw %d containers of ours created (%q), want the anchors and helpers of up and restore", len(images), images)
-	}
+	// Every container of ours these commands created ran the named image. They were
+	// created before the commands ended: their events are here or on their way.
+	var images []string
+	eventually(t, 10*time.Second, "the create events of up's and restore's containers", func() error {
+		images = nil
+		for _, ev := range created.of("", time.Time{}, time.Time{}) {
+			images = append(images, ev.image)
+		}
+		if len(images) < 3 {
+			return fmt.Errorf("saw %d containers of ours created (%q), want the anchors and helpers of up and restore", len(images), images)
+		}
+		return nil
+	})
 	for _, img := range images {
 		if img != image {
 			t.Errorf("a container of ours ran %s, want the named %s", img, image)

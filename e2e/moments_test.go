@@ -19,7 +19,8 @@ import (
 // from now until the test ends or stop is called, and returns its output line by line.
 func dockerEvents(t *testing.T, format string, filters ...string) (events *bufio.Scanner, stop func()) {
 	t.Helper()
-	argv := []string{"events", "--format", format}
+	// --since now: the events the engine sends while the CLI connects count too.
+	argv := []string{"events", "--format", format, "--since", time.Now().Format(time.RFC3339Nano)}
 	for _, f := range filters {
 		argv = append(argv, "--filter", f)
 	}
