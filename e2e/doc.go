@@ -37,6 +37,9 @@
 //     (helperEvents, containerDies: engine events, dockerEvents) and awaitMoment only
 //     waits for that moment; p.startWatched and killAtHit do the same for a string of
 //     its output.
+//   - recordContainerEvents records engine events live from the moment it starts; ask
+//     it, never `docker events --since … --until …`: the engine keeps only its last 256
+//     events, which the tests running beside one push out within seconds.
 //
 // Every test calls t.Parallel(): it owns its project names, volumes, repositories and
 // contexts, and finds what it made by its project's labels, never by a listing of the
