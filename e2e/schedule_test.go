@@ -12,7 +12,7 @@ import (
 
 // scheduleWait bounds the wait for a scheduled job to run (a tick is skipped while
 // another job runs), under the load of the tests that run beside it.
-const scheduleWait = 3 * time.Minute
+const scheduleWait = 5 * time.Minute
 
 // TestScheduler: the scheduler runs as a service of the project (the file `schedule
 // --print` writes) and backs up on x-backup.schedule by itself: within three minutes
