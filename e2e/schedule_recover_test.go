@@ -125,7 +125,7 @@ func TestSchedulerKilledRecovers(t *testing.T) {
 		return nil
 	})
 	t.Logf("%s runs again %s after the kill", begun, time.Since(killed).Round(100*time.Millisecond))
-	awaitLog(t, id, "recovered: "+begun+" started again at", 1, 10*time.Second)
+	awaitLog(t, id, "recovered: "+begun+" started again at", 1, 30*time.Second)
 	log := schedulerLog(t, id)
 	if !strings.Contains(log, "up started at") || !strings.Contains(log, "was interrupted: the scheduler died during the run") ||
 		!strings.Contains(log, "recovery: started container "+stopped[:12]+" again") {
