@@ -85,7 +85,7 @@ func awaitMoment[T any](t *testing.T, s *started, moment <-chan T, what string) 
 	case <-s.done:
 		t.Fatalf("%s ended before %s: %v", s.argv, what, s.res)
 	case <-time.After(helperWait):
-		t.Fatalf("%s: not %s within %s", s.argv, what, helperWait)
+		t.Fatalf("%s: waited %s for the moment %s", s.argv, helperWait, what)
 	}
 	return v
 }
