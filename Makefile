@@ -5,6 +5,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Extra flags for the e2e run, e.g. E2EFLAGS=-v or E2EFLAGS='-run TestVersion'.
 E2EFLAGS ?=
+# How many e2e tests run at once (each is its own compose project). They mostly wait on
+# the engine, so more than the cores; measured on 2 cores (see e2e/doc.go).
+E2E_PARALLEL ?= 4
 
 # The restic image `make image` builds the helper image on, and the image's name.
 RESTIC_IMAGE ?= restic/restic:0.18.1
@@ -37,7 +40,7 @@ unit:
 # The harness (e2e/main_test.go) builds the images with e2e/images/build.sh first:
 # about 10 minutes the first time, seconds afterwards.
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 60m $(E2EFLAGS) ./e2e/...
+	$(GO) test -tags e2e -count=1 -timeout 60m -parallel $(E2E_PARALLEL) $(E2EFLAGS) ./e2e/...
 
 bench:
 	$(GO) test -run '^$$' -bench . ./...

@@ -67,6 +67,13 @@ func (p *byteProxy) Reset() {
 	p.out.Store(0)
 }
 
+// isClosed tells whether Close has run.
+func (p *byteProxy) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
 // Close stops listening, cuts the open connections and waits for their pipes to end.
 func (p *byteProxy) Close() {
 	p.mu.Lock()
@@ -167,6 +174,7 @@ func (p *byteProxy) copy(dst, src net.Conn, n *atomic.Int64) {
 // only once its input has ended: the half-close must get through, and both directions
 // are counted to the byte.
 func TestRemoteEngineProxyCounts(t *testing.T) {
+	t.Parallel()
 	socket := filepath.Join(t.TempDir(), "echo.sock")
 	ln, err := net.Listen("unix", socket)
 	if err != nil {

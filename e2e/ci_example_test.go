@@ -81,6 +81,7 @@ func (p *project) snapshotData(t *testing.T, id string) string {
 }
 
 func TestCIExampleRefusesBeforeDeploying(t *testing.T) {
+	t.Parallel()
 	p := newCIProject(t)
 	app := p.container(t, "app")
 
@@ -118,6 +119,7 @@ func TestCIExampleRefusesBeforeDeploying(t *testing.T) {
 }
 
 func TestCIExampleFailedBackupDeploysNothing(t *testing.T) {
+	t.Parallel()
 	p := newCIProject(t)
 	app := p.container(t, "app")
 	r, events := p.ciDeploy(t, []string{composeEnv(), "MIGRATE=touch migrated"}, "-f", "compose.yaml", "-f", "compose.failing-backup.yaml")
@@ -142,6 +144,7 @@ func TestCIExampleFailedBackupDeploysNothing(t *testing.T) {
 }
 
 func TestCIExampleBacksUpThenDeploysAndMigrates(t *testing.T) {
+	t.Parallel()
 	p := newCIProject(t)
 	// No COMPOSE: the script finds the machine's compose tool itself.
 	migrate := `$COMPOSE "$@" exec -T app sh -c 'test "$APP_RELEASE" = 2 && echo v2 > ` + dataFile + `'`
@@ -168,6 +171,7 @@ func TestCIExampleBacksUpThenDeploysAndMigrates(t *testing.T) {
 }
 
 func TestCIExampleFailedMigrationNamesTheSnapshot(t *testing.T) {
+	t.Parallel()
 	p := newCIProject(t)
 	migrate := `$COMPOSE "$@" exec -T app sh -c 'echo half-migrated > ` + dataFile + `; exit 3'`
 	flags := []string{"-f", "compose.yaml", "-f", "compose.release2.yaml"}

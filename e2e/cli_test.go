@@ -49,6 +49,7 @@ func checkVersion(t *testing.T, global ...string) {
 }
 
 func TestDockerHelpListsBackup(t *testing.T) {
+	t.Parallel()
 	r := runDocker(t, "--help")
 	if r.code != 0 {
 		t.Fatalf("%v", r)
@@ -66,6 +67,7 @@ func TestDockerHelpListsBackup(t *testing.T) {
 }
 
 func TestPluginIsTheOneUnderTest(t *testing.T) {
+	t.Parallel()
 	out := mustDocker(t, "info", "--format", `{{range .ClientInfo.Plugins}}{{.Name}} {{.Path}}{{"\n"}}{{end}}`)
 	for _, l := range lines(out) {
 		if name, path, _ := strings.Cut(l, " "); name == "backup" {
@@ -79,6 +81,7 @@ func TestPluginIsTheOneUnderTest(t *testing.T) {
 }
 
 func TestBackupHelp(t *testing.T) {
+	t.Parallel()
 	r := runDocker(t, "backup", "--help")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("%v", r)
@@ -100,6 +103,7 @@ func TestBackupHelp(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	checkVersion(t)
 
 	r := runDocker(t, "backup", "version")
@@ -117,6 +121,7 @@ func TestVersion(t *testing.T) {
 // are untouched): one for the engine, which must work, and one for a socket that does
 // not exist, which must fail, so the plugin is seen to follow --context.
 func TestVersionContext(t *testing.T) {
+	t.Parallel()
 	good, bad := runPrefix+"good", runPrefix+"bad"
 	mustDocker(t, "context", "create", good, "--docker", "host="+env.dockerHost)
 	t.Cleanup(func() { runDocker(t, "context", "rm", "-f", good) })
@@ -128,6 +133,7 @@ func TestVersionContext(t *testing.T) {
 }
 
 func TestVersionHost(t *testing.T) {
+	t.Parallel()
 	checkVersion(t, "-H", env.dockerHost)
 	checkUnreachable(t, "-H", "unix:///nonexistent/docker.sock")
 }
@@ -146,6 +152,7 @@ func checkUnreachable(t *testing.T, global ...string) {
 }
 
 func TestBadComposeFile(t *testing.T) {
+	t.Parallel()
 	const missing = "/nonexistent/compose.yaml"
 	r := cmdSpec{argv: []string{"docker", "backup", "-f", missing, "plan"}, dir: t.TempDir()}.run()
 	if r.code != 2 {

@@ -24,12 +24,30 @@
 //     that bind-mount the host's / ; hostTree is volumeTree's manifest read on the host.
 //   - startMinio serves an S3 bucket on 127.0.0.1 (reach it from a container with host
 //     networking).
-//   - startRemoteEngine starts a second dockerd in a network namespace of its own,
-//     reachable as a docker context (e.Context, tcp://127.0.0.1) through a proxy that
-//     counts the bytes each way (e.Proxy.BytesIn, BytesOut, Reset): the plugin sees a
-//     remote engine. e.Load copies images into it, e.Docker runs docker on its socket
-//     (e.Socket, uncounted), e.Cmd and e.Backup run through the context. Needs root,
-//     ip and nsenter.
+//   - sharedRemoteEngine gives the test its own view of the second engine the remote
+//     tests share: a dockerd in a network namespace of its own, started once by the
+//     first test that asks (with the restic, restic-bare and database images loaded),
+//     stopped and checked to leave nothing by TestMain. The view is a docker context
+//     (e.Context, tcp://127.0.0.1) through a proxy of the test's own that counts the
+//     bytes each way (e.Proxy.BytesIn, BytesOut, Reset): the plugin sees a remote
+//     engine. e.Docker runs docker on its socket (e.Socket, uncounted), e.Cmd and
+//     e.Backup run through the context. startRemoteEngine starts an engine for one test
+//     alone (one that kills it). Needs root, ip and nsenter.
+//   - p.start starts a command; killAt kills it (kill -9) the moment a channel fires
+//     (helperEvents, containerDies: engine events, dockerEvents) and awaitMoment only
+//     waits for that moment; p.startWatched and killAtHit do the same for a string of
+//     its output.
+//   - recordContainerEvents records engine events live from the moment it starts; ask
+//     it, never `docker events --since … --until …`: the engine keeps only its last 256
+//     events, which the tests running beside one push out within seconds.
+//
+// Every test calls t.Parallel(): it owns its project names, volumes, repositories and
+// contexts, and finds what it made by its project's labels, never by a listing of the
+// whole engine. `make e2e` runs E2E_PARALLEL of them at once (4: the tests mostly wait
+// on the engine, but restic's key derivation and the database servers need the cores
+// of a 2-core machine). Fixtures that take long are made once per run: the helper
+// image (provisionHelperImage), the `make image` image (makeImage), the second engine.
+// Schedules are in seconds (@every 10s), so no test waits on the minute clock.
 //
 // Compose files use ${DOCKER_BACKUP_E2E_DB_IMAGE} for the database image: commands
 // `postgres`, `mariadbd` and `redis-server` with the official images' variables.

@@ -11,6 +11,7 @@ import (
 // engine through a proxy that counts the bytes: the dump streams inside its helper on
 // the engine's host, so only control traffic and restic's progress cross the client.
 func TestDumpStaysOnTheEngine(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	p.seedNotes(t, 10, "note")
 	// About 8 MiB of dump that does not compress away in transit.

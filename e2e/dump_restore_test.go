@@ -19,6 +19,7 @@ const restoreBound = 2 * time.Minute
 // Ctrl-C during a restore whose command reads nothing ends it with 130; neither leaves
 // a helper behind.
 func TestRestoreDumpEndsWhenEitherSideFails(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "dump-restore")
 	p.mustBackup(t, "up", "blob")
 

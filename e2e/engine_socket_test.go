@@ -21,19 +21,10 @@ import (
 // stops (the stop: true service keeps running, its StartedAt unchanged, no snapshot
 // added) with one line naming the setting and both engines' IDs, exit code 2.
 func TestEngineSocket(t *testing.T) {
-	e := startRemoteEngine(t)
-	start := time.Now()
-	e.Load(t, env.resticBareImage, env.dbImage)
-	t.Logf("%s and %s loaded into the second engine in %s", env.resticBareImage, env.dbImage, time.Since(start).Round(time.Millisecond))
+	t.Parallel()
+	e := sharedRemoteEngine(t)
 
-	repo := filepath.Join(t.TempDir(), "repository")
-	if err := os.Mkdir(repo, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := newRemoteProject(t, e, "engine-socket", "E2E_SOCKET_REPOSITORY="+repo)
-	if err := os.WriteFile(filepath.Join(p.dir, "backup-password"), []byte("e2e-"+randomHex(16)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, _ := newRemoteFolderProject(t, e, "engine-socket", "E2E_SOCKET_REPOSITORY")
 	// The plugin reaches the second engine at its socket, as a local engine: DOCKER_HOST
 	// wins over any context.
 	local := func(args ...string) result {

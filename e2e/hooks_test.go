@@ -44,6 +44,7 @@ func (p *project) snapshotFile(t *testing.T, service, file string) result {
 // outcome hook; after a failed dump, post and on_failure still ran. Excludes are the
 // service's paths.
 func TestUpHooks(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "hooks")
 	p.exec(t, "app", "sh", "-c", "mkdir -p /data/cache && echo scratch > /data/cache/tmp && echo kept > /data/file")
 
@@ -90,6 +91,7 @@ func TestUpHooks(t *testing.T) {
 // the service's container, with its children: by the service's timeout, and by Ctrl-C;
 // and that a second Ctrl-C exits at once, whatever the cleanup still does.
 func TestUpEndsDumpsInTheirContainer(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "hooks")
 
 	start := time.Now()

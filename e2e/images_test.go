@@ -12,6 +12,7 @@ import (
 // each server starts from its environment like the official image, with a named volume,
 // and stores and returns data.
 func TestDatabaseImage(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "databases")
 
 	vols := lines(mustDocker(t, "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+p.name))
@@ -60,6 +61,7 @@ func TestDatabaseImage(t *testing.T) {
 // TestMinio proves startMinio and resticJSON: restic makes a repository in the bucket
 // and lists its (no) snapshots.
 func TestMinio(t *testing.T) {
+	t.Parallel()
 	m := startMinio(t)
 	pw := passwordFile(t)
 	resticJSONEnv(t, m.Repo("repo"), pw, m.Env(), "init")
@@ -73,6 +75,7 @@ func TestMinio(t *testing.T) {
 // TestResticImage proves the restic helper image with a local repository: init, a
 // backup from stdin, and the snapshot that plain restic lists afterwards.
 func TestResticImage(t *testing.T) {
+	t.Parallel()
 	repo := t.TempDir()
 	pw := passwordFile(t)
 	resticJSON(t, repo, pw, "init")

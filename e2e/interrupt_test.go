@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// helperWait bounds the waits for a helper to appear or to finish.
-const helperWait = 2 * time.Minute
+// helperWait bounds the waits for a helper to appear or to finish (on a machine busy
+// with the tests beside it).
+const helperWait = 4 * time.Minute
 
 // startBackup starts `argv…` in the project's folder without waiting for it.
 func (p *project) startBackup(t *testing.T, argv ...string) *exec.Cmd {
@@ -82,6 +83,7 @@ func exitCodeOf(err error) int {
 }
 
 func TestUpInterrupted(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "interrupt")
 	// Enough data that the copy is still running when the test interrupts it.
 	p.exec(t, "files", "sh", "-c", "head -c 500000000 /dev/urandom > /srv/data/big")

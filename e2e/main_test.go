@@ -58,6 +58,12 @@ func TestMain(m *testing.M) {
 	code := 1
 	if err == nil {
 		code = m.Run()
+		// The second engine the remote tests shared, before leftovers looks for what
+		// second engines left.
+		if !stopSharedEngine() {
+			code = 1
+		}
+		removeMadeImage()
 		// The run's restic cache is shared by its tests (as a user's is by projects).
 		_ = exec.Command("docker", "volume", "rm", "-f", cacheVolume).Run()
 		if leaks := leftovers(); leaks != "" {

@@ -53,6 +53,7 @@ func promText(t *testing.T, r io.Reader) map[string]float64 {
 // and a volumes service (files), then check --metrics-file: each run's file parses, holds
 // the series, and the second up moves each service's last success forward.
 func TestMetricsFile(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	p.seedNotes(t, 10, "note")
 	p.exec(t, "files", "sh", "-c", "echo first > /srv/data/a.txt")

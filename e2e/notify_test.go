@@ -90,6 +90,7 @@ func (r *receiver) notices(t *testing.T) []notice {
 // one for the working service, and the healthcheck /start, then /fail. The URLs never
 // show in up's output.
 func TestNotify(t *testing.T) {
+	t.Parallel()
 	failures, successes, health := newReceiver(t), newReceiver(t), newReceiver(t)
 	p := newProject(t, "notify")
 	hcBase := health.url + "/ping/5f1c2a9e-0d4b-4e1a-9c3b-7a2d8e6f4b10"

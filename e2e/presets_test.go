@@ -115,6 +115,7 @@ const sqliteWriter = `i=0; while [ ! -e /tmp/stop-writer ]; do i=$((i + 1)); ` +
 // issue 9 found them lying (a rotated password, an empty server, a wrong path, a dump
 // cut off) and checks that nothing was stored. The subtests share one project, in order.
 func TestPresets(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "presets")
 	p.exec(t, "my", "sh", "-c", hideMariaDBNames)
 

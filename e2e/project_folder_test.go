@@ -14,6 +14,7 @@ import (
 // backup leaves them out and a restore of an older snapshot brings the data back while
 // the repository keeps all its snapshots and the newer compose file stays.
 func TestProjectFolderBind(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "project-folder")
 
 	r := p.backup(t, "plan")

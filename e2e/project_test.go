@@ -18,8 +18,9 @@ import (
 // a project like that) and a random part, so runs on the same engine stay apart.
 var runPrefix = "dbe2e" + randomHex(4)
 
-// readyTimeout bounds the wait for a project's servers to accept connections.
-const readyTimeout = 2 * time.Minute
+// readyTimeout bounds the wait for a project's servers to accept connections (a first
+// start initialises a database: long on a machine busy with the tests beside it).
+const readyTimeout = 4 * time.Minute
 
 func randomHex(n int) string {
 	b := make([]byte, n)

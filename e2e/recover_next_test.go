@@ -3,42 +3,13 @@
 package e2e
 
 import (
-	"bufio"
-	"errors"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // recoveringCommands ends the line a read-only command prints about a dead run.
 const recoveringCommands = "the next docker backup up, restore, verify or forget of the project "
-
-// containerDies reports when the engine says that container id died, from now until the
-// test ends: the moment a run stops a service.
-func containerDies(t *testing.T, id string) <-chan struct{} {
-	t.Helper()
-	events := exec.Command("docker", "events", "--format", "{{.Action}}", "--filter", "type=container",
-		"--filter", "container="+id, "--filter", "event=die")
-	events.Env = env.base
-	out, err := events.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := events.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = events.Process.Kill(); _ = events.Wait() })
-	died := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			close(died)
-		}
-	}()
-	return died
-}
 
 // deadRunLines are the lines of stderr that say what a dead run left.
 func deadRunLines(stderr string) []string {
@@ -57,6 +28,7 @@ func deadRunLines(stderr string) []string {
 // but first starts the service again and removes the staging volumes, and the live
 // volume is wholly the old content or wholly the restored one.
 func TestForgetRecoversKilledRestore(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", "cd /srv/uploads && mkdir -p d && for i in 1 2 3 4 5 6 7 8; do echo snap $i > d/f$i; done && echo small > small")
 	live := p.volume(t, "uploads")
@@ -68,22 +40,8 @@ func TestForgetRecoversKilledRestore(t *testing.T) {
 
 	died := containerDies(t, files)
 	s := p.start(t, nil, pluginBin(), "restore", "files", "--yes")
-	select {
-	case <-died:
-		s.signal(t, syscall.SIGKILL)
-	case <-s.done:
-		t.Fatalf("the restore ended before it stopped the service: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("the restore did not stop the service within %s", helperWait)
-	}
-	s.wait(t, helperWait)
-	// A swap helper the plugin started goes on without it; recovery waits for it too.
-	eventually(t, helperWait, "the swap helper to end", func() error {
-		if ids := lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")); len(ids) > 0 {
-			return errors.New("still running")
-		}
-		return nil
-	})
+	killAt(t, s, died, "it stopped the service")
+	p.waitSwapHelpersGone(t)
 	if st := state(t, files); st != "exited" {
 		t.Fatalf("the service is %q after the restore was killed while it was stopped, want exited", st)
 	}
@@ -137,6 +95,7 @@ func TestForgetRecoversKilledRestore(t *testing.T) {
 // service runs the check: snapshots and status, which change nothing, leave the copy
 // and each name it in one line with the commands that remove it; the next up does.
 func TestReadOnlyCommandsNameKilledVerify(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "recover-next")
 	p.pgSQL(t, "pg", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 20) g;")
 	p.mustBackup(t, "up")

@@ -52,24 +52,14 @@ type traffic struct {
 // PostgreSQL dump and the restore of the volume each move less than 1 % of the dump's
 // size in each direction, and the data comes back exactly.
 func TestRemoteEngineBackupRestore(t *testing.T) {
-	e := startRemoteEngine(t)
-	start := time.Now()
-	// restic-bare is what the plugin builds its helper image on (DOCKER_BACKUP_IMAGE).
-	e.Load(t, env.resticBareImage, env.dbImage)
-	t.Logf("%s and %s loaded into the second engine in %s", env.resticBareImage, env.dbImage, time.Since(start).Round(time.Millisecond))
+	t.Parallel()
+	e := sharedRemoteEngine(t)
 
 	// The repository is a folder on the engine's host (the same machine here), the
 	// password file is on the client.
-	repo := filepath.Join(t.TempDir(), "repository")
-	if err := os.Mkdir(repo, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := newRemoteProject(t, e, "remote-backup", "E2E_REMOTE_REPOSITORY="+repo)
-	if err := os.WriteFile(filepath.Join(p.dir, "backup-password"), []byte("e2e-"+randomHex(16)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, repo := newRemoteFolderProject(t, e, "remote-backup", "E2E_REMOTE_REPOSITORY")
 
-	start = time.Now()
+	start := time.Now()
 	p.pgSQL(t, fmt.Sprintf("CREATE TABLE blobs (id int PRIMARY KEY, body text); "+
 		"INSERT INTO blobs SELECT g, (SELECT string_agg(md5(g || ':' || k), '') FROM generate_series(1, 8) k) "+
 		"FROM generate_series(1, %d) g;", remoteRows))

@@ -14,25 +14,26 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
-// Stop stops the engine and removes everything startRemoteEngine made: the context and
-// proxy, dockerd (SIGTERM, then SIGKILL) and what it started, its cgroups, the mounts
-// left under its folder, the network namespace, the folder. It runs once; Cleanup calls
-// it too.
-func (e *remoteEngine) Stop(t testing.TB) {
+// reporter is where Stop and the checks of a stopped engine report: a test, or
+// TestMain's teardown (teardownReporter).
+type reporter interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Failed() bool
+}
+
+// Stop stops the engine and removes everything startSecondEngine made: dockerd
+// (SIGTERM, then SIGKILL) and what it started, its cgroups, the mounts left under its
+// folder, the network namespace, the folder. It runs once.
+func (e *secondEngine) Stop(t reporter) {
 	t.Helper()
 	e.stop.Do(func() {
 		if t.Failed() {
 			t.Logf("the second engine's log (tail):\n%s", e.logTail(40))
-		}
-		if e.Proxy != nil {
-			e.Proxy.Close()
-			if r := runDocker(t, "context", "rm", "-f", e.Context); r.code != 0 {
-				t.Errorf("removing the context %s: %v", e.Context, r)
-			}
 		}
 		if e.cmd != nil && e.cmd.Process != nil {
 			e.cmd.Process.Signal(syscall.SIGTERM)
@@ -62,7 +63,7 @@ func (e *remoteEngine) Stop(t testing.TB) {
 // and the processes of its containers, found by our folder or containerd namespace in
 // their command line or by our cgroup (all three names carry runPrefix and a random
 // part, so what they find is ours).
-func (e *remoteEngine) killStragglers(t testing.TB) {
+func (e *secondEngine) killStragglers(t reporter) {
 	t.Helper()
 	pids := e.stragglers()
 	for _, pid := range pids {
@@ -75,18 +76,20 @@ func (e *remoteEngine) killStragglers(t testing.TB) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if len(pids) > 0 {
-		eventually(t, 10*time.Second, "the second engine's processes to end", func() error {
-			if left := e.stragglers(); len(left) > 0 {
-				return fmt.Errorf("still running: %v", left)
+		deadline := time.Now().Add(10 * time.Second)
+		for left := e.stragglers(); len(left) > 0; left = e.stragglers() {
+			if time.Now().After(deadline) {
+				t.Errorf("waiting for the second engine's processes to end: still running after 10s: %v", left)
+				break
 			}
-			return nil
-		})
+			time.Sleep(250 * time.Millisecond)
+		}
 	}
 }
 
 // stragglers returns the processes whose command line names our folder or namespace,
 // or that are in our cgroup.
-func (e *remoteEngine) stragglers() []int {
+func (e *secondEngine) stragglers() []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, d := range entries {
@@ -108,7 +111,7 @@ func (e *remoteEngine) stragglers() []int {
 }
 
 // inCgroup tells whether a process is in the engine's cgroup, in any hierarchy.
-func (e *remoteEngine) inCgroup(pid int) bool {
+func (e *secondEngine) inCgroup(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
 		return false
@@ -125,7 +128,7 @@ func (e *remoteEngine) inCgroup(pid int) bool {
 
 // cgroupDirs returns the engine's cgroup folder in each hierarchy that has one: directly
 // under /sys/fs/cgroup (cgroup v2) or under a controller's folder (v1).
-func (e *remoteEngine) cgroupDirs() []string {
+func (e *secondEngine) cgroupDirs() []string {
 	candidates := []string{filepath.Join("/sys/fs/cgroup", e.cgroup())}
 	hierarchies, _ := os.ReadDir("/sys/fs/cgroup")
 	for _, h := range hierarchies {
@@ -145,7 +148,7 @@ func (e *remoteEngine) cgroupDirs() []string {
 // removeCgroups removes the engine's cgroups, which dockerd leaves (the parent always,
 // a killed engine's containers' too). A cgroup is removed with rmdir, children first,
 // once its processes are gone.
-func (e *remoteEngine) removeCgroups(t testing.TB) {
+func (e *secondEngine) removeCgroups(t reporter) {
 	t.Helper()
 	for _, top := range e.cgroupDirs() {
 		var dirs []string
@@ -165,7 +168,7 @@ func (e *remoteEngine) removeCgroups(t testing.TB) {
 
 // unmountAll detaches whatever is still mounted under the engine's folder (a dockerd
 // that was killed leaves its data root's bind mount and its layers), deepest first.
-func (e *remoteEngine) unmountAll(t testing.TB) {
+func (e *secondEngine) unmountAll(t reporter) {
 	t.Helper()
 	mounts := e.mounts()
 	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
@@ -177,7 +180,7 @@ func (e *remoteEngine) unmountAll(t testing.TB) {
 }
 
 // mounts returns the mount points at or under the engine's folder.
-func (e *remoteEngine) mounts() []string {
+func (e *secondEngine) mounts() []string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil
@@ -211,7 +214,7 @@ func remoteLeftovers() string {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
 	for _, dir := range dirs {
 		fmt.Fprintf(&b, "  folder %s\n", dir)
-		e := &remoteEngine{root: dir}
+		e := &secondEngine{root: dir}
 		for _, m := range slices.Backward(e.mounts()) {
 			syscall.Unmount(m, syscall.MNT_DETACH)
 		}

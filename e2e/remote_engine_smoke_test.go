@@ -9,20 +9,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRemoteEngineHarness checks the second-engine harness itself: the context reaches
-// that engine through the proxy (the plugin, a container's attached output, stdin
-// closed half-way), what is made there is not on the main engine, and Stop leaves
-// nothing behind.
+// the shared engine through the test's own proxy (the plugin, a container's attached
+// output, stdin closed half-way), what is made there is not on the main engine, and
+// detaching removes the context and the proxy. That stopping the engine leaves nothing
+// behind, TestMain checks of the shared engine (stopSharedEngine) and
+// TestRemoteEngineKilled of a killed one.
 func TestRemoteEngineHarness(t *testing.T) {
-	start := time.Now()
-	e := startRemoteEngine(t)
-	t.Logf("second engine up in %s", time.Since(start).Round(time.Millisecond))
-	start = time.Now()
-	e.Load(t, env.resticImage)
-	t.Logf("%s loaded in %s", env.resticImage, time.Since(start).Round(time.Millisecond))
+	t.Parallel()
+	e := sharedRemoteEngine(t)
 
 	// The context is the second engine, not the main one.
 	if r := e.Cmd("info", "--format", "{{.DockerRootDir}}").run(); r.code != 0 || strings.TrimSpace(r.stdout) != e.DataRoot {
@@ -82,8 +79,8 @@ func TestRemoteEngineHarness(t *testing.T) {
 		}
 	})
 
-	e.Stop(t)
-	checkRemoteEngineGone(t, e)
+	e.detach(t)
+	checkDetached(t, e)
 }
 
 // checkProxied fails unless the proxy counted bytes both ways for what just ran.
@@ -96,14 +93,14 @@ func checkProxied(t *testing.T, e *remoteEngine, what string) {
 	}
 }
 
-// checkRemoteEngineGone checks that a stopped engine left nothing: no process, mount,
-// network namespace, folder, context or listening proxy.
-func checkRemoteEngineGone(t *testing.T, e *remoteEngine) {
+// checkEngineGone checks that a stopped engine left nothing: no process, mount,
+// network namespace or folder.
+func checkEngineGone(t reporter, e *secondEngine) {
 	t.Helper()
 	select {
 	case <-e.exited:
 	default:
-		t.Error("dockerd still runs")
+		t.Errorf("dockerd still runs")
 	}
 	if pids := e.stragglers(); len(pids) > 0 {
 		t.Errorf("processes of the engine still run: %v", pids)
@@ -122,6 +119,12 @@ func checkRemoteEngineGone(t *testing.T, e *remoteEngine) {
 			t.Errorf("%s is still there (%v)", dir, err)
 		}
 	}
+}
+
+// checkDetached checks that a test's view of an engine is gone: no context, no
+// listening proxy.
+func checkDetached(t *testing.T, e *remoteEngine) {
+	t.Helper()
 	if slices.Contains(lines(mustDocker(t, "context", "ls", "--format", "{{.Name}}")), e.Context) {
 		t.Errorf("the context %s is still there", e.Context)
 	}
@@ -134,9 +137,11 @@ func checkRemoteEngineGone(t *testing.T, e *remoteEngine) {
 // TestRemoteEngineKilled kills the second engine's dockerd while a container runs, as a
 // crash would, and checks that Stop still removes everything: the containerd and shim
 // it left, the mounts, the namespace and the folders.
+//
+// It starts an engine of its own, the one test that does: the shared one must live on.
 func TestRemoteEngineKilled(t *testing.T) {
-	e := startRemoteEngine(t)
-	e.Load(t, env.resticImage)
+	t.Parallel()
+	e := startRemoteEngine(t, env.resticImage)
 	e.MustDocker(t, "run", "-d", "--name", runPrefix+"-remote-sleeper", "--entrypoint", "/bin/busybox", env.resticImage, "sleep", "600")
 	if err := e.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -149,5 +154,6 @@ func TestRemoteEngineKilled(t *testing.T) {
 		t.Fatal("a killed dockerd left no mounts: the case this test is for did not happen")
 	}
 	e.Stop(t)
-	checkRemoteEngineGone(t, e)
+	checkEngineGone(t, e.secondEngine)
+	checkDetached(t, e)
 }

@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,27 +16,21 @@ import (
 	"time"
 )
 
-// remoteEngine is a second Docker engine that a test started for itself: its own dockerd
-// in its own network namespace, with its own data and exec roots, reachable by the
-// plugin only as a docker context whose endpoint is tcp://127.0.0.1:PORT, a byteProxy in
-// front of its Unix socket. The plugin treats a tcp engine as remote, and the proxy's
-// counters show what passed through the client.
+// secondEngine is a second Docker engine of this host: its own dockerd in its own
+// network namespace, with its own data and exec roots, answering on a Unix socket. A
+// test reaches it as a remote engine through a remoteEngine (a docker context and a
+// byteProxy of its own).
 //
 // The engine shares this host's filesystem (only the network is its own), so a bind
 // mount of a host path, such as Socket for a helper that talks to its engine, works as
 // it would on the remote machine.
-type remoteEngine struct {
+type secondEngine struct {
 	// Socket is the engine's Unix socket on this host; Docker uses it directly.
 	Socket string
 	// DataRoot and ExecRoot are the engine's --data-root and --exec-root.
 	DataRoot, ExecRoot string
-	// Context is the docker context (in the tests' DOCKER_CONFIG) that reaches the
-	// engine through Proxy.
-	Context string
 	// Netns is the network namespace the engine runs in (`ip netns` name).
 	Netns string
-	// Proxy sits between Context and Socket and counts the bytes.
-	Proxy *byteProxy
 
 	root   string // the temporary folder holding everything above
 	log    string // dockerd's output
@@ -46,61 +39,129 @@ type remoteEngine struct {
 	stop   sync.Once
 }
 
+// remoteEngine is what a test sees of a second engine: the engine, and a docker context
+// of the test's own whose endpoint is tcp://127.0.0.1:PORT, a byteProxy in front of the
+// engine's socket. The plugin treats a tcp engine as remote, and the proxy's counters
+// show what passed through the client, for this test only.
+type remoteEngine struct {
+	*secondEngine
+	// Context is the docker context (in the tests' DOCKER_CONFIG) that reaches the
+	// engine through Proxy.
+	Context string
+	// Proxy sits between Context and Socket and counts the bytes.
+	Proxy *byteProxy
+}
+
 // remoteStartTimeout bounds the wait for the second engine to answer `docker info`.
 const remoteStartTimeout = time.Minute
 
-// startRemoteEngine starts a second engine and its proxy and context; Cleanup stops it
-// and removes all of it (netns, mounts, folders, context), also when the test fails.
-func startRemoteEngine(t testing.TB) *remoteEngine {
+// startRemoteEngine starts a second engine for the test alone (a test that stops or
+// kills it; the others share one, see sharedRemoteEngine), loads images into it and
+// attaches a context; Cleanup stops it and removes all of it (netns, mounts, folders,
+// context), also when the test fails.
+func startRemoteEngine(t *testing.T, images ...string) *remoteEngine {
 	t.Helper()
+	se, err := startSecondEngine(images...)
+	if se != nil {
+		t.Cleanup(func() { se.Stop(t) })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return attachRemoteEngine(t, se)
+}
+
+// attachRemoteEngine gives the test its own proxy and context to the engine; Cleanup
+// removes both (detach).
+func attachRemoteEngine(t *testing.T, se *secondEngine) *remoteEngine {
+	t.Helper()
+	e := &remoteEngine{secondEngine: se, Context: se.Netns + "-" + randomHex(3)}
+	e.Proxy = newByteProxy(t, se.Socket)
+	t.Cleanup(func() { e.detach(t) })
+	mustDocker(t, "context", "create", e.Context, "--docker", "host=tcp://"+e.Proxy.Addr())
+	return e
+}
+
+// detach closes the test's proxy and removes its context; the engine goes on.
+func (e *remoteEngine) detach(t testing.TB) {
+	t.Helper()
+	if e.Proxy.isClosed() {
+		return
+	}
+	e.Proxy.Close()
+	if r := runDocker(t, "context", "rm", "-f", e.Context); r.code != 0 {
+		t.Errorf("removing the context %s: %v", e.Context, r)
+	}
+}
+
+// Stop detaches the test and stops its engine (see secondEngine.Stop).
+func (e *remoteEngine) Stop(t testing.TB) {
+	t.Helper()
+	e.detach(t)
+	e.secondEngine.Stop(t)
+}
+
+// startSecondEngine starts a second engine and loads images into it. On an error the
+// engine may be half made: the caller stops what it returns.
+func startSecondEngine(images ...string) (*secondEngine, error) {
 	name := runPrefix + "-engine" + randomHex(3)
 	root, err := os.MkdirTemp("", name+"-")
 	if err != nil {
-		t.Fatalf("creating the second engine's folder: %v", err)
+		return nil, fmt.Errorf("creating the second engine's folder: %w", err)
 	}
-	e := &remoteEngine{
+	e := &secondEngine{
 		Socket:   filepath.Join(root, "docker.sock"),
 		DataRoot: filepath.Join(root, "data"),
 		ExecRoot: filepath.Join(root, "exec"),
-		Context:  name,
 		Netns:    name,
 		root:     root,
 		log:      filepath.Join(root, "dockerd.log"),
 		exited:   make(chan struct{}),
 	}
-	t.Cleanup(func() { e.Stop(t) })
-
 	if out, err := exec.Command("ip", "netns", "add", e.Netns).CombinedOutput(); err != nil {
-		t.Fatalf("creating the network namespace %s: %v: %s", e.Netns, err, bytes.TrimSpace(out))
+		return e, fmt.Errorf("creating the network namespace %s: %w: %s", e.Netns, err, bytes.TrimSpace(out))
 	}
 	if out, err := exec.Command("nsenter", "--net="+e.netnsPath(), "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("bringing up lo in %s: %v: %s", e.Netns, err, bytes.TrimSpace(out))
+		return e, fmt.Errorf("bringing up lo in %s: %w: %s", e.Netns, err, bytes.TrimSpace(out))
 	}
 	if err := e.startDockerd(); err != nil {
-		t.Fatalf("starting the second engine: %v", err)
+		return e, fmt.Errorf("starting the second engine: %w", err)
 	}
-	eventually(t, remoteStartTimeout, "the second engine", func() error {
+	if err := e.waitUp(); err != nil {
+		return e, err
+	}
+	if len(images) > 0 {
+		if err := e.load(images...); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// waitUp polls the engine until it answers `docker info`, for remoteStartTimeout.
+func (e *secondEngine) waitUp() error {
+	deadline := time.Now().Add(remoteStartTimeout)
+	for {
 		select {
 		case <-e.exited:
-			t.Fatalf("the second engine's dockerd exited (%v); its log:\n%s", e.cmd.ProcessState, e.logTail(40))
+			return fmt.Errorf("the second engine's dockerd exited (%v); its log:\n%s", e.cmd.ProcessState, e.logTail(40))
 		default:
 		}
-		r := e.Docker(t, "info", "--format", "{{.ServerVersion}}")
-		if r.code != 0 {
-			return errors.New(strings.TrimSpace(r.stderr))
+		r := cmdSpec{argv: []string{"docker", "-H", e.Host(), "info", "--format", "{{.ServerVersion}}"}}.run()
+		if r.code == 0 {
+			return nil
 		}
-		return nil
-	})
-
-	e.Proxy = newByteProxy(t, e.Socket)
-	mustDocker(t, "context", "create", e.Context, "--docker", "host=tcp://"+e.Proxy.Addr())
-	return e
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waiting for the second engine: gave up after %s: %s", remoteStartTimeout, strings.TrimSpace(r.stderr))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // startDockerd writes the engine's own daemon.json (the host's /etc/docker/daemon.json
 // sets a data-root of its own) and starts dockerd in the network namespace. nsenter
 // rather than `ip netns exec`, which remounts /sys and hides the cgroup mounts.
-func (e *remoteEngine) startDockerd() error {
+func (e *secondEngine) startDockerd() error {
 	for _, dir := range []string{e.DataRoot, e.ExecRoot} {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return err
@@ -159,24 +220,24 @@ func (e *remoteEngine) startDockerd() error {
 	return nil
 }
 
-func (e *remoteEngine) netnsPath() string { return "/var/run/netns/" + e.Netns }
+func (e *secondEngine) netnsPath() string { return "/var/run/netns/" + e.Netns }
 
 // cgroup is the name of the cgroup (at the top of each hierarchy) that holds the
 // engine's containers.
-func (e *remoteEngine) cgroup() string { return e.Netns }
+func (e *secondEngine) cgroup() string { return e.Netns }
 
 // Host is the engine's address without the proxy, for -H.
-func (e *remoteEngine) Host() string { return "unix://" + e.Socket }
+func (e *secondEngine) Host() string { return "unix://" + e.Socket }
 
 // Docker runs the plain docker CLI against the engine's socket: the proxy does not see
 // (or count) it. It does not fail on a non-zero exit: the caller checks.
-func (e *remoteEngine) Docker(t testing.TB, args ...string) result {
+func (e *secondEngine) Docker(t testing.TB, args ...string) result {
 	t.Helper()
 	return cmdSpec{argv: append([]string{"docker", "-H", e.Host()}, args...)}.run()
 }
 
 // MustDocker is Docker that fails the test unless the command succeeds; it returns stdout.
-func (e *remoteEngine) MustDocker(t testing.TB, args ...string) string {
+func (e *secondEngine) MustDocker(t testing.TB, args ...string) string {
 	t.Helper()
 	r := e.Docker(t, args...)
 	if r.code != 0 {
@@ -205,36 +266,38 @@ func (e *remoteEngine) Backup(t testing.TB, args ...string) result {
 	return r
 }
 
-// Load copies images from the main engine into this one (`docker save | docker load`:
-// nothing can be pulled here), past the proxy, so its counters stay as they were.
-func (e *remoteEngine) Load(t testing.TB, images ...string) {
-	t.Helper()
+// load copies images from the main engine into this one (`docker save | docker load`:
+// nothing can be pulled here), past any proxy, so no counter sees them.
+func (e *secondEngine) load(images ...string) error {
 	save := exec.Command("docker", append([]string{"save"}, images...)...)
 	load := exec.Command("docker", "-H", e.Host(), "load", "-q")
 	save.Env, load.Env = env.base, env.base
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	var saveErr, loadOut bytes.Buffer
 	save.Stdout, save.Stderr = pw, &saveErr
 	load.Stdin, load.Stdout, load.Stderr = pr, &loadOut, &loadOut
 	if err := load.Start(); err != nil {
-		t.Fatalf("starting docker load: %v", err)
+		pr.Close()
+		pw.Close()
+		return fmt.Errorf("starting docker load: %w", err)
 	}
 	pr.Close()
 	serr := save.Run()
 	pw.Close()
 	lerr := load.Wait()
 	if serr != nil || lerr != nil {
-		t.Fatalf("loading %s into the second engine: save: %v %s; load: %v %s",
+		return fmt.Errorf("loading %s into the second engine: save: %v %s; load: %v %s",
 			strings.Join(images, " "), serr, bytes.TrimSpace(saveErr.Bytes()), lerr, bytes.TrimSpace(loadOut.Bytes()))
 	}
+	return nil
 }
 
 // logTail returns the last n lines of dockerd's output, less gRPC's chatter about
 // its connections to containerd.
-func (e *remoteEngine) logTail(n int) string {
+func (e *secondEngine) logTail(n int) string {
 	b, err := os.ReadFile(e.log)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)

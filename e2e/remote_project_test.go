@@ -52,6 +52,22 @@ func newRemoteProject(t *testing.T, e *remoteEngine, scenario string, extraEnv .
 	return p
 }
 
+// newRemoteFolderProject is newRemoteProject with a folder repository: an empty folder
+// on the engine's host (this machine) named to the compose file in repoVar, and a
+// password in the project's backup-password.
+func newRemoteFolderProject(t *testing.T, e *remoteEngine, scenario, repoVar string) (p *remoteProject, repo string) {
+	t.Helper()
+	repo = filepath.Join(t.TempDir(), "repository")
+	if err := os.Mkdir(repo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p = newRemoteProject(t, e, scenario, repoVar+"="+repo)
+	if err := os.WriteFile(filepath.Join(p.dir, "backup-password"), []byte("e2e-"+randomHex(16)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, repo
+}
+
 func (p *remoteProject) composeLabel() string { return "label=com.docker.compose.project=" + p.name }
 func (p *remoteProject) ourLabel() string     { return "label=" + labelProject + "=" + p.name }
 

@@ -16,6 +16,7 @@ import (
 // the engine create an absolute one's folder, and up finds a missing folder through the
 // engine's own refusal. (The engine is this machine's, so the test can look.)
 func TestRemoteEngine(t *testing.T) {
+	t.Parallel()
 	remote := tcpEngine(t)
 	dir := t.TempDir()
 	name := runPrefix + randomHex(3)

@@ -13,6 +13,7 @@ import (
 // (say on a backup disk that is not mounted) is never created by up: up fails with one
 // line pointing to init and creates nothing; after init, up stores the backup there.
 func TestUpLocalRepositoryIsNotCreatedSilently(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	disk := filepath.Join(t.TempDir(), "backup-disk")
 	repo := filepath.Join(disk, "restic")

@@ -141,6 +141,7 @@ func newContentProject(t *testing.T) (*project, string) {
 // tmpfs volume is refused in place with one line before its service is stopped, and
 // restored with --to.
 func TestRestoreContent(t *testing.T) {
+	t.Parallel()
 	p, bound := newContentProject(t)
 	for _, dir := range []string{"/srv/plain", "/srv/bound"} {
 		p.exec(t, "files", "sh", "-c", contentSeed, "sh", dir)

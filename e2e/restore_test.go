@@ -15,6 +15,7 @@ import (
 // restores the latest snapshot, an older one by ID prefix and by time, and one into a
 // scratch server with --to.
 func TestRestoreDatabases(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "restore-db")
 	p.pgSQL(t, "db", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 50) g;")
 	p.mariaSQL(t, "CREATE TABLE items (id int PRIMARY KEY, name varchar(40)); INSERT INTO items VALUES (1, 'one'), (2, 'two');")
@@ -94,6 +95,7 @@ echo new > new-file`
 // modes, damages it, restores it, and compares the whole tree; then restores a snapshot
 // that does not exist, which must change nothing; then one into a new volume with --to.
 func TestRestoreVolume(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", filesSeed)
 	live := p.volume(t, "uploads")
@@ -149,6 +151,7 @@ func TestRestoreVolume(t *testing.T) {
 // service has never stopped (it is stopped for the swap only), the live volume is
 // unchanged, and the next restore goes through.
 func TestRestoreInterrupted(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "restore-files")
 	p.exec(t, "files", "sh", "-c", "cd /srv/uploads && for i in 1 2 3 4 5 6; do head -c 40000000 /dev/urandom > big$i; done && echo small > small")
 	live := p.volume(t, "uploads")

@@ -281,27 +281,6 @@ func (p *project) checkRunEnded(t *testing.T) {
 	}
 }
 
-// containerEvent is one engine event of a container.
-type containerEvent struct {
-	action, exitCode, signal string
-}
-
-// containerEvents lists a container's events from since until now.
-func containerEvents(t *testing.T, id string, since time.Time) []containerEvent {
-	t.Helper()
-	out := mustDocker(t, "events", "--since", since.Format(time.RFC3339Nano), "--until", time.Now().Format(time.RFC3339Nano),
-		"--filter", "container="+id, "--format", "{{.Action}}|{{.Actor.Attributes.exitCode}}|{{.Actor.Attributes.signal}}")
-	var evs []containerEvent
-	for _, l := range lines(out) {
-		f := strings.SplitN(l, "|", 3)
-		for len(f) < 3 {
-			f = append(f, "")
-		}
-		evs = append(evs, containerEvent{action: f[0], exitCode: f[1], signal: f[2]})
-	}
-	return evs
-}
-
 // machineName is the machine part of the default snapshot host: the engine's name and 6
 // hex digits of the SHA-256 of its ID (or DOCKER_BACKUP_HOST when the tests run with it).
 func machineName(t *testing.T) string {

@@ -13,6 +13,7 @@ import (
 // each machine lists and restores its own snapshots and the legacy one, never the
 // other's.
 func TestUpMachinesShareRepository(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	initRepo(t, repo, key)

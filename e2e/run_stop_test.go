@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,14 +18,16 @@ const stopWait = 45 * time.Second
 
 // startStopping starts `up slow` with the plugin binary and returns once the run has
 // recorded the slow service's container and the engine has sent it SIGTERM, while the
-// container still runs its 6-second trap.
-func startStopping(t *testing.T, p *project, slow string) (*started, time.Time) {
+// container still runs its 6-second trap. events lists slow's events since the start.
+func startStopping(t *testing.T, p *project, slow string) (s *started, events func() []containerEvent) {
 	t.Helper()
 	if st := state(t, slow); st != "running" {
 		t.Fatalf("slow is %q before the test, want running", st)
 	}
 	since := time.Now()
-	s := p.start(t, nil, pluginBin(), "up", "slow")
+	rec := recordContainerEvents(t, "container="+slow)
+	events = func() []containerEvent { return rec.of(slow, since, time.Time{}) }
+	s = p.start(t, nil, pluginBin(), "up", "slow")
 	eventually(t, helperWait, "the run to record and stop slow", func() error {
 		if s.exited() {
 			t.Fatalf("up ended before it stopped slow: %v", s.res)
@@ -32,7 +35,7 @@ func startStopping(t *testing.T, p *project, slow string) (*started, time.Time) 
 		if !recorded(p.stopRecords(t), slow) {
 			return errors.New("no stop record yet")
 		}
-		for _, e := range containerEvents(t, slow, since) {
+		for _, e := range events() {
 			if e.action == "kill" && e.signal == "15" {
 				return nil
 			}
@@ -42,14 +45,23 @@ func startStopping(t *testing.T, p *project, slow string) (*started, time.Time) 
 	if st := state(t, slow); st != "running" {
 		t.Fatalf("slow is %q right after its SIGTERM, want still running its trap (the test needs a slow stop)", st)
 	}
-	return s, since
+	return s, events
 }
 
-// checkStoppedOnce checks that slow died once since then, by its own hand after SIGTERM
-// (exit code 0: the stop was not cut short by a SIGKILL, 137), and was started after it.
-func checkStoppedOnce(t *testing.T, slow string, since time.Time) {
+// checkStoppedOnce checks that slow died once since startStopping, by its own hand after
+// SIGTERM (exit code 0: the stop was not cut short by a SIGKILL, 137), and was started
+// after it. The caller saw slow running: its start event is on its way.
+func checkStoppedOnce(t *testing.T, events func() []containerEvent) {
 	t.Helper()
-	evs := containerEvents(t, slow, since)
+	eventually(t, 10*time.Second, "the engine's event of slow's start", func() error {
+		evs := events()
+		if die := slices.IndexFunc(evs, func(e containerEvent) bool { return e.action == "die" }); die < 0 ||
+			!slices.ContainsFunc(evs[die:], func(e containerEvent) bool { return e.action == "start" }) {
+			return fmt.Errorf("events of slow: %v", actions(evs))
+		}
+		return nil
+	})
+	evs := events()
 	var died, startedAfter int
 	for _, e := range evs {
 		switch e.action {
@@ -73,6 +85,7 @@ func checkStoppedOnce(t *testing.T, slow string, since time.Time) {
 // to stop: the stop is finished, never cut short, and the service runs again after
 // Ctrl-C, or after the next command when the plugin was killed.
 func TestUpInterruptedDuringStop(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run-stop")
 	p.exec(t, "slow", "sh", "-c", "echo kept > /srv/data/file")
 	slow := p.container(t, "slow")
@@ -81,7 +94,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 	}
 
 	t.Run("Ctrl-C starts it again", func(t *testing.T) {
-		s, since := startStopping(t, p, slow)
+		s, events := startStopping(t, p, slow)
 		s.signal(t, os.Interrupt)
 		if r := s.wait(t, stopWait); r.code != 130 {
 			t.Errorf("interrupted up: exit code %d, want 130: %v", r.code, r)
@@ -89,12 +102,12 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 		if st := state(t, slow); st != "running" {
 			t.Errorf("slow is %q after the interrupted up, want running", st)
 		}
-		checkStoppedOnce(t, slow, since)
+		checkStoppedOnce(t, events)
 		p.checkRunEnded(t)
 	})
 
 	t.Run("after a kill the next up starts it again", func(t *testing.T) {
-		s, since := startStopping(t, p, slow)
+		s, events := startStopping(t, p, slow)
 		s.signal(t, syscall.SIGKILL)
 		s.wait(t, helperWait)
 		eventually(t, stopWait, "the engine to finish stopping slow", func() error {
@@ -116,7 +129,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 		if st := state(t, slow); st != "running" {
 			t.Errorf("slow is %q after the next up, want running", st)
 		}
-		checkStoppedOnce(t, slow, since)
+		checkStoppedOnce(t, events)
 		if got := p.exec(t, "slow", "cat", "/srv/data/file"); got != "kept\n" {
 			t.Errorf("slow's file = %q", got)
 		}
@@ -128,7 +141,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 		// surely recovers the killed run while the engine is still stopping slow: it must
 		// let that stop end before it starts slow, or slow would stop for good.
 		p.exec(t, "slow", "touch", "/tmp/hold-stop")
-		s, since := startStopping(t, p, slow)
+		s, events := startStopping(t, p, slow)
 		s.signal(t, syscall.SIGKILL)
 		s.wait(t, helperWait)
 		next := p.start(t, nil, "docker", "backup", "up", "cache")
@@ -144,7 +157,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 			t.Fatalf("next up: %v", r)
 		}
 		eventually(t, stopWait, "the engine to finish stopping slow", func() error {
-			for _, e := range containerEvents(t, slow, since) {
+			for _, e := range events() {
 				if e.action == "die" {
 					return nil
 				}
@@ -157,7 +170,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 			}
 			return nil
 		})
-		checkStoppedOnce(t, slow, since)
+		checkStoppedOnce(t, events)
 		p.checkRunEnded(t)
 	})
 }
@@ -166,6 +179,7 @@ func TestUpInterruptedDuringStop(t *testing.T) {
 // stopped (recorded) for its copy, then compose recreates that service: the container
 // the record names no longer exists. The next up warns, carries on and succeeds.
 func TestUpRecordedContainerRecreated(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	// The last up backs up db too: its sqlite preset refuses a missing database file.
 	p.seedNotes(t, 10, "note")
@@ -221,6 +235,7 @@ func TestUpRecordedContainerRecreated(t *testing.T) {
 // with stop_grace_period: 30s, is given that time, so the copy holds its clean state
 // (the engine's default 10 s would have killed it with its state still dirty).
 func TestUpStopWaitsForACleanShutdown(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run-stop")
 	if got := p.exec(t, "graceful", "cat", "/srv/state/shutdown"); got != "dirty\n" {
 		t.Fatalf("graceful's state %q before the backup, want dirty", got)

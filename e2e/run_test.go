@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -22,6 +21,7 @@ import (
 // fails up in one line naming the holder, with nothing stored; with --retry-lock, up
 // waits and succeeds once the holder has ended.
 func TestUpLockHeldByAnother(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	p.seedNotes(t, 50, "note")
 	repo, key := p.localRepo()
@@ -160,6 +160,7 @@ func TestUpLockHeldByAnother(t *testing.T) {
 // partial snapshot is committed at all. snapshots and restore, run before any up, see only the good
 // snapshot, and the next up works.
 func TestUpKilledMidDump(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	p.seedNotes(t, 50, "note")
@@ -174,28 +175,7 @@ func TestUpKilledMidDump(t *testing.T) {
 		t.Fatal("the change changed nothing")
 	}
 
-	killed := p.start(t, nil, pluginBin(), "-f", "compose.yaml", "-f", "compose.partial.yaml", "up", "db")
-	helper := p.waitHelper(t, "dump")
-	eventually(t, helperWait, "the dump to send its first bytes", func() error {
-		if r := p.tryExec(t, "db", "", "test", "-e", "/tmp/partial-dump-sent"); r.code != 0 {
-			return errors.New("not yet")
-		}
-		return nil
-	})
-	killed.signal(t, syscall.SIGKILL)
-	killed.wait(t, helperWait)
-	eventually(t, helperWait, "the orphaned dump helper to end", func() error {
-		if s := state(t, helper); s == "running" {
-			return errors.New("still running")
-		}
-		return nil
-	})
-	eventually(t, helperWait, "the orphaned dump to be ended in its container", func() error {
-		if ps := p.processes(t, "db"); strings.Contains(ps, "sleep 300") {
-			return fmt.Errorf("still running:\n%s", ps)
-		}
-		return nil
-	})
+	p.killMidDump(t)
 
 	// restic's command never exited 0: nothing of the killed run was committed.
 	if after := snapshotsByService(t, repo, key, nil)["db"]; len(after) != 1 || after[0].ID != first[0].ID {
@@ -231,6 +211,7 @@ func TestUpKilledMidDump(t *testing.T) {
 // TestUpConcurrentRuns starts two ups of one project together: the second waits for
 // the first (or gives up with one clear line), and no snapshot is lost.
 func TestUpConcurrentRuns(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	p.seedNotes(t, 20, "note")

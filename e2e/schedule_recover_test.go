@@ -88,6 +88,7 @@ func (p *project) statusRows(t *testing.T) map[string]statusRow {
 // says what recovery did, and `status` shows the run interrupted, with the service
 // that was left stopped and when it was started again.
 func TestSchedulerKilledRecovers(t *testing.T) {
+	t.Parallel()
 	p, id, hooks, pings := newRecoverProject(t)
 	begun, other := firstBegun(t, id)
 	p.exec(t, begun, "sh", "-c", "head -c 512M /dev/urandom > /data/big")
@@ -98,7 +99,7 @@ func TestSchedulerKilledRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(compose, []byte(strings.Replace(string(data), `"@every 15s"`, `"0 3 1 1 *"`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(compose, []byte(strings.Replace(string(data), `"@every 10s"`, `"0 3 1 1 *"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	stopped := p.container(t, begun)
@@ -124,7 +125,7 @@ func TestSchedulerKilledRecovers(t *testing.T) {
 		return nil
 	})
 	t.Logf("%s runs again %s after the kill", begun, time.Since(killed).Round(100*time.Millisecond))
-	awaitLog(t, id, "recovered: "+begun+" started again at", 1, 10*time.Second)
+	awaitLog(t, id, "recovered: "+begun+" started again at", 1, 30*time.Second)
 	log := schedulerLog(t, id)
 	if !strings.Contains(log, "up started at") || !strings.Contains(log, "was interrupted: the scheduler died during the run") ||
 		!strings.Contains(log, "recovery: started container "+stopped[:12]+" again") {
@@ -178,6 +179,7 @@ func TestSchedulerKilledRecovers(t *testing.T) {
 // first interrupted and the second skipped (not begun), never failed; the healthcheck
 // gets its start, then the summary on its log endpoint, and no /fail.
 func TestSchedulerStoppedInterrupted(t *testing.T) {
+	t.Parallel()
 	p, id, hooks, pings := newRecoverProject(t)
 	begun, other := firstBegun(t, id)
 	if r := runDocker(t, "stop", id); r.code != 0 {

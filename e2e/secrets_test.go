@@ -44,6 +44,7 @@ func showsAny(s string, values ...string) string {
 // as the README says, the scheduler's container holds none of them (inspect: Env,
 // labels, everything), and it still sends its notices and pings, reading them from .env.
 func TestSchedulePrintSecrets(t *testing.T) {
+	t.Parallel()
 	pgPW := "pg-" + randomHex(6)
 	p := newPreparedProject(t, "secrets-print", func(p *project) { p.appendEnv(t, "PG_PW="+pgPW) })
 	gw := p.gateway(t)
@@ -135,6 +136,7 @@ func TestSchedulePrintSecrets(t *testing.T) {
 // up --json, the webhook's body or the healthcheck's /fail ping, which still say what
 // went wrong.
 func TestDumpSecretsMasked(t *testing.T) {
+	t.Parallel()
 	oldPW, newPW := "r00t-"+randomHex(6), "r00t-"+randomHex(6)
 	p := newPreparedProject(t, "secrets-dump", func(p *project) { p.appendEnv(t, "ROOT_PW="+oldPW) })
 	if err := os.WriteFile(filepath.Join(p.dir, ".env"), []byte("ROOT_PW="+newPW+"\n"), 0o600); err != nil {

@@ -3,14 +3,12 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -24,6 +22,7 @@ import (
 // and `restic check` is clean. Then the plugin of one machine is killed (kill -9)
 // mid-dump in that set-up: nothing of that dump is committed.
 func TestUpSharedRepository(t *testing.T) {
+	t.Parallel()
 	shared := t.TempDir()
 	repo, key := filepath.Join(shared, "repo"), filepath.Join(shared, "repo.key")
 	initRepo(t, repo, key)
@@ -132,28 +131,7 @@ func TestUpSharedRepository(t *testing.T) {
 	reader = startReader(t, repo, key)
 	a, b := machines["machine-a"], machines["machine-b"]
 	other := b.start(t, nil, "docker", "backup", "up", "--json")
-	killed := a.start(t, nil, pluginBin(), "-f", "compose.yaml", "-f", "compose.partial.yaml", "up", "db")
-	helper := a.waitHelper(t, "dump")
-	eventually(t, helperWait, "the dump to send its first bytes", func() error {
-		if r := a.tryExec(t, "db", "", "test", "-e", "/tmp/partial-dump-sent"); r.code != 0 {
-			return errors.New("not yet")
-		}
-		return nil
-	})
-	killed.signal(t, syscall.SIGKILL)
-	killed.wait(t, helperWait)
-	eventually(t, helperWait, "the orphaned dump helper to end", func() error {
-		if s := state(t, helper); s == "running" {
-			return errors.New("still running")
-		}
-		return nil
-	})
-	eventually(t, helperWait, "the orphaned dump to be ended in its container", func() error {
-		if ps := a.processes(t, "db"); strings.Contains(ps, "sleep 300") {
-			return fmt.Errorf("still running:\n%s", ps)
-		}
-		return nil
-	})
+	a.killMidDump(t)
 	if r := other.wait(t, 5*time.Minute); r.code != 0 {
 		t.Errorf("machine-b's up beside machine-a's killed run: %v", r)
 	}
@@ -256,6 +234,7 @@ func (rd *reader) stop(t *testing.T) int {
 // but one that an earlier version's killed run left is still never listed or restored,
 // and the next up forgets it and says so.
 func TestUpForgetsAnEarlierVersionsUnconfirmedDump(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "run")
 	repo, key := p.localRepo()
 	initRepo(t, repo, key)

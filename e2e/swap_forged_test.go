@@ -27,6 +27,7 @@ import (
 // volume and the service's own volume are unchanged after each, no helper mounts /, and
 // a completed restore puts the forged files into the live volume as plain data.
 func TestRestoreForgedSwapFiles(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap-forged")
 	root := strings.TrimSpace(mustDocker(t, "info", "--format", "{{.DockerRootDir}}"))
 	live := p.volume(t, "data")
@@ -124,13 +125,7 @@ func (p *project) restoreKilledAfterVerified(t *testing.T, snap, root string, no
 func (p *project) verifyKilledMidDrill(t *testing.T, snap, root string, nonces int) {
 	t.Helper()
 	w := p.startWatched(t, "running x-backup.verify", pluginBin(), "verify", "evil", "--snapshot", snap)
-	select {
-	case <-w.hit:
-	case <-w.done:
-		t.Fatalf("the verify ended before its check ran: %v", w.res)
-	case <-time.After(helperWait):
-		t.Fatalf("the verify did not reach its check within %s", helperWait)
-	}
+	w.awaitHit(t)
 	var throwaways []string
 	for _, v := range lines(mustDocker(t, "volume", "ls", "-q", "--filter", "label="+labelProject+"="+p.name)) {
 		if strings.Contains(v, "-backup-verify-") {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -79,6 +78,14 @@ func (p *project) startWatched(t *testing.T, want string, argv ...string) *watch
 // the test.
 func (w *watchedRun) killAtHit(t *testing.T) {
 	t.Helper()
+	w.awaitHit(t)
+	w.kill(t)
+}
+
+// awaitHit waits for the command's output to hold the string. The command ending
+// first, or not getting there in time, fails the test.
+func (w *watchedRun) awaitHit(t *testing.T) {
+	t.Helper()
 	select {
 	case <-w.hit:
 	case <-w.done:
@@ -86,7 +93,6 @@ func (w *watchedRun) killAtHit(t *testing.T) {
 	case <-time.After(helperWait):
 		t.Fatalf("%s did not print %q within %s", w.argv, w.want, helperWait)
 	}
-	w.kill(t)
 }
 
 // kill kills the command (kill -9) and waits for it to end.
@@ -105,17 +111,7 @@ func (w *watchedRun) kill(t *testing.T) {
 // removed before it could be inspected is counted, not reported.
 func watchRootMounts(t *testing.T, p *project, canary string) func() []string {
 	t.Helper()
-	events := exec.Command("docker", "events", "--format", "{{.ID}}", "--filter", "type=container", "--filter", "event=create",
-		"--filter", "label="+labelProject+"="+p.name)
-	events.Env = env.base
-	out, err := events.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := events.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = events.Process.Kill(); _ = events.Wait() })
+	sc, stop := dockerEvents(t, "{{.ID}}", "type=container", "event=create", "label="+labelProject+"="+p.name)
 	var found []string
 	inspected, gone := 0, 0
 	finished := make(chan struct{})
@@ -125,7 +121,6 @@ func watchRootMounts(t *testing.T, p *project, canary string) func() []string {
 	}
 	go func() {
 		defer close(finished)
-		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			id := strings.TrimSpace(sc.Text())
 			r := cmdSpec{argv: []string{"docker", "inspect", "--format",
@@ -154,7 +149,7 @@ func watchRootMounts(t *testing.T, p *project, canary string) func() []string {
 		}
 	}()
 	return func() []string {
-		_ = events.Process.Kill()
+		stop()
 		<-finished
 		t.Logf("inspected %d containers of the project as they were created (%d were gone before)", inspected, gone)
 		return found

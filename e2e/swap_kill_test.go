@@ -3,17 +3,13 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestSwapKilledMidSwap kills the plugin (kill -9) the moment its swap helper starts,
@@ -21,6 +17,7 @@ import (
 // be exactly the old tree or exactly the restored one, never a mix, and the next
 // restore must finish, leaving the restored tree and the service running.
 func TestSwapKilledMidSwap(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	fill := func(prefix string, n int) {
 		p.exec(t, "many", "sh", "-c", `cd /srv/many && find . -mindepth 1 -delete && i=0; while [ $i -lt $1 ]; do echo "$0 $i" > "$0$i"; mkdir -p "d$0$((i % 50))"; i=$((i+1)); done`, prefix, strconv.Itoa(n))
@@ -34,22 +31,8 @@ func TestSwapKilledMidSwap(t *testing.T) {
 
 	started := helperEvents(t, p, "start", "restore-swap")
 	s := p.start(t, nil, pluginBin(), "restore", "many", "--yes")
-	select {
-	case <-started:
-		s.signal(t, syscall.SIGKILL)
-	case <-s.done:
-		t.Fatalf("the restore ended before its swap helper started: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("no swap helper started within %s", helperWait)
-	}
-	s.wait(t, helperWait)
-	// The swap helper goes on without the plugin; recovery waits for it too.
-	eventually(t, helperWait, "the swap helper to end", func() error {
-		if ids := lines(mustDocker(t, "ps", "-q", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap")); len(ids) > 0 {
-			return errors.New("still running")
-		}
-		return nil
-	})
+	killAt(t, s, started, "its swap helper started")
+	p.waitSwapHelpersGone(t)
 	switch got := volumeTree(t, live); got {
 	case old:
 		t.Log("killed before the swap replaced anything: the live volume is the old tree")
@@ -97,43 +80,13 @@ func (p *project) killSwapMidway(t *testing.T, root string) bool {
 	return err != nil || !strings.Contains(string(data), `"phase": "done"`)
 }
 
-// helperEvents sends the ID of each of the project's helpers of kind when the engine
-// reports event (start, die) for it, from now until the test ends.
-func helperEvents(t *testing.T, p *project, event, kind string) <-chan string {
-	t.Helper()
-	events := exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "event="+event,
-		"--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"="+kind)
-	events.Env = env.base
-	out, err := events.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := events.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = events.Process.Kill(); _ = events.Wait() })
-	ids := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			var ev struct{ ID string }
-			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.ID != "" {
-				select {
-				case ids <- ev.ID:
-				default:
-				}
-			}
-		}
-	}()
-	return ids
-}
-
 // TestSwapHelperKilledMidSwap kills the plugin and then its swap helper while the swap
 // copies a bind-mounted host folder (a bind mount cannot be renamed into): the journal
 // in the staging volume says how far it got, and the next command finishes the swap
 // from it before it starts the service again, so the folder is exactly the restored
 // tree, never a mix.
 func TestSwapHelperKilledMidSwap(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	p.exec(t, "folder", "sh", "-c", `cd /srv/folder && i=0; while [ $i -lt 1000 ]; do head -c 262144 /dev/urandom > "f$i"; i=$((i+1)); done`)
 	folder := filepath.Join(p.dir, "folder")

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // manyEntries is how many top-level entries TestSwapManyEntries restores: far past
@@ -19,6 +18,7 @@ const manyEntries = 120000
 // TestSwapManyEntries restores a volume with 120,000 top-level entries over a live
 // volume that holds other ones, and checks the count and a few contents.
 func TestSwapManyEntries(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	// One exec makes them all: xargs hands touch thousands of names at a time.
 	p.exec(t, "many", "sh", "-c", `set -e; cd /srv/many
@@ -40,6 +40,7 @@ mkdir .hidden && echo dot > .hidden/x`)
 // TestSwapFileBind restores a bind-mounted file in place: the service sees the old
 // content through its bind mount, and the rollback volume keeps the changed one.
 func TestSwapFileBind(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	conf := filepath.Join(p.dir, "conf.txt")
 	p.exec(t, "app", "sh", "-c", "echo kept > /srv/data/a")
@@ -67,6 +68,7 @@ func TestSwapFileBind(t *testing.T) {
 // TestSwapNoRollbackWithExclude: --no-rollback is refused for a service whose backups
 // exclude paths, with one line and exit code 2, before anything runs.
 func TestSwapNoRollbackWithExclude(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	p.exec(t, "cached", "sh", "-c", "mkdir -p /srv/cache/tmp && echo a > /srv/cache/a && echo t > /srv/cache/tmp/t")
 	p.mustBackup(t, "up", "cached")
@@ -84,6 +86,7 @@ func TestSwapNoRollbackWithExclude(t *testing.T) {
 // preflight refuses it before anything is stopped or created, and the engine does not
 // get to create the volume empty.
 func TestSwapPreflightMissingVolume(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	p.exec(t, "cached", "sh", "-c", "echo a > /srv/cache/a")
 	p.mustBackup(t, "up", "cached")
@@ -109,6 +112,7 @@ func TestSwapPreflightMissingVolume(t *testing.T) {
 // volume by name, so the engine creates it again, empty: the swap must refuse it with
 // one line and leave the live volume as it was.
 func TestSwapStagingRemoved(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "swap")
 	p.exec(t, "app", "sh", "-c", "for i in 1 2 3; do echo $i > /srv/data/f$i; done")
 	p.mustBackup(t, "up", "app")
@@ -151,14 +155,7 @@ func (p *project) restoreWithStagingRemoved(t *testing.T) (result, bool) {
 	t.Helper()
 	died := helperEvents(t, p, "die", "restore")
 	s := p.start(t, nil, pluginBin(), "restore", "app", "--yes")
-	var helper string
-	select {
-	case helper = <-died:
-	case <-s.done:
-		t.Fatalf("the restore ended before its restore helper exited: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("no restore helper exited within %s", helperWait)
-	}
+	helper := awaitMoment(t, s, died, "its restore helper exited")
 	s.signal(t, syscall.SIGSTOP)
 	swapped := lines(mustDocker(t, "ps", "-aq", "--filter", "label="+labelProject+"="+p.name, "--filter", "label="+labelKind+"=restore-swap"))
 	if len(swapped) == 0 {

@@ -25,6 +25,7 @@ const cpFiles = 300
 // the restore or wholly the snapshot's, both the same, the service runs, the restore
 // exited 0 only if both are the snapshot's, and a failed one names both volumes.
 func TestRestoreTwoVolumesWhole(t *testing.T) {
+	t.Parallel()
 	var device string
 	p := newPreparedProject(t, "swap-whole", func(p *project) {
 		device = filepath.Join(p.dir, "cp-device")
@@ -130,14 +131,7 @@ func (w *wholePair) round(t *testing.T, m wholeMoment, pluginToo bool) bool {
 	starts := helperEvents(t, p, "start", "restore-swap")
 	died := helperEvents(t, p, "die", "restore-swap")
 	s := p.start(t, nil, pluginBin(), "restore", "pair@"+w.snap, "--yes")
-	var helper string
-	select {
-	case helper = <-starts:
-	case <-s.done:
-		t.Fatalf("the restore ended before its swap helper started: %v", s.res)
-	case <-time.After(helperWait):
-		t.Fatalf("no swap helper started within %s", helperWait)
-	}
+	helper := awaitMoment(t, s, starts, "its swap helper started")
 	caught, pluginKilled := w.waitMoment(t, m, before, died, s), false
 	if caught {
 		if pluginToo {

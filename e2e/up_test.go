@@ -93,12 +93,14 @@ func sha256Hex(s string) string {
 }
 
 func TestUp(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "up")
 	seedUpProject(t, p)
 	repo, password := filepath.Join(p.dir, "backups"), filepath.Join(p.dir, "backups.key")
 	filesID := p.container(t, "files")
 
 	start := time.Now()
+	filesEvents := recordContainerEvents(t, "container="+filesID)
 	first := p.backup(t, "up", "--json")
 	end := time.Now()
 	if first.code != 0 {
@@ -157,12 +159,20 @@ func TestUp(t *testing.T) {
 	})
 
 	t.Run("stop true stops the service during the copy and starts it again", func(t *testing.T) {
-		events := mustDocker(t, "events", "--since", start.Format(time.RFC3339Nano), "--until", end.Format(time.RFC3339Nano),
-			"--filter", "container="+filesID, "--format", "{{.Action}}")
-		actions := lines(events)
-		stop, restart := slices.Index(actions, "stop"), slices.Index(actions, "start")
-		if stop < 0 || restart < stop {
-			t.Errorf("container events during up: %v, want a stop then a start", actions)
+		// The start came before up ended: its event is on its way, if not here yet.
+		var acts []string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			acts = actions(filesEvents.of(filesID, start, end))
+			stop, restart := slices.Index(acts, "stop"), slices.Index(acts, "start")
+			if stop >= 0 && restart > stop {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("container events during up: %v, want a stop then a start", acts)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 		if state := strings.TrimSpace(mustDocker(t, "inspect", "--format", "{{.State.Status}}", filesID)); state != "running" {
 			t.Errorf("files is %s after up, want running", state)
@@ -237,6 +247,7 @@ func TestUp(t *testing.T) {
 }
 
 func TestUpS3(t *testing.T) {
+	t.Parallel()
 	m := startMinio(t)
 	p := newProject(t, "up")
 	seedUpProject(t, p)

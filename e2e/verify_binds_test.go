@@ -16,6 +16,7 @@ import (
 // has neither, but keeps its read-only configuration file; restore with a malformed
 // snapshot selector exits 2 with one line, a well-formed ID that no snapshot has 1.
 func TestVerifyBinds(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "verify-binds")
 	p.exec(t, "files", "sh", "-c", "mkdir -p /data/docs && printf 'hello\\n' > /data/docs/readme.txt")
 	p.pgSQL(t, "pg", "CREATE TABLE notes (id int PRIMARY KEY); INSERT INTO notes VALUES (1), (2);")
@@ -28,6 +29,7 @@ func TestVerifyBinds(t *testing.T) {
 		t.Fatalf("the live service sees %q in /etc/app.conf, want the changed file", got)
 	}
 	live := p.containers(t)
+	liveEvents := recordContainerEvents(t, "label=com.docker.compose.project="+p.name)
 
 	t.Run("the drill of a bind-mounted file restores it and its check reads it", func(t *testing.T) {
 		r, since, until := p.timedBackup(t, "verify", "files", "--json")
@@ -42,7 +44,7 @@ func TestVerifyBinds(t *testing.T) {
 			t.Errorf("files in verify --json: %+v; want ok, 2 files, 22 bytes, and the check's line token=backed-up\n%v", e, r)
 		}
 		p.checkDrillEnded(t)
-		checkLiveUntouched(t, live, since, until)
+		checkLiveUntouched(t, liveEvents, live, since, until)
 	})
 
 	t.Run("a throwaway copy has no socket and no device, and keeps its configuration file", func(t *testing.T) {
@@ -79,7 +81,7 @@ func TestVerifyBinds(t *testing.T) {
 		} else {
 			t.Errorf("the kept copy is %s, want running", st)
 		}
-		checkLiveUntouched(t, live, since, until)
+		checkLiveUntouched(t, liveEvents, live, since, until)
 		// The lines verify printed remove what it kept.
 		for _, l := range lines(r.stdout + "\n" + r.stderr) {
 			if l = strings.TrimSpace(l); strings.HasPrefix(l, "docker rm ") || strings.HasPrefix(l, "docker volume rm ") {

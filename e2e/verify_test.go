@@ -189,15 +189,18 @@ func (p *project) checkDrillEnded(t *testing.T) {
 
 // checkLiveUntouched fails the test if the engine saw a live container of the project
 // (taken before the drill) start, stop, die, be killed, restart or pause between since
-// and until: the drill works on copies.
-func checkLiveUntouched(t *testing.T, live map[string]string, since, until time.Time) {
+// and until (rec records the project's containers): the drill works on copies.
+func checkLiveUntouched(t *testing.T, rec *eventRecorder, live map[string]string, since, until time.Time) {
 	t.Helper()
+	touched := []string{"stop", "start", "die", "kill", "restart", "pause"}
 	for svc, id := range live {
-		out := mustDocker(t, "events", "--since", since.Format(time.RFC3339Nano), "--until", until.Format(time.RFC3339Nano),
-			"--filter", "container="+id, "--filter", "event=stop", "--filter", "event=start", "--filter", "event=die",
-			"--filter", "event=kill", "--filter", "event=restart", "--filter", "event=pause",
-			"--format", "{{.Action}} {{.Actor.Attributes.signal}}")
-		if evs := lines(out); len(evs) > 0 {
+		var evs []string
+		for _, ev := range rec.of(id, since, until) {
+			if slices.Contains(touched, ev.action) {
+				evs = append(evs, strings.TrimSpace(ev.action+" "+ev.signal))
+			}
+		}
+		if len(evs) > 0 {
 			t.Errorf("the live container of %s had events during the drill: %q", svc, evs)
 		}
 	}
@@ -262,6 +265,7 @@ func labelsOf(t *testing.T, kind, id string) map[string]string {
 // each: nothing of the drill is left, no live container was stopped or started, and the
 // live data is unchanged.
 func TestVerifyGoodBackups(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "verify-db")
 	p.pgSQL(t, "pg", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 500) g;")
 	p.mariaSQL(t, "CREATE TABLE items (id int PRIMARY KEY, name varchar(40)); INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');")
@@ -270,11 +274,12 @@ func TestVerifyGoodBackups(t *testing.T) {
 	p.exec(t, "cache", "redis-cli", "mset", "greeting", "hello", "count", "3")
 	p.mustBackup(t, "up")
 	live := p.containers(t)
+	liveEvents := recordContainerEvents(t, "label=com.docker.compose.project="+p.name)
 	liveState := p.verifyDBState(t)
 	checkLive := func(t *testing.T, since, until time.Time) {
 		t.Helper()
 		p.checkDrillEnded(t)
-		checkLiveUntouched(t, live, since, until)
+		checkLiveUntouched(t, liveEvents, live, since, until)
 		if got := p.verifyDBState(t); got != liveState {
 			t.Errorf("the live data changed during the drill:\n%s\nwant:\n%s", got, liveState)
 		}
@@ -359,7 +364,7 @@ func TestVerifyGoodBackups(t *testing.T) {
 		if row := verifyRowOf(t, verifyTable(t, r), "pg", r); row.result != "ok" {
 			t.Errorf("pg's result %q, want ok: %q", row.result, row.line)
 		}
-		checkLiveUntouched(t, live, since, until)
+		checkLiveUntouched(t, liveEvents, live, since, until)
 		kept := lines(mustDocker(t, "ps", "-aq", "--no-trunc", "--filter", "label="+labelKind+"=verify", "--filter", "label="+labelProject+"="+p.name))
 		if len(kept) != 1 {
 			t.Fatalf("want one throwaway copy of pg kept, got %q", kept)
@@ -494,6 +499,7 @@ func TestVerifyGoodBackups(t *testing.T) {
 // no table fails the preset's default check; a check of the service's own then decides.
 // Nothing is left and the live servers are untouched.
 func TestVerifyBadBackups(t *testing.T) {
+	t.Parallel()
 	p := newProject(t, "verify-bad")
 	p.pgSQL(t, "garbage", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 20) g;")
 	p.mustBackup(t, "up")
@@ -501,6 +507,7 @@ func TestVerifyBadBackups(t *testing.T) {
 		t.Fatalf("garbage's stored dump is %q, want the garbage text", dump)
 	}
 	live := p.containers(t)
+	liveEvents := recordContainerEvents(t, "label=com.docker.compose.project="+p.name)
 	emptyState := func() string {
 		return strings.TrimSpace(p.exec(t, "empty", "psql", "-X", "-A", "-t", "-U", "app", "-d", "emptydb", "-c",
 			"SELECT (SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database) || ' ' || "+
@@ -514,7 +521,7 @@ func TestVerifyBadBackups(t *testing.T) {
 	checkLive := func(t *testing.T, since, until time.Time) {
 		t.Helper()
 		p.checkDrillEnded(t)
-		checkLiveUntouched(t, live, since, until)
+		checkLiveUntouched(t, liveEvents, live, since, until)
 		if got := liveState(); got != before {
 			t.Errorf("the live data changed during the drill:\n%s\nwant:\n%s", got, before)
 		}
