@@ -208,6 +208,3 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	}
 	return usageErrorf("%s: see '%s --help'", err, name)
 }
-
-// getenv returns the value of key in d.environ.
-func (d *deps) getenv(key string) string { return (&app.App{Environ: d.environ}).Getenv(key) }

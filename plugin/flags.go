@@ -28,11 +28,6 @@ func readRunSettings(c *cli.Context) app.RunSettings {
 	return app.RunSettings{Wait: c.Bool("wait"), RetryLock: c.Duration("retry-lock")}
 }
 
-// jsonFlag is --json with its usage.
-func jsonFlag(usage string) cli.Flag {
-	return &cli.BoolFlag{Name: "json", Usage: usage}
-}
-
 // warnTo prints warnings as "warning: …" lines.
 func warnTo(w io.Writer) func(string) {
 	return func(msg string) { fmt.Fprintln(w, "warning: "+msg) }
