@@ -110,6 +110,8 @@ func (p *project) down(t testing.TB) {
 	filter := "label=com.docker.compose.project=" + p.name
 	for _, kind := range []struct{ ls, rm []string }{
 		{[]string{"ps", "-aq", "--filter", filter}, []string{"rm", "-f", "-v"}},
+		// A scheduler's job may have started a helper or anchor while compose stopped it.
+		{[]string{"ps", "-aq", "--filter", ours}, []string{"rm", "-f", "-v"}},
 		{[]string{"volume", "ls", "-q", "--filter", filter}, []string{"volume", "rm", "-f"}},
 		// restore's staging and rollback volumes and a run's stop records carry our
 		// label, not compose's.
