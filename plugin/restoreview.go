@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -16,7 +17,7 @@ type restoreReporter interface {
 	Start(service string, strategy composeext.Strategy, snap restic.Snapshot)
 	Step(service, message string)
 	Progress(service string, s restic.RestoreStatus)
-	Done(r app.Result)
+	Done(r report.Result)
 }
 
 // restoreView renders restore's events with a reporter; its warnings go to stderr.
@@ -87,8 +88,8 @@ func (j *restoreJSON) Progress(svc string, s restic.RestoreStatus) {
 	j.emit(restoreEvent{Event: "progress", Service: svc, Progress: &s})
 }
 
-func (j *restoreJSON) Done(r app.Result) {
-	e := restoreEvent{Event: "done", Service: r.Service, Strategy: r.Strategy, Snapshot: r.Snapshot, Status: "ok",
+func (j *restoreJSON) Done(r report.Result) {
+	e := restoreEvent{Event: "done", Service: r.Service, Strategy: composeext.Strategy(r.Strategy), Snapshot: r.Snapshot, Status: "ok",
 		Volumes: r.Volumes, Rollbacks: r.Rollbacks, Target: r.Target, Duration: r.Duration.Seconds()}
 	if r.Err != nil {
 		e.Event, e.Status, e.Error = "error", "failed", r.Err.Error()
@@ -116,7 +117,7 @@ func (p *restorePlain) Progress(svc string, s restic.RestoreStatus) {
 		humanBytes(s.BytesRestored), humanBytes(s.TotalBytes), s.FilesRestored, s.TotalFiles)
 }
 
-func (p *restorePlain) Done(r app.Result) {
+func (p *restorePlain) Done(r report.Result) {
 	if r.Err != nil {
 		fmt.Fprintf(p.out, "%s: restore FAILED after %s\n", r.Service, r.Duration.Round(100*time.Millisecond))
 		return

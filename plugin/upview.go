@@ -21,9 +21,9 @@ import (
 type upReporter interface {
 	Start(service string, strategy composeext.Strategy)
 	Progress(service string, s restic.Status)
-	Done(r app.Result)
+	Done(r report.Result)
 	Warn(msg string)
-	Finish(results []app.Result)
+	Finish(results []report.Result)
 }
 
 // upView renders up's events with a reporter.
@@ -125,8 +125,8 @@ func (j *jsonReporter) Progress(svc string, s restic.Status) {
 	}
 }
 
-func (j *jsonReporter) Done(r app.Result) {
-	e := upEvent{Event: "done", Service: r.Service, Strategy: r.Strategy, Status: string(r.Status), Duration: r.Duration.Seconds(), Warnings: r.Warnings}
+func (j *jsonReporter) Done(r report.Result) {
+	e := upEvent{Event: "done", Service: r.Service, Strategy: composeext.Strategy(r.Strategy), Status: string(r.Status), Duration: r.Duration.Seconds(), Warnings: r.Warnings}
 	if r.Summary.SnapshotID != "" {
 		e.Summary = &r.Summary
 	}
@@ -145,7 +145,7 @@ func (j *jsonReporter) Done(r app.Result) {
 
 func (j *jsonReporter) Warn(msg string) { j.emit(upEvent{Event: "warning", Warnings: []string{msg}}) }
 
-func (j *jsonReporter) Finish([]app.Result) {}
+func (j *jsonReporter) Finish([]report.Result) {}
 
 // plainReporter prints log lines, for files and pipes.
 type plainReporter struct {
@@ -170,11 +170,11 @@ func (p *plainReporter) Progress(svc string, s restic.Status) {
 	}
 }
 
-func (p *plainReporter) Done(r app.Result) { p.printf("%s\n", doneLine(r)) }
+func (p *plainReporter) Done(r report.Result) { p.printf("%s\n", doneLine(r)) }
 
 func (p *plainReporter) Warn(msg string) { p.printf("warning: %s\n", msg) }
 
-func (p *plainReporter) Finish(results []app.Result) { writeSummaryTable(p.out, results) }
+func (p *plainReporter) Finish(results []report.Result) { writeSummaryTable(p.out, results) }
 
 // ttyReporter keeps one live line per service on a terminal.
 type ttyReporter struct {
@@ -213,11 +213,11 @@ func (t *ttyReporter) Progress(svc string, s restic.Status) {
 	t.set(svc, svc+": "+progressLine(s), false)
 }
 
-func (t *ttyReporter) Done(r app.Result) { t.set(r.Service, doneLine(r), true) }
+func (t *ttyReporter) Done(r report.Result) { t.set(r.Service, doneLine(r), true) }
 
 func (t *ttyReporter) Warn(msg string) { t.set("\x00"+msg, "warning: "+msg, true) }
 
-func (t *ttyReporter) Finish(results []app.Result) {
+func (t *ttyReporter) Finish(results []report.Result) {
 	fmt.Fprintln(t.out)
 	writeSummaryTable(t.out, results)
 }
@@ -239,7 +239,7 @@ func progressLine(s restic.Status) string {
 	return line
 }
 
-func doneLine(r app.Result) string {
+func doneLine(r report.Result) string {
 	var line string
 	switch r.Status {
 	case report.StatusSkipped:
@@ -257,7 +257,7 @@ func doneLine(r app.Result) string {
 }
 
 // writeSummaryTable prints the closing table: one row per service.
-func writeSummaryTable(w io.Writer, results []app.Result) {
+func writeSummaryTable(w io.Writer, results []report.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSTRATEGY\tSNAPSHOT\tNEW\tCHANGED\tUNMODIFIED\tADDED\tDURATION\tSTATUS")
 	for _, r := range results {

@@ -49,7 +49,7 @@ const failureLines = 6
 
 // writeVerifyTable prints one row per service, a failure's further lines (the end of a
 // command's stderr) below its row, and then how to remove what --keep left.
-func writeVerifyTable(w io.Writer, results []app.Result) {
+func writeVerifyTable(w io.Writer, results []report.Result) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSNAPSHOT\tRESTORE\tRESULT\tDETAIL")
 	var below [][]string
@@ -112,11 +112,11 @@ type verifyServiceJSON struct {
 	Kept           []string `json:"kept,omitempty"`
 }
 
-func writeVerifyJSON(w io.Writer, project string, results []app.Result) error {
+func writeVerifyJSON(w io.Writer, project string, results []report.Result) error {
 	doc := verifyJSON{Project: project, Services: []verifyServiceJSON{}}
 	for _, r := range results {
 		s := verifyServiceJSON{
-			Service: r.Service, Strategy: string(r.Strategy), Snapshot: r.Snapshot,
+			Service: r.Service, Strategy: r.Strategy, Snapshot: r.Snapshot,
 			RestoreSeconds: r.Duration.Seconds(), Result: string(r.Status), Detail: r.Detail, Kept: r.Kept,
 		}
 		if r.Err != nil {

@@ -7,20 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/app"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/verify"
 )
 
 // drillResults are a passing dump, a dump whose restore failed with a (masked) secret
 // in its error and a three-line tail, and a skipped service.
-func drillResults() []app.Result {
-	return []app.Result{
-		{Service: "db", Strategy: composeext.StrategyDump, Snapshot: "51c8b72854768fa2", Duration: 1700 * time.Millisecond,
+func drillResults() []report.Result {
+	return []report.Result{
+		{Service: "db", Strategy: "dump", Snapshot: "51c8b72854768fa2", Duration: 1700 * time.Millisecond,
 			Status: verify.StatusOK, Detail: "databases appdb (1 table)", Kept: []string{"docker rm -f shop-backup-verify-db-1"}},
-		{Service: "old", Strategy: composeext.StrategyDump, Snapshot: "689731f1aa", Status: verify.StatusFailed,
+		{Service: "old", Strategy: "dump", Snapshot: "689731f1aa", Status: verify.StatusFailed,
 			Err: errors.New("loading the dump: the restore command exited with code 3: ERROR: syntax error (password ***) | LINE 1: this is not SQL; | ^")},
-		{Service: "web", Strategy: composeext.StrategyNone, Status: verify.StatusSkipped, Detail: "strategy none: nothing to verify"},
+		{Service: "web", Strategy: "none", Status: verify.StatusSkipped, Detail: "strategy none: nothing to verify"},
 	}
 }
 

@@ -43,11 +43,11 @@ type Event struct {
 	Backup  *restic.Status
 	Restore *restic.RestoreStatus
 	// Result is a service's outcome (Done).
-	Result *Result
+	Result *report.Result
 	// Run is the command's outcome as alerts, metrics and the scheduler read it;
 	// Results its services' outcomes in plan order; Err its own failure (Ended).
 	Run     *report.Run
-	Results []Result
+	Results []report.Result
 	Err     error
 	// Interrupted is true when the command was stopped before its end (Ended).
 	Interrupted bool
@@ -88,6 +88,6 @@ func WarnFunc(s Sink) func(string) {
 }
 
 // ended emits a command's Ended event.
-func ended(ctx context.Context, sink Sink, rep report.Run, results []Result, err error) {
+func ended(ctx context.Context, sink Sink, rep report.Run, results []report.Result, err error) {
 	sink.Event(Event{Kind: Ended, Run: &rep, Results: results, Err: err, Interrupted: ctx.Err() != nil})
 }

@@ -9,10 +9,9 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/docker-backup/docker-backup/composeext"
-	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/verify"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // Up's events show a failed dump's error, its hooks' and its warnings masked: the
@@ -24,8 +23,8 @@ func TestUpEventsMask(t *testing.T) {
 	plan := &composeext.Plan{Project: "shop", Services: []composeext.ServicePlan{{Name: "db", Strategy: composeext.StrategyDump, Dump: &composeext.DumpSpec{}}}}
 	addContainerSecrets(context.Background(), eng, plan)
 	failure := errors.New("dump command exited 1: r00t-s3cret\nconnecting to postgres://app:pw@db/app")
-	res := backup.Result{Service: "db", Strategy: composeext.StrategyDump, Status: backup.StatusFailed, Err: failure,
-		Warnings: []string{"post 1: r00t-s3cret"}, Hooks: []backup.HookResult{{Hook: "post 1", ExitCode: 1, Err: errors.New("said r00t-s3cret")}}}
+	res := report.Result{Service: "db", Strategy: string(composeext.StrategyDump), Status: report.StatusFailed, Err: failure,
+		Warnings: []string{"post 1: r00t-s3cret"}, Hooks: []report.HookResult{{Hook: "post 1", ExitCode: 1, Err: errors.New("said r00t-s3cret")}}}
 	var shown []string
 	sink := SinkFunc(func(e Event) {
 		switch {
@@ -52,10 +51,10 @@ func TestUpEventsMask(t *testing.T) {
 	}
 }
 
-// A drill's failure and detail are masked as they become a Result.
+// A drill's failure and detail are masked as they leave app.
 func TestVerifyResultMasks(t *testing.T) {
 	plan := &composeext.Plan{Project: "shop", Secrets: []string{"hunter2"}}
-	r := verifyResult(verify.Result{Service: "old", Status: verify.StatusFailed, Detail: "as hunter2",
+	r := masked(report.Result{Service: "old", Status: report.StatusFailed, Detail: "as hunter2",
 		Err: errors.New("syntax error (password hunter2)")}, plan.Mask)
 	if r.Err.Error() != "syntax error (password ***)" || r.Detail != "as ***" {
 		t.Errorf("result %+v", r)

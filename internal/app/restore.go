@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/restore"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -109,7 +110,7 @@ func (r restoreEvents) Progress(svc string, s restic.RestoreStatus) {
 	r.sink.Event(Event{Kind: Progress, Service: svc, Restore: &s})
 }
 
-func (r restoreEvents) Done(res restore.Result) {
-	out := restoreResult(res, r.mask)
-	r.sink.Event(Event{Kind: Done, Service: res.Service, Strategy: res.Strategy, Result: &out})
+func (r restoreEvents) Done(res report.Result) {
+	out := masked(res, r.mask)
+	r.sink.Event(Event{Kind: Done, Service: res.Service, Strategy: composeext.Strategy(res.Strategy), Result: &out})
 }

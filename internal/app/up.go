@@ -89,18 +89,18 @@ func (a *App) Up(ctx context.Context, opts UpOptions, sink Sink) (report.Run, er
 // backupPlan backs up the plan's services in one run and says how it ended; gather,
 // when not nil, gets what the run finds of the repository. err is the command's own
 // failure (no run could begin), masked; a service's failure is in its result.
-func (a *App) backupPlan(ctx context.Context, plan *composeext.Plan, opts UpOptions, sink Sink, gather *metricsFile) ([]Result, report.Run, error) {
+func (a *App) backupPlan(ctx context.Context, plan *composeext.Plan, opts UpOptions, sink Sink, gather *metricsFile) ([]report.Result, report.Run, error) {
 	rep := report.Run{Command: "up", Project: plan.Project, Started: time.Now()}
-	var results []Result
 	// Every line up shows, on the console, in --json or in the scheduler's log, is masked.
 	events := backupEvents{sink: sink, mask: plan.Mask}
 	raw, err := a.backupServices(ctx, plan, opts, events, &rep, gather)
-	for _, r := range raw {
-		results = append(results, backupResult(r, plan.Mask))
+	var results []report.Result
+	if raw != nil {
+		results = maskedAll(raw, plan.Mask)
 	}
 	err = maskError(err, plan.Mask)
 	rep.Duration = time.Since(rep.Started)
-	rep.Services = reports(results)
+	rep.Services = report.Services(results)
 	if err != nil {
 		rep.Error = plan.Mask(report.OneLine(err.Error()))
 	}
@@ -109,7 +109,7 @@ func (a *App) backupPlan(ctx context.Context, plan *composeext.Plan, opts UpOpti
 }
 
 // backupServices connects, begins the run and backs up; rep gets the machine's name.
-func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts UpOptions, events backupEvents, rep *report.Run, gather *metricsFile) ([]backup.Result, error) {
+func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts UpOptions, events backupEvents, rep *report.Run, gather *metricsFile) ([]report.Result, error) {
 	parallel := opts.Parallel
 	if parallel <= 0 {
 		parallel = plan.Parallel
@@ -150,9 +150,9 @@ func (b backupEvents) Progress(svc string, s restic.Status) {
 	b.sink.Event(Event{Kind: Progress, Service: svc, Backup: &s})
 }
 
-func (b backupEvents) Done(r backup.Result) {
-	res := backupResult(r, b.mask)
-	b.sink.Event(Event{Kind: Done, Service: r.Service, Strategy: r.Strategy, Result: &res})
+func (b backupEvents) Done(r report.Result) {
+	res := masked(r, b.mask)
+	b.sink.Event(Event{Kind: Done, Service: r.Service, Strategy: composeext.Strategy(r.Strategy), Result: &res})
 }
 
 func (b backupEvents) Warn(msg string) { b.sink.Event(Event{Kind: Warning, Message: b.mask(msg)}) }

@@ -25,7 +25,7 @@ type VerifyOptions struct {
 // Verify drills the plan's services and returns their results in plan order (also in
 // the Ended event), nil when the drill could not run to its end. Alerts and metrics
 // read the events; a failed drill makes the returned error, with the results.
-func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]Result, error) {
+func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]report.Result, error) {
 	plan, err := LoadPlan(ctx, opts.Load, opts.Services)
 	if err != nil {
 		return nil, err
@@ -59,15 +59,12 @@ func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]Resu
 }
 
 // verifyPlan runs the drill within a run of the project and says how it went.
-func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, sink Sink) ([]Result, report.Run, error) {
+func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, sink Sink) ([]report.Result, report.Run, error) {
 	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, Started: time.Now()}
 	raw, err := a.verifyServices(ctx, plan, opts, verifyEvents{sink: sink, mask: plan.Mask}, &rep)
-	results := make([]Result, 0, len(raw))
-	for _, r := range raw {
-		results = append(results, verifyResult(r, plan.Mask))
-	}
+	results := maskedAll(raw, plan.Mask)
 	rep.Duration = time.Since(rep.Started)
-	rep.Services = reports(results)
+	rep.Services = report.Services(results)
 	if err != nil {
 		rep.Error = plan.Mask(report.OneLine(err.Error()))
 	}
@@ -75,7 +72,7 @@ func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts Verify
 	return results, rep, err
 }
 
-func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, events verifyEvents, rep *report.Run) ([]verify.Result, error) {
+func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, events verifyEvents, rep *report.Run) ([]report.Result, error) {
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
@@ -106,7 +103,7 @@ func (v verifyEvents) Step(svc, msg string) {
 	v.sink.Event(Event{Kind: Step, Service: svc, Message: v.mask(msg)})
 }
 
-func (v verifyEvents) Done(r verify.Result) {
-	res := verifyResult(r, v.mask)
-	v.sink.Event(Event{Kind: Done, Service: r.Service, Strategy: r.Strategy, Result: &res})
+func (v verifyEvents) Done(r report.Result) {
+	res := masked(r, v.mask)
+	v.sink.Event(Event{Kind: Done, Service: r.Service, Strategy: composeext.Strategy(r.Strategy), Result: &res})
 }

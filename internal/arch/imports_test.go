@@ -18,9 +18,10 @@ var layers = [][]string{
 	// Small tools of the standard library's kind: an error type, a durable file write.
 	{"internal/failure", "internal/atomicfile"},
 	// Adapters to what runs outside us, and leaf models.
-	{"restic", "internal/engine", "internal/dump", "internal/swap", "internal/report"},
-	// Repository series and the program inside helper containers.
-	{"internal/snapshot", "internal/agent", "internal/agentimage"},
+	{"restic", "internal/engine", "internal/dump", "internal/swap"},
+	// Repository series, the program inside helper containers, and how an operation
+	// ended (report: a backup's outcome holds restic's summary).
+	{"internal/snapshot", "internal/agent", "internal/agentimage", "internal/report"},
 	// Features that own their part of x-backup: type, defaults, validation and behaviour.
 	{"internal/schedule", "internal/metrics", "internal/notify", "internal/retention", "internal/engine/enginetest"},
 	// Loads a compose project and routes each part of x-backup to the feature that owns it.

@@ -32,19 +32,9 @@ const (
 	StatusSkipped = report.StatusSkipped // declared strategy none
 )
 
-// Result is one service's outcome.
-type Result struct {
-	Service  string
-	Strategy composeext.Strategy
-	Status   Status
-	Summary  restic.Summary
-	Duration time.Duration
-	// Warnings name files restic could not read, failed post and outcome hooks, and
-	// retention problems.
-	Warnings []string
-	// Hooks are the outcomes of the service's hooks, in the order they ran.
-	Hooks []HookResult
-	Err   error
+// outcome is a service's result as its backup builds it.
+type outcome struct {
+	report.Result
 	// hookWarning is set when a post or outcome hook failed: an ok backup is a warning.
 	hookWarning bool
 }
@@ -53,7 +43,7 @@ type Result struct {
 type Reporter interface {
 	Start(service string, strategy composeext.Strategy)
 	Progress(service string, s restic.Status)
-	Done(r Result)
+	Done(r report.Result)
 	// Warn reports a problem that concerns the run, not one service.
 	Warn(msg string)
 }
@@ -73,8 +63,8 @@ type Options struct {
 
 // Up backs up every service in the plan and returns one result per service, in plan
 // order; a service's failure is in its result.
-func Up(ctx context.Context, env Env, opts Options) []Result {
-	results := make([]Result, len(env.Plan.Services))
+func Up(ctx context.Context, env Env, opts Options) []report.Result {
+	results := make([]report.Result, len(env.Plan.Services))
 	parallel := max(opts.Parallel, 1)
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -94,18 +84,18 @@ func Up(ctx context.Context, env Env, opts Options) []Result {
 	return results
 }
 
-func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Result {
-	res := Result{Service: svc.Name, Strategy: svc.Strategy}
+func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) report.Result {
+	res := &outcome{Result: report.Result{Service: svc.Name, Strategy: string(svc.Strategy)}}
 	if svc.Strategy == composeext.StrategyNone {
 		res.Status = StatusSkipped
-		env.Reporter.Done(res)
-		return res
+		env.Reporter.Done(res.Result)
+		return res.Result
 	}
 	env.Reporter.Start(svc.Name, svc.Strategy)
 	start := time.Now()
 	sctx, cancel := serviceContext(ctx, svc)
 	defer cancel()
-	err := withHooks(sctx, env, svc, &res, func(ctx context.Context) error {
+	err := withHooks(sctx, env, svc, res, func(ctx context.Context) error {
 		var err error
 		switch svc.Strategy {
 		case composeext.StrategyVolumes:
@@ -123,6 +113,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 		err = cause
 	}
 	res.Duration = time.Since(start)
+	res.Snapshot = res.Summary.SnapshotID
 	switch {
 	case err == nil:
 		res.Status = StatusOK
@@ -132,8 +123,8 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) Res
 	default:
 		res.Status, res.Err = StatusFailed, err
 	}
-	finish(ctx, env, svc, &res)
-	return res
+	finish(ctx, env, svc, res)
+	return res.Result
 }
 
 // errTimeout is the cause of a service's backup ended by its timeout.
@@ -149,12 +140,12 @@ func serviceContext(ctx context.Context, svc composeext.ServicePlan) (context.Co
 }
 
 // finish runs the outcome hooks of a service whose outcome is known, and reports it.
-func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result) {
+func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *outcome) {
 	runOutcomeHooks(ctx, env, svc, res)
 	if res.hookWarning && res.Status == StatusOK {
 		res.Status = StatusWarning
 	}
-	env.Reporter.Done(*res)
+	env.Reporter.Done(res.Result)
 }
 
 // helperMounts are the mounts a volumes backup or restore gives its helper.

@@ -10,6 +10,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -73,7 +74,7 @@ func (f *fixture) begin(t *testing.T) *run.Run {
 }
 
 // up begins a run and backs up the plan's services.
-func (f *fixture) up(t *testing.T, plan *composeext.Plan, opts Options) ([]Result, *run.Run, *recorder) {
+func (f *fixture) up(t *testing.T, plan *composeext.Plan, opts Options) ([]report.Result, *run.Run, *recorder) {
 	t.Helper()
 	r := f.begin(t)
 	rep := &recorder{}
@@ -84,7 +85,7 @@ func (f *fixture) up(t *testing.T, plan *composeext.Plan, opts Options) ([]Resul
 type recorder struct {
 	mu     sync.Mutex
 	events []string
-	done   []Result
+	done   []report.Result
 }
 
 func (r *recorder) add(e string) {
@@ -96,7 +97,7 @@ func (r *recorder) add(e string) {
 func (r *recorder) Start(service string, _ composeext.Strategy) { r.add("start " + service) }
 func (r *recorder) Progress(string, restic.Status)              {}
 func (r *recorder) Warn(msg string)                             { r.add("warn " + msg) }
-func (r *recorder) Done(res Result) {
+func (r *recorder) Done(res report.Result) {
 	r.mu.Lock()
 	r.done = append(r.done, res)
 	r.mu.Unlock()

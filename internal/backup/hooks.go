@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 // hookTimeout bounds each hook command; one that runs longer is ended (its process
@@ -18,22 +19,12 @@ const hookTimeout = 2 * time.Minute
 // path (after Ctrl-C or a timeout), where the run's context no longer bounds them.
 const cleanupHooks = 5 * time.Minute
 
-// HookResult is how one hook command ended.
-type HookResult struct {
-	// Hook names it by its list and position: "pre 1", "post 2", "on_failure 1". The
-	// command is not shown: interpolation may have put a secret in it.
-	Hook     string
-	ExitCode int // -1 when it did not run to its end
-	Duration time.Duration
-	Err      error // nil when it exited 0
-}
-
 // withHooks runs body between the service's pre and post hooks. Pre hooks run in order
 // until one fails, and then body does not run. Post hooks run whenever a pre hook was
 // started or body ran, whatever their outcome and also after Ctrl-C or the service's
 // timeout, so that what pre did (a pause, a lock) is undone. A failing post hook is a
 // warning, not a failure: the snapshot was made.
-func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result, body func(context.Context) error) error {
+func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *outcome, body func(context.Context) error) error {
 	started, err := runHookList(ctx, env, svc, "pre", svc.Pre, res)
 	ran := false
 	if err == nil {
@@ -54,7 +45,7 @@ func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *Re
 
 // runOutcomeHooks runs on_success or on_failure once the service's outcome is known. A
 // failing one is a warning.
-func runOutcomeHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *Result) {
+func runOutcomeHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *outcome) {
 	list, which := svc.OnSuccess, "on_success"
 	switch res.Status {
 	case StatusSkipped:
@@ -78,7 +69,7 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // runHookList runs one list of hooks in the service's running container, in order,
 // recording each outcome in res; the first failure stops the list. It returns how many
 // were started.
-func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, which string, hooks [][]string, res *Result) (int, error) {
+func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, which string, hooks [][]string, res *outcome) (int, error) {
 	if len(hooks) == 0 {
 		return 0, nil
 	}
@@ -97,14 +88,14 @@ func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, which
 }
 
 // runHook runs hook number n of a list, ended after hookTimeout.
-func runHook(ctx context.Context, api engine.API, containerID, which string, n int, cmd []string) HookResult {
+func runHook(ctx context.Context, api engine.API, containerID, which string, n int, cmd []string) report.HookResult {
 	name := fmt.Sprintf("%s hook %d", which, n)
 	hctx, cancel := context.WithTimeout(ctx, hookTimeout)
 	defer cancel()
 	start := time.Now()
 	stderr := &engine.Tail{Max: 2048}
 	code, err := engine.Exec(hctx, api, containerID, engine.ExecSpec{Cmd: cmd, Stderr: stderr, Kill: true})
-	h := HookResult{Hook: fmt.Sprintf("%s %d", which, n), ExitCode: code, Duration: time.Since(start)}
+	h := report.HookResult{Hook: fmt.Sprintf("%s %d", which, n), ExitCode: code, Duration: time.Since(start)}
 	switch {
 	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		h.Err = fmt.Errorf("%s did not end within %s and was ended%s", name, hookTimeout, stderr.Suffix())

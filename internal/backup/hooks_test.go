@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 func TestUpRunsHooksAroundTheBackup(t *testing.T) {
@@ -139,7 +140,7 @@ func execOrder(f *fixture) []string {
 }
 
 // hookNames lists a result's hooks as "name:exit code".
-func hookNames(r Result) []string {
+func hookNames(r report.Result) []string {
 	var out []string
 	for _, h := range r.Hooks {
 		out = append(out, h.Hook+":"+strconv.Itoa(h.ExitCode))

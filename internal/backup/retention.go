@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/retention"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -19,7 +20,7 @@ func KeepPolicy(r *retention.Policy) restic.KeepPolicy { return r.Keep() }
 // warning on the service and on the run, and the next run applies the policy again.
 // Once the lock is found held, the other services are not tried: their forget would
 // meet the same holder.
-func applyRetention(ctx context.Context, env Env, results []Result) {
+func applyRetention(ctx context.Context, env Env, results []report.Result) {
 	if env.Run.UnconfirmedLeft() {
 		env.Reporter.Warn("retention not applied: unconfirmed snapshots of an interrupted run are still in the repository (the next run forgets them first)")
 		return

@@ -1,6 +1,8 @@
 // Package report is how a command of docker-backup ended (a backup run, a check, a
-// prune), in the one form that its readers share: alerts (package notify), metrics
-// (package metrics) and the scheduler's state. It imports nothing of ours.
+// prune): Result, one service's outcome as the operations return it, and Run and
+// Service, the one form that its readers share: alerts (package notify), metrics
+// (package metrics) and the scheduler's state. It imports only restic (a backup's
+// summary).
 package report
 
 import (

@@ -8,6 +8,7 @@ import (
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -19,7 +20,7 @@ import (
 // the first bytes arrive, so a snapshot that cannot be read never reaches the
 // database; a stream that breaks off ends the command before its input closes (see
 // agent.RestoreDump).
-func restoreDump(ctx context.Context, env Env, job Job, res *Result) error {
+func restoreDump(ctx context.Context, env Env, job Job, res *report.Result) error {
 	svc := job.Service
 	target := svc.Name
 	if job.To != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -160,7 +161,7 @@ func (n *nopReporter) Step(_ string, m string) {
 	n.steps = append(n.steps, m)
 }
 func (n *nopReporter) Progress(string, restic.RestoreStatus) {}
-func (n *nopReporter) Done(Result)                           {}
+func (n *nopReporter) Done(report.Result)                    {}
 
 // filesPlan is a project p with a volumes service files and a dump service db.
 func filesPlan() *composeext.Plan {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -55,7 +56,7 @@ type Reporter interface {
 	Start(job Job)
 	Step(service, message string)
 	Progress(service string, s restic.RestoreStatus)
-	Done(r Result)
+	Done(r report.Result)
 }
 
 // Job is one service's restore, resolved: which snapshot, into what.
@@ -66,20 +67,6 @@ type Job struct {
 	To string
 	// DumpPath is the dump file in the snapshot.
 	DumpPath string
-}
-
-// Result is how one service's restore ended.
-type Result struct {
-	Service  string
-	Strategy composeext.Strategy
-	Snapshot string
-	// Volumes are the volumes written; Rollbacks the volumes that keep their previous
-	// content. Target is the service a dump went into.
-	Volumes   []string
-	Rollbacks []string
-	Target    string
-	Duration  time.Duration
-	Err       error
 }
 
 // Prepare resolves each target to a job without changing anything: the service's
@@ -148,7 +135,7 @@ func (j *Job) check() error {
 // failure, so a set of services is never left restored in part without saying so.
 // Every volume restore's preflight runs first, before any service is stopped: a target
 // that cannot be restored stops the run before the first one changes anything.
-func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
+func Run(ctx context.Context, env Env, jobs []Job, opts Options) []report.Result {
 	ready := make([]*prepared, len(jobs))
 	defer func() {
 		for _, p := range ready {
@@ -163,16 +150,17 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
 		ready[i] = p
 		if err != nil {
 			env.Reporter.Start(job)
-			res := Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID, Err: err}
+			res := report.Result{Service: job.Service.Name, Strategy: string(job.Service.Strategy), Snapshot: job.Snapshot.ID,
+				Status: report.StatusFailed, Err: err}
 			env.Reporter.Done(res)
-			return []Result{res}
+			return []report.Result{res}
 		}
 	}
-	var results []Result
+	var results []report.Result
 	for i, job := range jobs {
 		env.Reporter.Start(job)
 		start := time.Now()
-		res := Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot.ID}
+		res := report.Result{Service: job.Service.Name, Strategy: string(job.Service.Strategy), Snapshot: job.Snapshot.ID}
 		switch job.Service.Strategy {
 		case composeext.StrategyVolumes:
 			res.Err = restoreVolumes(ctx, env, job, ready[i], opts, &res)
@@ -182,6 +170,10 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
 			res.Err = fmt.Errorf("unknown strategy %q", job.Service.Strategy)
 		}
 		res.Duration = time.Since(start)
+		res.Status = report.StatusOK
+		if res.Err != nil {
+			res.Status = report.StatusFailed
+		}
 		env.Reporter.Done(res)
 		results = append(results, res)
 		if res.Err != nil || ctx.Err() != nil {
@@ -192,7 +184,7 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
 }
 
 // Failed returns the first failed result's error, or nil.
-func Failed(results []Result) error {
+func Failed(results []report.Result) error {
 	for _, r := range results {
 		if r.Err != nil {
 			return fmt.Errorf("restoring %s: %w", r.Service, r.Err)

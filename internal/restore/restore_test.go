@@ -12,6 +12,7 @@ import (
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 const snapFiles = `[{"id":"aaaa1111","short_id":"aaaa1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/backup/files/data"],"tags":["project=p","service=files","strategy=volumes","volume=data"]},
@@ -41,7 +42,7 @@ func volumesEnv(t *testing.T, restoreSummary string) (Env, *fixture) {
 
 const goodSummary = `{"message_type":"summary","total_files":4,"files_restored":6,"total_bytes":5,"bytes_restored":5}`
 
-func restoreFiles(t *testing.T, env Env, opts Options) []Result {
+func restoreFiles(t *testing.T, env Env, opts Options) []report.Result {
 	t.Helper()
 	jobs, err := Prepare(context.Background(), env, []Target{{Service: "files", Snapshot: "latest"}}, opts)
 	if err != nil {

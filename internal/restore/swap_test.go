@@ -136,8 +136,8 @@ func TestRestoreVolumesPreflightFails(t *testing.T) {
 	}
 }
 
-// report is the preflight's line for one mount.
-func report(liveDev, liveKiB, stagingDev, freeKiB uint64) string {
+// preflightLine is the preflight's line for one mount.
+func preflightLine(liveDev, liveKiB, stagingDev, freeKiB uint64) string {
 	return fmt.Sprintf(`{"live_device":%d,"live_kib":%d,"staging_device":%d,"free_kib":%d}`+"\n", liveDev, liveKiB, stagingDev, freeKiB)
 }
 
@@ -147,10 +147,10 @@ func TestCheckSpace(t *testing.T) {
 		report string
 		fail   bool
 	}{
-		"room":                     {report: report(5, 50, 5, 1000)},
-		"staging and rollback":     {report: report(5, 50, 7, 150), fail: true},
-		"live grows on same store": {report: report(5, 50, 5, 200), fail: true},
-		"live elsewhere":           {report: report(5, 50, 7, 160)},
+		"room":                     {report: preflightLine(5, 50, 5, 1000)},
+		"staging and rollback":     {report: preflightLine(5, 50, 7, 150), fail: true},
+		"live grows on same store": {report: preflightLine(5, 50, 5, 200), fail: true},
+		"live elsewhere":           {report: preflightLine(5, 50, 7, 160)},
 		"no figures":               {report: "garbage\n"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -55,7 +56,7 @@ func (p *prepared) remove(ctx context.Context, env Env) {
 // down for the swap alone. Whatever fails before that swap, the live volumes are
 // untouched, and no staging or rollback volume is left; containers stopped are started
 // again in every case.
-func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Options, res *Result) (err error) {
+func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Options, res *report.Result) (err error) {
 	svc := job.Service
 	if job.To != "" {
 		stats, err := expected(ctx, env, job)
@@ -143,7 +144,7 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 
 // restoreSideBySide restores into new or empty volumes named after opts.To, leaving the
 // service and its volumes alone. Volumes it created are removed again on failure.
-func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.TreeStats, res *Result) error {
+func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.TreeStats, res *report.Result) error {
 	svc := job.Service
 	if err := refuseFiles(svc, stats, "--to restores folders only (restore the service in place)"); err != nil {
 		return err

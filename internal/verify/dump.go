@@ -9,13 +9,14 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
 // drillDump loads a dump into a throwaway copy of the service's running container and
 // checks it there. The copy has the service's image and configuration, fresh volumes,
 // no network and throwaway passwords; the live container is only inspected.
-func drillDump(ctx context.Context, env Env, job restore.Job, t *throwaways, res *Result) (string, error) {
+func drillDump(ctx context.Context, env Env, job restore.Job, t *throwaways, res *report.Result) (string, error) {
 	svc := job.Service
 	live, err := engine.RunningContainer(ctx, env.API, env.Plan.Project, svc.Name)
 	if err != nil {
@@ -47,7 +48,7 @@ func drillDump(ctx context.Context, env Env, job restore.Job, t *throwaways, res
 	start := time.Now()
 	env.Reporter.Step(svc.Name, fmt.Sprintf("loading %s of snapshot %s into %s", job.DumpPath, job.Snapshot.ShortID, name))
 	names, err := restore.LoadDump(ctx, restoreEnv(env), job, id, svc.Dump.Restore)
-	res.Restore = time.Since(start) // until it failed, too
+	res.Duration = time.Since(start) // until it failed, too
 	if err != nil {
 		return "", fmt.Errorf("loading the dump: %w", err)
 	}
@@ -64,7 +65,7 @@ func drillDump(ctx context.Context, env Env, job restore.Job, t *throwaways, res
 			return "", err
 		}
 	}
-	res.Restore = time.Since(start)
+	res.Duration = time.Since(start)
 	return check(ctx, env, svc, id, names)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/restore"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -71,4 +72,4 @@ type steps struct{ r Reporter }
 func (s steps) Start(restore.Job)                     {}
 func (s steps) Step(service, message string)          { s.r.Step(service, message) }
 func (s steps) Progress(string, restic.RestoreStatus) {}
-func (s steps) Done(restore.Result)                   {}
+func (s steps) Done(report.Result)                    {}

@@ -53,7 +53,7 @@ type Options struct {
 	// Snapshot selects each service's snapshot (an ID or ID prefix, a date); empty is
 	// the latest.
 	Snapshot string
-	// Keep leaves the throwaways for inspection (Result.Kept says how to remove them).
+	// Keep leaves the throwaways for inspection (report.Result.Kept says how to remove them).
 	Keep bool
 	// Parallel is how many services are drilled at once (1 when 0).
 	Parallel int
@@ -65,7 +65,7 @@ type Options struct {
 // drills at once.
 type Reporter interface {
 	Step(service, message string)
-	Done(r Result)
+	Done(r report.Result)
 }
 
 // Status is how a service's drill ended: report's statuses, so that metrics and alerts
@@ -79,28 +79,12 @@ const (
 	StatusSkipped = report.StatusSkipped
 )
 
-// Result is one service's drill.
-type Result struct {
-	Service  string
-	Strategy composeext.Strategy
-	// Snapshot is the snapshot drilled; zero when none was found.
-	Snapshot restic.Snapshot
-	// Restore is how long loading the dump, or restoring the volumes, took.
-	Restore time.Duration
-	Status  Status
-	// Detail is what the check found (its first line), or why it was skipped.
-	Detail string
-	Err    error
-	// Kept are the commands that remove what --keep left.
-	Kept []string
-}
-
 // Job is one service to drill: its restore job (snapshot resolved), or a result
 // already known (skipped, or no snapshot to drill).
 type Job struct {
 	restore.Job
 	// Known, when set, is the job's result without a drill.
-	Known *Result
+	Known *report.Result
 }
 
 // Prepare resolves the services to drill (all the plan's when names is empty) to jobs,
@@ -139,13 +123,13 @@ func Prepare(ctx context.Context, env Env, names []string, opts Options) ([]Job,
 			if named {
 				return nil, inputErrorf("service %s: %s", svc.Name, why)
 			}
-			jobs = append(jobs, Job{Known: &Result{Service: svc.Name, Strategy: svc.Strategy, Status: StatusSkipped, Detail: why}})
+			jobs = append(jobs, Job{Known: &report.Result{Service: svc.Name, Strategy: string(svc.Strategy), Status: StatusSkipped, Detail: why}})
 			continue
 		}
 		rj, err := restore.Prepare(ctx, renv, []restore.Target{{Service: svc.Name, Snapshot: selector}}, restore.Options{})
 		switch {
 		case errors.Is(err, restore.ErrSnapshot):
-			jobs = append(jobs, Job{Known: &Result{Service: svc.Name, Strategy: svc.Strategy, Status: StatusFailed, Err: errors.Unwrap(err)}})
+			jobs = append(jobs, Job{Known: &report.Result{Service: svc.Name, Strategy: string(svc.Strategy), Status: StatusFailed, Err: errors.Unwrap(err)}})
 			continue
 		case err != nil:
 			return nil, err
@@ -195,13 +179,13 @@ func drillPlan(p *composeext.Plan) *composeext.Plan {
 // Run drills the jobs, opts.Parallel at a time, each within opts.Timeout, and returns
 // their results in the jobs' order. A drill's throwaways are removed as it ends,
 // whatever the outcome (unless opts.Keep); Ctrl-C (ctx) ends every drill so.
-func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
+func Run(ctx context.Context, env Env, jobs []Job, opts Options) []report.Result {
 	parallel := max(opts.Parallel, 1)
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	results := make([]Result, len(jobs))
+	results := make([]report.Result, len(jobs))
 	slots := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, job := range jobs {
@@ -215,7 +199,7 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			results[i] = Result{Service: job.Service.Name, Strategy: job.Service.Strategy, Snapshot: job.Snapshot, Status: StatusFailed, Err: ctx.Err()}
+			results[i] = report.Result{Service: job.Service.Name, Strategy: string(job.Service.Strategy), Snapshot: job.Snapshot.ID, Status: StatusFailed, Err: ctx.Err()}
 			continue
 		}
 		wg.Add(1)
@@ -231,9 +215,9 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []Result {
 }
 
 // drill runs one service's drill within its timeout.
-func drill(ctx context.Context, env Env, job restore.Job, opts Options, timeout time.Duration) Result {
+func drill(ctx context.Context, env Env, job restore.Job, opts Options, timeout time.Duration) report.Result {
 	svc := job.Service
-	res := Result{Service: svc.Name, Strategy: svc.Strategy, Snapshot: job.Snapshot}
+	res := report.Result{Service: svc.Name, Strategy: string(svc.Strategy), Snapshot: job.Snapshot.ID}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := &throwaways{env: env, service: svc.Name, keep: opts.Keep}
@@ -263,8 +247,8 @@ func drill(ctx context.Context, env Env, job restore.Job, opts Options, timeout 
 }
 
 // Failed reports whether any drill failed.
-func Failed(results []Result) bool {
-	return slices.ContainsFunc(results, func(r Result) bool { return r.Status == StatusFailed })
+func Failed(results []report.Result) bool {
+	return slices.ContainsFunc(results, func(r report.Result) bool { return r.Status == StatusFailed })
 }
 
 // Lines splits a failure's message into its lines: the first says what failed, the

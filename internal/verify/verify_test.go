@@ -17,6 +17,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 )
@@ -91,7 +92,7 @@ func (f *fixture) Step(_, m string) {
 	defer f.mu.Unlock()
 	f.steps = append(f.steps, m)
 }
-func (f *fixture) Done(Result) {}
+func (f *fixture) Done(report.Result) {}
 
 // plan is project p: db, a postgres-like dump service with a drill, and web (none).
 func plan() *composeext.Plan {
@@ -107,7 +108,7 @@ func plan() *composeext.Plan {
 	}
 }
 
-func (f *fixture) drill(t *testing.T, opts Options) []Result {
+func (f *fixture) drill(t *testing.T, opts Options) []report.Result {
 	t.Helper()
 	jobs, err := Prepare(context.Background(), f.env, nil, opts)
 	if err != nil {

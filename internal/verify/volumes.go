@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
@@ -16,7 +17,7 @@ import (
 // snapshot (restic's --verify, counts and bytes), and runs the service's
 // x-backup.verify, if any, in a throwaway container of the service's image with each
 // folder and file at the service's path. The live volumes are never mounted.
-func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, res *Result) (string, error) {
+func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, res *report.Result) (string, error) {
 	svc := job.Service
 	base := t.name()
 	newVolume := func(ctx context.Context) (string, error) {
@@ -29,7 +30,7 @@ func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, 
 	}
 	start := time.Now()
 	drilled, err := restore.RestoreInto(ctx, restoreEnv(env), job, newVolume)
-	res.Restore = time.Since(start) // until it failed, too
+	res.Duration = time.Since(start) // until it failed, too
 	if err != nil {
 		return "", err
 	}

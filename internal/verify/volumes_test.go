@@ -8,6 +8,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
 )
 
 const snapFiles = `[{"id":"cccc1111","short_id":"cccc1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/backup/files/data","/backup/files/etc-app.conf"],"tags":["project=p","service=files","strategy=volumes","volume=data"]}]`
@@ -61,7 +62,7 @@ func TestDrillVolumesWithAFile(t *testing.T) {
 		return program(p)
 	}
 	res := f.drill(t, Options{})
-	i := slices.IndexFunc(res, func(r Result) bool { return r.Service == "files" })
+	i := slices.IndexFunc(res, func(r report.Result) bool { return r.Service == "files" })
 	if i < 0 || res[i].Status != StatusOK || !strings.HasPrefix(res[i].Detail, "2 files, 9 bytes restored and verified") {
 		t.Fatalf("results %+v", res)
 	}
