@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/app"
 )
 
 // planOptions holds the plan command's flags and dependencies.
@@ -46,7 +47,7 @@ func newPlanCommand(d *deps) *cli.Command {
 // text, or one JSON document with --json). Services holding data with no x-backup are a
 // warning on stderr, or with --strict an error that exits 1 after the plan is printed.
 func runPlan(ctx context.Context, opts *planOptions) error {
-	plan, err := loadPlan(ctx, opts.load, opts.services)
+	plan, err := app.LoadPlan(ctx, opts.load, opts.services)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if len(plan.Unprotected) == 0 {
 		return nil
 	}
-	msg := unprotectedMessage(plan.Unprotected)
+	msg := app.UnprotectedMessage(plan.Unprotected)
 	if opts.strict {
 		return &exitCodeError{code: ExitFailure, msg: "docker backup plan --strict: " + msg}
 	}

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"slices"
 
 	"github.com/urfave/cli/v2"
@@ -97,14 +96,4 @@ func loadOptions(c *cli.Context, d *deps) (composeext.LoadOptions, error) {
 		o.RemoteEngine = loc.Endpoint
 	}
 	return o, nil
-}
-
-// loadPlan loads the compose project, resolves its backup plan and narrows it to the
-// named services (all when none are named).
-func loadPlan(ctx context.Context, opts composeext.LoadOptions, services []string) (*composeext.Plan, error) {
-	plan, err := composeext.Load(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	return plan.Select(services)
 }
