@@ -22,25 +22,24 @@ type planOptions struct {
 }
 
 func newPlanCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:      "plan",
 		Usage:     "Show what up would back up, and which services hold data with no backup decision",
-		UsageText: appName(d) + " plan [OPTIONS] [SERVICE...]",
-		Flags: withProjectFlags(
+		UsageText: "[OPTIONS] [SERVICE...]",
+		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "Print the plan as one JSON document"},
 			&cli.BoolFlag{Name: "strict", Usage: "Fail (exit 1) when a service with volumes declares no x-backup"},
-		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return runPlan(c.Context, &planOptions{
-				load:     load,
-				services: c.Args().Slice(),
-				json:     c.Bool("json"),
-				strict:   c.Bool("strict"),
-				out:      d.streams.Out,
-				errOut:   d.streams.Err,
-			})
-		}),
-	}
+		},
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return runPlan(c.Context, &planOptions{
+			load:     load,
+			services: c.Args().Slice(),
+			json:     c.Bool("json"),
+			strict:   c.Bool("strict"),
+			out:      d.streams.Out,
+			errOut:   d.streams.Err,
+		})
+	})
 }
 
 // runPlan loads the project, narrows it to the named services and prints the plan (as
