@@ -120,17 +120,13 @@ func writeService(w io.Writer, s composeext.ServicePlan) {
 			row("user", d.User)
 		}
 	}
-	for _, c := range s.Pre {
-		row("pre", commandLine(c))
-	}
-	for _, c := range s.Post {
-		row("post", commandLine(c))
-	}
-	for _, c := range s.OnSuccess {
-		row("on_success", commandLine(c))
-	}
-	for _, c := range s.OnFailure {
-		row("on_failure", commandLine(c))
+	for _, hooks := range []struct {
+		label    string
+		commands [][]string
+	}{{"pre", s.Pre}, {"post", s.Post}, {"on_success", s.OnSuccess}, {"on_failure", s.OnFailure}} {
+		for _, c := range hooks.commands {
+			row(hooks.label, commandLine(c))
+		}
 	}
 	if s.Timeout != 0 {
 		row("timeout", time.Duration(s.Timeout).String())
