@@ -67,6 +67,17 @@ func reports(results []Result) []report.Service {
 	return out
 }
 
+// finishReport closes the report of a run over services (up, verify): its duration,
+// the services' outcomes, its error (masked, on one line) and its overall status.
+func finishReport(rep *report.Run, results []Result, err error, mask func(string) string) {
+	rep.Duration = time.Since(rep.Started)
+	rep.Services = reports(results)
+	if err != nil {
+		rep.Error = mask(report.OneLine(err.Error()))
+	}
+	rep.Status = report.Overall(err, rep.Services)
+}
+
 // backupResult is a backup's outcome as a Result, masked.
 func backupResult(r backup.Result, mask func(string) string) Result {
 	out := Result{Service: r.Service, Strategy: r.Strategy, Status: r.Status, Snapshot: r.Summary.SnapshotID,

@@ -66,12 +66,7 @@ func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts Verify
 	for _, r := range raw {
 		results = append(results, verifyResult(r, plan.Mask))
 	}
-	rep.Duration = time.Since(rep.Started)
-	rep.Services = reports(results)
-	if err != nil {
-		rep.Error = plan.Mask(report.OneLine(err.Error()))
-	}
-	rep.Status = report.Overall(err, rep.Services)
+	finishReport(&rep, results, err, plan.Mask)
 	return results, rep, err
 }
 
