@@ -13,7 +13,6 @@ import (
 	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/notify"
-	"github.com/docker-backup/docker-backup/internal/retention"
 )
 
 // maxCommandWidth is where long commands (the presets' scripts) are cut in text output;
@@ -60,7 +59,7 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	if plan.Schedule != "" {
 		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
 	}
-	fmt.Fprintf(tw, "Retention\t%s\n", retentionLine(plan.Retention))
+	fmt.Fprintf(tw, "Retention\t%s\n", plan.Retention.Describe())
 	notices, pings := notifyLines(plan)
 	for _, n := range notices {
 		fmt.Fprintf(tw, "Notify\t%s\n", n)
@@ -121,23 +120,19 @@ func writeService(w io.Writer, s composeext.ServicePlan) {
 			row("user", d.User)
 		}
 	}
-	for _, c := range s.Pre {
-		row("pre", commandLine(c))
-	}
-	for _, c := range s.Post {
-		row("post", commandLine(c))
-	}
-	for _, c := range s.OnSuccess {
-		row("on_success", commandLine(c))
-	}
-	for _, c := range s.OnFailure {
-		row("on_failure", commandLine(c))
+	for _, hooks := range []struct {
+		label    string
+		commands [][]string
+	}{{"pre", s.Pre}, {"post", s.Post}, {"on_success", s.OnSuccess}, {"on_failure", s.OnFailure}} {
+		for _, c := range hooks.commands {
+			row(hooks.label, commandLine(c))
+		}
 	}
 	if s.Timeout != 0 {
 		row("timeout", time.Duration(s.Timeout).String())
 	}
 	if s.Strategy != composeext.StrategyNone {
-		row("retention", retentionLine(s.Retention))
+		row("retention", s.Retention.Describe())
 	}
 	row("tags", strings.Join(s.Tags, ","))
 	_ = tw.Flush()
@@ -203,29 +198,6 @@ func passwordLine(r composeext.Repository) string {
 	return "none"
 }
 
-// retentionLine shows a keep policy as restic's flags read.
-func retentionLine(r *retention.Policy) string {
-	if r == nil {
-		return "none (snapshots are kept until you forget them)"
-	}
-	var parts []string
-	add := func(name string, n int) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", name, n))
-		}
-	}
-	add("last", r.KeepLast)
-	add("hourly", r.KeepHourly)
-	add("daily", r.KeepDaily)
-	add("weekly", r.KeepWeekly)
-	add("monthly", r.KeepMonthly)
-	add("yearly", r.KeepYearly)
-	if r.KeepWithin != "" {
-		parts = append(parts, "within "+r.KeepWithin)
-	}
-	return "keep " + strings.Join(parts, ", ")
-}
-
 // commandLine shows an argv list as a shell would read it, cut when long. A shell
 // command (sh -c SCRIPT, what a YAML string becomes) is shown as its script.
 func commandLine(argv []string) string {
@@ -258,17 +230,6 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// unprotectedMessage names the services that hold data with no backup decision.
-func unprotectedMessage(list []composeext.Unprotected) string {
-	parts := make([]string, len(list))
-	for i, u := range list {
-		parts[i] = fmt.Sprintf("%s (%s)", u.Service, strings.Join(u.Mounts, ", "))
-	}
-	return fmt.Sprintf("unprotected data: %s %s volumes or bind mounts but no x-backup; "+
-		"declare how to back them up, or x-backup: false to skip them knowingly",
-		strings.Join(parts, ", "), map[bool]string{true: "has", false: "have"}[len(list) == 1])
 }
 
 // notifyLines shows the notify targets and healthcheck pings of a masked plan, for

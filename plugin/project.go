@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"slices"
 
 	"github.com/urfave/cli/v2"
@@ -27,27 +26,30 @@ func projectFlags() []cli.Flag {
 	}
 }
 
-// withProjectFlags adds the project flags to a command's own.
-func withProjectFlags(flags ...cli.Flag) []cli.Flag {
-	return append(projectFlags(), flags...)
+// withRunFlags adds runFlags to the own flags of a command that begins a run.
+func withRunFlags(flags ...cli.Flag) []cli.Flag {
+	return append(flags, runFlags()...)
 }
 
-// runCommandFlags adds the project flags and runFlags to the own flags of a command
-// that begins a run.
-func runCommandFlags(flags ...cli.Flag) []cli.Flag {
-	return append(withProjectFlags(flags...), runFlags()...)
-}
+// projectAction is the action of a command on a project, given the project flags as
+// composeext's load options.
+type projectAction func(c *cli.Context, load composeext.LoadOptions) error
 
-// withProject is the action of a command on a project: it reads the project flags
-// (loadOptions), then runs action with them.
-func withProject(d *deps, action func(c *cli.Context, load composeext.LoadOptions) error) cli.ActionFunc {
-	return func(c *cli.Context) error {
+// projectCommand completes cmd, a command on the project: its usage line begins with
+// the program's name and its own (cmd.UsageText holds its arguments and description),
+// its flags begin with the project flags, and its action reads them (loadOptions),
+// then runs action with them.
+func projectCommand(d *deps, cmd *cli.Command, action projectAction) *cli.Command {
+	cmd.UsageText = appName(d) + " " + cmd.Name + " " + cmd.UsageText
+	cmd.Flags = append(projectFlags(), cmd.Flags...)
+	cmd.Action = func(c *cli.Context) error {
 		load, err := loadOptions(c, d)
 		if err != nil {
 			return err
 		}
 		return action(c, load)
 	}
+	return cmd
 }
 
 // flagStrings collects a repeatable flag from the command and the app level, app first.
@@ -97,14 +99,4 @@ func loadOptions(c *cli.Context, d *deps) (composeext.LoadOptions, error) {
 		o.RemoteEngine = loc.Endpoint
 	}
 	return o, nil
-}
-
-// loadPlan loads the compose project, resolves its backup plan and narrows it to the
-// named services (all when none are named).
-func loadPlan(ctx context.Context, opts composeext.LoadOptions, services []string) (*composeext.Plan, error) {
-	plan, err := composeext.Load(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	return plan.Select(services)
 }

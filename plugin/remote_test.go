@@ -56,7 +56,7 @@ func newRemoteFixture(t *testing.T, compose string, environ ...string) *remoteFi
 		environ: append(environ, "DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"), workdir: f.dir,
 		dockerClient: func() (dockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
 		engineLocation: func() (app.Location, error) {
-			return locateEndpoint(remoteEndpoint), nil
+			return app.LocateEndpoint(remoteEndpoint), nil
 		},
 	}
 	return f

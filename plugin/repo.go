@@ -12,19 +12,17 @@ import (
 )
 
 func newInitCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:  "init",
 		Usage: "Create the project's restic repository",
-		UsageText: appName(d) + " init [OPTIONS]\n\n" +
+		UsageText: "[OPTIONS]\n\n" +
 			"The default local repository (backups/) is also created by the first up; any other one\n" +
 			"(a folder elsewhere, s3:, sftp:, rest:…) only by init, so that a typo in a URL or an\n" +
 			"unmounted disk never starts a new repository. With a remote engine (--context, -H,\n" +
 			"DOCKER_HOST) a folder repository is on the engine's host, and init has the engine create it.",
-		Flags: withProjectFlags(),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return runInit(c.Context, d, load)
-		}),
-	}
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return runInit(c.Context, d, load)
+	})
 }
 
 func runInit(ctx context.Context, d *deps, load composeext.LoadOptions) error {
@@ -41,20 +39,19 @@ func runInit(ctx context.Context, d *deps, load composeext.LoadOptions) error {
 }
 
 func newForgetCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:      "forget",
 		Usage:     "Apply the retention policy to the project's snapshots",
-		UsageText: appName(d) + " forget [OPTIONS] [SERVICE...]",
-		Flags: runCommandFlags(
+		UsageText: "[OPTIONS] [SERVICE...]",
+		Flags: withRunFlags(
 			&cli.BoolFlag{Name: "prune", Usage: "Also remove the data no snapshot needs any more"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Show what would be removed, and remove nothing"},
 			metricsFileFlag(),
 		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return runForget(c.Context, d, app.ForgetOptions{Load: load, Services: c.Args().Slice(), Prune: c.Bool("prune"),
-				DryRun: c.Bool("dry-run"), Run: readRunSettings(c), MetricsFile: c.String("metrics-file")})
-		}),
-	}
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return runForget(c.Context, d, app.ForgetOptions{Load: load, Services: c.Args().Slice(), Prune: c.Bool("prune"),
+			DryRun: c.Bool("dry-run"), Run: readRunSettings(c), MetricsFile: c.String("metrics-file")})
+	})
 }
 
 // runForget applies the retention and prints, per service, how many snapshots are kept
@@ -77,17 +74,16 @@ func runForget(ctx context.Context, d *deps, opts app.ForgetOptions) error {
 }
 
 func newCheckCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:      "check",
 		Usage:     "Check the repository's integrity",
-		UsageText: appName(d) + " check [OPTIONS]",
-		Flags: withProjectFlags(
+		UsageText: "[OPTIONS]",
+		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "read-data-subset", Usage: "Also read this part of the data (e.g. 10% or 1/5)"},
 			metricsFileFlag(),
-		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return d.app().Check(c.Context, app.CheckOptions{Load: load, ReadData: c.String("read-data-subset"),
-				MetricsFile: c.String("metrics-file"), Out: d.streams.Out}, warnings(d.streams.Err))
-		}),
-	}
+		},
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return d.app().Check(c.Context, app.CheckOptions{Load: load, ReadData: c.String("read-data-subset"),
+			MetricsFile: c.String("metrics-file"), Out: d.streams.Out}, warnings(d.streams.Err))
+	})
 }

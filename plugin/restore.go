@@ -29,34 +29,33 @@ type restoreOptions struct {
 }
 
 func newRestoreCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:  "restore",
 		Usage: "Restore services from a snapshot",
-		UsageText: appName(d) + " restore [OPTIONS] SERVICE[@SNAPSHOT]...\n\n" +
+		UsageText: "[OPTIONS] SERVICE[@SNAPSHOT]...\n\n" +
 			"SNAPSHOT is latest (the default), a snapshot ID or ID prefix, or a date (2006-01-02,\n" +
 			"2006-01-02 15:04, RFC 3339): the newest snapshot at or before it.\n" +
 			"Volumes: the service is stopped, the snapshot restored into a staging volume and verified,\n" +
 			"then it replaces the live content; the previous content is kept in a rollback volume.\n" +
 			"Dumps: the dump is streamed into the service's restore command in its running container.",
-		Flags: runCommandFlags(
+		Flags: withRunFlags(
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "Do not ask for confirmation (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "to", Usage: "Restore into this new or empty volume (volumes) or into this service of the project (dump) instead"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the steps, and do nothing"},
 			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service that excludes by pattern)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return runRestore(c.Context, &restoreOptions{
-				restore: app.RestoreOptions{
-					Load: load, To: c.String("to"), DryRun: c.Bool("dry-run"),
-					NoRollback: c.Bool("no-rollback"), Run: readRunSettings(c),
-				},
-				args: c.Args().Slice(), yes: c.Bool("yes"), json: c.Bool("json"),
-				interactive: func() bool { return readerIsTerminal(d.streams.In) && isTerminal(d.streams.Err) },
-				d:           d,
-			})
-		}),
-	}
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return runRestore(c.Context, &restoreOptions{
+			restore: app.RestoreOptions{
+				Load: load, To: c.String("to"), DryRun: c.Bool("dry-run"),
+				NoRollback: c.Bool("no-rollback"), Run: readRunSettings(c),
+			},
+			args: c.Args().Slice(), yes: c.Bool("yes"), json: c.Bool("json"),
+			interactive: func() bool { return readerIsTerminal(d.streams.In) && isTerminal(d.streams.Err) },
+			d:           d,
+		})
+	})
 }
 
 func runRestore(ctx context.Context, opts *restoreOptions) error {

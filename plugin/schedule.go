@@ -9,10 +9,10 @@ import (
 )
 
 func newScheduleCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:  "schedule",
 		Usage: "Run the project's backups on x-backup.schedule, in the foreground (the scheduler service)",
-		UsageText: appName(d) + " schedule [OPTIONS]\n\n" +
+		UsageText: "[OPTIONS]\n\n" +
 			"Runs up (with the retention) on x-backup.schedule, check on x-backup.check.schedule,\n" +
 			"prune on x-backup.prune.schedule and verify on x-backup.verify.schedule, one at a time:\n" +
 			"a tick during a run is skipped and logged.\n" +
@@ -21,23 +21,22 @@ func newScheduleCommand(d *deps) *cli.Command {
 			"left (a scheduler killed mid-run: its stopped services run again) and logs what it did.\n" +
 			"As a service of the project (see --print) it finds its project by its own container's\n" +
 			"compose labels. --print prints that service as a compose file.",
-		Flags: runCommandFlags(
+		Flags: withRunFlags(
 			&cli.BoolFlag{Name: "print", Usage: "Print a compose file holding the scheduler service for this project, and exit"},
 			&cli.StringFlag{Name: "service-name", Value: "docker-backup", Usage: "The scheduler service's name in --print's file"},
 			&cli.StringFlag{Name: "state-file", Usage: "Where the scheduler keeps its state for status (default in a container: " + schedule.StateFile + ")"},
 			metricsFileFlag(),
 		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			opts := app.ScheduleOptions{
-				Load: load, ServiceName: c.String("service-name"), StateFile: c.String("state-file"),
-				MetricsFile: c.String("metrics-file"), Run: readRunSettings(c), Log: d.streams.Out,
-				UpView:     func() app.Sink { return newReporter(Streams{Out: d.streams.Out, Err: d.streams.Err}, false) },
-				VerifyView: func() app.Sink { return &verifyProgress{out: d.streams.Out} },
-			}
-			if c.Bool("print") {
-				return d.app().PrintScheduler(c.Context, opts, d.streams.Out, warnings(d.streams.Err))
-			}
-			return d.app().Schedule(c.Context, opts)
-		}),
-	}
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		opts := app.ScheduleOptions{
+			Load: load, ServiceName: c.String("service-name"), StateFile: c.String("state-file"),
+			MetricsFile: c.String("metrics-file"), Run: readRunSettings(c), Log: d.streams.Out,
+			UpView:     func() app.Sink { return newReporter(Streams{Out: d.streams.Out, Err: d.streams.Err}, false) },
+			VerifyView: func() app.Sink { return &verifyProgress{out: d.streams.Out} },
+		}
+		if c.Bool("print") {
+			return d.app().PrintScheduler(c.Context, opts, d.streams.Out, warnings(d.streams.Err))
+		}
+		return d.app().Schedule(c.Context, opts)
+	})
 }

@@ -14,15 +14,14 @@ import (
 )
 
 func newSnapshotsCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:      "snapshots",
 		Usage:     "List the snapshots of the project's services, newest first",
-		UsageText: appName(d) + " snapshots [OPTIONS] [SERVICE...]",
-		Flags:     withProjectFlags(&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return runSnapshots(c.Context, d, load, c.Args().Slice(), c.Bool("json"))
-		}),
-	}
+		UsageText: "[OPTIONS] [SERVICE...]",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}},
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return runSnapshots(c.Context, d, load, c.Args().Slice(), c.Bool("json"))
+	})
 }
 
 // runSnapshots lists the snapshots as a table, or as JSON.

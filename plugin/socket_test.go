@@ -87,7 +87,7 @@ func newSocketFixture(t *testing.T, endpoint, socketLine string) *socketFixture 
 		streams: Streams{In: strings.NewReader(""), Out: &f.out, Err: &f.err},
 		environ: []string{"DOCKER_BACKUP_AGENT_IMAGE=docker-backup:test"}, workdir: f.dir,
 		dockerClient:   func() (dockerAPI, error) { return fakeDocker{Engine: f.eng}, nil },
-		engineLocation: func() (app.Location, error) { return locateEndpoint(endpoint), nil },
+		engineLocation: func() (app.Location, error) { return app.LocateEndpoint(endpoint), nil },
 	}
 	return f
 }

@@ -14,27 +14,26 @@ import (
 )
 
 func newStatusCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:  "status",
 		Usage: "Show each service's last run, last success, last snapshot and next run",
-		UsageText: appName(d) + " status [OPTIONS]\n\n" +
+		UsageText: "[OPTIONS]\n\n" +
 			"From the repository (the snapshots) and the project's scheduler service, if one runs\n" +
 			"(the failed runs, the next ticks). Works from the host and in the scheduler's container.",
-		Flags: withProjectFlags(
+		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "Print the status as JSON"},
 			&cli.StringFlag{Name: "state-file", Usage: "Read the scheduler's state from this file instead of its container"},
-		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			view, err := d.app().Status(c.Context, load, c.String("state-file"), warnings(d.streams.Err))
-			switch {
-			case err != nil:
-				return err
-			case c.Bool("json"):
-				return writeJSON(d.streams.Out, view)
-			}
-			return writeStatus(d.streams.Out, *view)
-		}),
-	}
+		},
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		view, err := d.app().Status(c.Context, load, c.String("state-file"), warnings(d.streams.Err))
+		switch {
+		case err != nil:
+			return err
+		case c.Bool("json"):
+			return writeJSON(d.streams.Out, view)
+		}
+		return writeStatus(d.streams.Out, *view)
+	})
 }
 
 // writeStatus prints the status as a table.

@@ -19,13 +19,13 @@ type upOptions struct {
 }
 
 func newUpCommand(d *deps) *cli.Command {
-	return &cli.Command{
+	return projectCommand(d, &cli.Command{
 		Name:  "up",
 		Usage: "Back up the project's services (all declared ones, or those named)",
-		UsageText: appName(d) + " up [OPTIONS] [SERVICE...]\n\n" +
+		UsageText: "[OPTIONS] [SERVICE...]\n\n" +
 			"Volumes are copied by a helper that mounts them read-only; dumps are streamed from the\n" +
 			"service's own container into restic. Exit code 1 when any service failed; the others still run.",
-		Flags: runCommandFlags(
+		Flags: withRunFlags(
 			&cli.IntFlag{Name: "parallel", Usage: "How many services are backed up at once (default: x-backup.parallel, else 2)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the helpers that would run, and do nothing"},
 			&cli.BoolFlag{Name: "no-forget", Usage: "Do not apply the retention policy after the backup"},
@@ -34,19 +34,18 @@ func newUpCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 			metricsFileFlag(),
 		),
-		Action: withProject(d, func(c *cli.Context, load composeext.LoadOptions) error {
-			return runUp(c.Context, &upOptions{
-				up: app.UpOptions{
-					Load: load, Services: c.Args().Slice(), Parallel: c.Int("parallel"),
-					NoForget: c.Bool("no-forget"), NoNotify: c.Bool("no-notify"), Strict: c.Bool("strict"),
-					Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
-				},
-				dryRun: c.Bool("dry-run"),
-				json:   c.Bool("json"),
-				d:      d,
-			})
-		}),
-	}
+	}, func(c *cli.Context, load composeext.LoadOptions) error {
+		return runUp(c.Context, &upOptions{
+			up: app.UpOptions{
+				Load: load, Services: c.Args().Slice(), Parallel: c.Int("parallel"),
+				NoForget: c.Bool("no-forget"), NoNotify: c.Bool("no-notify"), Strict: c.Bool("strict"),
+				Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
+			},
+			dryRun: c.Bool("dry-run"),
+			json:   c.Bool("json"),
+			d:      d,
+		})
+	})
 }
 
 func runUp(ctx context.Context, opts *upOptions) error {

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -124,9 +123,7 @@ func writeVerifyJSON(w io.Writer, project string, results []report.Result) error
 		}
 		doc.Services = append(doc.Services, s)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	if err := writeJSON(w, doc); err != nil {
 		return fmt.Errorf("writing the results: %w", err)
 	}
 	return nil

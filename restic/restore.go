@@ -10,16 +10,12 @@ import (
 	"strings"
 )
 
-// RestoreStatus is restic restore's progress message (message_type "status").
+// RestoreStatus is restic restore's progress message (message_type "status"): the
+// summary's counts so far.
 type RestoreStatus struct {
-	PercentDone    float64 `json:"percent_done"`
-	TotalFiles     uint64  `json:"total_files"`
-	FilesRestored  uint64  `json:"files_restored"`
-	FilesSkipped   uint64  `json:"files_skipped"`
-	TotalBytes     uint64  `json:"total_bytes"`
-	BytesRestored  uint64  `json:"bytes_restored"`
-	BytesSkipped   uint64  `json:"bytes_skipped"`
-	SecondsElapsed uint64  `json:"seconds_elapsed"`
+	PercentDone float64 `json:"percent_done"`
+	RestoreSummary
+	SecondsElapsed uint64 `json:"seconds_elapsed"`
 }
 
 // RestoreSummary is restic restore's closing message (message_type "summary"). TotalFiles

@@ -2,6 +2,7 @@ package app
 
 import (
 	"slices"
+	"time"
 
 	"github.com/docker-backup/docker-backup/internal/report"
 )
@@ -34,4 +35,15 @@ func maskedAll(results []report.Result, mask func(string) string) []report.Resul
 		out = append(out, masked(r, mask))
 	}
 	return out
+}
+
+// finishReport closes the report of a run over services (up, verify): its duration,
+// the services' outcomes, its error (masked, on one line) and its overall status.
+func finishReport(rep *report.Run, results []report.Result, err error, mask func(string) string) {
+	rep.Duration = time.Since(rep.Started)
+	rep.Services = report.Services(results)
+	if err != nil {
+		rep.Error = mask(report.OneLine(err.Error()))
+	}
+	rep.Status = report.Overall(err, rep.Services)
 }

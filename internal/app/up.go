@@ -99,12 +99,7 @@ func (a *App) backupPlan(ctx context.Context, plan *composeext.Plan, opts UpOpti
 		results = maskedAll(raw, plan.Mask)
 	}
 	err = maskError(err, plan.Mask)
-	rep.Duration = time.Since(rep.Started)
-	rep.Services = report.Services(results)
-	if err != nil {
-		rep.Error = plan.Mask(report.OneLine(err.Error()))
-	}
-	rep.Status = report.Overall(err, rep.Services)
+	finishReport(&rep, results, err, plan.Mask)
 	return results, rep, err
 }
 

@@ -63,12 +63,7 @@ func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts Verify
 	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, Started: time.Now()}
 	raw, err := a.verifyServices(ctx, plan, opts, verifyEvents{sink: sink, mask: plan.Mask}, &rep)
 	results := maskedAll(raw, plan.Mask)
-	rep.Duration = time.Since(rep.Started)
-	rep.Services = report.Services(results)
-	if err != nil {
-		rep.Error = plan.Mask(report.OneLine(err.Error()))
-	}
-	rep.Status = report.Overall(err, rep.Services)
+	finishReport(&rep, results, err, plan.Mask)
 	return results, rep, err
 }
 
