@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,24 +160,17 @@ func TestUp(t *testing.T) {
 	})
 
 	t.Run("stop true stops the service during the copy and starts it again", func(t *testing.T) {
-		// The start came before up ended: its event is on its way, if not here yet.
-		var acts []string
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			acts = actions(filesEvents.of(filesID, start, end))
-			stop, restart := slices.Index(acts, "stop"), slices.Index(acts, "start")
-			if stop >= 0 && restart > stop {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("container events during up: %v, want a stop then a start", acts)
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
 		if state := strings.TrimSpace(mustDocker(t, "inspect", "--format", "{{.State.Status}}", filesID)); state != "running" {
 			t.Errorf("files is %s after up, want running", state)
 		}
+		// The start came before up ended: its event is on its way, if not here yet.
+		eventually(t, 10*time.Second, "files' stop and start events", func() error {
+			acts := actions(filesEvents.of(filesID, start, end))
+			if stop, restart := slices.Index(acts, "stop"), slices.Index(acts, "start"); stop < 0 || restart <= stop {
+				return fmt.Errorf("container events during up: %v, want a stop then a start", acts)
+			}
+			return nil
+		})
 	})
 
 	t.Run("a second up with no change reads no file again", func(t *testing.T) {
