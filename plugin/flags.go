@@ -44,6 +44,18 @@ func warnings(w io.Writer) app.Sink {
 	})
 }
 
+// show prints a command's result v when it has one: one JSON document with --json,
+// else text.
+func show(c *cli.Context, w io.Writer, v any, err error, text func() error) error {
+	switch {
+	case err != nil:
+		return err
+	case c.Bool("json"):
+		return writeJSON(w, v)
+	}
+	return text()
+}
+
 // writeJSON prints v as an indented JSON document.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/moby/term"
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -52,7 +50,7 @@ func newRestoreCommand(d *deps) *cli.Command {
 				NoRollback: c.Bool("no-rollback"), Run: readRunSettings(c),
 			},
 			args: c.Args().Slice(), yes: c.Bool("yes"), json: c.Bool("json"),
-			interactive: func() bool { return readerIsTerminal(d.streams.In) && isTerminal(d.streams.Err) },
+			interactive: func() bool { return isTerminal(d.streams.In) && isTerminal(d.streams.Err) },
 			d:           d,
 		})
 	})
@@ -107,9 +105,4 @@ func confirm(in io.Reader, out io.Writer, what []string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
-}
-
-func readerIsTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(f.Fd())
 }

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -20,20 +19,9 @@ func newSnapshotsCommand(d *deps) *cli.Command {
 		UsageText: "[OPTIONS] [SERVICE...]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "Print the snapshots as JSON"}},
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
-		return runSnapshots(c.Context, d, load, c.Args().Slice(), c.Bool("json"))
+		rows, err := d.app().Snapshots(c.Context, load, c.Args().Slice(), warnings(d.streams.Err))
+		return show(c, d.streams.Out, rows, err, func() error { return writeSnapshotTable(d.streams.Out, rows) })
 	})
-}
-
-// runSnapshots lists the snapshots as a table, or as JSON.
-func runSnapshots(ctx context.Context, d *deps, load composeext.LoadOptions, services []string, asJSON bool) error {
-	rows, err := d.app().Snapshots(ctx, load, services, warnings(d.streams.Err))
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return writeJSON(d.streams.Out, rows)
-	}
-	return writeSnapshotTable(d.streams.Out, rows)
 }
 
 func writeSnapshotTable(w io.Writer, rows []app.SnapshotRow) error {

@@ -26,13 +26,7 @@ func newStatusCommand(d *deps) *cli.Command {
 		},
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
 		view, err := d.app().Status(c.Context, load, c.String("state-file"), warnings(d.streams.Err))
-		switch {
-		case err != nil:
-			return err
-		case c.Bool("json"):
-			return writeJSON(d.streams.Out, view)
-		}
-		return writeStatus(d.streams.Out, *view)
+		return show(c, d.streams.Out, view, err, func() error { return writeStatus(d.streams.Out, *view) })
 	})
 }
 

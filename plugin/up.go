@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -9,14 +8,6 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 )
-
-// upOptions holds the up command's flags and dependencies.
-type upOptions struct {
-	up     app.UpOptions
-	dryRun bool
-	json   bool
-	d      *deps
-}
 
 func newUpCommand(d *deps) *cli.Command {
 	return projectCommand(d, &cli.Command{
@@ -35,27 +26,18 @@ func newUpCommand(d *deps) *cli.Command {
 			metricsFileFlag(),
 		),
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
-		return runUp(c.Context, &upOptions{
-			up: app.UpOptions{
-				Load: load, Services: c.Args().Slice(), Parallel: c.Int("parallel"),
-				NoForget: c.Bool("no-forget"), NoNotify: c.Bool("no-notify"), Strict: c.Bool("strict"),
-				Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
-			},
-			dryRun: c.Bool("dry-run"),
-			json:   c.Bool("json"),
-			d:      d,
-		})
-	})
-}
-
-func runUp(ctx context.Context, opts *upOptions) error {
-	if opts.dryRun {
-		lines, err := opts.d.app().DryRun(ctx, opts.up.Load, opts.up.Services)
-		for _, l := range lines {
-			fmt.Fprintln(opts.d.streams.Out, l)
+		if c.Bool("dry-run") {
+			lines, err := d.app().DryRun(c.Context, load, c.Args().Slice())
+			for _, l := range lines {
+				fmt.Fprintln(d.streams.Out, l)
+			}
+			return err
 		}
+		_, err := d.app().Up(c.Context, app.UpOptions{
+			Load: load, Services: c.Args().Slice(), Parallel: c.Int("parallel"),
+			NoForget: c.Bool("no-forget"), NoNotify: c.Bool("no-notify"), Strict: c.Bool("strict"),
+			Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
+		}, newReporter(d.streams, c.Bool("json")))
 		return err
-	}
-	_, err := opts.d.app().Up(ctx, opts.up, newReporter(opts.d.streams, opts.json))
-	return err
+	})
 }

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,170 +10,61 @@ import (
 
 	"github.com/moby/term"
 
-	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-// upReporter shows up's progress and its closing summary.
-type upReporter interface {
-	Start(service string, strategy composeext.Strategy)
-	Progress(service string, s restic.Status)
-	Done(r report.Result)
-	Warn(msg string)
-	Finish(results []report.Result)
-}
-
-// upView renders up's events with a reporter.
-type upView struct{ r upReporter }
-
-// Event shows one event of up; the summary only when the run went to its end.
-func (v upView) Event(e app.Event) {
-	switch e.Kind {
-	case app.Started:
-		v.r.Start(e.Service, e.Strategy)
-	case app.Progress:
-		if e.Backup != nil {
-			v.r.Progress(e.Service, *e.Backup)
-		}
-	case app.Done:
-		v.r.Done(*e.Result)
-	case app.Warning:
-		v.r.Warn(e.Message)
-	case app.Ended:
-		if !e.Interrupted && e.Err == nil {
-			v.r.Finish(e.Results)
-		}
-	}
-}
-
 // newReporter picks JSON events, live lines on a terminal, or plain log lines.
 func newReporter(s Streams, jsonEvents bool) app.Sink {
 	switch {
 	case jsonEvents:
-		return upView{&jsonReporter{newJSONLines(s.Out, func(e *upEvent, t time.Time) { e.Time = t })}}
+		return newJSONSink(s.Out, nil)
 	case isTerminal(s.Out):
-		return upView{&ttyReporter{out: s.Out, lines: map[string]string{}, redraw: throttle{every: 100 * time.Millisecond}}}
+		return &ttyReporter{out: s.Out, lines: map[string]string{}, redraw: throttle{every: 100 * time.Millisecond}}
 	default:
-		return upView{&plainReporter{out: s.Out, progress: throttle{every: progressEvery}}}
+		return &plainReporter{out: s.Out, progress: throttle{every: progressEvery}}
 	}
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether a stream (an io.Reader or io.Writer) is a terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(f.Fd())
 }
 
 // progressEvery is how often progress is reported per service, outside a terminal.
 const progressEvery = 5 * time.Second
 
-// jsonLines prints one JSON event per line, for CI: up's and restore's --json. Each
-// event gets its time; progress events at most once a second per service.
-type jsonLines[E any] struct {
-	mu       sync.Mutex
-	enc      *json.Encoder
-	progress throttle
-	// stamp sets an event's time.
-	stamp func(e *E, t time.Time)
-}
-
-func newJSONLines[E any](w io.Writer, stamp func(e *E, t time.Time)) jsonLines[E] {
-	return jsonLines[E]{enc: json.NewEncoder(w), progress: throttle{every: time.Second}, stamp: stamp}
-}
-
-func (j *jsonLines[E]) emit(e E) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.stamp(&e, time.Now().UTC())
-	_ = j.enc.Encode(e)
-}
-
-// jsonReporter prints up's events as JSON lines.
-type jsonReporter struct{ jsonLines[upEvent] }
-
-type upEvent struct {
-	Event    string              `json:"event"`
-	Time     time.Time           `json:"time"`
-	Service  string              `json:"service,omitempty"`
-	Strategy composeext.Strategy `json:"strategy,omitempty"`
-	Status   string              `json:"status,omitempty"`
-	Progress *restic.Status      `json:"progress,omitempty"`
-	Summary  *restic.Summary     `json:"summary,omitempty"`
-	Duration float64             `json:"duration_seconds,omitempty"`
-	Warnings []string            `json:"warnings,omitempty"`
-	Hooks    []hookEvent         `json:"hooks,omitempty"`
-	Error    string              `json:"error,omitempty"`
-}
-
-// hookEvent is how one hook ended, in a done or error event.
-type hookEvent struct {
-	Hook     string  `json:"hook"`
-	ExitCode int     `json:"exit_code"`
-	Duration float64 `json:"duration_seconds"`
-	Error    string  `json:"error,omitempty"`
-}
-
-func (j *jsonReporter) Start(svc string, st composeext.Strategy) {
-	j.emit(upEvent{Event: "start", Service: svc, Strategy: st})
-}
-
-func (j *jsonReporter) Progress(svc string, s restic.Status) {
-	if j.progress.due(svc) {
-		j.emit(upEvent{Event: "progress", Service: svc, Progress: &s})
-	}
-}
-
-func (j *jsonReporter) Done(r report.Result) {
-	e := upEvent{Event: "done", Service: r.Service, Strategy: composeext.Strategy(r.Strategy), Status: string(r.Status), Duration: r.Duration.Seconds(), Warnings: r.Warnings}
-	if r.Summary.SnapshotID != "" {
-		e.Summary = &r.Summary
-	}
-	for _, h := range r.Hooks {
-		he := hookEvent{Hook: h.Hook, ExitCode: h.ExitCode, Duration: h.Duration.Seconds()}
-		if h.Err != nil {
-			he.Error = h.Err.Error()
-		}
-		e.Hooks = append(e.Hooks, he)
-	}
-	if r.Err != nil {
-		e.Event, e.Error = "error", r.Err.Error()
-	}
-	j.emit(e)
-}
-
-func (j *jsonReporter) Warn(msg string) { j.emit(upEvent{Event: "warning", Warnings: []string{msg}}) }
-
-func (j *jsonReporter) Finish([]report.Result) {}
-
-// plainReporter prints log lines, for files and pipes.
+// plainReporter prints up's events as log lines, for files and pipes; the summary
+// table when the run went to its end.
 type plainReporter struct {
 	mu       sync.Mutex
 	out      io.Writer
 	progress throttle
 }
 
-func (p *plainReporter) printf(format string, args ...any) {
+// Event prints one event of up.
+func (p *plainReporter) Event(e app.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.out, format, args...)
-}
-
-func (p *plainReporter) Start(svc string, st composeext.Strategy) {
-	p.printf("%s: backing up (%s)\n", svc, st)
-}
-
-func (p *plainReporter) Progress(svc string, s restic.Status) {
-	if p.progress.due(svc) {
-		p.printf("%s: %s\n", svc, progressLine(s))
+	switch e.Kind {
+	case app.Started:
+		fmt.Fprintf(p.out, "%s: backing up (%s)\n", e.Service, e.Strategy)
+	case app.Progress:
+		if e.Backup != nil && p.progress.due(e.Service) {
+			fmt.Fprintf(p.out, "%s: %s\n", e.Service, progressLine(*e.Backup))
+		}
+	case app.Done:
+		fmt.Fprintln(p.out, doneLine(*e.Result))
+	case app.Warning:
+		fmt.Fprintln(p.out, "warning: "+e.Message)
+	case app.Ended:
+		if !e.Interrupted && e.Err == nil {
+			writeSummaryTable(p.out, e.Results)
+		}
 	}
 }
-
-func (p *plainReporter) Done(r report.Result) { p.printf("%s\n", doneLine(r)) }
-
-func (p *plainReporter) Warn(msg string) { p.printf("warning: %s\n", msg) }
-
-func (p *plainReporter) Finish(results []report.Result) { writeSummaryTable(p.out, results) }
 
 // ttyReporter keeps one live line per service on a terminal.
 type ttyReporter struct {
@@ -184,6 +74,27 @@ type ttyReporter struct {
 	lines  map[string]string
 	drawn  int
 	redraw throttle
+}
+
+// Event redraws the lines with one event of up.
+func (t *ttyReporter) Event(e app.Event) {
+	switch e.Kind {
+	case app.Started:
+		t.set(e.Service, fmt.Sprintf("%s: starting (%s)", e.Service, e.Strategy), true)
+	case app.Progress:
+		if e.Backup != nil {
+			t.set(e.Service, e.Service+": "+progressLine(*e.Backup), false)
+		}
+	case app.Done:
+		t.set(e.Result.Service, doneLine(*e.Result), true)
+	case app.Warning:
+		t.set("\x00"+e.Message, "warning: "+e.Message, true)
+	case app.Ended:
+		if !e.Interrupted && e.Err == nil {
+			fmt.Fprintln(t.out)
+			writeSummaryTable(t.out, e.Results)
+		}
+	}
 }
 
 func (t *ttyReporter) set(svc, line string, force bool) {
@@ -203,23 +114,6 @@ func (t *ttyReporter) set(svc, line string, force bool) {
 		fmt.Fprintf(t.out, "\x1b[2K%s\n", t.lines[s])
 	}
 	t.drawn = len(t.order)
-}
-
-func (t *ttyReporter) Start(svc string, st composeext.Strategy) {
-	t.set(svc, fmt.Sprintf("%s: starting (%s)", svc, st), true)
-}
-
-func (t *ttyReporter) Progress(svc string, s restic.Status) {
-	t.set(svc, svc+": "+progressLine(s), false)
-}
-
-func (t *ttyReporter) Done(r report.Result) { t.set(r.Service, doneLine(r), true) }
-
-func (t *ttyReporter) Warn(msg string) { t.set("\x00"+msg, "warning: "+msg, true) }
-
-func (t *ttyReporter) Finish(results []report.Result) {
-	fmt.Fprintln(t.out)
-	writeSummaryTable(t.out, results)
 }
 
 // progressLine is restic's status in a few words: bytes, files, rate, ETA.

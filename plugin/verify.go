@@ -1,21 +1,12 @@
 package plugin
 
 import (
-	"context"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
 	"github.com/docker-backup/docker-backup/internal/verify"
 )
-
-// verifyOptions holds the verify command's flags and dependencies.
-type verifyOptions struct {
-	verify app.VerifyOptions
-	json   bool
-	d      *deps
-}
 
 func newVerifyCommand(d *deps) *cli.Command {
 	return projectCommand(d, &cli.Command{
@@ -40,31 +31,24 @@ func newVerifyCommand(d *deps) *cli.Command {
 		if c.Int("parallel") < 1 || c.Duration("timeout") <= 0 {
 			return usageErrorf("--parallel must be at least 1 and --timeout positive")
 		}
-		return runVerify(c.Context, &verifyOptions{
-			verify: app.VerifyOptions{
-				Load: load, Services: c.Args().Slice(),
-				Drill:    verify.Options{Snapshot: c.String("snapshot"), Keep: c.Bool("keep"), Parallel: c.Int("parallel"), Timeout: c.Duration("timeout")},
-				NoNotify: c.Bool("no-notify"), Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
-			},
-			json: c.Bool("json"), d: d,
-		})
-	})
-}
-
-// runVerify drills, its steps on stderr, then prints the results (a table, or one JSON
-// document) on stdout when the drill ran to its end, failed services included.
-func runVerify(ctx context.Context, opts *verifyOptions) error {
-	progress := &verifyProgress{out: opts.d.streams.Err}
-	results, err := opts.d.app().Verify(ctx, opts.verify, progress)
-	if results == nil {
-		return err
-	}
-	if opts.json {
-		if err := writeVerifyJSON(opts.d.streams.Out, progress.project, results); err != nil {
+		// The drill's steps go to stderr; the results (a table, or one JSON document) to
+		// stdout when the drill ran to its end, failed services included.
+		progress := &verifyProgress{out: d.streams.Err}
+		results, err := d.app().Verify(c.Context, app.VerifyOptions{
+			Load: load, Services: c.Args().Slice(),
+			Drill:    verify.Options{Snapshot: c.String("snapshot"), Keep: c.Bool("keep"), Parallel: c.Int("parallel"), Timeout: c.Duration("timeout")},
+			NoNotify: c.Bool("no-notify"), Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
+		}, progress)
+		switch {
+		case results == nil:
+			return err
+		case c.Bool("json"):
+			if werr := writeVerifyJSON(d.streams.Out, progress.project, results); werr != nil {
+				return werr
+			}
 			return err
 		}
-	} else {
-		writeVerifyTable(opts.d.streams.Out, results)
-	}
-	return err
+		writeVerifyTable(d.streams.Out, results)
+		return err
+	})
 }

@@ -14,13 +14,8 @@ func newVersionCommand(d *deps) *cli.Command {
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "Print the versions as JSON"}},
 		Action: func(c *cli.Context) error {
 			info, err := d.app().Versions(c.Context)
-			switch {
-			case err != nil:
-				return err
-			case c.Bool("json"):
-				return writeJSON(d.streams.Out, info)
-			}
-			_, err = fmt.Fprintf(d.streams.Out, `docker-backup:
+			return show(c, d.streams.Out, info, err, func() error {
+				_, err := fmt.Fprintf(d.streams.Out, `docker-backup:
  Version:           %s
  Go version:        %s
  OS/Arch:           %s/%s
@@ -30,9 +25,10 @@ Server: Docker Engine
  API version:       %s (minimum version %s, used %s)
  OS/Arch:           %s/%s
 `, info.Plugin.Version, info.Plugin.GoVersion, info.Plugin.OS, info.Plugin.Arch,
-				info.Engine.Version, info.Engine.APIVersion, info.Engine.MinAPIVersion, info.Engine.ClientAPI,
-				info.Engine.OS, info.Engine.Arch)
-			return err
+					info.Engine.Version, info.Engine.APIVersion, info.Engine.MinAPIVersion, info.Engine.ClientAPI,
+					info.Engine.OS, info.Engine.Arch)
+				return err
+			})
 		},
 	}
 }
