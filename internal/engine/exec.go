@@ -94,40 +94,16 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 	interrupt := att.Close
 	if pids != nil {
 		interrupt = func() {
-			// The PID line may still be on its way (the command runs, so it was
-			// written): closing the stream first would lose it, and with it the kill.
-			select {
-			case <-pids.known:
-			case <-time.After(pidWait):
-			}
-			if pid := int(pids.pid.Load()); pid > 0 {
-				_ = endUnfinished(ctx, api, containerID, created.ID, spec.User, pid)
-			}
+			pids.end(ctx, api, containerID, created.ID, spec.User)
 			att.Close()
 		}
 	}
 	stop := context.AfterFunc(ctx, interrupt)
 	defer stop()
 
-	stdinErr := make(chan error, 1)
+	var stdinErr <-chan error
 	if spec.Stdin != nil {
-		go func() {
-			if pids != nil {
-				// No input before the PID is known: until then, the command could not
-				// be ended before it read the end of its input.
-				select {
-				case <-pids.known:
-				case <-ctx.Done():
-					stdinErr <- ctx.Err()
-					return
-				}
-			}
-			_, err := io.Copy(att.Conn, spec.Stdin)
-			if err == nil {
-				err = att.CloseWrite()
-			}
-			stdinErr <- err
-		}()
+		stdinErr = feedInput(ctx, att, spec.Stdin, pids)
 	}
 	stdout := orDiscard(spec.Stdout)
 	if _, err := stdcopy.StdCopy(stdout, stderr, att.Reader); err != nil {
@@ -140,17 +116,65 @@ func Exec(ctx context.Context, api API, containerID string, spec ExecSpec) (code
 		// Ended by interrupt: its exit code is ours, not the command's.
 		return -1, ctx.Err()
 	}
-	if spec.Stdin != nil {
-		select {
-		case err := <-stdinErr:
-			if err != nil && ctx.Err() == nil && !errors.Is(err, io.ErrClosedPipe) {
-				return -1, fmt.Errorf("writing input: %w", err)
-			}
-		default:
-			// The command finished without reading all of its input: its exit code says how it went.
-		}
+	if err := inputError(ctx, stdinErr); err != nil {
+		return -1, err
 	}
 	return waitExec(ctx, api, created.ID)
+}
+
+// end ends a killable command that has not finished, once its PID is known: the PID
+// line may still be on its way (the command runs, so it was written), and closing the
+// stream first would lose it, and with it the kill.
+func (p *pidReader) end(ctx context.Context, api API, containerID, execID, user string) {
+	select {
+	case <-p.known:
+	case <-time.After(pidWait):
+	}
+	if pid := int(p.pid.Load()); pid > 0 {
+		_ = endUnfinished(ctx, api, containerID, execID, user, pid)
+	}
+}
+
+// feedInput streams in to the exec's input in the background, then closes the input;
+// the channel gets how that ended. A killable command (pids set) gets no input before
+// its PID is known: until then it could not be ended before it read the end of its
+// input.
+func feedInput(ctx context.Context, att client.ExecAttachResult, in io.Reader, pids *pidReader) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		if pids != nil {
+			select {
+			case <-pids.known:
+			case <-ctx.Done():
+				done <- ctx.Err()
+				return
+			}
+		}
+		_, err := io.Copy(att.Conn, in)
+		if err == nil {
+			err = att.CloseWrite()
+		}
+		done <- err
+	}()
+	return done
+}
+
+// inputError is how feeding the input went wrong, once the output is drained: nil when
+// there was no input, when it went well or is still going (the command finished
+// without reading all of it: its exit code says how it went), or when the command
+// ended it (a closed pipe) or ctx did.
+func inputError(ctx context.Context, fed <-chan error) error {
+	if fed == nil {
+		return nil
+	}
+	select {
+	case err := <-fed:
+		if err != nil && ctx.Err() == nil && !errors.Is(err, io.ErrClosedPipe) {
+			return fmt.Errorf("writing input: %w", err)
+		}
+	default:
+	}
+	return nil
 }
 
 // waitExec polls until the exec's process has exited and returns its exit code.

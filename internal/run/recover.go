@@ -22,8 +22,17 @@ const legacyStopped = "io.docker-backup.stopped"
 // that no longer exists is a warning), their stop records and temporary volumes are
 // removed. It returns the dead runs that had helpers: their restic locks may remain.
 func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
-	project := r.Identity.Project
-	cs, err := engine.ContainersWithLabels(ctx, r.API, helper.LabelProject+"="+project)
+	dead, err := r.removeDeadHelpers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return dead, r.settleDeadVolumes(ctx)
+}
+
+// removeDeadHelpers stops and removes the helpers of dead runs (a swap is let finish)
+// and returns those runs.
+func (r *Run) removeDeadHelpers(ctx context.Context) ([]string, error) {
+	cs, err := engine.ContainersWithLabels(ctx, r.API, helper.LabelProject+"="+r.Identity.Project)
 	if err != nil {
 		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
@@ -35,32 +44,43 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 			// nothing, and may be about to start.
 			continue
 		}
-		if c.Running {
-			switch {
-			case uninterruptible[c.Labels[helper.LabelKind]]:
-				r.warn(fmt.Sprintf("waiting for helper %s of interrupted run %s to finish", c.Name, id))
-				if err := engine.WaitExit(ctx, r.API, c.ID); err != nil {
-					return nil, err
-				}
-			default:
-				engine.Interrupt(ctx, r.API, c.ID)
-			}
-		}
-		for _, stopped := range strings.Split(c.Labels[legacyStopped], ",") {
-			if stopped != "" {
-				r.startAgain(ctx, stopped, "", "an interrupted run")
-			}
-		}
-		if err := engine.RemoveContainer(ctx, r.API, c.ID); err != nil {
+		if err := r.removeDeadHelper(ctx, c, id); err != nil {
 			return nil, err
 		}
 		if id != "" && !slices.Contains(dead, id) {
 			dead = append(dead, id)
 		}
 	}
-	vs, err := engine.VolumesWithLabels(ctx, r.API, helper.LabelProject+"="+project, helper.LabelRun)
+	return dead, nil
+}
+
+// removeDeadHelper ends one helper of dead run id, starts again what a helper of a
+// version before runs recorded it had stopped, and removes it.
+func (r *Run) removeDeadHelper(ctx context.Context, c engine.Owned, id string) error {
+	switch {
+	case c.Running && uninterruptible[c.Labels[helper.LabelKind]]:
+		r.warn(fmt.Sprintf("waiting for helper %s of interrupted run %s to finish", c.Name, id))
+		if err := engine.WaitExit(ctx, r.API, c.ID); err != nil {
+			return err
+		}
+	case c.Running:
+		engine.Interrupt(ctx, r.API, c.ID)
+	}
+	for _, stopped := range strings.Split(c.Labels[legacyStopped], ",") {
+		if stopped != "" {
+			r.startAgain(ctx, stopped, "", "an interrupted run")
+		}
+	}
+	return engine.RemoveContainer(ctx, r.API, c.ID)
+}
+
+// settleDeadVolumes finishes the dead runs' swaps, then starts again the containers
+// their stop records name (not one whose volume may be half restored) and removes the
+// records and the runs' temporary volumes.
+func (r *Run) settleDeadVolumes(ctx context.Context) error {
+	vs, err := engine.VolumesWithLabels(ctx, r.API, helper.LabelProject+"="+r.Identity.Project, helper.LabelRun)
 	if err != nil {
-		return nil, fmt.Errorf("looking for what earlier runs left: %w", err)
+		return fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
 	// Before any service is started again: a killed swap is finished first.
 	unfinished, halfSwapped := r.resumeSwaps(ctx, vs)
@@ -68,12 +88,13 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 		if v.Labels[helper.LabelRun] == r.ID || unfinished[v.Name] || v.Labels[helper.LabelKept] != "" {
 			continue
 		}
+		stopped, service := v.Labels[helper.LabelStopped], v.Labels[helper.LabelService]
 		switch {
-		case v.Labels[helper.LabelStopped] != "" && halfSwapped[v.Labels[helper.LabelService]]:
-			r.warn(fmt.Sprintf("container %s of service %s is not started again: a volume of it may be half restored (see the warning above)", engine.ShortID(v.Labels[helper.LabelStopped]), v.Labels[helper.LabelService]))
+		case stopped != "" && halfSwapped[service]:
+			r.warn(fmt.Sprintf("container %s of service %s is not started again: a volume of it may be half restored (see the warning above)", engine.ShortID(stopped), service))
 			continue
-		case v.Labels[helper.LabelStopped] != "":
-			if !r.startAgain(ctx, v.Labels[helper.LabelStopped], v.Labels[helper.LabelService], "interrupted run "+v.Labels[helper.LabelRun]) {
+		case stopped != "":
+			if !r.startAgain(ctx, stopped, service, "interrupted run "+v.Labels[helper.LabelRun]) {
 				continue // the record stays for the next run
 			}
 		case v.Labels[helper.LabelTemporary] == "":
@@ -83,7 +104,7 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 			r.warn(fmt.Sprintf("could not remove volume %s of an interrupted run: %v", v.Name, err))
 		}
 	}
-	return dead, nil
+	return nil
 }
 
 // startAgain starts a container a dead run stopped. A stop the dead run began may still
