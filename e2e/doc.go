@@ -33,6 +33,22 @@
 //     engine. e.Docker runs docker on its socket (e.Socket, uncounted), e.Cmd and
 //     e.Backup run through the context. startRemoteEngine starts an engine for one test
 //     alone (one that kills it). Needs root, ip and nsenter.
+//   - startSwarm(t, images…) starts a Docker swarm for the test alone: s.Manager,
+//     s.Worker1 and s.Worker2, each a dockerd in network, hostname and mount namespaces
+//     of its own (n.Name, n.Hostname for `node.hostname==`, n.NodeID for `node.id==`,
+//     n.Addr, n.Socket, n.Docker, n.MustDocker), linked by a bridge in a namespace of
+//     its own on a private 10.251.X.0/24 with no route out. A task that binds
+//     /var/run/docker.sock reaches its node's engine. The images are saved once a run
+//     and loaded into each node: deploy stacks with `--resolve-image never` and create
+//     services with `--no-resolve-image`. This kernel has no IPVS: no service VIPs and
+//     no ingress mesh; reach a service by tasks.<service>, endpoint_mode dnsrr or a
+//     node's Addr. s.Env, s.Cmd and s.Backup reach the manager's socket directly;
+//     s.Remote gives the test a context to it through a counting proxy, as
+//     sharedRemoteEngine does. Cleanup removes the stacks and services, leaves the
+//     swarm, stops the engines, removes namespaces, links and folders, and fails the
+//     test if anything is left. Up in about 25–40 s with the database image (loading it
+//     into the three nodes is most of that), 4 s with the restic image alone. Needs
+//     root, ip, nsenter and unshare.
 //   - p.start starts a command; killAt kills it (kill -9) the moment a channel fires
 //     (helperEvents, containerDies: engine events, dockerEvents) and awaitMoment only
 //     waits for that moment; p.startWatched and killAtHit do the same for a string of
@@ -46,7 +62,8 @@
 // whole engine. `make e2e` runs E2E_PARALLEL of them at once (4: the tests mostly wait
 // on the engine, but restic's key derivation and the database servers need the cores
 // of a 2-core machine). Fixtures that take long are made once per run: the helper
-// image (provisionHelperImage), the `make image` image (makeImage), the second engine.
+// image (provisionHelperImage), the `make image` image (makeImage), the second engine,
+// the images saved for swarms (savedImages).
 // Schedules are in seconds (@every 10s), so no test waits on the minute clock.
 //
 // Compose files use ${DOCKER_BACKUP_E2E_DB_IMAGE} for the database image: commands

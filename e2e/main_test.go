@@ -33,6 +33,9 @@ func checkoutTag() string {
 var env struct {
 	// root is the module's top folder.
 	root string
+	// tmp is the run's temporary folder, removed when the run ends: for what tests
+	// share, such as the images saved for swarms (savedImages).
+	tmp string
 	// dockerConfig is the temporary DOCKER_CONFIG whose cliPluginsExtraDirs holds the
 	// freshly built plugin; the user's own ~/.docker is never touched.
 	dockerConfig string
@@ -94,6 +97,7 @@ func setup(tmp string) error {
 		return err
 	}
 	env.root = root
+	env.tmp = tmp
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		return fmt.Errorf("the Docker engine is not reachable (`docker info` failed; the e2e tests need one, they never skip): %v: %s", err, bytes.TrimSpace(out))
 	}

@@ -33,14 +33,14 @@ func (e *secondEngine) Stop(t reporter) {
 	t.Helper()
 	e.stop.Do(func() {
 		if t.Failed() {
-			t.Logf("the second engine's log (tail):\n%s", e.logTail(40))
+			t.Logf("the log of the engine %s (tail):\n%s", e.Netns, e.logTail(40))
 		}
 		if e.cmd != nil && e.cmd.Process != nil {
 			e.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-e.exited:
 			case <-time.After(30 * time.Second):
-				t.Errorf("the second engine did not stop within 30 s of SIGTERM; killing it")
+				t.Errorf("the engine %s did not stop within 30 s of SIGTERM; killing it", e.Netns)
 				e.cmd.Process.Kill()
 				<-e.exited
 			}
@@ -54,7 +54,7 @@ func (e *secondEngine) Stop(t reporter) {
 			}
 		}
 		if err := os.RemoveAll(e.root); err != nil {
-			t.Errorf("removing the second engine's folder: %v", err)
+			t.Errorf("removing the folder of the engine %s: %v", e.Netns, err)
 		}
 	})
 }
@@ -72,14 +72,14 @@ func (e *secondEngine) killStragglers(t reporter) {
 		if len(cmdline) > 160 {
 			cmdline = append(cmdline[:160], "…"...)
 		}
-		t.Logf("killing process %d, left by the second engine: %s", pid, cmdline)
+		t.Logf("killing process %d, left by the engine %s: %s", pid, e.Netns, cmdline)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if len(pids) > 0 {
 		deadline := time.Now().Add(10 * time.Second)
 		for left := e.stragglers(); len(left) > 0; left = e.stragglers() {
 			if time.Now().After(deadline) {
-				t.Errorf("waiting for the second engine's processes to end: still running after 10s: %v", left)
+				t.Errorf("waiting for the processes of the engine %s to end: still running after 10s: %v", e.Netns, left)
 				break
 			}
 			time.Sleep(250 * time.Millisecond)
@@ -200,12 +200,20 @@ func (e *secondEngine) mounts() []string {
 	return out
 }
 
-// remoteLeftovers removes, and describes, what second engines of this run left when a
-// Stop failed or never ran (a test binary that was killed): network namespaces,
-// folders (after detaching their mounts) and empty cgroups, all named runPrefix-engine….
+// remoteLeftovers removes, and describes, what second engines and swarms of this run
+// left when a Stop failed or never ran: network namespaces, folders (after detaching
+// their mounts) and empty cgroups, all named runPrefix-engine… or runPrefix-swarm….
 func remoteLeftovers() string {
 	var b strings.Builder
-	prefix := runPrefix + "-engine"
+	for _, prefix := range []string{runPrefix + "-engine", runPrefix + "-swarm"} {
+		b.WriteString(engineLeftovers(prefix))
+	}
+	return b.String()
+}
+
+// engineLeftovers is remoteLeftovers for the names that start with prefix.
+func engineLeftovers(prefix string) string {
+	var b strings.Builder
 	netns, _ := filepath.Glob("/var/run/netns/" + prefix + "*")
 	for _, ns := range netns {
 		fmt.Fprintf(&b, "  network namespace %s\n", filepath.Base(ns))

@@ -32,6 +32,11 @@ type secondEngine struct {
 	// Netns is the network namespace the engine runs in (`ip netns` name).
 	Netns string
 
+	// hostname, when set, gives dockerd UTS and mount namespaces of its own: that
+	// hostname, and a view of the files where its own socket lies over the host's
+	// /run/docker.sock (bindSocket), as a swarm node needs (swarm_node_test.go).
+	hostname string
+
 	root   string // the temporary folder holding everything above
 	log    string // dockerd's output
 	cmd    *exec.Cmd
@@ -104,10 +109,29 @@ func (e *remoteEngine) Stop(t testing.TB) {
 // startSecondEngine starts a second engine and loads images into it. On an error the
 // engine may be half made: the caller stops what it returns.
 func startSecondEngine(images ...string) (*secondEngine, error) {
-	name := runPrefix + "-engine" + randomHex(3)
+	e, err := newSecondEngine(runPrefix + "-engine" + randomHex(3))
+	if err != nil {
+		return e, err
+	}
+	if err := e.start(); err != nil {
+		return e, err
+	}
+	if len(images) > 0 {
+		if err := e.load(images...); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// newSecondEngine makes an engine's folder and its network namespace (with lo up), both
+// named after name, which must start with runPrefix: remoteLeftovers finds them by it.
+// dockerd is not started yet (start). On an error the caller stops what it returns,
+// unless that is nil.
+func newSecondEngine(name string) (*secondEngine, error) {
 	root, err := os.MkdirTemp("", name+"-")
 	if err != nil {
-		return nil, fmt.Errorf("creating the second engine's folder: %w", err)
+		return nil, fmt.Errorf("creating the folder of the engine %s: %w", name, err)
 	}
 	e := &secondEngine{
 		Socket:   filepath.Join(root, "docker.sock"),
@@ -124,18 +148,15 @@ func startSecondEngine(images ...string) (*secondEngine, error) {
 	if out, err := exec.Command("nsenter", "--net="+e.netnsPath(), "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return e, fmt.Errorf("bringing up lo in %s: %w: %s", e.Netns, err, bytes.TrimSpace(out))
 	}
-	if err := e.startDockerd(); err != nil {
-		return e, fmt.Errorf("starting the second engine: %w", err)
-	}
-	if err := e.waitUp(); err != nil {
-		return e, err
-	}
-	if len(images) > 0 {
-		if err := e.load(images...); err != nil {
-			return e, err
-		}
-	}
 	return e, nil
+}
+
+// start starts dockerd and waits until it answers.
+func (e *secondEngine) start() error {
+	if err := e.startDockerd(); err != nil {
+		return fmt.Errorf("starting the engine %s: %w", e.Netns, err)
+	}
+	return e.waitUp()
 }
 
 // waitUp polls the engine until it answers `docker info`, for remoteStartTimeout.
@@ -144,7 +165,7 @@ func (e *secondEngine) waitUp() error {
 	for {
 		select {
 		case <-e.exited:
-			return fmt.Errorf("the second engine's dockerd exited (%v); its log:\n%s", e.cmd.ProcessState, e.logTail(40))
+			return fmt.Errorf("the dockerd of the engine %s exited (%v); its log:\n%s", e.Netns, e.cmd.ProcessState, e.logTail(40))
 		default:
 		}
 		r := cmdSpec{argv: []string{"docker", "-H", e.Host(), "info", "--format", "{{.ServerVersion}}"}}.run()
@@ -152,15 +173,16 @@ func (e *secondEngine) waitUp() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for the second engine: gave up after %s: %s", remoteStartTimeout, strings.TrimSpace(r.stderr))
+			return fmt.Errorf("waiting for the engine %s: gave up after %s: %s", e.Netns, remoteStartTimeout, strings.TrimSpace(r.stderr))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 }
 
 // startDockerd writes the engine's own daemon.json (the host's /etc/docker/daemon.json
-// sets a data-root of its own) and starts dockerd in the network namespace. nsenter
-// rather than `ip netns exec`, which remounts /sys and hides the cgroup mounts.
+// sets a data-root of its own) and starts dockerd in the network namespace (and, for a
+// swarm node, its own hostname and mount namespaces: namespaces). nsenter rather than
+// `ip netns exec`, which remounts /sys and hides the cgroup mounts.
 func (e *secondEngine) startDockerd() error {
 	for _, dir := range []string{e.DataRoot, e.ExecRoot} {
 		if err := os.Mkdir(dir, 0o700); err != nil {
@@ -193,7 +215,7 @@ func (e *secondEngine) startDockerd() error {
 		return err
 	}
 	defer logFile.Close()
-	e.cmd = exec.Command("nsenter", "--net="+e.netnsPath(), "dockerd",
+	argv := append(e.namespaces(), "dockerd",
 		"--config-file", cfgFile,
 		"--data-root", e.DataRoot,
 		"--exec-root", e.ExecRoot,
@@ -206,6 +228,11 @@ func (e *secondEngine) startDockerd() error {
 		"--containerd-namespace", e.Netns,
 		"--containerd-plugins-namespace", e.Netns+"-plugins",
 	)
+	e.cmd = exec.Command(argv[0], argv[1:]...)
+	if e.hostname != "" {
+		// A task's image is used as loaded: there is no registry to ask for its digest.
+		e.cmd.Env = append(os.Environ(), "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1")
+	}
 	e.cmd.Stdout, e.cmd.Stderr = logFile, logFile
 	// nsenter execs dockerd, so the process is dockerd; should the test binary die
 	// without its Cleanup, dockerd is told to stop.
@@ -218,6 +245,20 @@ func (e *secondEngine) startDockerd() error {
 		close(e.exited)
 	}()
 	return nil
+}
+
+// namespaces is the start of dockerd's command line that puts it in its namespaces:
+// the network namespace; for a swarm node (hostname set) also new UTS and mount
+// namespaces, the latter a slave of the host's, so the host's unmounts reach it and
+// its own mounts (its socket over /run/docker.sock, its layers) stay in it. unshare and
+// sh exec, so the process is still dockerd.
+func (e *secondEngine) namespaces() []string {
+	argv := []string{"nsenter", "--net=" + e.netnsPath()}
+	if e.hostname == "" {
+		return argv
+	}
+	return append(argv, "unshare", "--mount", "--uts", "--propagation", "slave",
+		"/bin/sh", "-c", `hostname "$0" && exec "$@"`, e.hostname)
 }
 
 func (e *secondEngine) netnsPath() string { return "/var/run/netns/" + e.Netns }
