@@ -12,7 +12,6 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
 	"github.com/docker-backup/docker-backup/internal/helper"
-	"github.com/docker-backup/docker-backup/internal/notify"
 )
 
 // maxCommandWidth is where long commands (the presets' scripts) are cut in text output;
@@ -38,7 +37,7 @@ func writePlanJSON(w io.Writer, plan *composeext.Plan) error {
 func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Project\t%s\n", plan.Project)
-	fmt.Fprintf(tw, "Repository\t%s\n", repositoryLine(plan.Repository))
+	fmt.Fprintf(tw, "Repository\t%s\n", plan.Repository.Describe())
 	fmt.Fprintf(tw, "Password\t%s\n", passwordLine(plan.Repository))
 	if len(plan.Repository.EnvNames) > 0 {
 		fmt.Fprintf(tw, "Environment\t%s\n", strings.Join(plan.Repository.EnvNames, ", "))
@@ -54,17 +53,16 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 		socket += " (the default; with a local unix:// endpoint on Linux, that socket)"
 	}
 	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", socket, strings.Join(helper.SocketKinds(), ", "))
-	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
+	fmt.Fprintf(tw, "Host\t%s\n", plan.HostDescribe())
 	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
 	if plan.Schedule != "" {
 		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
 	}
 	fmt.Fprintf(tw, "Retention\t%s\n", plan.Retention.Describe())
-	notices, pings := notifyLines(plan)
-	for _, n := range notices {
-		fmt.Fprintf(tw, "Notify\t%s\n", n)
+	for _, t := range plan.Notify {
+		fmt.Fprintf(tw, "Notify\t%s\n", t.Describe())
 	}
-	if pings != "" {
+	if pings := plan.Healthcheck.Describe(); pings != "" {
 		fmt.Fprintf(tw, "Healthcheck\t%s\n", pings)
 	}
 	if err := tw.Flush(); err != nil {
@@ -160,26 +158,6 @@ func serviceSummary(s composeext.ServicePlan) string {
 	return out
 }
 
-// hostLine says under which restic host the snapshots are written.
-func hostLine(plan *composeext.Plan) string {
-	if plan.Host != "" {
-		return plan.Project + "@" + plan.Host
-	}
-	return plan.Project + "@<this engine's host name and ID hash> (set x-backup.host to name it)"
-}
-
-// repositoryLine shows the repository, already masked, and for a folder the machine it
-// is on.
-func repositoryLine(r composeext.Repository) string {
-	switch {
-	case r.OnEngine():
-		return fmt.Sprintf("%s (on the engine's host, %s)", r.Display, r.Engine)
-	case r.Local:
-		return r.Display + " (on this machine)"
-	}
-	return r.Display
-}
-
 // passwordLine says where the password comes from, never what it is.
 func passwordLine(r composeext.Repository) string {
 	switch {
@@ -230,29 +208,4 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// notifyLines shows the notify targets and healthcheck pings of a masked plan, for
-// plan's table.
-func notifyLines(plan *composeext.Plan) (notices []string, pings string) {
-	for _, t := range plan.Notify {
-		on := make([]string, len(t.On))
-		for i, e := range t.On {
-			on[i] = string(e)
-		}
-		notices = append(notices, fmt.Sprintf("%s (%s) on %s", t.Display, t.Service, strings.Join(on, ", ")))
-	}
-	if hc := plan.Healthcheck; hc != nil {
-		var parts []string
-		for _, p := range []struct {
-			name string
-			ping *notify.Ping
-		}{{"start", hc.Start}, {"success", hc.Success}, {"failure", hc.Failure}} {
-			if p.ping != nil {
-				parts = append(parts, p.name+" "+p.ping.Display)
-			}
-		}
-		pings = strings.Join(parts, ", ")
-	}
-	return notices, pings
 }

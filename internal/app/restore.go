@@ -26,6 +26,22 @@ type RestoreOptions struct {
 	Confirm func(what []string) (bool, error)
 }
 
+// ParseTargets reads restore's SERVICE[@SNAPSHOT] arguments; a restore --to takes one.
+func ParseTargets(args []string, to string) ([]restore.Target, error) {
+	if to != "" && len(args) > 1 {
+		return nil, usageErrorf("--to restores one service, not %d", len(args))
+	}
+	var out []restore.Target
+	for _, a := range args {
+		t, err := restore.ParseTarget(a)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // ErrDeclined is a restore that Confirm declined: nothing was changed.
 var ErrDeclined = errors.New("restore cancelled: nothing was changed")
 
