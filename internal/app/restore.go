@@ -58,6 +58,9 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 		return nil, err
 	}
 	defer func() { err = maskError(err, plan.Mask) }()
+	if err := a.refuseStack(ctx, plan.Project, "restore", WarnFunc(sink)); err != nil {
+		return nil, err
+	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
