@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
+	"github.com/docker-backup/docker-backup/internal/app"
+	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
@@ -19,24 +22,29 @@ import (
 const maxCommandWidth = 100
 
 // writePlanJSON prints the plan as one indented JSON document, with the helper kinds
-// that get the engine's socket (socket_helpers) beside its docker_socket.
-func writePlanJSON(w io.Writer, plan *composeext.Plan) error {
+// that get the engine's socket (socket_helpers) beside its docker_socket, and a swarm
+// stack's services (stack) when the project is one.
+func writePlanJSON(w io.Writer, plan *composeext.Plan, stack *app.StackPlan) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		*composeext.Plan
-		SocketHelpers []string `json:"socket_helpers"`
-	}{plan, helper.SocketKinds()})
+		SocketHelpers []string       `json:"socket_helpers"`
+		Stack         *app.StackPlan `json:"stack,omitempty"`
+	}{plan, helper.SocketKinds(), stack})
 }
 
 // writePlanText prints the plan as a header, then one block per service:
 //
 //	db   dump, preset postgres → db.sql
 //	     dump     sh -c 'pg_dumpall …'
-func writePlanText(w io.Writer, plan *composeext.Plan) error {
+func writePlanText(w io.Writer, plan *composeext.Plan, stack *app.StackPlan) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Project\t%s\n", plan.Project)
+	if stack != nil {
+		fmt.Fprintf(tw, "Stack\t%s (a swarm stack: %s=%s), through manager %s\n", stack.Namespace, engine.LabelStackNamespace, stack.Namespace, nodeLine(stack.Manager))
+	}
 	fmt.Fprintf(tw, "Repository\t%s\n", plan.Repository.Describe())
 	fmt.Fprintf(tw, "Password\t%s\n", passwordLine(plan.Repository))
 	if len(plan.Repository.EnvNames) > 0 {
@@ -71,9 +79,13 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	if len(plan.Services) == 0 {
 		fmt.Fprintln(w, "\nNo service declares x-backup.")
 	}
-	for _, s := range plan.Services {
+	for i, s := range plan.Services {
 		fmt.Fprintln(w)
-		writeService(w, s)
+		var in *app.StackServicePlan
+		if stack != nil {
+			in = &stack.Services[i]
+		}
+		writeService(w, s, in)
 	}
 	if len(plan.Unprotected) > 0 {
 		fmt.Fprintln(w, "\nUnprotected data (no x-backup):")
@@ -84,8 +96,8 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	return nil
 }
 
-// writeService prints one service's block.
-func writeService(w io.Writer, s composeext.ServicePlan) {
+// writeService prints one service's block; in, when set, is the service in a stack.
+func writeService(w io.Writer, s composeext.ServicePlan, in *app.StackServicePlan) {
 	fmt.Fprintf(w, "%s  %s\n", s.Name, serviceSummary(s))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(label, value string) { fmt.Fprintf(tw, "  %s\t%s\n", label, value) }
@@ -133,7 +145,49 @@ func writeService(w io.Writer, s composeext.ServicePlan) {
 		row("retention", s.Retention.Describe())
 	}
 	row("tags", strings.Join(s.Tags, ","))
+	if in != nil {
+		stackRows(row, *in)
+	}
 	_ = tw.Flush()
+}
+
+// stackRows are a stack's service rows: its swarm service, then per task its node and
+// the service's volumes there.
+func stackRows(row func(label, value string), s app.StackServicePlan) {
+	if s.Service == "" {
+		row("swarm", "no such service in the stack: nothing to back up")
+		return
+	}
+	mode := string(s.Mode)
+	if s.Replicas != nil {
+		mode = fmt.Sprintf("%s %d", mode, *s.Replicas)
+	}
+	row("swarm", s.Service+" ("+mode+")")
+	if len(s.Tasks) == 0 {
+		row("task", "none running: nothing to back up while it has none")
+	}
+	for _, t := range s.Tasks {
+		line := t.State + ", on no node yet"
+		if t.Node.ID != "" {
+			line = nodeLine(t.Node) + ": " + t.State
+		}
+		for _, v := range s.Volumes {
+			if v.Local() {
+				line += "; volume " + v.Name + " local to " + cmp.Or(t.Node.Hostname, "its node")
+			} else {
+				line += "; volume " + v.Name + " (driver " + v.Driver + ")"
+			}
+		}
+		row("task", line)
+	}
+	if s.Refused != "" {
+		row("refused", "up refuses it: "+s.Refused)
+	}
+}
+
+// nodeLine names a swarm node: its hostname and short ID.
+func nodeLine(n engine.Node) string {
+	return cmp.Or(n.Hostname, "?") + " (" + engine.ShortID(n.ID) + ")"
 }
 
 // serviceSummary is the line after a service's name.
