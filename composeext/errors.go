@@ -63,3 +63,10 @@ func (p *problems) err(fileOf func(path string) string) error {
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i] < lines[j] })
 	return &InvalidError{Lines: lines}
 }
+
+// KeyLine formats a problem found after loading (one only the engine can tell, such as
+// a swarm service's mode) as Load formats its own: "FILE: PATH: message", FILE being
+// the plan's compose file that holds the key. An InvalidError of such lines reports it.
+func (p *Plan) KeyLine(path, format string, args ...any) string {
+	return fmt.Sprintf("%s: %s: %s", fileLocator(p.ComposeFiles)(path), path, fmt.Sprintf(format, args...))
+}

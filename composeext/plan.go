@@ -120,6 +120,26 @@ func (r Repository) Where() string {
 	return r.Display
 }
 
+// Describe is Display and, for a folder, the machine it is on, for plan:
+// "/srv/backups (on the engine's host, tcp://prod:2376)", "./backups (on this machine)".
+func (r Repository) Describe() string {
+	switch {
+	case r.OnEngine():
+		return fmt.Sprintf("%s (on the engine's host, %s)", r.Display, r.Engine)
+	case r.Local:
+		return r.Display + " (on this machine)"
+	}
+	return r.Display
+}
+
+// HostDescribe says under which restic host the snapshots are written, for plan.
+func (p *Plan) HostDescribe() string {
+	if p.Host != "" {
+		return p.Project + "@" + p.Host
+	}
+	return p.Project + "@<this engine's host name and ID hash> (set x-backup.host to name it)"
+}
+
 // ServicePlan is one service's resolved declaration.
 type ServicePlan struct {
 	Name     string   `json:"name"`

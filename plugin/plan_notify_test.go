@@ -24,6 +24,7 @@ services:
 `)
 	var out bytes.Buffer
 	err := runPlan(context.Background(), &planOptions{
+		app:  plainEngine(t),
 		load: composeext.LoadOptions{WorkingDir: dir, Environ: []string{"HOOK=https://hooks.slack.com/services/T0001/B0002/Xy9Zs3cr3tT0k3n"}},
 		out:  &out, errOut: &bytes.Buffer{},
 	})

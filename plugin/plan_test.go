@@ -40,6 +40,7 @@ func TestPlanText(t *testing.T) {
 	dir := writeCompose(t, planCompose)
 	var out, errOut bytes.Buffer
 	err := runPlan(context.Background(), &planOptions{
+		app:  plainEngine(t),
 		load: composeext.LoadOptions{WorkingDir: dir, Environ: []string{"PG_PASSWORD=s3cr3t-value"}},
 		out:  &out, errOut: &errOut,
 	})
@@ -63,6 +64,7 @@ func TestPlanJSONStrict(t *testing.T) {
 	dir := writeCompose(t, planCompose)
 	var out bytes.Buffer
 	err := runPlan(context.Background(), &planOptions{
+		app:  plainEngine(t),
 		load: composeext.LoadOptions{WorkingDir: dir, Environ: []string{"PG_PASSWORD=s3cr3t-value"}},
 		json: true, strict: true, out: &out, errOut: &bytes.Buffer{},
 	})
@@ -82,6 +84,7 @@ func TestPlanJSONStrict(t *testing.T) {
 func TestPlanUnknownServiceIsUsageError(t *testing.T) {
 	dir := writeCompose(t, planCompose)
 	err := runPlan(context.Background(), &planOptions{
+		app:      plainEngine(t),
 		load:     composeext.LoadOptions{WorkingDir: dir},
 		services: []string{"nope"},
 		out:      &bytes.Buffer{}, errOut: &bytes.Buffer{},

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,9 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
+	"github.com/docker-backup/docker-backup/internal/app"
+	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/helper"
-	"github.com/docker-backup/docker-backup/internal/notify"
 )
 
 // maxCommandWidth is where long commands (the presets' scripts) are cut in text output;
@@ -20,25 +22,30 @@ import (
 const maxCommandWidth = 100
 
 // writePlanJSON prints the plan as one indented JSON document, with the helper kinds
-// that get the engine's socket (socket_helpers) beside its docker_socket.
-func writePlanJSON(w io.Writer, plan *composeext.Plan) error {
+// that get the engine's socket (socket_helpers) beside its docker_socket, and a swarm
+// stack's services (stack) when the project is one.
+func writePlanJSON(w io.Writer, plan *composeext.Plan, stack *app.StackPlan) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		*composeext.Plan
-		SocketHelpers []string `json:"socket_helpers"`
-	}{plan, helper.SocketKinds()})
+		SocketHelpers []string       `json:"socket_helpers"`
+		Stack         *app.StackPlan `json:"stack,omitempty"`
+	}{plan, helper.SocketKinds(), stack})
 }
 
 // writePlanText prints the plan as a header, then one block per service:
 //
 //	db   dump, preset postgres → db.sql
 //	     dump     sh -c 'pg_dumpall …'
-func writePlanText(w io.Writer, plan *composeext.Plan) error {
+func writePlanText(w io.Writer, plan *composeext.Plan, stack *app.StackPlan) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Project\t%s\n", plan.Project)
-	fmt.Fprintf(tw, "Repository\t%s\n", repositoryLine(plan.Repository))
+	if stack != nil {
+		fmt.Fprintf(tw, "Stack\t%s (a swarm stack: %s=%s), through manager %s\n", stack.Namespace, engine.LabelStackNamespace, stack.Namespace, nodeLine(stack.Manager))
+	}
+	fmt.Fprintf(tw, "Repository\t%s\n", plan.Repository.Describe())
 	fmt.Fprintf(tw, "Password\t%s\n", passwordLine(plan.Repository))
 	if len(plan.Repository.EnvNames) > 0 {
 		fmt.Fprintf(tw, "Environment\t%s\n", strings.Join(plan.Repository.EnvNames, ", "))
@@ -54,17 +61,16 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 		socket += " (the default; with a local unix:// endpoint on Linux, that socket)"
 	}
 	fmt.Fprintf(tw, "Engine socket\t%s (helpers that get the engine's socket: %s)\n", socket, strings.Join(helper.SocketKinds(), ", "))
-	fmt.Fprintf(tw, "Host\t%s\n", hostLine(plan))
+	fmt.Fprintf(tw, "Host\t%s\n", plan.HostDescribe())
 	fmt.Fprintf(tw, "Parallel\t%d\n", plan.Parallel)
 	if plan.Schedule != "" {
 		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
 	}
 	fmt.Fprintf(tw, "Retention\t%s\n", plan.Retention.Describe())
-	notices, pings := notifyLines(plan)
-	for _, n := range notices {
-		fmt.Fprintf(tw, "Notify\t%s\n", n)
+	for _, t := range plan.Notify {
+		fmt.Fprintf(tw, "Notify\t%s\n", t.Describe())
 	}
-	if pings != "" {
+	if pings := plan.Healthcheck.Describe(); pings != "" {
 		fmt.Fprintf(tw, "Healthcheck\t%s\n", pings)
 	}
 	if err := tw.Flush(); err != nil {
@@ -73,9 +79,13 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	if len(plan.Services) == 0 {
 		fmt.Fprintln(w, "\nNo service declares x-backup.")
 	}
-	for _, s := range plan.Services {
+	for i, s := range plan.Services {
 		fmt.Fprintln(w)
-		writeService(w, s)
+		var in *app.StackServicePlan
+		if stack != nil {
+			in = &stack.Services[i]
+		}
+		writeService(w, s, in)
 	}
 	if len(plan.Unprotected) > 0 {
 		fmt.Fprintln(w, "\nUnprotected data (no x-backup):")
@@ -86,8 +96,8 @@ func writePlanText(w io.Writer, plan *composeext.Plan) error {
 	return nil
 }
 
-// writeService prints one service's block.
-func writeService(w io.Writer, s composeext.ServicePlan) {
+// writeService prints one service's block; in, when set, is the service in a stack.
+func writeService(w io.Writer, s composeext.ServicePlan, in *app.StackServicePlan) {
 	fmt.Fprintf(w, "%s  %s\n", s.Name, serviceSummary(s))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(label, value string) { fmt.Fprintf(tw, "  %s\t%s\n", label, value) }
@@ -135,7 +145,49 @@ func writeService(w io.Writer, s composeext.ServicePlan) {
 		row("retention", s.Retention.Describe())
 	}
 	row("tags", strings.Join(s.Tags, ","))
+	if in != nil {
+		stackRows(row, *in)
+	}
 	_ = tw.Flush()
+}
+
+// stackRows are a stack's service rows: its swarm service, then per task its node and
+// the service's volumes there.
+func stackRows(row func(label, value string), s app.StackServicePlan) {
+	if s.Service == "" {
+		row("swarm", "no such service in the stack: nothing to back up")
+		return
+	}
+	mode := string(s.Mode)
+	if s.Replicas != nil {
+		mode = fmt.Sprintf("%s %d", mode, *s.Replicas)
+	}
+	row("swarm", s.Service+" ("+mode+")")
+	if len(s.Tasks) == 0 {
+		row("task", "none running: nothing to back up while it has none")
+	}
+	for _, t := range s.Tasks {
+		line := t.State + ", on no node yet"
+		if t.Node.ID != "" {
+			line = nodeLine(t.Node) + ": " + t.State
+		}
+		for _, v := range s.Volumes {
+			if v.Local() {
+				line += "; volume " + v.Name + " local to " + cmp.Or(t.Node.Hostname, "its node")
+			} else {
+				line += "; volume " + v.Name + " (driver " + v.Driver + ")"
+			}
+		}
+		row("task", line)
+	}
+	if s.Refused != "" {
+		row("refused", "up refuses it: "+s.Refused)
+	}
+}
+
+// nodeLine names a swarm node: its hostname and short ID.
+func nodeLine(n engine.Node) string {
+	return cmp.Or(n.Hostname, "?") + " (" + engine.ShortID(n.ID) + ")"
 }
 
 // serviceSummary is the line after a service's name.
@@ -158,26 +210,6 @@ func serviceSummary(s composeext.ServicePlan) string {
 		out += ", service stopped during the copy"
 	}
 	return out
-}
-
-// hostLine says under which restic host the snapshots are written.
-func hostLine(plan *composeext.Plan) string {
-	if plan.Host != "" {
-		return plan.Project + "@" + plan.Host
-	}
-	return plan.Project + "@<this engine's host name and ID hash> (set x-backup.host to name it)"
-}
-
-// repositoryLine shows the repository, already masked, and for a folder the machine it
-// is on.
-func repositoryLine(r composeext.Repository) string {
-	switch {
-	case r.OnEngine():
-		return fmt.Sprintf("%s (on the engine's host, %s)", r.Display, r.Engine)
-	case r.Local:
-		return r.Display + " (on this machine)"
-	}
-	return r.Display
 }
 
 // passwordLine says where the password comes from, never what it is.
@@ -230,29 +262,4 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// notifyLines shows the notify targets and healthcheck pings of a masked plan, for
-// plan's table.
-func notifyLines(plan *composeext.Plan) (notices []string, pings string) {
-	for _, t := range plan.Notify {
-		on := make([]string, len(t.On))
-		for i, e := range t.On {
-			on[i] = string(e)
-		}
-		notices = append(notices, fmt.Sprintf("%s (%s) on %s", t.Display, t.Service, strings.Join(on, ", ")))
-	}
-	if hc := plan.Healthcheck; hc != nil {
-		var parts []string
-		for _, p := range []struct {
-			name string
-			ping *notify.Ping
-		}{{"start", hc.Start}, {"success", hc.Success}, {"failure", hc.Failure}} {
-			if p.ping != nil {
-				parts = append(parts, p.name+" "+p.ping.Display)
-			}
-		}
-		pings = strings.Join(parts, ", ")
-	}
-	return notices, pings
 }

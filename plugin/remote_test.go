@@ -214,7 +214,7 @@ func TestPlanSaysWhereTheRepositoryIs(t *testing.T) {
 			dir := writeCompose(t, strings.Replace(tc.compose, ".:/app", "/srv/app:/app", 1))
 			load := composeext.LoadOptions{WorkingDir: dir, RemoteEngine: tc.engine}
 			var text, js bytes.Buffer
-			if err := runPlan(context.Background(), &planOptions{load: load, out: &text, errOut: &bytes.Buffer{}}); err != nil {
+			if err := runPlan(context.Background(), &planOptions{app: plainEngine(t), load: load, out: &text, errOut: &bytes.Buffer{}}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.on == composeext.OnEngineHost && !strings.Contains(text.String(), "restic.pw (on this machine)") {
@@ -223,7 +223,7 @@ func TestPlanSaysWhereTheRepositoryIs(t *testing.T) {
 			if !regexp.MustCompile(`Repository +` + regexp.QuoteMeta(tc.line)).MatchString(text.String()) {
 				t.Errorf("plan lacks %q:\n%s", "Repository  "+tc.line, text.String())
 			}
-			if err := runPlan(context.Background(), &planOptions{load: load, json: true, out: &js, errOut: &bytes.Buffer{}}); err != nil {
+			if err := runPlan(context.Background(), &planOptions{app: plainEngine(t), load: load, json: true, out: &js, errOut: &bytes.Buffer{}}); err != nil {
 				t.Fatal(err)
 			}
 			var plan struct {

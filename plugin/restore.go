@@ -12,7 +12,6 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/app"
-	"github.com/docker-backup/docker-backup/internal/restore"
 )
 
 // restoreOptions holds the restore command's flags and dependencies.
@@ -60,16 +59,11 @@ func runRestore(ctx context.Context, opts *restoreOptions) error {
 	if len(opts.args) == 0 {
 		return usageErrorf("restore needs at least one SERVICE[@SNAPSHOT]: see '%s restore --help'", appName(opts.d))
 	}
-	if opts.restore.To != "" && len(opts.args) > 1 {
-		return usageErrorf("--to restores one service, not %d", len(opts.args))
+	targets, err := app.ParseTargets(opts.args, opts.restore.To)
+	if err != nil {
+		return err
 	}
-	for _, a := range opts.args {
-		t, err := restore.ParseTarget(a)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		opts.restore.Targets = append(opts.restore.Targets, t)
-	}
+	opts.restore.Targets = targets
 	if !opts.restore.DryRun && !opts.yes && !opts.interactive() {
 		return usageErrorf("restore replaces data and stdin is not a terminal: pass --yes to confirm (or --dry-run to see the steps)")
 	}

@@ -64,10 +64,14 @@ type fixture struct {
 	app      *App
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return composeFixture(t, projectCompose) }
+
+// composeFixture is the fixture of another compose file of project shop, whose
+// repository is REPO.
+func composeFixture(t *testing.T, compose string) *fixture {
 	t.Helper()
 	repo := filepath.Join(t.TempDir(), "engine-host", "backups")
-	f := &fixture{dir: writeCompose(t, strings.Replace(projectCompose, "REPO", repo, 1)), eng: enginetest.New(t), rst: enginetest.NewRestic()}
+	f := &fixture{dir: writeCompose(t, strings.Replace(compose, "REPO", repo, 1)), eng: enginetest.New(t), rst: enginetest.NewRestic()}
 	if err := os.WriteFile(filepath.Join(f.dir, "restic.pw"), []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

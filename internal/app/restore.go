@@ -26,6 +26,22 @@ type RestoreOptions struct {
 	Confirm func(what []string) (bool, error)
 }
 
+// ParseTargets reads restore's SERVICE[@SNAPSHOT] arguments; a restore --to takes one.
+func ParseTargets(args []string, to string) ([]restore.Target, error) {
+	if to != "" && len(args) > 1 {
+		return nil, usageErrorf("--to restores one service, not %d", len(args))
+	}
+	var out []restore.Target
+	for _, a := range args {
+		t, err := restore.ParseTarget(a)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // ErrDeclined is a restore that Confirm declined: nothing was changed.
 var ErrDeclined = errors.New("restore cancelled: nothing was changed")
 
@@ -42,6 +58,9 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 		return nil, err
 	}
 	defer func() { err = maskError(err, plan.Mask) }()
+	if err := a.refuseStack(ctx, plan.Project, "restore", WarnFunc(sink)); err != nil {
+		return nil, err
+	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err

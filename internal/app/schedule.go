@@ -70,11 +70,14 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 	if err != nil {
 		return err
 	}
+	log := &scheduleLog{out: opts.Log}
+	if err := a.refuseStack(ctx, plan.Project, "schedule", func(msg string) { log.printf("warning: %s", msg) }); err != nil {
+		return err
+	}
 	stateFile := opts.StateFile
 	if stateFile == "" && self != "" {
 		stateFile = schedule.StateFile
 	}
-	log := &scheduleLog{out: opts.Log}
 	tracker := schedule.NewTracker(stateFile, plan.Project, jobs, time.Now())
 	sc.tracker, sc.log = tracker, log
 	warn := sc.warn

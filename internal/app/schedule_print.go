@@ -62,6 +62,9 @@ func (a *App) PrintScheduler(ctx context.Context, opts ScheduleOptions, w io.Wri
 	if plan.Schedule == "" {
 		return errNoSchedule(plan)
 	}
+	if err := a.refuseStack(ctx, plan.Project, "schedule", WarnFunc(sink)); err != nil {
+		return err
+	}
 	api, err := a.Docker()
 	if err != nil {
 		return err

@@ -60,6 +60,10 @@ func (a *App) Status(ctx context.Context, load composeext.LoadOptions, stateFile
 	if err != nil {
 		return nil, err
 	}
+	// The scheduler's state is read from its compose container.
+	if err := a.refuseStack(ctx, plan.Project, "status", WarnFunc(sink)); err != nil {
+		return nil, err
+	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err

@@ -109,6 +109,9 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 	if parallel <= 0 {
 		parallel = plan.Parallel
 	}
+	if err := a.refuseStack(ctx, plan.Project, "up", events.Warn); err != nil {
+		return nil, err
+	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err

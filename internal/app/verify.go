@@ -68,6 +68,9 @@ func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts Verify
 }
 
 func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, events verifyEvents, rep *report.Run) ([]report.Result, error) {
+	if err := a.refuseStack(ctx, plan.Project, report.CommandVerify, WarnFunc(events.sink)); err != nil {
+		return nil, err
+	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err

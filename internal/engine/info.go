@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 )
 
@@ -21,6 +22,16 @@ type EngineInfo struct {
 	// Desktop is an engine of Docker Desktop: it runs in a virtual machine, where a
 	// path of the client's machine (its socket's included) is not the engine host's.
 	Desktop bool
+	// Swarm is the engine's part in a swarm: the zero value when it is in none.
+	Swarm SwarmRole
+}
+
+// SwarmRole is an engine's part in a swarm.
+type SwarmRole struct {
+	// NodeID is the engine's node in the swarm, empty when it is in none.
+	NodeID string
+	// Manager is true for a manager node: only a manager lists services, tasks and nodes.
+	Manager bool
 }
 
 // Identity tells two engines apart. The ID alone does not on every version: up to
@@ -55,8 +66,12 @@ func Info(ctx context.Context, api API) (EngineInfo, error) {
 	if err != nil {
 		return EngineInfo{}, fmt.Errorf("asking the docker engine who it is: %w", err)
 	}
-	return EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture,
-		RootDir: res.Info.DockerRootDir, Desktop: strings.HasPrefix(res.Info.OperatingSystem, "Docker Desktop")}, nil
+	out := EngineInfo{Name: res.Info.Name, ID: res.Info.ID, OS: res.Info.OSType, Arch: res.Info.Architecture,
+		RootDir: res.Info.DockerRootDir, Desktop: strings.HasPrefix(res.Info.OperatingSystem, "Docker Desktop")}
+	if sw := res.Info.Swarm; sw.LocalNodeState == swarm.LocalNodeStateActive {
+		out.Swarm = SwarmRole{NodeID: sw.NodeID, Manager: sw.ControlAvailable}
+	}
+	return out, nil
 }
 
 // VersionAPI is what Version asks of the client: the engine's version, and the API

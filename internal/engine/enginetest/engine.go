@@ -6,7 +6,8 @@
 // Engine embeds engine.API: a call it does not implement panics, so a test that reaches
 // the engine unexpectedly fails loudly. What a created container does once started is
 // a Program (Cat when none is set); Restic is a Program that plays restic; Agent plays
-// a dump helper with the agent's own code; what an exec does is an ExecProgram.
+// a dump helper with the agent's own code; what an exec does is an ExecProgram. Swarm
+// makes it a swarm node, a manager listing the services, tasks and nodes a test declares.
 package enginetest
 
 import (
@@ -25,6 +26,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 
@@ -40,8 +42,10 @@ type Engine struct {
 	Program Program
 	// Exec is what an exec does; when nil it exits 0 and prints nothing.
 	Exec ExecProgram
-	// SystemInfo is what Info returns.
+	// SystemInfo is what Info returns (with Swarm's part, when set).
 	SystemInfo system.Info
+	// Swarm, if set, makes the engine a node of that swarm (swarm.go).
+	Swarm *Swarm
 	// Socket, if set, is the engine a dump helper's socket reaches (Agent): another
 	// engine on the same host, as a wrong x-backup.docker_socket gives.
 	Socket engine.API
@@ -283,7 +287,8 @@ func (e *Engine) Record(call string) {
 
 // Fail makes a call fail with err from now on. call is as Calls shows it ("start c1",
 // "volume-create NAME"; for a container, REF may also be its name), or, for calls that
-// change nothing, "list", "volume-list", "inspect REF", "volume-inspect NAME", "image-inspect REF" or "info".
+// change nothing, "list", "volume-list", "inspect REF", "volume-inspect NAME", "image-inspect REF", "info",
+// "service-list", "task-list" or "node-list".
 func (e *Engine) Fail(call string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -347,7 +352,11 @@ func (e *Engine) Info(context.Context, client.InfoOptions) (client.SystemInfoRes
 	if err := e.fail["info"]; err != nil {
 		return client.SystemInfoResult{}, err
 	}
-	return client.SystemInfoResult{Info: e.SystemInfo}, nil
+	info := e.SystemInfo
+	if sw := e.Swarm; sw != nil {
+		info.Swarm = swarm.Info{NodeID: sw.NodeID, LocalNodeState: swarm.LocalNodeStateActive, ControlAvailable: sw.Manager}
+	}
+	return client.SystemInfoResult{Info: info}, nil
 }
 
 type discard struct{}
