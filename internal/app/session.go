@@ -124,12 +124,14 @@ type beginOptions struct {
 	// mounts are what the run's restic commands need besides the repository (see
 	// run.Options.Mounts).
 	mounts []restic.Mount
+	// stack is true for a swarm stack: its dumps are refused, no helper gets a socket.
+	stack bool
 }
 
 // begin begins a run of command on the session's project (package run).
 func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs RunSettings, bo beginOptions, warn func(string)) (*run.Run, error) {
 	s.runner.RetryLock = rs.RetryLock
-	if needsSocket(plan, command) {
+	if needsSocket(plan, command) && !bo.stack {
 		// Before the run: a socket of another engine stops the command before anything
 		// is stopped or made, the default repository included.
 		if err := s.runner.CheckSocket(ctx); err != nil {

@@ -84,7 +84,6 @@ func TestStackRefusedByCommandsOnContainers(t *testing.T) {
 		command string
 		run     func(f *fixture) error
 	}{
-		{"up", func(f *fixture) error { _, err := f.app.Up(ctx, UpOptions{Load: f.load()}, f.sink()); return err }},
 		{"restore", func(f *fixture) error {
 			_, err := f.app.Restore(ctx, RestoreOptions{Load: f.load(), Targets: []restore.Target{{Service: "files"}}}, f.sink())
 			return err

@@ -9,6 +9,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -109,24 +110,36 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 	if parallel <= 0 {
 		parallel = plan.Parallel
 	}
-	if err := a.refuseStack(ctx, plan.Project, "up", events.Warn); err != nil {
+	stack, info, err := a.upStack(ctx, plan, events.Warn)
+	if err != nil {
 		return nil, err
 	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
+	mounts := backup.RunMounts(plan)
+	if stack != nil {
+		// One series for the stack, whichever node runs its tasks; the volumes are the
+		// nodes', never mounted by the run's host on the manager.
+		s.identity = run.IdentifyStack(plan.Project, plan.Host, info.Swarm.ClusterID)
+		mounts = nil
+	}
 	rep.Machine = s.identity.Machine
 	// Before any goroutine shares the plan: what the services' containers hold is masked
 	// too.
 	addContainerSecrets(ctx, s.api, plan)
 	// Only the default local repository is created on first use (see repository).
-	r, err := s.begin(ctx, plan, "up", opts.Run, beginOptions{initLocal: plan.Repository.Default, mounts: backup.RunMounts(plan)}, events.Warn)
+	r, err := s.begin(ctx, plan, "up", opts.Run, beginOptions{initLocal: plan.Repository.Default, mounts: mounts, stack: stack != nil}, events.Warn)
 	if err != nil {
 		return nil, err
 	}
 	defer r.End(ctx)
-	results := backup.Up(ctx, backup.Env{Run: r, Plan: plan, Reporter: events}, backup.Options{
+	env := backup.Env{Run: r, Plan: plan, Reporter: events}
+	if stack != nil {
+		env.Place = stackPlacements(stack, r.Runner)
+	}
+	results := backup.Up(ctx, env, backup.Options{
 		Parallel: parallel,
 		NoForget: opts.NoForget,
 	})

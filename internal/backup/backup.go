@@ -53,6 +53,9 @@ type Env struct {
 	Run      *run.Run
 	Plan     *composeext.Plan
 	Reporter Reporter
+	// Place, when set, says where each service of a swarm stack is backed up (stack.go);
+	// nil for a compose project.
+	Place func(svc composeext.ServicePlan) Placement
 }
 
 // Options are up's flags.
@@ -91,6 +94,16 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 		env.Reporter.Done(res.Result)
 		return res.Result
 	}
+	var place *Placement
+	if env.Place != nil {
+		p := env.Place(svc)
+		if msg := p.refusal(svc); msg != "" {
+			res.Status, res.Err = StatusFailed, errors.New(msg)
+			env.Reporter.Done(res.Result)
+			return res.Result
+		}
+		place = &p
+	}
 	env.Reporter.Start(svc.Name, svc.Strategy)
 	start := time.Now()
 	sctx, cancel := serviceContext(ctx, svc)
@@ -100,7 +113,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 		switch svc.Strategy {
 		case composeext.StrategyVolumes:
 			var warnings []string
-			res.Summary, warnings, err = backupVolumes(ctx, env, svc)
+			res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
 			res.Warnings = append(res.Warnings, warnings...)
 		case composeext.StrategyDump:
 			res.Summary, err = backupDump(ctx, env, svc)

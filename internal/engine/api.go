@@ -36,6 +36,12 @@ type API interface {
 	ServiceList(ctx context.Context, options client.ServiceListOptions) (client.ServiceListResult, error)
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
 	NodeList(ctx context.Context, options client.NodeListOptions) (client.NodeListResult, error)
+	// Jobs (RunJob): a helper as a one-shot service on a node, its files as secrets.
+	ServiceCreate(ctx context.Context, options client.ServiceCreateOptions) (client.ServiceCreateResult, error)
+	ServiceRemove(ctx context.Context, serviceID string, options client.ServiceRemoveOptions) (client.ServiceRemoveResult, error)
+	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
+	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
+	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
 }
 
 // Labels compose puts on what it creates. Our own labels are the run package's.

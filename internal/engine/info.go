@@ -32,6 +32,9 @@ type SwarmRole struct {
 	NodeID string
 	// Manager is true for a manager node: only a manager lists services, tasks and nodes.
 	Manager bool
+	// ClusterID is the swarm's own ID, as a manager knows it: it names the swarm in a
+	// stack's snapshots.
+	ClusterID string
 }
 
 // Identity tells two engines apart. The ID alone does not on every version: up to
@@ -70,6 +73,9 @@ func Info(ctx context.Context, api API) (EngineInfo, error) {
 		RootDir: res.Info.DockerRootDir, Desktop: strings.HasPrefix(res.Info.OperatingSystem, "Docker Desktop")}
 	if sw := res.Info.Swarm; sw.LocalNodeState == swarm.LocalNodeStateActive {
 		out.Swarm = SwarmRole{NodeID: sw.NodeID, Manager: sw.ControlAvailable}
+		if sw.Cluster != nil {
+			out.Swarm.ClusterID = sw.Cluster.ID
+		}
 	}
 	return out, nil
 }

@@ -25,6 +25,18 @@ func Identify(ctx context.Context, api engine.API, project, override string) (sn
 	return snapshot.Identity{Project: project, Machine: machineName(info)}, nil
 }
 
+// IdentifyStack returns whose snapshots a swarm stack writes: the stack as the
+// project, on the machine named by override (x-backup.host) or else by the swarm:
+// swarm-<6 hex digits of its cluster ID>. One series for the stack, whichever node a
+// task runs on (a tag names the node, snapshot.NodeTag).
+func IdentifyStack(project, override, clusterID string) snapshot.Identity {
+	if override != "" {
+		return snapshot.Identity{Project: project, Machine: override}
+	}
+	sum := sha256.Sum256([]byte(clusterID))
+	return snapshot.Identity{Project: project, Machine: "swarm-" + hex.EncodeToString(sum[:3])}
+}
+
 var unsafeHostChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
 // machineName is <engine host name>-<6 hex digits of the engine ID>.

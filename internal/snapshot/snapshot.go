@@ -19,6 +19,7 @@ const (
 	tagStrategy = "strategy"
 	tagVolume   = "volume"
 	tagRun      = "run"
+	tagNode     = "node"
 	// Unconfirmed marks a dump snapshot that versions before issue 20 wrote and
 	// confirmed only afterwards, with an exclusive `restic tag`: one that still carries
 	// it was left by a run that died before. Dumps are no longer written so (restic
@@ -61,6 +62,10 @@ func ServiceTags(project, service, strategy string, volumeKeys []string) []strin
 
 // RunTag names the run that wrote a snapshot.
 func RunTag(runID string) string { return tagRun + "=" + runID }
+
+// NodeTag names the swarm node whose volume a stack's snapshot holds: the stack's
+// series is one (its host names the swarm), whichever node ran the task.
+func NodeTag(hostname string) string { return tagNode + "=" + hostname }
 
 // VolumePath is where a service's mount is found in a snapshot (and in the helper
 // that writes it): /backup/<service>/<name>.

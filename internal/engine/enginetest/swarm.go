@@ -24,6 +24,13 @@ type Swarm struct {
 	Nodes    []swarm.Node
 	Services []swarm.Service
 	Tasks    []swarm.Task
+	// Job is what the jobs created (ServiceCreate, jobs.go) do; they exit 0 when nil.
+	Job JobProgram
+	// Jobs are the jobs created, removed ones too.
+	Jobs []*Job
+
+	secrets   map[string]swarm.Secret
+	secretSeq int
 }
 
 // SwarmNode is a node of the swarm.
