@@ -150,4 +150,3 @@ func waitJob(ctx context.Context, api API, serviceID string, spec JobSpec) (int,
 		}
 	}
 }
-
