@@ -78,7 +78,7 @@ func TestStackUpVolumesAsJob(t *testing.T) {
 	cs := j.Spec.TaskTemplate.ContainerSpec
 	args := strings.Join(cs.Args, " ")
 	if !slices.Equal(j.Spec.TaskTemplate.Placement.Constraints, []string{"node.id==w2node0000000000000000000"}) ||
-		j.Spec.Mode.ReplicatedJob == nil || j.Spec.Labels[helper.LabelRun] == "" || j.Spec.Labels[helper.LabelService] != "cache" {
+		j.Spec.Mode.Replicated == nil || *j.Spec.Mode.Replicated.Replicas != 1 || j.Spec.Labels[helper.LabelRun] == "" || j.Spec.Labels[helper.LabelService] != "cache" {
 		t.Errorf("the job's spec: %s", spec)
 	}
 	if !strings.Contains(args, "--host shop@swarm-") || !strings.Contains(args, "node=worker-2") {

@@ -13,8 +13,11 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// JobSpec is a one-shot swarm service (mode replicated-job, API 1.41) pinned to one
-// node: a helper that runs where a stack's volume is. Its files reach it as swarm
+// JobSpec is a one-shot swarm service pinned to one node: a helper that runs where a
+// stack's volume is. It is a replicated service of one task that is never restarted,
+// not a replicated-job: Engine 20.10 leaves a job's task and container on its node
+// after the job's service is removed (moby 44312, fixed in 24), a replicated
+// service's it removes. Its files reach it as swarm
 // secrets, created for it and removed with it, so they never show in the service's
 // spec (`docker service inspect`).
 type JobSpec struct {
@@ -72,10 +75,11 @@ func RunJob(ctx context.Context, api API, spec JobSpec) (code int, err error) {
 		}})
 	}
 	one := uint64(1)
+	// Replicated, not ReplicatedJob: see JobSpec.
 	init := spec.Init
 	svc := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: spec.Name, Labels: spec.Labels},
-		Mode:        swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
+		Mode:        swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{
 				Image: spec.Image, Command: spec.Entrypoint, Args: spec.Cmd, Env: spec.Env,

@@ -16,7 +16,7 @@ import (
 const jobCachePath = "/tmp/restic-cache"
 
 // OnNode returns a restic.Runner that runs each restic invocation of the runner as a
-// one-shot swarm job (engine.RunJob) on the node nodeID: where a stack's task has its
+// one-shot swarm service (engine.RunJob) on the node nodeID: where a stack's task has its
 // local volumes. The engine must be a manager of the swarm, the image on that node,
 // and the repository reachable from it (never a folder of one node). The job carries
 // the runner's labels (its run's included) and hostname; its files (repository,

@@ -12,8 +12,8 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Job is a one-shot service (mode replicated-job) a manager was asked to create, as
-// its JobProgram sees it: it runs at once, on creation.
+// Job is a one-shot service (one replica, never restarted: engine.RunJob) a manager
+// was asked to create, as its JobProgram sees it: it runs at once, on creation.
 type Job struct {
 	ID   string
 	Spec swarm.ServiceSpec
@@ -28,7 +28,7 @@ type Job struct {
 // JobProgram is what a job does: it writes its output and returns its exit code.
 type JobProgram func(j *Job) int
 
-// ServiceCreate creates a job (only replicated-job services are supported): it runs
+// ServiceCreate creates a job (only one-shot services are supported): it runs
 // Swarm.Job at once, and its one task is then complete (exit 0) or failed.
 func (e *Engine) ServiceCreate(_ context.Context, o client.ServiceCreateOptions) (client.ServiceCreateResult, error) {
 	e.mu.Lock()
@@ -38,8 +38,8 @@ func (e *Engine) ServiceCreate(_ context.Context, o client.ServiceCreateOptions)
 	if err != nil {
 		return client.ServiceCreateResult{}, err
 	}
-	if o.Spec.Mode.ReplicatedJob == nil {
-		return client.ServiceCreateResult{}, fmt.Errorf("enginetest: only replicated-job services are supported")
+	if r := o.Spec.TaskTemplate.RestartPolicy; o.Spec.Mode.Replicated == nil || r == nil || r.Condition != swarm.RestartPolicyConditionNone {
+		return client.ServiceCreateResult{}, fmt.Errorf("enginetest: only one-shot services (replicated, restart condition none) are supported")
 	}
 	j := &Job{ID: fmt.Sprintf("job-%d", len(sw.Jobs)+1), Spec: o.Spec, Secrets: map[string][]byte{}}
 	for _, ref := range o.Spec.TaskTemplate.ContainerSpec.Secrets {
