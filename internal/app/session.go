@@ -146,7 +146,7 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 		API: s.api, Identity: s.identity, Runner: s.runner,
 		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
 		Wait: wait, InitLocal: bo.initLocal, Listed: bo.listed, RepoDisplay: plan.Repository.Where(), Warn: warn,
-		Host: true, Mounts: bo.mounts,
+		Host: true, Mounts: bo.mounts, Swarm: bo.stack,
 	})
 }
 

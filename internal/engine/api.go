@@ -42,6 +42,7 @@ type API interface {
 	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
 	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
 	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
+	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
 }
 
 // Labels compose puts on what it creates. Our own labels are the run package's.

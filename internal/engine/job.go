@@ -154,3 +154,56 @@ func waitJob(ctx context.Context, api API, serviceID string, spec JobSpec) (int,
 		}
 	}
 }
+
+// SwarmObject is a service or secret of a swarm, found by its labels.
+type SwarmObject struct {
+	ID, Name string
+	Labels   map[string]string
+	// Remove removes it.
+	Remove func(ctx context.Context) error
+}
+
+// ServicesWithLabels lists the swarm's services that carry every label (key=value, or
+// key alone).
+func ServicesWithLabels(ctx context.Context, api API, labels ...string) ([]SwarmObject, error) {
+	f := client.Filters{}
+	for _, l := range labels {
+		f = f.Add("label", l)
+	}
+	res, err := api.ServiceList(ctx, client.ServiceListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing the swarm's services labelled %v: %w", labels, err)
+	}
+	var out []SwarmObject
+	for _, s := range res.Items {
+		out = append(out, SwarmObject{ID: s.ID, Name: s.Spec.Name, Labels: s.Spec.Labels, Remove: func(ctx context.Context) error {
+			if _, err := api.ServiceRemove(ctx, s.ID, client.ServiceRemoveOptions{}); err != nil {
+				return fmt.Errorf("removing service %s: %w", s.Spec.Name, err)
+			}
+			return nil
+		}})
+	}
+	return out, nil
+}
+
+// SecretsWithLabels lists the swarm's secrets that carry every label.
+func SecretsWithLabels(ctx context.Context, api API, labels ...string) ([]SwarmObject, error) {
+	f := client.Filters{}
+	for _, l := range labels {
+		f = f.Add("label", l)
+	}
+	res, err := api.SecretList(ctx, client.SecretListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing the swarm's secrets labelled %v: %w", labels, err)
+	}
+	var out []SwarmObject
+	for _, s := range res.Items {
+		out = append(out, SwarmObject{ID: s.ID, Name: s.Spec.Name, Labels: s.Spec.Labels, Remove: func(ctx context.Context) error {
+			if _, err := api.SecretRemove(ctx, s.ID, client.SecretRemoveOptions{}); err != nil {
+				return fmt.Errorf("removing secret %s: %w", s.Spec.Name, err)
+			}
+			return nil
+		}})
+	}
+	return out, nil
+}

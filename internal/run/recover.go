@@ -26,6 +26,11 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.swarm {
+		if dead, err = r.removeDeadJobs(ctx, dead); err != nil {
+			return nil, err
+		}
+	}
 	return dead, r.settleDeadVolumes(ctx)
 }
 

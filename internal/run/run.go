@@ -53,6 +53,9 @@ type Options struct {
 	// run's backups will need.
 	Host   bool
 	Mounts []restic.Mount
+	// Swarm is true for a run on a swarm stack: its helpers may be jobs (swarm
+	// services, with secrets) on other nodes, and recovery removes dead runs' too.
+	Swarm bool
 }
 
 // Run is a run in progress.
@@ -70,6 +73,8 @@ type Run struct {
 	unconfirmedLeft bool
 	// restarted are the containers recovery started again (see Restarted).
 	restarted []Restart
+	// swarm: recovery removes dead runs' jobs and secrets too (Options.Swarm).
+	swarm bool
 }
 
 // ErrNoRepository is a repository that does not exist where only `init` may create it.
@@ -98,7 +103,7 @@ func Begin(ctx context.Context, o Options) (*Run, error) {
 	if warn == nil {
 		warn = func(string) {}
 	}
-	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn}
+	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn, swarm: o.Swarm}
 	r.Runner.RunID = r.ID
 	anchor, hostMounts, err := acquire(ctx, o, r.ID, warn, &r.deadAnchors)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -146,3 +147,25 @@ func (e *Engine) SecretRemove(_ context.Context, id string, _ client.SecretRemov
 
 // SecretCount is how many secrets exist in the swarm.
 func (s *Swarm) SecretCount() int { return len(s.secrets) }
+
+// SecretList lists the swarm's secrets that match the label and name filters.
+func (e *Engine) SecretList(_ context.Context, o client.SecretListOptions) (client.SecretListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sw, err := e.manager("secret-list")
+	if err != nil {
+		return client.SecretListResult{}, err
+	}
+	var out []swarm.Secret
+	for _, id := range slices.Sorted(maps.Keys(sw.secrets)) {
+		s := sw.secrets[id]
+		ok, err := matches(o.Filters, s.Spec.Name, s.Spec.Labels)
+		if err != nil {
+			return client.SecretListResult{}, err
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	return client.SecretListResult{Items: out}, nil
+}
