@@ -167,13 +167,14 @@ func TestPlanStackGlobalStop(t *testing.T) {
 	}
 }
 
-// up on a stack: one line, exit code 1, nothing asked of the engine that changes anything.
-func TestUpRefusesStack(t *testing.T) {
+// up on a stack with a folder repository (one machine's): one line naming the file and
+// key, exit code 2, nothing asked of the engine that changes anything.
+func TestUpRefusesStackFolderRepository(t *testing.T) {
 	f := newStackFixture(t, enginetest.Replicated(1))
 	err := f.run("up")
-	want := "docker backup up: shop is a swarm stack (com.docker.stack.namespace=shop): up does not run on stacks yet; docker backup plan shows where each service runs"
-	if exitCode(context.Background(), err) != ExitFailure || err.Error() != want {
-		t.Errorf("err %v, want exit code 1:\n%s", err, want)
+	want := "compose.yaml: x-backup.repository: /srv/backups/shop is a folder of one machine, and shop is a swarm stack whose volumes are backed up on the nodes that hold them: use a repository every node reaches (s3:, sftp:, rest:…)"
+	if exitCode(context.Background(), err) != ExitUsage || err.Error() != want {
+		t.Errorf("err %v, want exit code 2:\n%s", err, want)
 	}
 	if calls := f.eng.Calls(); len(calls) > 0 {
 		t.Errorf("a refused up asked the engine for %v", calls)
