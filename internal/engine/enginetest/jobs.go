@@ -24,6 +24,8 @@ type Job struct {
 	Stdout, Stderr bytes.Buffer
 	// Removed is true once ServiceRemove removed it.
 	Removed bool
+	// Running, set by its program, leaves its task running: it never ends.
+	Running bool
 }
 
 // JobProgram is what a job does: it writes its output and returns its exit code.
@@ -57,7 +59,10 @@ func (e *Engine) ServiceCreate(_ context.Context, o client.ServiceCreateOptions)
 	sw.Jobs = append(sw.Jobs, j)
 	sw.Services = append(sw.Services, swarm.Service{ID: j.ID, Spec: o.Spec})
 	state := swarm.TaskStateComplete
-	if code != 0 {
+	switch {
+	case j.Running:
+		state = swarm.TaskStateRunning
+	case code != 0:
 		state = swarm.TaskStateFailed
 	}
 	sw.Tasks = append(sw.Tasks, swarm.Task{ID: j.ID + "-task", ServiceID: j.ID, DesiredState: swarm.TaskStateComplete,
