@@ -18,9 +18,11 @@ import (
 )
 
 // TestSwarmStackUp deploys a stack with a volumes service (no stop) pinned to worker 2
-// on a three-node swarm, the helper image loaded into every node, and MinIO listening
-// on the manager's address (in its network namespace): `up` through the manager backs
-// the volume up with a job on worker 2, the snapshot holds exactly the volume's files
+// and a stop: true one on worker 1 on a three-node swarm, the helper image loaded into
+// every node, and MinIO listening on the manager's address (in its network namespace):
+// `up` through the manager fails the stop: true service with one line (exit 1) and
+// backs the other's volume up with a job on worker 2; the snapshot holds exactly the
+// volume's files
 // under the stack's one host (<stack>@swarm-…) with the node's tag, no job's spec ever
 // showed the password or the S3 secret, and nothing of the run is left on any node.
 func TestSwarmStackUp(t *testing.T) {
@@ -43,7 +45,7 @@ func TestSwarmStackUp(t *testing.T) {
 	if r := m.restic(repo, pwFile, "init").run(); r.code != 0 {
 		t.Fatalf("%v", r)
 	}
-	vars := []string{"DB_IMAGE=" + env.dbImage, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
+	vars := []string{"DB_IMAGE=" + env.dbImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage, "S3_KEY_ID=" + m.accessKey, "S3_SECRET=" + m.secretKey,
 		// The nodes' engines have no NAT (--iptables=false): helpers use their node's
 		// network, where the manager's address is.
@@ -73,13 +75,14 @@ func TestSwarmStackUp(t *testing.T) {
 	took := time.Since(start)
 	specs := watch()
 	t.Logf("up through the manager: exit code %d in %s; %d job spec(s) seen", r.code, took.Round(time.Millisecond), len(specs))
-	if r.code != 0 {
-		t.Fatalf("%v", r)
+	refused := "service held not backed up on a stack yet: stop: true"
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, refused) {
+		t.Fatalf("up: want exit code 1 and %q: %v", refused, r)
 	}
 
 	t.Run("the job ran on worker 2 and never showed a secret", func(t *testing.T) {
-		if len(specs) == 0 {
-			t.Fatal("no job of the run was seen on the manager")
+		if len(specs) != 1 {
+			t.Fatalf("%d jobs of the run seen on the manager, want 1 (files)", len(specs))
 		}
 		for _, spec := range specs {
 			for _, secret := range []string{password, m.secretKey} {
