@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/backup"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/report"
@@ -36,7 +37,7 @@ func stackS3Fixture(t *testing.T) (*fixture, *anchorRestic) {
 // secrets as swarm secrets removed afterwards; a dump and a stop: true service fail
 // with one line each, and up fails for them.
 func TestStackUpVolumesAsJob(t *testing.T) {
-	f, _ := stackS3Fixture(t)
+	f, restic := stackS3Fixture(t)
 	f.eng.Swarm.Job = func(j *enginetest.Job) int {
 		fmt.Fprintln(&j.Stdout, `{"message_type":"summary","data_added":512,"total_files_processed":2,"snapshot_id":"feedfacefeedface"}`)
 		return 0
@@ -89,6 +90,16 @@ func TestStackUpVolumesAsJob(t *testing.T) {
 	}
 	if !j.Removed || sw.SecretCount() != 0 {
 		t.Errorf("left: job removed %v, %d secrets", j.Removed, sw.SecretCount())
+	}
+	// A task moved to another node backs up its new, maybe empty, volume: no retention
+	// may drop the snapshots that hold the data.
+	if !strings.Contains(f.err.String(), "warning: "+backup.StackRetentionSkipped) {
+		t.Errorf("up on a stack warned\n%s\nwant that retention was not applied", f.err.String())
+	}
+	for _, a := range restic.argv {
+		if strings.HasPrefix(a, "forget") {
+			t.Errorf("up on a stack ran restic %s", a)
+		}
 	}
 }
 

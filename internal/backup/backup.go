@@ -81,11 +81,20 @@ func Up(ctx context.Context, env Env, opts Options) []report.Result {
 		}()
 	}
 	wg.Wait()
-	if !opts.NoForget && ctx.Err() == nil {
+	switch {
+	case opts.NoForget || ctx.Err() != nil:
+	case env.Place != nil:
+		env.Reporter.Warn(StackRetentionSkipped)
+	default:
 		applyRetention(ctx, env, results)
 	}
 	return results
 }
+
+// StackRetentionSkipped is why up applies no retention on a swarm stack yet: a task
+// rescheduled onto another node backs up that node's new, maybe empty, volume, and
+// retention could then drop the snapshots that hold the service's data.
+const StackRetentionSkipped = "retention not applied: on a swarm stack a task moved to another node gets a new, maybe empty, volume there, and up does not yet tell that from the service's data; apply it with docker backup forget once the snapshots are checked"
 
 func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) report.Result {
 	res := &outcome{Result: report.Result{Service: svc.Name, Strategy: string(svc.Strategy)}}
