@@ -14,21 +14,22 @@ import (
 )
 
 // TestSwarmStackPlan deploys a compose file with x-backup blocks as a stack on a
-// three-node swarm (PostgreSQL pinned to worker 1, a stop: true volumes service to
-// worker 2) and runs the plugin against the manager: plan (text and --json) names,
-// per service, the node that holds its task and its local volume there; restore
+// three-node swarm (PostgreSQL, a stand-in process as plan only reads it, pinned to
+// worker 1; a stop: true volumes service to worker 2) and runs the plugin against the
+// manager: plan (text and --json) names, per service, the node that holds its task and
+// its local volume there; restore
 // refuses the stack with one line, exit 1, up this file (a folder repository, no
 // agent_image) with a line for each, exit 2, and both leave the stack as it was (same
 // tasks, same containers, nothing created on any node).
 func TestSwarmStackPlan(t *testing.T) {
 	t.Parallel()
-	s := startSwarm(t, env.dbImage)
+	s := startSwarm(t, env.resticImage)
 	ns := s.name + "-shop"
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(env.root, "e2e/testdata/swarm-stack"))); err != nil {
 		t.Fatal(err)
 	}
-	vars := []string{"DB_IMAGE=" + env.dbImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname}
+	vars := []string{"IMAGE=" + env.resticImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname}
 	deploy := s.Cmd("stack", "deploy", "--resolve-image", "never", "--detach", "-c", "compose.yaml", ns)
 	deploy.dir, deploy.env = dir, append(deploy.env, vars...)
 	if r := deploy.run(); r.code != 0 {

@@ -28,7 +28,7 @@ import (
 func TestSwarmStackUp(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
-	s := startSwarm(t, env.dbImage, agentImage)
+	s := startSwarm(t, agentImage, env.resticImage)
 	ns := s.name + "-shop"
 	m := startMinioIn(t, s.Manager)
 	repo := "s3:http://" + m.addr + "/dbe2e/" + ns
@@ -45,7 +45,7 @@ func TestSwarmStackUp(t *testing.T) {
 	if r := m.restic(repo, pwFile, "init").run(); r.code != 0 {
 		t.Fatalf("%v", r)
 	}
-	vars := []string{"DB_IMAGE=" + env.dbImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
+	vars := []string{"IMAGE=" + env.resticImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage, "S3_KEY_ID=" + m.accessKey, "S3_SECRET=" + m.secretKey,
 		// The nodes' engines have no NAT (--iptables=false): helpers use their node's
 		// network, where the manager's address is.
@@ -60,7 +60,7 @@ func TestSwarmStackUp(t *testing.T) {
 		if len(ids) != 1 {
 			return fmt.Errorf("%d running containers on worker 2", len(ids))
 		}
-		if r := s.Worker2.Docker(t, "exec", ids[0], "test", "-e", "/srv/files/ready"); r.code != 0 {
+		if r := s.Worker2.Docker(t, "exec", ids[0], "/bin/sh", "-c", "test -e /srv/files/ready"); r.code != 0 {
 			return fmt.Errorf("not ready: %v", r)
 		}
 		return nil
