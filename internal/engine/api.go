@@ -52,3 +52,12 @@ const (
 	LabelOneoff    = "com.docker.compose.oneoff"
 	LabelContainer = "com.docker.compose.container-number"
 )
+
+// labelFilter is a list filter for what carries every label (key=value, or key alone).
+func labelFilter(labels []string) client.Filters {
+	f := client.Filters{}
+	for _, l := range labels {
+		f = f.Add("label", l)
+	}
+	return f
+}

@@ -108,10 +108,7 @@ type Owned struct {
 // ContainersWithLabels lists the containers, running or not, that carry every given
 // label ("key" or "key=value").
 func ContainersWithLabels(ctx context.Context, api API, labels ...string) ([]Owned, error) {
-	f := client.Filters{}
-	for _, l := range labels {
-		f = f.Add("label", l)
-	}
+	f := labelFilter(labels)
 	res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)

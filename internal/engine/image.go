@@ -25,10 +25,7 @@ type ImageAPI interface {
 // image keep (a reference), and returns the references removed. An image a container
 // uses, stopped ones included, is left: the engine refuses to remove it.
 func RemoveImagesLabelled(ctx context.Context, api ImageAPI, keep string, labels ...string) []string {
-	f := client.Filters{}
-	for _, l := range labels {
-		f = f.Add("label", l)
-	}
+	f := labelFilter(labels)
 	res, err := api.ImageList(ctx, client.ImageListOptions{Filters: f})
 	if err != nil {
 		return nil

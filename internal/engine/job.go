@@ -166,10 +166,7 @@ type SwarmObject struct {
 // ServicesWithLabels lists the swarm's services that carry every label (key=value, or
 // key alone).
 func ServicesWithLabels(ctx context.Context, api API, labels ...string) ([]SwarmObject, error) {
-	f := client.Filters{}
-	for _, l := range labels {
-		f = f.Add("label", l)
-	}
+	f := labelFilter(labels)
 	res, err := api.ServiceList(ctx, client.ServiceListOptions{Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("listing the swarm's services labelled %v: %w", labels, err)
@@ -188,10 +185,7 @@ func ServicesWithLabels(ctx context.Context, api API, labels ...string) ([]Swarm
 
 // SecretsWithLabels lists the swarm's secrets that carry every label.
 func SecretsWithLabels(ctx context.Context, api API, labels ...string) ([]SwarmObject, error) {
-	f := client.Filters{}
-	for _, l := range labels {
-		f = f.Add("label", l)
-	}
+	f := labelFilter(labels)
 	res, err := api.SecretList(ctx, client.SecretListOptions{Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("listing the swarm's secrets labelled %v: %w", labels, err)

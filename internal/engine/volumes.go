@@ -107,10 +107,7 @@ func VolumeExists(ctx context.Context, api API, name string) (bool, error) {
 
 // VolumesWithLabels lists the volumes that carry every given label ("key" or "key=value").
 func VolumesWithLabels(ctx context.Context, api API, labels ...string) ([]Volume, error) {
-	f := client.Filters{}
-	for _, l := range labels {
-		f = f.Add("label", l)
-	}
+	f := labelFilter(labels)
 	res, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("listing volumes: %w", err)
