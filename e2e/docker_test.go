@@ -80,16 +80,33 @@ func mustDocker(t testing.TB, args ...string) string {
 // once timeout has passed. Waits in e2e code go through here, never through a fixed sleep.
 func eventually(t testing.TB, timeout time.Duration, what string, check func() error) {
 	t.Helper()
+	if err := poll(timeout, check); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// stopPoll wraps a check's error that ends a poll at once: waiting longer cannot help
+// (a process it waits on has exited).
+type stopPoll struct{ error }
+
+// poll calls check every 250 ms until it returns nil, and returns its last error once
+// timeout has passed ("gave up after …"), or at once an error wrapped in stopPoll: the
+// wait of harness code that reports an error rather than failing a test (eventually is
+// poll for a test).
+func poll(timeout time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: gave up after %s: %v", what, timeout, err)
+		var stop stopPoll
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &stop):
+			return stop.error
+		case time.Now().After(deadline):
+			return fmt.Errorf("gave up after %s: %w", timeout, err)
 		}
 		<-tick.C
 	}

@@ -76,13 +76,14 @@ func (e *secondEngine) killStragglers(t reporter) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if len(pids) > 0 {
-		deadline := time.Now().Add(10 * time.Second)
-		for left := e.stragglers(); len(left) > 0; left = e.stragglers() {
-			if time.Now().After(deadline) {
-				t.Errorf("waiting for the processes of the engine %s to end: still running after 10s: %v", e.Netns, left)
-				break
+		err := poll(10*time.Second, func() error {
+			if left := e.stragglers(); len(left) > 0 {
+				return fmt.Errorf("still running: %v", left)
 			}
-			time.Sleep(250 * time.Millisecond)
+			return nil
+		})
+		if err != nil {
+			t.Errorf("waiting for the processes of the engine %s to end: %v", e.Netns, err)
 		}
 	}
 }

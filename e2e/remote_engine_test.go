@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -161,22 +162,22 @@ func (e *secondEngine) start() error {
 
 // waitUp polls the engine until it answers `docker info`, for remoteStartTimeout.
 func (e *secondEngine) waitUp() error {
-	deadline := time.Now().Add(remoteStartTimeout)
-	for {
+	err := poll(remoteStartTimeout, func() error {
 		select {
 		case <-e.exited:
-			return fmt.Errorf("the dockerd of the engine %s exited (%v); its log:\n%s", e.Netns, e.cmd.ProcessState, e.logTail(40))
+			return stopPoll{fmt.Errorf("the dockerd exited (%v); its log:\n%s", e.cmd.ProcessState, e.logTail(40))}
 		default:
 		}
 		r := cmdSpec{argv: []string{"docker", "-H", e.Host(), "info", "--format", "{{.ServerVersion}}"}}.run()
-		if r.code == 0 {
-			return nil
+		if r.code != 0 {
+			return errors.New(strings.TrimSpace(r.stderr))
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for the engine %s: gave up after %s: %s", e.Netns, remoteStartTimeout, strings.TrimSpace(r.stderr))
-		}
-		time.Sleep(250 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the engine %s: %w", e.Netns, err)
 	}
+	return nil
 }
 
 // startDockerd writes the engine's own daemon.json (the host's /etc/docker/daemon.json

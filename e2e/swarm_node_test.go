@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // swarmNode is one engine of a swarm: a secondEngine (Socket, DataRoot, Netns, Docker,
@@ -163,17 +162,17 @@ func (s *swarm) waitReady() error {
 		want = append(want, n.NodeID+" Ready")
 	}
 	slices.Sort(want)
-	deadline := time.Now().Add(swarmStartTimeout)
-	for {
+	err := poll(swarmStartTimeout, func() error {
 		out, err := s.Manager.run("node", "ls", "--format", "{{.ID}} {{.Status}}")
 		got := lines(out)
 		slices.Sort(got)
-		if err == nil && slices.Equal(got, want) {
-			return nil
+		if err != nil || !slices.Equal(got, want) {
+			return fmt.Errorf("the manager lists %q (%v)", got, err)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for the swarm's 3 nodes to be ready: gave up after %s: the manager lists %q (%v)", swarmStartTimeout, got, err)
-		}
-		time.Sleep(250 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the swarm's 3 nodes to be ready: %w", err)
 	}
+	return nil
 }
