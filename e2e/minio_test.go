@@ -47,36 +47,12 @@ func startMinio(t testing.TB) *minio {
 	addr, console := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	m.URL = "http://" + addr
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, env.minioBin, "server", "--quiet", "--address", addr, "--console-address", console, t.TempDir())
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.AccessKey, "MINIO_ROOT_PASSWORD="+m.SecretKey,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting MinIO: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("MinIO's log:\n%s", log.String())
-		}
-	})
+	exited := launchMinio(t, nil, addr, console, m.AccessKey, m.SecretKey)
 
 	// live answers before the object layer is up; ready (and the bucket's creation,
 	// retried on 503 "Server not initialized yet") only after.
 	eventually(t, time.Minute, "MinIO to be ready", func() error {
-		select {
-		case <-exited:
-			t.Fatalf("MinIO exited: %v\n%s", cmd.ProcessState, log.String())
-		default:
-		}
+		exited()
 		resp, err := http.Get(m.URL + "/minio/health/ready")
 		if err != nil {
 			return err
@@ -94,6 +70,45 @@ func startMinio(t testing.TB) *minio {
 		return nil
 	})
 	return m
+}
+
+// launchMinio runs the MinIO server built by e2e/images/build.sh, after the command
+// words of prefix (nsenter into a namespace, say; empty: none), on addr and console with
+// a temporary data folder and those root credentials, and stops it when the test ends
+// (its log shown if the test failed). The returned func fails the test if MinIO has
+// exited: call it while waiting for MinIO to be ready.
+func launchMinio(t testing.TB, prefix []string, addr, console, user, password string) (exited func()) {
+	t.Helper()
+	argv := append(append([]string{}, prefix...), env.minioBin, "server", "--quiet", "--address", addr, "--console-address", console, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+user, "MINIO_ROOT_PASSWORD="+password,
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	// nsenter execs MinIO: the process is MinIO's either way.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting MinIO: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("MinIO's log:\n%s", log.String())
+		}
+	})
+	return func() {
+		select {
+		case <-done:
+			t.Fatalf("MinIO exited: %v\n%s", cmd.ProcessState, log.String())
+		default:
+		}
+	}
 }
 
 // freeLoopbackAddr returns a 127.0.0.1 address with a port nobody listens on now.

@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,9 +40,20 @@ func TestSwarmStackUp(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := m.restic(repo, pwFile, "init").run(); r.code != 0 {
+	// MinIO's health answers ready a moment before its object layer is: restic init
+	// says "Server not initialized yet" meanwhile (startMinio retries its bucket's
+	// creation likewise).
+	eventually(t, time.Minute, "restic init on MinIO", func() error {
+		r := m.restic(repo, pwFile, "init").run()
+		switch {
+		case r.code == 0:
+			return nil
+		case strings.Contains(r.stderr, "Server not initialized yet"):
+			return fmt.Errorf("%v", r)
+		}
 		t.Fatalf("%v", r)
-	}
+		return nil
+	})
 	vars := []string{"IMAGE=" + env.resticImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage, "S3_KEY_ID=" + m.accessKey, "S3_SECRET=" + m.secretKey,
 		// The nodes' engines have no NAT (--iptables=false): helpers use their node's
@@ -199,35 +208,9 @@ type minioIn struct {
 func startMinioIn(t *testing.T, node *swarmNode) *minioIn {
 	t.Helper()
 	m := &minioIn{addr: node.Addr + ":9000", netns: netnsPath(node.Netns), accessKey: "dbe2e" + randomHex(6), secretKey: randomHex(16)}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "nsenter", "--net="+m.netns, env.minioBin, "server", "--quiet",
-		"--address", m.addr, "--console-address", node.Addr+":9001", t.TempDir())
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.accessKey, "MINIO_ROOT_PASSWORD="+m.secretKey,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	// nsenter execs MinIO: the process is MinIO's.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting MinIO: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("MinIO's log:\n%s", log.String())
-		}
-	})
+	exited := launchMinio(t, []string{"nsenter", "--net=" + m.netns}, m.addr, node.Addr+":9001", m.accessKey, m.secretKey)
 	eventually(t, time.Minute, "MinIO to be ready on the manager's address", func() error {
-		select {
-		case <-exited:
-			t.Fatalf("MinIO exited: %v\n%s", cmd.ProcessState, log.String())
-		default:
-		}
+		exited()
 		r := cmdSpec{argv: []string{"nsenter", "--net=" + m.netns, "curl", "-sf", "http://" + m.addr + "/minio/health/ready"}}.run()
 		if r.code != 0 {
 			return fmt.Errorf("%v", r)
