@@ -43,6 +43,9 @@ type API interface {
 	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
 	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
 	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
+	// Scaling (ScaleToZero, ScaleBack): a stack's service with stop: true.
+	ServiceInspect(ctx context.Context, serviceID string, options client.ServiceInspectOptions) (client.ServiceInspectResult, error)
+	ServiceUpdate(ctx context.Context, serviceID string, options client.ServiceUpdateOptions) (client.ServiceUpdateResult, error)
 }
 
 // Labels compose puts on what it creates. Our own labels are the run package's.
