@@ -108,7 +108,10 @@ func TestStackUpMovedUnchecked(t *testing.T) {
 		}
 		return enginetest.Reply{}, false
 	}
-	f.eng.Swarm.Job = func(j *enginetest.Job) int { t.Errorf("a job ran: %q", j.Spec.TaskTemplate.ContainerSpec.Args); return 1 }
+	f.eng.Swarm.Job = func(j *enginetest.Job) int {
+		t.Errorf("a job ran: %q", j.Spec.TaskTemplate.ContainerSpec.Args)
+		return 1
+	}
 	rep, err := f.app.Up(context.Background(), UpOptions{Load: f.load(), Services: []string{"cache"}}, f.sink())
 	if err == nil || len(rep.Services) != 1 || rep.Services[0].Status != report.StatusFailed || !strings.HasPrefix(rep.Services[0].Error, "checking whether cache moved to another node: ") {
 		t.Errorf("up: %v, %+v; want cache failed, unchecked", err, rep.Services)

@@ -22,16 +22,27 @@ var ErrMovedEmpty = errors.New("moved to another node, where its volumes are emp
 // runner) when the first volumes service asks: which node each service's latest
 // snapshot was taken on.
 type history struct {
-	once  sync.Once
+	mu    sync.Mutex
+	done  bool
 	snaps []restic.Snapshot
 	err   error
 }
 
+// list lists the stack's snapshots, or returns the first listing's result. A listing
+// ended by its caller's context (a service's timeout) is not kept: the next caller,
+// another service, lists again.
 func (h *history) list(ctx context.Context, env Env) ([]restic.Snapshot, error) {
-	h.once.Do(func() {
-		h.snaps, h.err = restic.Snapshots(ctx, env.Run.Runner, snapshot.ProjectFilter(env.Run.Identity))
-	})
-	return h.snaps, h.err
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return h.snaps, h.err
+	}
+	snaps, err := restic.Snapshots(ctx, env.Run.Runner, snapshot.ProjectFilter(env.Run.Identity))
+	if err != nil && ctx.Err() != nil {
+		return nil, err
+	}
+	h.snaps, h.err, h.done = snaps, err, true
+	return snaps, err
 }
 
 // checkMoved refuses to back up svc on place's node when its task moved there from the
