@@ -64,12 +64,18 @@ type BackupOptions struct {
 	// Files are placed in the helper (Invocation.Files).
 	Files  []File
 	Events Events
+	// DryRun reads what would be stored and reports it in the summary, storing nothing
+	// (restic backup --dry-run).
+	DryRun bool
 }
 
 // BackupArgs are restic's arguments for the backup o describes (after "restic"), as
 // Backup runs them and up --dry-run shows them.
 func BackupArgs(o BackupOptions) []string {
 	args := []string{"backup", "--json", "--host", o.Host}
+	if o.DryRun {
+		args = append(args, "--dry-run")
+	}
 	for _, t := range o.Tags {
 		args = append(args, "--tag", t)
 	}
@@ -88,7 +94,8 @@ func BackupArgs(o BackupOptions) []string {
 }
 
 // Backup runs restic backup and returns its summary. An ErrIncomplete error comes with
-// a summary: the snapshot was made.
+// a summary: the snapshot was made. With o.DryRun nothing is stored: the summary says
+// what would have been.
 func Backup(ctx context.Context, r Runner, o BackupOptions) (Summary, error) {
 	args := BackupArgs(o)
 	var summary Summary

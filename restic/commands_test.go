@@ -163,3 +163,15 @@ func TestBackupArgvAndSummary(t *testing.T) {
 		t.Errorf("a backup without a snapshot: %v, want ErrFailed", err)
 	}
 }
+
+// A dry run is restic's --dry-run: its summary says what would have been stored.
+func TestBackupDryRun(t *testing.T) {
+	r := &fakeRunner{out: map[string]string{"backup": `{"message_type":"summary","total_files_processed":0,"snapshot_id":"abcdef1234567890","dry_run":true}` + "\n"}}
+	sum, err := Backup(context.Background(), r, BackupOptions{Host: "shop@swarm-abc", Paths: []string{"/backup/files/shop_files"}, DryRun: true})
+	if err != nil || !sum.DryRun || sum.TotalFilesProcessed != 0 {
+		t.Fatalf("summary %+v, err %v", sum, err)
+	}
+	if got := r.argv(); !slices.Equal(got, []string{"backup --json --host shop@swarm-abc --dry-run /backup/files/shop_files"}) {
+		t.Errorf("argv %v", got)
+	}
+}

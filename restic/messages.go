@@ -36,6 +36,8 @@ type Summary struct {
 	TotalBytesProcessed uint64  `json:"total_bytes_processed"`
 	TotalDuration       float64 `json:"total_duration"`
 	SnapshotID          string  `json:"snapshot_id"`
+	// DryRun: nothing was stored (SnapshotID is the snapshot that would have been).
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // ErrorItem is a non-fatal error restic reports while it works (message_type "error").

@@ -111,7 +111,9 @@ func leftBehind(f *fixture) {
 type anchorRestic struct {
 	mu      sync.Mutex
 	replies map[string]enginetest.Reply
-	argv    []string
+	// answer, when set, answers first: ok false leaves args to replies.
+	answer func(args []string) (r enginetest.Reply, ok bool)
+	argv   []string
 }
 
 func newAnchorRestic(f *fixture) *anchorRestic {
@@ -128,7 +130,13 @@ func newAnchorRestic(f *fixture) *anchorRestic {
 		args := x.Cmd[i+1:]
 		a.mu.Lock()
 		a.argv = append(a.argv, strings.Join(args, " "))
-		r := a.replies[args[0]]
+		r, ok := enginetest.Reply{}, false
+		if a.answer != nil {
+			r, ok = a.answer(args)
+		}
+		if !ok {
+			r = a.replies[args[0]]
+		}
 		a.mu.Unlock()
 		_, _ = io.WriteString(x.Stdout, r.Stdout)
 		_, _ = io.WriteString(x.Stderr, r.Stderr)

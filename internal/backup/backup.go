@@ -56,6 +56,9 @@ type Env struct {
 	// Place, when set, says where each service of a swarm stack is backed up (stack.go);
 	// nil for a compose project.
 	Place func(svc composeext.ServicePlan) Placement
+	// history is the stack's snapshots, listed once by the first service that needs
+	// them (moved.go); Up sets it for a stack.
+	history *history
 }
 
 // Options are up's flags.
@@ -68,6 +71,9 @@ type Options struct {
 // order; a service's failure is in its result.
 func Up(ctx context.Context, env Env, opts Options) []report.Result {
 	results := make([]report.Result, len(env.Plan.Services))
+	if env.Place != nil && env.history == nil {
+		env.history = &history{}
+	}
 	parallel := max(opts.Parallel, 1)
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -81,20 +87,13 @@ func Up(ctx context.Context, env Env, opts Options) []report.Result {
 		}()
 	}
 	wg.Wait()
-	switch {
-	case opts.NoForget || ctx.Err() != nil:
-	case env.Place != nil:
-		env.Reporter.Warn(StackRetentionSkipped)
-	default:
+	// On a stack too: a service whose task moved onto a new, empty volume failed
+	// (checkMoved), and retention leaves a failed service's snapshots alone.
+	if !opts.NoForget && ctx.Err() == nil {
 		applyRetention(ctx, env, results)
 	}
 	return results
 }
-
-// StackRetentionSkipped is why up applies no retention on a swarm stack yet: a task
-// rescheduled onto another node backs up that node's new, maybe empty, volume, and
-// retention could then drop the snapshots that hold the service's data.
-const StackRetentionSkipped = "retention not applied: on a swarm stack a task moved to another node gets a new, maybe empty, volume there, and up does not yet tell that from the service's data; apply it with docker backup forget once the snapshots are checked"
 
 func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) report.Result {
 	res := &outcome{Result: report.Result{Service: svc.Name, Strategy: string(svc.Strategy)}}
@@ -121,6 +120,11 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 		var err error
 		switch svc.Strategy {
 		case composeext.StrategyVolumes:
+			if place != nil {
+				if err := checkMoved(ctx, env, svc, place); err != nil {
+					return err
+				}
+			}
 			var warnings []string
 			res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
 			res.Warnings = append(res.Warnings, warnings...)

@@ -90,7 +90,10 @@ func UnconfirmedFilter(id Identity) restic.SnapshotFilter {
 // Info is what our tags say of a snapshot.
 type Info struct {
 	Project, Service, Strategy, Run string
-	Confirmed                       bool
+	// Node is the swarm node whose volume a stack's snapshot holds (NodeTag); "" for a
+	// compose project's.
+	Node      string
+	Confirmed bool
 }
 
 // Parse reads our tags of a snapshot.
@@ -100,6 +103,7 @@ func Parse(s restic.Snapshot) Info {
 		Service:   s.Tag(tagService),
 		Strategy:  s.Tag(tagStrategy),
 		Run:       s.Tag(tagRun),
+		Node:      s.Tag(tagNode),
 		Confirmed: !slices.Contains(s.Tags, Unconfirmed),
 	}
 }
@@ -107,6 +111,27 @@ func Parse(s restic.Snapshot) Info {
 // Confirmed keeps the snapshots a reader may use: those not marked unconfirmed.
 func Confirmed(snaps []restic.Snapshot) []restic.Snapshot {
 	return slices.DeleteFunc(slices.Clone(snaps), func(s restic.Snapshot) bool { return !Parse(s).Confirmed })
+}
+
+// LatestOf is the newest confirmed snapshot of service among snaps (restic lists them
+// oldest first), and false when it has none.
+func LatestOf(snaps []restic.Snapshot, service string) (restic.Snapshot, bool) {
+	var latest restic.Snapshot
+	found := false
+	for _, s := range snaps {
+		in := Parse(s)
+		if in.Service != service || !in.Confirmed || found && !s.Time.After(latest.Time) {
+			continue
+		}
+		latest, found = s, true
+	}
+	return latest, found
+}
+
+// HeldFiles reports whether a snapshot holds files, as its summary says; a snapshot
+// without a summary (written before restic 0.17) is taken to hold some.
+func HeldFiles(s restic.Snapshot) bool {
+	return s.Summary == nil || s.Summary.TotalFilesProcessed > 0
 }
 
 // Owner describes whose a snapshot is, for a message: "project shop, service db".

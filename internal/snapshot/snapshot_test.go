@@ -1,8 +1,10 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -102,5 +104,31 @@ func TestOwner(t *testing.T) {
 		if got := Owner(tc.s); got != tc.want {
 			t.Errorf("Owner(%s %v) = %q, want %q", tc.s.Hostname, tc.s.Tags, got, tc.want)
 		}
+	}
+}
+
+// A service's latest snapshot is its newest confirmed one, whichever node took it; a
+// snapshot without a summary is taken to hold files.
+func TestLatestOf(t *testing.T) {
+	at := func(day int) time.Time { return time.Date(2026, 12, day, 3, 0, 0, 0, time.UTC) }
+	snaps := []restic.Snapshot{
+		{ID: "a", Time: at(1), Tags: []string{"service=files", "node=worker-1"}},
+		{ID: "b", Time: at(3), Tags: []string{"service=files", "node=worker-2", Unconfirmed}},
+		{ID: "c", Time: at(2), Tags: []string{"service=files", "node=worker-1"}},
+		{ID: "d", Time: at(4), Tags: []string{"service=db", "node=worker-2"}},
+	}
+	got, ok := LatestOf(snaps, "files")
+	if !ok || got.ID != "c" || Parse(got).Node != "worker-1" || !HeldFiles(got) {
+		t.Errorf("latest of files %+v %v, want c on worker-1", got, ok)
+	}
+	if _, ok := LatestOf(snaps, "cache"); ok {
+		t.Error("a service without snapshots has a latest one")
+	}
+	var empty restic.Snapshot
+	if err := json.Unmarshal([]byte(`{"id":"e","summary":{"total_files_processed":0}}`), &empty); err != nil {
+		t.Fatal(err)
+	}
+	if HeldFiles(empty) {
+		t.Error("a snapshot of no files holds files")
 	}
 }
