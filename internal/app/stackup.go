@@ -74,6 +74,6 @@ func stackPlacements(st *engine.Stack, runner *helper.Runner) func(composeext.Se
 			}
 		}
 		t := ss.Tasks[0]
-		return backup.Placement{Runner: runner.OnNode(t.Node.ID), Node: t.Node.Hostname}
+		return backup.Placement{Runner: runner.OnNode(t.Node.ID), Node: t.Node.Hostname, Container: t.ContainerID}
 	}
 }

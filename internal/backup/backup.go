@@ -125,7 +125,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 			res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
 			res.Warnings = append(res.Warnings, warnings...)
 		case composeext.StrategyDump:
-			res.Summary, err = backupDump(ctx, env, svc)
+			res.Summary, err = backupDump(ctx, env, svc, place)
 		default:
 			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
 		}

@@ -2,11 +2,15 @@ package helper
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -35,8 +39,9 @@ func (j *jobRunner) Run(ctx context.Context, inv restic.Invocation) error {
 	if inv.Stdin != nil {
 		return fmt.Errorf("%s on node %s: a job reads no input", inv.Kind, j.node)
 	}
-	if _, socket := socketHelpers[inv.Kind]; socket {
-		return fmt.Errorf("%s on node %s: jobs get no engine socket", inv.Kind, j.node)
+	if inv.Kind == KindEngineCheck {
+		// A socket job checks its node's socket itself, first (jobSocket).
+		return fmt.Errorf("%s on node %s: not run as a job", inv.Kind, j.node)
 	}
 	spec, err := j.jobSpec(inv)
 	if err != nil {
@@ -47,6 +52,14 @@ func (j *jobRunner) Run(ctx context.Context, inv restic.Invocation) error {
 	code, err := engine.RunJob(ctx, j.c.API, spec)
 	if err != nil {
 		return err
+	}
+	if _, socket := socketHelpers[inv.Kind]; socket {
+		if serr := j.socketFailure(code, stderr.String()); serr != nil {
+			return serr
+		}
+		if f := dump.ParseFailure(code, stderr.String()); f != nil {
+			return f
+		}
 	}
 	return restic.ErrorForExit(code, stderr.String())
 }
@@ -77,10 +90,56 @@ func (j *jobRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 	if network == "none" {
 		network = ""
 	}
+	if _, socket := socketHelpers[inv.Kind]; socket {
+		mounts, h.Files = j.jobSocket(mounts, h.Files)
+		// A task has no input for the plugin to hold: its dump ends when the job's
+		// service is removed (agent.UnheldEnv).
+		env = append(env, agent.UnheldEnv+"=1")
+	}
 	return engine.JobSpec{
 		Name: h.Name, Image: h.Image, NodeID: j.node,
 		Entrypoint: h.Entrypoint, Cmd: h.Cmd, Env: env, Mounts: mounts,
 		Labels: h.Labels, Hostname: h.Hostname, Network: network, Init: h.Init,
 		Files: h.Files, Stdout: h.Stdout,
 	}, nil
+}
+
+// jobSocket gives a socket job its node's own engine socket, not the manager's: the
+// same path (x-backup.docker_socket, /var/run/docker.sock by default) bound on the node
+// the job runs on, so the dump execs in the task's container there and its bytes never
+// leave that node. The identity it checks first (agent.EngineIDFile) is the node's
+// (engine.NodeIdentity): the manager knows each node's ID, never its engine's ID or
+// data root, and the node ID the socket's engine reports must be the task's node. A
+// socket of another engine on that node (a second dockerd, a rootless one) is refused
+// before the spec is acted on, as on one engine.
+func (j *jobRunner) jobSocket(mounts []mount.Mount, files []engine.File) ([]mount.Mount, []engine.File) {
+	out := files[:0:0]
+	for _, f := range files {
+		if f.Path != agent.EngineIDFile {
+			out = append(out, f)
+		}
+	}
+	out = append(out, engine.File{Path: agent.EngineIDFile, Mode: 0o400, Data: engine.NodeIdentity(j.node).Marshal()})
+	has := slices.ContainsFunc(mounts, func(m mount.Mount) bool { return m.Target == agent.EngineSocket })
+	if !has {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: j.c.socket(), Target: agent.EngineSocket})
+	}
+	return mounts, out
+}
+
+// socketFailure is a socket job's failure that its socket caused: another engine (or
+// none) answered on the node. One line naming the setting, the socket and the node.
+func (j *jobRunner) socketFailure(code int, stderr string) error {
+	f := agent.ParseSocketFailure(code, stderr)
+	if f == nil {
+		return nil
+	}
+	se := &SocketError{Setting: j.c.DockerSocketSetting, Socket: j.c.socket(), Note: j.c.DockerSocketNote, Node: j.node}
+	var wrong *agent.WrongEngine
+	if errors.As(f, &wrong) {
+		se.Want, se.Got = wrong.Want, wrong.Got
+	} else {
+		se.Err = f
+	}
+	return se
 }

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/api/types/system"
+
+	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
+	"github.com/docker-backup/docker-backup/internal/helper"
+	"github.com/docker-backup/docker-backup/internal/report"
+)
+
+const w1node = "w1node0000000000000000000"
+
+// stackDumpFixture is stackS3Fixture whose db job runs the agent's own code against
+// worker-1's engine (node: the engine behind the socket the job binds there), where
+// db's task container c-db answers pg_dumpall with dump (and exit code code).
+func stackDumpFixture(t *testing.T, dump string, code int) (f *fixture, node *enginetest.Engine, rst *enginetest.Restic) {
+	f, _ = stackS3Fixture(t)
+	node = enginetest.New(t)
+	node.SystemInfo = system.Info{ID: "W1W1", Name: "worker-1", DockerRootDir: "/var/lib/docker",
+		Swarm: swarm.Info{NodeID: w1node, LocalNodeState: swarm.LocalNodeStateActive}}
+	node.AddContainer(enginetest.ServiceContainer("c-db", "shop", "db", true))
+	node.Exec = func(x *enginetest.ExecProcess) int {
+		if x.ContainerID != "c-db" || !strings.Contains(x.Cmd[len(x.Cmd)-1], "pg_dumpall") {
+			fmt.Fprintf(x.Stderr, "no fake exec for %q in %s", x.Cmd, x.ContainerID)
+			return 127
+		}
+		_, _ = io.WriteString(x.Stdout, dump)
+		return code
+	}
+	rst = enginetest.NewRestic()
+	rst.Reply("backup", enginetest.Reply{Stdout: `{"message_type":"summary","files_new":1,"total_bytes_processed":42,"snapshot_id":"abcdef1234567890"}` + "\n"})
+	f.eng.Swarm.Job = func(j *enginetest.Job) int {
+		if j.Spec.Labels[helper.LabelService] != "db" {
+			return 1
+		}
+		return j.Agent(node, rst)
+	}
+	return f, node, rst
+}
+
+// upDB runs up of service db on the fixture's stack and returns its one result.
+func upDB(t *testing.T, f *fixture) report.Service {
+	t.Helper()
+	rep, _ := f.app.Up(context.Background(), UpOptions{Load: f.load(), Services: []string{"db"}}, f.sink())
+	if len(rep.Services) != 1 {
+		t.Fatalf("up: %+v, want db's result", rep.Services)
+	}
+	return rep.Services[0]
+}
+
+// On a stack, a dump runs as a job on the node of the service's task, with that node's
+// socket: the agent checks that the socket is that node's engine, execs the dump in the
+// task's container there and streams it into restic in the job. The manager execs no
+// dump; the job's spec shows neither the dump command nor a secret, and it is
+// removed with its secrets.
+func TestStackUpDumpAsJob(t *testing.T) {
+	const dump = "CREATE TABLE notes;\nINSERT INTO notes VALUES (1);\n"
+	f, node, rst := stackDumpFixture(t, dump, 0)
+	res := upDB(t, f)
+	if res.Status != report.StatusOK || res.Snapshot != "abcdef12" && res.Snapshot != "abcdef1234567890" {
+		t.Fatalf("db: %+v, want ok with snapshot abcdef12", res)
+	}
+	backups := rst.Find("backup")
+	if len(backups) != 1 || backups[0].Stdin != dump || backups[0].StdinErr != nil {
+		t.Fatalf("restic in the job ran %v, read %+v: want one backup of the whole dump", rst.Commands(), backups)
+	}
+	args := strings.Join(backups[0].Args, " ")
+	for _, want := range []string{"--stdin-from-command", "--host shop@swarm-", "node=worker-1", "--stdin-filename"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("restic's arguments %q: want %q", args, want)
+		}
+	}
+	if x := f.eng.CallsWith("exec c-db"); len(x) > 0 {
+		t.Errorf("the manager's engine ran the dump: %v", x)
+	}
+	if x := node.CallsWith("exec c-db"); len(x) != 1 {
+		t.Errorf("worker-1's engine ran %v, want the dump in c-db", node.CallsWith("exec"))
+	}
+
+	sw := f.eng.Swarm
+	j := jobOf(t, sw, "db")
+	spec, _ := json.Marshal(j.Spec)
+	for _, secret := range []string{"s3cret", "key-never-shown", "minio.example", "pg_dumpall"} {
+		if strings.Contains(string(spec), secret) {
+			t.Errorf("the job's spec shows %q:\n%s", secret, spec)
+		}
+	}
+	cs := j.Spec.TaskTemplate.ContainerSpec
+	if !slices.Equal(j.Spec.TaskTemplate.Placement.Constraints, []string{"node.id==" + w1node}) {
+		t.Errorf("the dump job is placed by %q, want on worker-1", j.Spec.TaskTemplate.Placement.Constraints)
+	}
+	if !slices.ContainsFunc(cs.Mounts, func(m mount.Mount) bool {
+		return m.Type == mount.TypeBind && m.Source == "/var/run/docker.sock" && m.Target == agent.EngineSocket
+	}) {
+		t.Errorf("the dump job does not bind its node's socket: %+v", cs.Mounts)
+	}
+	if got, want := string(j.Secrets[agent.EngineIDFile]), string(engine.NodeIdentity(w1node).Marshal()); got != want {
+		t.Errorf("the dump job checks its socket against %s, want worker-1's node %s", got, want)
+	}
+	if !slices.Contains(cs.Env, agent.UnheldEnv+"=1") {
+		t.Errorf("the dump job's environment %q does not say that nobody holds its input", cs.Env)
+	}
+	if !j.Removed || sw.SecretCount() != 0 {
+		t.Errorf("left: job removed %v, %d secrets", j.Removed, sw.SecretCount())
+	}
+}
+
+// A dump that fails in the job fails the service as on one engine, and restic in the
+// job commits nothing.
+func TestStackUpDumpFailsInJob(t *testing.T) {
+	f, _, rst := stackDumpFixture(t, "CREATE TABLE notes;\n", 3)
+	res := upDB(t, f)
+	if res.Status != report.StatusFailed || !strings.Contains(res.Error, "the dump command exited with code 3") {
+		t.Fatalf("db: %+v, want failed: the dump command exited with code 3", res)
+	}
+	if b := rst.Find("backup"); len(b) != 1 || b[0].StdinErr == nil {
+		t.Errorf("restic's input ended cleanly after a failed dump: a snapshot would be committed: %+v", b)
+	}
+	if j := jobOf(t, f.eng.Swarm, "db"); !j.Removed || f.eng.Swarm.SecretCount() != 0 {
+		t.Errorf("left: job removed %v, %d secrets", j.Removed, f.eng.Swarm.SecretCount())
+	}
+}
+
+// A socket on the node that is not that node's engine (another dockerd of the node)
+// is one line naming the setting, the socket and the node; nothing is exec'd.
+func TestStackUpDumpWrongNodeSocket(t *testing.T) {
+	f, node, rst := stackDumpFixture(t, "x", 0)
+	node.SystemInfo.Swarm.NodeID = "w2node0000000000000000000"
+	res := upDB(t, f)
+	want := "x-backup.docker_socket: /var/run/docker.sock (the default) on node " + w1node + " is the socket of another engine (node w2node0000000000000000000)"
+	if res.Status != report.StatusFailed || !strings.Contains(res.Error, want) || strings.Contains(res.Error, "\n") {
+		t.Fatalf("db: %+v\nwant one line beginning %q", res, want)
+	}
+	if x := node.CallsWith("exec"); len(x) > 0 || len(rst.Find("backup")) > 0 {
+		t.Errorf("the node ran %v and restic %v after a wrong socket", x, rst.Commands())
+	}
+}
