@@ -25,11 +25,12 @@ const swarmDumpRows = 200_000
 // worker 1 of a three-node swarm, the database image loaded into worker 1 alone, and
 // MinIO listening on the manager's address: `up` through the manager, over a proxy that
 // counts the client's bytes, dumps it with a job on worker 1 that execs pg_dumpall in
-// the task's container through worker 1's own socket. Less than 1 % of the dump's size
-// crosses the client each way; the snapshot (the stack's host, worker 1's tag) holds a
-// dump that, loaded into a fresh PostgreSQL, gives the table back exactly; no job's
-// spec ever showed a password, a secret or the dump command; nothing of the run is left
-// on any node.
+// the task's container through worker 1's own socket, and its hooks (pre, post,
+// on_success) with a job each there. Less than 1 % of the dump's size crosses the
+// client each way; the snapshot (the stack's host, worker 1's tag) holds a dump that,
+// loaded into a fresh PostgreSQL, gives the table back exactly; the hooks ran in order
+// in the task's container; no job's spec ever showed a password, a secret, the dump or
+// a hook command; nothing of the run is left on any node.
 func TestSwarmStackDump(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -115,19 +116,35 @@ func TestSwarmStackDump(t *testing.T) {
 		t.Errorf("the client's connection to the manager carried %d bytes in and %d out, want each under 1 %% of the dump's %d", in, out, dumpSize)
 	}
 
-	t.Run("the job ran on worker 1 and never showed a secret", func(t *testing.T) {
-		if len(specs) != 1 {
-			t.Fatalf("%d jobs of the run seen on the manager, want 1 (db)", len(specs))
-		}
-		for _, secret := range []string{password, m.secretKey, dbPassword, "pg_dumpall"} {
-			if strings.Contains(specs[0], secret) {
-				t.Errorf("`docker service inspect` of the dump job shows %q:\n%s", secret, specs[0])
+	t.Run("the jobs ran on worker 1 and never showed a secret", func(t *testing.T) {
+		kinds := map[string]int{}
+		for _, spec := range specs {
+			var inspected []struct {
+				Spec struct{ Labels map[string]string }
+			}
+			if err := json.Unmarshal([]byte(spec), &inspected); err != nil || len(inspected) != 1 {
+				t.Fatalf("docker service inspect: %v\n%s", err, spec)
+			}
+			kinds[inspected[0].Spec.Labels["io.docker-backup.kind"]]++
+			for _, secret := range []string{password, m.secretKey, dbPassword, "pg_dumpall", "hooks.log"} {
+				if strings.Contains(spec, secret) {
+					t.Errorf("`docker service inspect` of a job shows %q:\n%s", secret, spec)
+				}
+			}
+			for _, want := range []string{"node.id==" + s.Worker1.NodeID, `"Condition": "none"`, `"Target": "/var/run/docker.sock"`} {
+				if !strings.Contains(spec, want) {
+					t.Errorf("a job's spec has no %s:\n%s", want, spec)
+				}
 			}
 		}
-		for _, want := range []string{"node.id==" + s.Worker1.NodeID, `"Condition": "none"`, `"Target": "/var/run/docker.sock"`} {
-			if !strings.Contains(specs[0], want) {
-				t.Errorf("the dump job's spec has no %s:\n%s", want, specs[0])
-			}
+		if kinds["dump"] != 1 || kinds["hook"] != 3 || len(specs) != 4 {
+			t.Errorf("jobs of the run seen on the manager by kind: %v, want 1 dump and 3 hooks", kinds)
+		}
+	})
+
+	t.Run("the hooks ran in the task's container in order", func(t *testing.T) {
+		if got := s.Worker1.MustDocker(t, "exec", db, "cat", "/tmp/hooks.log"); got != "pre\npost\non_success\n" {
+			t.Errorf("db's hooks log holds %q, want pre, post, on_success", got)
 		}
 	})
 
@@ -283,4 +300,3 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
-

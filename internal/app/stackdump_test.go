@@ -26,18 +26,27 @@ const w1node = "w1node0000000000000000000"
 // worker-1's engine (node: the engine behind the socket the job binds there), where
 // db's task container c-db answers pg_dumpall with dump (and exit code code).
 func stackDumpFixture(t *testing.T, dump string, code int) (f *fixture, node *enginetest.Engine, rst *enginetest.Restic) {
-	f, _ = stackS3Fixture(t)
+	return stackDumpFixtureOf(t, stackS3Compose, dump, code, nil)
+}
+
+// stackDumpFixtureOf is stackDumpFixture with compose, a variant of stackS3Compose;
+// execs in c-db other than the dump are answered by other.
+func stackDumpFixtureOf(t *testing.T, compose, dump string, code int, other enginetest.ExecProgram) (f *fixture, node *enginetest.Engine, rst *enginetest.Restic) {
+	f, _ = stackS3FixtureOf(t, compose)
 	node = enginetest.New(t)
 	node.SystemInfo = system.Info{ID: "W1W1", Name: "worker-1", DockerRootDir: "/var/lib/docker",
 		Swarm: swarm.Info{NodeID: w1node, LocalNodeState: swarm.LocalNodeStateActive}}
 	node.AddContainer(enginetest.ServiceContainer("c-db", "shop", "db", true))
 	node.Exec = func(x *enginetest.ExecProcess) int {
-		if x.ContainerID != "c-db" || !strings.Contains(x.Cmd[len(x.Cmd)-1], "pg_dumpall") {
-			fmt.Fprintf(x.Stderr, "no fake exec for %q in %s", x.Cmd, x.ContainerID)
-			return 127
+		switch {
+		case x.ContainerID == "c-db" && strings.Contains(x.Cmd[len(x.Cmd)-1], "pg_dumpall"):
+			_, _ = io.WriteString(x.Stdout, dump)
+			return code
+		case x.ContainerID == "c-db" && other != nil:
+			return other(x)
 		}
-		_, _ = io.WriteString(x.Stdout, dump)
-		return code
+		fmt.Fprintf(x.Stderr, "no fake exec for %q in %s", x.Cmd, x.ContainerID)
+		return 127
 	}
 	rst = enginetest.NewRestic()
 	rst.Reply("backup", enginetest.Reply{Stdout: `{"message_type":"summary","files_new":1,"total_bytes_processed":42,"snapshot_id":"abcdef1234567890"}` + "\n"})
@@ -145,5 +154,64 @@ func TestStackUpDumpWrongNodeSocket(t *testing.T) {
 	}
 	if x := node.CallsWith("exec"); len(x) > 0 || len(rst.Find("backup")) > 0 {
 		t.Errorf("the node ran %v and restic %v after a wrong socket", x, rst.Commands())
+	}
+}
+
+// On a stack, a service's hooks run in its task's container on its node, each as a job
+// with the node's socket (agent hook), in the same order and with the same outcomes as
+// on one engine: here a failing post hook makes the backup a warning. No hook command
+// shows in a job's spec, and every job is removed.
+func TestStackUpHooksAsJobs(t *testing.T) {
+	compose := strings.Replace(stackS3Compose, "x-backup: {dump: pg_dumpall -U postgres}",
+		"x-backup: {dump: pg_dumpall -U postgres, pre: 'echo pre-hook', post: 'echo post-hook', on_success: 'echo success-hook'}", 1)
+	var ran []string
+	f, node, _ := stackDumpFixtureOf(t, compose, "CREATE TABLE notes;\n", 0, func(x *enginetest.ExecProcess) int {
+		cmd := x.Cmd[len(x.Cmd)-1]
+		ran = append(ran, cmd)
+		if cmd == "echo post-hook" {
+			fmt.Fprintln(x.Stderr, "the post hook broke")
+			return 4
+		}
+		return 0
+	})
+	var done *report.Result
+	_, _ = f.app.Up(context.Background(), UpOptions{Load: f.load(), Services: []string{"db"}}, SinkFunc(func(e Event) {
+		if e.Kind == Done && e.Service == "db" {
+			done = e.Result
+		}
+	}))
+	const warning = "post hook 1 exited with code 4: the post hook broke"
+	if done == nil || done.Status != report.StatusWarning || !slices.Contains(done.Warnings, warning) {
+		t.Fatalf("db: %+v, want a warning %q", done, warning)
+	}
+	if want := []string{"echo pre-hook", "echo post-hook", "echo success-hook"}; !slices.Equal(ran, want) {
+		t.Errorf("hooks ran %q on worker-1, want %q", ran, want)
+	}
+	if x := f.eng.CallsWith("exec c-db"); len(x) > 0 {
+		t.Errorf("the manager's engine ran hooks: %v", x)
+	}
+	if x := node.CallsWith("exec c-db"); len(x) != 4 {
+		t.Errorf("worker-1's engine ran %v, want the dump and 3 hooks in c-db", x)
+	}
+	sw := f.eng.Swarm
+	hooks := 0
+	for _, j := range sw.Jobs {
+		spec, _ := json.Marshal(j.Spec)
+		if strings.Contains(string(spec), "echo ") {
+			t.Errorf("a job's spec shows a hook command:\n%s", spec)
+		}
+		if !j.Removed {
+			t.Errorf("job %s left", j.Spec.Name)
+		}
+		if j.Spec.Labels[helper.LabelKind] != helper.KindHook {
+			continue
+		}
+		hooks++
+		if !slices.Equal(j.Spec.TaskTemplate.Placement.Constraints, []string{"node.id==" + w1node}) {
+			t.Errorf("a hook job is placed by %q, want on worker-1", j.Spec.TaskTemplate.Placement.Constraints)
+		}
+	}
+	if hooks != 3 || sw.SecretCount() != 0 {
+		t.Errorf("%d hook jobs, %d secrets left; want 3 jobs, none left", hooks, sw.SecretCount())
 	}
 }

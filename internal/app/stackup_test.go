@@ -24,8 +24,13 @@ var stackS3Compose = strings.Replace(strings.Replace(stackCompose, "repository: 
 
 // stackS3Fixture is stackFixture with an S3 repository, and cache deployed on w2 too.
 func stackS3Fixture(t *testing.T) (*fixture, *anchorRestic) {
+	return stackS3FixtureOf(t, stackS3Compose)
+}
+
+// stackS3FixtureOf is stackS3Fixture with compose, a variant of stackS3Compose.
+func stackS3FixtureOf(t *testing.T, compose string) (*fixture, *anchorRestic) {
 	f := stackFixture(t)
-	g := composeFixture(t, stackS3Compose)
+	g := composeFixture(t, compose)
 	g.eng.Swarm = f.eng.Swarm
 	cache := enginetest.StackService("shop", "cache", enginetest.Replicated(1), enginetest.VolumeMount("shop_cache", "/data"))
 	setService(g, cache, enginetest.RunningTask(cache, 1, "w2node0000000000000000000", "c-cache"))

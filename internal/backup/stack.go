@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -17,19 +18,19 @@ type Placement struct {
 	Runner    restic.Runner
 	Node      string
 	Container string
-	Refused   string
+	// Hook runs a hook command in container on the node (a job with the node's socket)
+	// and returns its exit code and the tail of its stderr.
+	Hook    func(ctx context.Context, container string, cmd []string) (int, string, error)
+	Refused string
 }
 
 // refusal says why svc is not backed up on a stack, or "": what this version does on
-// a stack is a volumes service without stop, or a dump, without hooks, with one task
+// a stack is a volumes service without stop, or a dump, with its hooks, with one task
 // on one node.
 func (p Placement) refusal(svc composeext.ServicePlan) string {
 	var not []string
 	if svc.Stop && svc.Strategy == composeext.StrategyVolumes {
 		not = append(not, "stop: true")
-	}
-	if len(svc.Pre)+len(svc.Post)+len(svc.OnSuccess)+len(svc.OnFailure) > 0 {
-		not = append(not, "hooks")
 	}
 	switch {
 	case len(not) > 0:

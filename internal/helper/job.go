@@ -25,17 +25,18 @@ const jobCachePath = "/tmp/restic-cache"
 // and the repository reachable from it (never a folder of one node). The job carries
 // the runner's labels (its run's included) and hostname; its files (repository,
 // password, backend credentials) are swarm secrets of the job, never in its spec.
-func (c *Runner) OnNode(nodeID string) restic.Runner {
-	return &jobRunner{c: c, node: nodeID}
+func (c *Runner) OnNode(nodeID string) *NodeRunner {
+	return &NodeRunner{c: c, node: nodeID}
 }
 
-type jobRunner struct {
+// NodeRunner runs helpers as jobs on one swarm node: restic (Run) and hooks (Hook).
+type NodeRunner struct {
 	c    *Runner
 	node string
 }
 
 // Run runs inv as a job on the runner's node and maps its exit code as Runner.Run does.
-func (j *jobRunner) Run(ctx context.Context, inv restic.Invocation) error {
+func (j *NodeRunner) Run(ctx context.Context, inv restic.Invocation) error {
 	if inv.Stdin != nil {
 		return fmt.Errorf("%s on node %s: a job reads no input", inv.Kind, j.node)
 	}
@@ -67,7 +68,7 @@ func (j *jobRunner) Run(ctx context.Context, inv restic.Invocation) error {
 // jobSpec is the helper Runner.Run would create, as a job: the same entrypoint,
 // arguments, environment, labels and hostname, its files as secrets, restic's cache on
 // its tmpfs.
-func (j *jobRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
+func (j *NodeRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 	h := j.c.helperSpec(inv)
 	if len(h.Binds) > 0 || j.c.Repo.Local {
 		return engine.JobSpec{}, fmt.Errorf("%s on node %s: a folder repository of one node is not reachable from the others", inv.Kind, j.node)
@@ -112,7 +113,7 @@ func (j *jobRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 // data root, and the node ID the socket's engine reports must be the task's node. A
 // socket of another engine on that node (a second dockerd, a rootless one) is refused
 // before the spec is acted on, as on one engine.
-func (j *jobRunner) jobSocket(mounts []mount.Mount, files []engine.File) ([]mount.Mount, []engine.File) {
+func (j *NodeRunner) jobSocket(mounts []mount.Mount, files []engine.File) ([]mount.Mount, []engine.File) {
 	out := files[:0:0]
 	for _, f := range files {
 		if f.Path != agent.EngineIDFile {
@@ -129,7 +130,7 @@ func (j *jobRunner) jobSocket(mounts []mount.Mount, files []engine.File) ([]moun
 
 // socketFailure is a socket job's failure that its socket caused: another engine (or
 // none) answered on the node. One line naming the setting, the socket and the node.
-func (j *jobRunner) socketFailure(code int, stderr string) error {
+func (j *NodeRunner) socketFailure(code int, stderr string) error {
 	f := agent.ParseSocketFailure(code, stderr)
 	if f == nil {
 		return nil
