@@ -215,3 +215,23 @@ func TestStackUpHooksAsJobs(t *testing.T) {
 		t.Errorf("%d hook jobs, %d secrets left; want 3 jobs, none left", hooks, sw.SecretCount())
 	}
 }
+
+// What a dump on a stack prints is masked with the service's environment as its swarm
+// spec sets it (its containers are on a node this process does not reach), as on one
+// engine with its containers'.
+func TestStackUpDumpMasksServiceEnv(t *testing.T) {
+	f, node, _ := stackDumpFixture(t, "", 0)
+	for i := range f.eng.Swarm.Services {
+		if s := &f.eng.Swarm.Services[i]; s.Spec.Name == "shop_db" {
+			s.Spec.TaskTemplate.ContainerSpec.Env = []string{"POSTGRES_PASSWORD=pg-never-shown"}
+		}
+	}
+	node.Exec = func(x *enginetest.ExecProcess) int {
+		fmt.Fprintln(x.Stderr, "password pg-never-shown rejected")
+		return 2
+	}
+	res := upDB(t, f)
+	if res.Status != report.StatusFailed || !strings.Contains(res.Error, "exited with code 2: password *** rejected") {
+		t.Fatalf("db: %+v, want failed with the password masked", res)
+	}
+}
