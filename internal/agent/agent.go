@@ -71,6 +71,7 @@ var commands = map[string]func(ctx context.Context, args []string, env Env) erro
 	DumpCommand:        dumpCommand(BackupDump),
 	DumpRestoreCommand: dumpCommand(RestoreDump),
 	EngineCheckCommand: runEngineCheck,
+	HookCommand:        runHook,
 	DumpRelayCommand:   runDumpRelay,
 	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
 	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
@@ -107,7 +108,7 @@ func self() string {
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, preflight, empty, swap)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -43,6 +43,21 @@ func dumpArgs(args []string, env Env) (dump.Spec, []string, engine.API, error) {
 	return spec, args[2:], api, nil
 }
 
+// UnheldEnv, set to 1 in a helper's environment, says that nobody holds its input: a
+// swarm job's (helper.Runner.OnNode), whose task has none (its stdin reads as empty at
+// once). Its dump then ends only when its container is stopped (SIGTERM), which removing
+// the job's service does: the run's cleanup, or recovery of a dead run's jobs.
+const UnheldEnv = "DOCKER_BACKUP_UNHELD_INPUT"
+
+// heldInput is the helper's input when the plugin holds it, nil when UnheldEnv says
+// that nobody does.
+func heldInput(env Env) io.Reader {
+	if slices.Contains(env.Environ, UnheldEnv+"=1") {
+		return nil
+	}
+	return env.In
+}
+
 // untilEndOfInput is ctx, cancelled too when in ends: the helper's input is held
 // open by the plugin (engine.HelperSpec.HoldStdin), so its end means that nobody
 // waits for the dump any more (the plugin was killed).
@@ -65,7 +80,7 @@ func dumpCommand(stream func(context.Context, engine.API, dump.Spec, []string, E
 		if err != nil {
 			return err
 		}
-		ctx, cancel := untilEndOfInput(ctx, env.In)
+		ctx, cancel := untilEndOfInput(ctx, heldInput(env))
 		defer cancel()
 		return stream(ctx, api, spec, resticArgs, env)
 	}

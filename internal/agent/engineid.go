@@ -83,7 +83,7 @@ func checkEngine(ctx context.Context, api engine.API, env Env) error {
 	if err != nil {
 		return &exitError{code: ExitWrongEngine, err: fmt.Errorf("the socket does not answer as a docker engine: %w", err)}
 	}
-	if got := info.Identity(); got != want {
+	if got := info.IdentityAs(want); got != want {
 		return &exitError{code: ExitWrongEngine, err: &WrongEngine{Want: want, Got: got}}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/docker-backup/docker-backup/internal/agent"
@@ -73,5 +74,35 @@ func TestAgentChecksTheEngineBehindItsSocket(t *testing.T) {
 	}
 	if err := agent.ParseSocketFailure(1, "the socket answers as engine ID B, not ID A"); err != nil {
 		t.Errorf("exit 1 read as a socket failure: %v", err)
+	}
+}
+
+// A swarm job's socket is checked against its node: the engine behind it must report
+// that swarm node ID (a manager knows no node's engine ID or data root).
+func TestAgentChecksTheNodeBehindAJobSocket(t *testing.T) {
+	ep := []string{"/usr/local/bin/docker-backup", agent.Command, agent.EngineCheckCommand}
+	for name, tc := range map[string]struct {
+		node string
+		ok   bool
+	}{"the node's engine": {"NODE1", true}, "another node's": {"NODE2", false}, "in no swarm": {"", false}} {
+		t.Run(name, func(t *testing.T) {
+			eng := enginetest.New(t)
+			eng.SystemInfo = system.Info{ID: "AAAA", DockerRootDir: "/var/lib/docker"}
+			if tc.node != "" {
+				eng.SystemInfo.Swarm = swarm.Info{NodeID: tc.node, LocalNodeState: swarm.LocalNodeStateActive}
+			}
+			files := map[string]string{agent.EngineIDFile: string(engine.NodeIdentity("NODE1").Marshal())}
+			var stderr strings.Builder
+			p := &enginetest.Process{Container: enginetest.Container{Config: container.Config{Entrypoint: ep}, Files: files},
+				Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr}
+			code := eng.Agent(enginetest.NewRestic(), p)
+			var wrong *agent.WrongEngine
+			switch err := agent.ParseSocketFailure(code, stderr.String()); {
+			case tc.ok && code != 0:
+				t.Errorf("exit %d, stderr %q: want the node's socket to pass", code, stderr.String())
+			case !tc.ok && (!errors.As(err, &wrong) || wrong.Got.NodeID != tc.node || wrong.Want.NodeID != "NODE1"):
+				t.Errorf("exit %d, stderr %q: want another node's socket refused", code, stderr.String())
+			}
+		})
 	}
 }

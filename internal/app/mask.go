@@ -53,3 +53,17 @@ func addContainerSecrets(ctx context.Context, api engine.API, plan *composeext.P
 		plan.AddSecretEnv(env)
 	}
 }
+
+// addStackSecrets is addContainerSecrets for a swarm stack: the environment of the
+// services that run a dump or hooks, as their specs set it (their containers are on
+// other nodes, which this process does not reach).
+func addStackSecrets(st *engine.Stack, plan *composeext.Plan) {
+	for _, svc := range plan.Services {
+		if svc.Dump == nil && len(svc.Pre)+len(svc.Post)+len(svc.OnSuccess)+len(svc.OnFailure) == 0 {
+			continue
+		}
+		if ss := st.Service(svc.Name); ss != nil && len(ss.Env) > 0 {
+			plan.AddSecretEnv(ss.Env)
+		}
+	}
+}

@@ -124,7 +124,8 @@ type beginOptions struct {
 	// mounts are what the run's restic commands need besides the repository (see
 	// run.Options.Mounts).
 	mounts []restic.Mount
-	// stack is true for a swarm stack: its dumps are refused, no helper gets a socket.
+	// stack is true for a swarm stack: the manager's socket is not checked, as no helper
+	// gets it; each dump job checks its own node's socket first (helper.Runner.OnNode).
 	stack bool
 }
 

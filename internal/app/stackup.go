@@ -74,6 +74,10 @@ func stackPlacements(st *engine.Stack, runner *helper.Runner) func(composeext.Se
 			}
 		}
 		t := ss.Tasks[0]
-		return backup.Placement{Runner: runner.OnNode(t.Node.ID), Node: t.Node.Hostname}
+		node := runner.OnNode(t.Node.ID)
+		return backup.Placement{Runner: node, Node: t.Node.Hostname, Container: t.ContainerID,
+			Hook: func(ctx context.Context, container string, cmd []string) (int, string, error) {
+				return node.Hook(ctx, svc.Name, container, cmd)
+			}}
 	}
 }

@@ -128,7 +128,11 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 	rep.Machine = s.identity.Machine
 	// Before any goroutine shares the plan: what the services' containers hold is masked
 	// too.
-	addContainerSecrets(ctx, s.api, plan)
+	if stack != nil {
+		addStackSecrets(stack, plan)
+	} else {
+		addContainerSecrets(ctx, s.api, plan)
+	}
 	// Only the default local repository is created on first use (see repository).
 	r, err := s.begin(ctx, plan, "up", opts.Run, beginOptions{initLocal: plan.Repository.Default, mounts: mounts, stack: stack != nil}, events.Warn)
 	if err != nil {

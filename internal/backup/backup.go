@@ -116,7 +116,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 	start := time.Now()
 	sctx, cancel := serviceContext(ctx, svc)
 	defer cancel()
-	err := withHooks(sctx, env, svc, res, func(ctx context.Context) error {
+	err := withHooks(sctx, env, svc, place, res, func(ctx context.Context) error {
 		var err error
 		switch svc.Strategy {
 		case composeext.StrategyVolumes:
@@ -129,7 +129,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 			res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
 			res.Warnings = append(res.Warnings, warnings...)
 		case composeext.StrategyDump:
-			res.Summary, err = backupDump(ctx, env, svc)
+			res.Summary, err = backupDump(ctx, env, svc, place)
 		default:
 			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
 		}
@@ -149,7 +149,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 	default:
 		res.Status, res.Err = StatusFailed, err
 	}
-	finish(ctx, env, svc, res)
+	finish(ctx, env, svc, place, res)
 	return res.Result
 }
 
@@ -166,8 +166,8 @@ func serviceContext(ctx context.Context, svc composeext.ServicePlan) (context.Co
 }
 
 // finish runs the outcome hooks of a service whose outcome is known, and reports it.
-func finish(ctx context.Context, env Env, svc composeext.ServicePlan, res *outcome) {
-	runOutcomeHooks(ctx, env, svc, res)
+func finish(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement, res *outcome) {
+	runOutcomeHooks(ctx, env, svc, place, res)
 	if res.hookWarning && res.Status == StatusOK {
 		res.Status = StatusWarning
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
@@ -24,8 +25,8 @@ const cleanupHooks = 5 * time.Minute
 // started or body ran, whatever their outcome and also after Ctrl-C or the service's
 // timeout, so that what pre did (a pause, a lock) is undone. A failing post hook is a
 // warning, not a failure: the snapshot was made.
-func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *outcome, body func(context.Context) error) error {
-	started, err := runHookList(ctx, env, svc, "pre", svc.Pre, res)
+func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement, res *outcome, body func(context.Context) error) error {
+	started, err := runHookList(ctx, env, svc, place, "pre", svc.Pre, res)
 	ran := false
 	if err == nil {
 		ran = true
@@ -36,7 +37,7 @@ func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *ou
 	}
 	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	if _, perr := runHookList(cctx, env, svc, "post", svc.Post, res); perr != nil {
+	if _, perr := runHookList(cctx, env, svc, place, "post", svc.Post, res); perr != nil {
 		res.Warnings = append(res.Warnings, perr.Error())
 		res.hookWarning = true
 	}
@@ -45,7 +46,7 @@ func withHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *ou
 
 // runOutcomeHooks runs on_success or on_failure once the service's outcome is known. A
 // failing one is a warning.
-func runOutcomeHooks(ctx context.Context, env Env, svc composeext.ServicePlan, res *outcome) {
+func runOutcomeHooks(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement, res *outcome) {
 	list, which := svc.OnSuccess, "on_success"
 	switch res.Status {
 	case StatusSkipped:
@@ -55,7 +56,7 @@ func runOutcomeHooks(ctx context.Context, env Env, svc composeext.ServicePlan, r
 	}
 	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	if _, err := runHookList(cctx, env, svc, which, list, res); err != nil {
+	if _, err := runHookList(cctx, env, svc, place, which, list, res); err != nil {
 		res.Warnings = append(res.Warnings, err.Error())
 		res.hookWarning = true
 	}
@@ -68,17 +69,33 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // runHookList runs one list of hooks in the service's running container, in order,
 // recording each outcome in res; the first failure stops the list. It returns how many
-// were started.
-func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, which string, hooks [][]string, res *outcome) (int, error) {
+// were started. On a swarm stack (place not nil) each runs in the task's container on
+// its node, through a job (Placement.Hook).
+func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement, which string, hooks [][]string, res *outcome) (int, error) {
 	if len(hooks) == 0 {
 		return 0, nil
 	}
-	c, err := engine.RunningContainer(ctx, env.Run.API, env.Plan.Project, svc.Name)
-	if err != nil {
-		return 0, fmt.Errorf("running %s hooks: %w", which, err)
+	var exec hookExec
+	if place != nil {
+		if place.Container == "" || place.Hook == nil {
+			return 0, fmt.Errorf("running %s hooks: the task of %q on node %s has no container yet", which, svc.Name, place.Node)
+		}
+		exec = func(ctx context.Context, cmd []string, stderr io.Writer) (int, error) {
+			code, tail, err := place.Hook(ctx, place.Container, cmd)
+			_, _ = io.WriteString(stderr, tail)
+			return code, err
+		}
+	} else {
+		c, err := engine.RunningContainer(ctx, env.Run.API, env.Plan.Project, svc.Name)
+		if err != nil {
+			return 0, fmt.Errorf("running %s hooks: %w", which, err)
+		}
+		exec = func(ctx context.Context, cmd []string, stderr io.Writer) (int, error) {
+			return engine.Exec(ctx, env.Run.API, c.ID, engine.ExecSpec{Cmd: cmd, Stderr: stderr, Kill: true})
+		}
 	}
 	for i, cmd := range hooks {
-		h := runHook(ctx, env.Run.API, c.ID, which, i+1, cmd)
+		h := runHook(ctx, exec, which, i+1, cmd)
 		res.Hooks = append(res.Hooks, h)
 		if h.Err != nil {
 			return i + 1, h.Err
@@ -87,14 +104,18 @@ func runHookList(ctx context.Context, env Env, svc composeext.ServicePlan, which
 	return len(hooks), nil
 }
 
+// hookExec runs a hook command in the service's container and returns its exit code;
+// its stderr goes to stderr. It ends the command when ctx ends.
+type hookExec func(ctx context.Context, cmd []string, stderr io.Writer) (int, error)
+
 // runHook runs hook number n of a list, ended after hookTimeout.
-func runHook(ctx context.Context, api engine.API, containerID, which string, n int, cmd []string) report.HookResult {
+func runHook(ctx context.Context, exec hookExec, which string, n int, cmd []string) report.HookResult {
 	name := fmt.Sprintf("%s hook %d", which, n)
 	hctx, cancel := context.WithTimeout(ctx, hookTimeout)
 	defer cancel()
 	start := time.Now()
 	stderr := &engine.Tail{Max: 2048}
-	code, err := engine.Exec(hctx, api, containerID, engine.ExecSpec{Cmd: cmd, Stderr: stderr, Kill: true})
+	code, err := exec(hctx, cmd, stderr)
 	h := report.HookResult{Hook: fmt.Sprintf("%s %d", which, n), ExitCode: code, Duration: time.Since(start)}
 	switch {
 	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -10,26 +11,26 @@ import (
 
 // Placement is where a service of a swarm stack is backed up: restic runs through
 // Runner (jobs on the node that holds the service's task and volumes), and the
-// snapshot is tagged with Node, the node's hostname. Refused, when set, says in one
-// line why the service cannot be backed up on the stack: it fails, the others run.
+// snapshot is tagged with Node, the node's hostname. Container is the task's container
+// on that node, which a dump execs in. Refused, when set, says in one line why the
+// service cannot be backed up on the stack: it fails, the others run.
 type Placement struct {
-	Runner  restic.Runner
-	Node    string
+	Runner    restic.Runner
+	Node      string
+	Container string
+	// Hook runs a hook command in container on the node (a job with the node's socket)
+	// and returns its exit code and the tail of its stderr.
+	Hook    func(ctx context.Context, container string, cmd []string) (int, string, error)
 	Refused string
 }
 
 // refusal says why svc is not backed up on a stack, or "": what this version does on
-// a stack is a volumes service without stop or hooks, with one task on one node.
+// a stack is a volumes service without stop, or a dump, with its hooks, with one task
+// on one node.
 func (p Placement) refusal(svc composeext.ServicePlan) string {
 	var not []string
-	switch {
-	case svc.Strategy == composeext.StrategyDump:
-		not = append(not, "dumps")
-	case svc.Stop:
+	if svc.Stop && svc.Strategy == composeext.StrategyVolumes {
 		not = append(not, "stop: true")
-	}
-	if len(svc.Pre)+len(svc.Post)+len(svc.OnSuccess)+len(svc.OnFailure) > 0 {
-		not = append(not, "hooks")
 	}
 	switch {
 	case len(not) > 0:

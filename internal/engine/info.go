@@ -40,13 +40,31 @@ type SwarmRole struct {
 // Identity tells two engines apart. The ID alone does not on every version: up to
 // Engine 20.10 it is the one of the host's key file (/etc/docker/key.json), which two
 // rootful engines of one host share; the data root is each engine's own there.
+//
+// A swarm node's engine is named by its node ID alone (NodeIdentity): a manager sees
+// the nodes' IDs, never their engines' IDs or data roots, and a node ID is the swarm's
+// own name for one engine (two engines of one host never share it).
 type Identity struct {
 	ID      string `json:"id"`
 	RootDir string `json:"root_dir"`
+	// NodeID, when set, is the swarm node the engine must be; ID and RootDir are empty.
+	NodeID string `json:"node_id,omitempty"`
 }
+
+// NodeIdentity is the identity of the engine of swarm node nodeID.
+func NodeIdentity(nodeID string) Identity { return Identity{NodeID: nodeID} }
 
 // Identity is the engine's identity.
 func (i EngineInfo) Identity() Identity { return Identity{ID: i.ID, RootDir: i.RootDir} }
+
+// IdentityAs is the engine's identity in the terms of want: its swarm node's when want
+// names a node, else Identity. The engine is the one wanted when the two are equal.
+func (i EngineInfo) IdentityAs(want Identity) Identity {
+	if want.NodeID != "" {
+		return NodeIdentity(i.Swarm.NodeID)
+	}
+	return i.Identity()
+}
 
 // Marshal is the identity as JSON, for a helper's file.
 func (i Identity) Marshal() []byte {

@@ -71,6 +71,9 @@ type StackService struct {
 	// Tasks are those swarm wants running (desired state running), by slot then node;
 	// their State says how far each got.
 	Tasks []Task
+	// Env is its tasks' environment (KEY=value), as its spec sets it: what a dump or
+	// hook in its containers may print, for masking (never shown).
+	Env []string
 }
 
 // StackVolume is a named volume a service's tasks mount.
@@ -167,6 +170,7 @@ func stackService(s swarm.Service, namespace string) StackService {
 		}
 	}
 	if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		out.Env = slices.Clone(cs.Env)
 		for _, m := range cs.Mounts {
 			if m.Type != mount.TypeVolume || m.Source == "" {
 				continue // an anonymous volume is the task's own

@@ -2,11 +2,15 @@ package helper
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/restic"
 )
@@ -21,22 +25,24 @@ const jobCachePath = "/tmp/restic-cache"
 // and the repository reachable from it (never a folder of one node). The job carries
 // the runner's labels (its run's included) and hostname; its files (repository,
 // password, backend credentials) are swarm secrets of the job, never in its spec.
-func (c *Runner) OnNode(nodeID string) restic.Runner {
-	return &jobRunner{c: c, node: nodeID}
+func (c *Runner) OnNode(nodeID string) *NodeRunner {
+	return &NodeRunner{c: c, node: nodeID}
 }
 
-type jobRunner struct {
+// NodeRunner runs helpers as jobs on one swarm node: restic (Run) and hooks (Hook).
+type NodeRunner struct {
 	c    *Runner
 	node string
 }
 
 // Run runs inv as a job on the runner's node and maps its exit code as Runner.Run does.
-func (j *jobRunner) Run(ctx context.Context, inv restic.Invocation) error {
+func (j *NodeRunner) Run(ctx context.Context, inv restic.Invocation) error {
 	if inv.Stdin != nil {
 		return fmt.Errorf("%s on node %s: a job reads no input", inv.Kind, j.node)
 	}
-	if _, socket := socketHelpers[inv.Kind]; socket {
-		return fmt.Errorf("%s on node %s: jobs get no engine socket", inv.Kind, j.node)
+	if inv.Kind == KindEngineCheck {
+		// A socket job checks its node's socket itself, first (jobSocket).
+		return fmt.Errorf("%s on node %s: not run as a job", inv.Kind, j.node)
 	}
 	spec, err := j.jobSpec(inv)
 	if err != nil {
@@ -48,13 +54,21 @@ func (j *jobRunner) Run(ctx context.Context, inv restic.Invocation) error {
 	if err != nil {
 		return err
 	}
+	if _, socket := socketHelpers[inv.Kind]; socket {
+		if serr := j.socketFailure(code, stderr.String()); serr != nil {
+			return serr
+		}
+		if f := dump.ParseFailure(code, stderr.String()); f != nil {
+			return f
+		}
+	}
 	return restic.ErrorForExit(code, stderr.String())
 }
 
 // jobSpec is the helper Runner.Run would create, as a job: the same entrypoint,
 // arguments, environment, labels and hostname, its files as secrets, restic's cache on
 // its tmpfs.
-func (j *jobRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
+func (j *NodeRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 	h := j.c.helperSpec(inv)
 	if len(h.Binds) > 0 || j.c.Repo.Local {
 		return engine.JobSpec{}, fmt.Errorf("%s on node %s: a folder repository of one node is not reachable from the others", inv.Kind, j.node)
@@ -77,10 +91,56 @@ func (j *jobRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 	if network == "none" {
 		network = ""
 	}
+	if _, socket := socketHelpers[inv.Kind]; socket {
+		mounts, h.Files = j.jobSocket(mounts, h.Files)
+		// A task has no input for the plugin to hold: its dump ends when the job's
+		// service is removed (agent.UnheldEnv).
+		env = append(env, agent.UnheldEnv+"=1")
+	}
 	return engine.JobSpec{
 		Name: h.Name, Image: h.Image, NodeID: j.node,
 		Entrypoint: h.Entrypoint, Cmd: h.Cmd, Env: env, Mounts: mounts,
 		Labels: h.Labels, Hostname: h.Hostname, Network: network, Init: h.Init,
 		Files: h.Files, Stdout: h.Stdout,
 	}, nil
+}
+
+// jobSocket gives a socket job its node's own engine socket, not the manager's: the
+// same path (x-backup.docker_socket, /var/run/docker.sock by default) bound on the node
+// the job runs on, so the dump execs in the task's container there and its bytes never
+// leave that node. The identity it checks first (agent.EngineIDFile) is the node's
+// (engine.NodeIdentity): the manager knows each node's ID, never its engine's ID or
+// data root, and the node ID the socket's engine reports must be the task's node. A
+// socket of another engine on that node (a second dockerd, a rootless one) is refused
+// before the spec is acted on, as on one engine.
+func (j *NodeRunner) jobSocket(mounts []mount.Mount, files []engine.File) ([]mount.Mount, []engine.File) {
+	out := files[:0:0]
+	for _, f := range files {
+		if f.Path != agent.EngineIDFile {
+			out = append(out, f)
+		}
+	}
+	out = append(out, engine.File{Path: agent.EngineIDFile, Mode: 0o400, Data: engine.NodeIdentity(j.node).Marshal()})
+	has := slices.ContainsFunc(mounts, func(m mount.Mount) bool { return m.Target == agent.EngineSocket })
+	if !has {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: j.c.socket(), Target: agent.EngineSocket})
+	}
+	return mounts, out
+}
+
+// socketFailure is a socket job's failure that its socket caused: another engine (or
+// none) answered on the node. One line naming the setting, the socket and the node.
+func (j *NodeRunner) socketFailure(code int, stderr string) error {
+	f := agent.ParseSocketFailure(code, stderr)
+	if f == nil {
+		return nil
+	}
+	se := &SocketError{Setting: j.c.DockerSocketSetting, Socket: j.c.socket(), Note: j.c.DockerSocketNote, Node: j.node}
+	var wrong *agent.WrongEngine
+	if errors.As(f, &wrong) {
+		se.Want, se.Got = wrong.Want, wrong.Got
+	} else {
+		se.Err = f
+	}
+	return se
 }

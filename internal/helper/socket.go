@@ -159,6 +159,9 @@ type SocketError struct {
 	// Want is the engine this process talks to, Got the socket's (when it answered).
 	Want, Got engine.Identity
 	Err       error
+	// Node, for a swarm job's socket, is the node whose engine it had to be (Want is
+	// that node's identity).
+	Node string
 }
 
 func (e *SocketError) Error() string {
@@ -171,6 +174,9 @@ func (e *SocketError) Error() string {
 		socket += " (" + e.Note + ")"
 	}
 	const fix = "set it to the socket of this engine on its host"
+	if e.Node != "" {
+		return e.nodeError(setting, socket)
+	}
 	switch {
 	case e.Got != (engine.Identity{}):
 		return fmt.Sprintf("%s: %s is the socket of another engine (%s) than the one docker-backup talks to (%s): %s",
@@ -179,6 +185,22 @@ func (e *SocketError) Error() string {
 		return fmt.Sprintf("%s: %s is not on the engine's host: %s", setting, socket, fix)
 	}
 	return fmt.Sprintf("%s: %s is not a socket of this engine (%v): %s", setting, socket, e.Err, fix)
+}
+
+// nodeError is Error for the socket of a swarm job on node e.Node.
+func (e *SocketError) nodeError(setting, socket string) string {
+	const fix = "set it to the path of each node's own engine socket"
+	switch {
+	case e.Got != (engine.Identity{}):
+		got := "node " + e.Got.NodeID
+		if e.Got.NodeID == "" {
+			got = "an engine in no swarm"
+		}
+		return fmt.Sprintf("%s: %s on node %s is the socket of another engine (%s): %s", setting, socket, e.Node, got, fix)
+	case e.Err == nil:
+		return fmt.Sprintf("%s: %s on node %s is not a socket of that node's engine: %s", setting, socket, e.Node, fix)
+	}
+	return fmt.Sprintf("%s: %s on node %s is not a socket of that node's engine (%v): %s", setting, socket, e.Node, e.Err, fix)
 }
 
 // Is makes it a configuration error.

@@ -32,6 +32,7 @@ var errResticStopped = errors.New("enginetest: restic was stopped")
 func (e *Engine) Agent(rst *Restic, p *Process) int {
 	env := agent.Env{
 		Streams: agent.Streams{In: p.Stdin, Out: p.Stdout, Err: p.Stderr},
+		Environ: slices.Clone(p.Config.Env),
 		Connect: func() (engine.API, error) {
 			if e.Socket != nil {
 				return e.Socket, nil

@@ -28,6 +28,22 @@ type Job struct {
 	Running bool
 }
 
+// Agent plays a socket job (agent dump…) as Engine.Agent plays a helper: its spec's
+// entrypoint, arguments and environment, its secrets as its files, no input (a task
+// has none: it reads as ended at once), its output as its logs. node is the engine
+// behind the socket it binds: the engine of the node it runs on (a worker's).
+func (j *Job) Agent(node *Engine, rst *Restic) int {
+	cs := j.Spec.TaskTemplate.ContainerSpec
+	files := map[string]string{}
+	for path, data := range j.Secrets {
+		files[path] = string(data)
+	}
+	p := &Process{Stdin: eofReader{}, Stdout: &j.Stdout, Stderr: &j.Stderr}
+	p.Config.Entrypoint, p.Config.Cmd, p.Config.Env = cs.Command, cs.Args, cs.Env
+	p.Config.Labels, p.Files = cs.Labels, files
+	return node.Agent(rst, p)
+}
+
 // JobProgram is what a job does: it writes its output and returns its exit code.
 type JobProgram func(j *Job) int
 
