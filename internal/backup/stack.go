@@ -16,17 +16,17 @@ type Placement struct {
 	Runner  restic.Runner
 	Node    string
 	Refused string
+	// ServiceID and ServiceName are the swarm service's (<stack>_<service>): a service
+	// with stop: true is scaled to 0 for the copy and back.
+	ServiceID, ServiceName string
 }
 
 // refusal says why svc is not backed up on a stack, or "": what this version does on
-// a stack is a volumes service without stop or hooks, with one task on one node.
+// a stack is a volumes service without hooks, with one task on one node.
 func (p Placement) refusal(svc composeext.ServicePlan) string {
 	var not []string
-	switch {
-	case svc.Strategy == composeext.StrategyDump:
+	if svc.Strategy == composeext.StrategyDump {
 		not = append(not, "dumps")
-	case svc.Stop:
-		not = append(not, "stop: true")
 	}
 	if len(svc.Pre)+len(svc.Post)+len(svc.OnSuccess)+len(svc.OnFailure) > 0 {
 		not = append(not, "hooks")
@@ -38,6 +38,8 @@ func (p Placement) refusal(svc composeext.ServicePlan) string {
 		return fmt.Sprintf("service %s not backed up on the stack: %s", svc.Name, p.Refused)
 	case p.Runner == nil:
 		return fmt.Sprintf("service %s not backed up on the stack: no node to run on", svc.Name)
+	case svc.Stop && p.ServiceID == "":
+		return fmt.Sprintf("service %s not backed up on the stack: no swarm service to scale to 0 for stop: true", svc.Name)
 	}
 	return ""
 }
