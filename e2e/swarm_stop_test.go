@@ -27,12 +27,11 @@ const (
 //     running task and no record of the scaling;
 //  2. Ctrl-C (SIGINT) to the plugin while the service is at 0: scaled back before it
 //     exits (130);
-//  3. kill -9 of the plugin while the service is at 0: the service stays at 0 with the
+//  3. a copy that fails while the service is at 0 (another machine's exclusive lock,
+//     taken after the scale-down): up exits 1, the service is scaled back;
+//  4. kill -9 of the plugin while the service is at 0: the service stays at 0 with the
 //     record; the next `up` scales it back first (one line), then backs it up; nothing
 //     of the dead run (jobs, secrets, containers, locks) is left.
-//
-// A copy that fails after the scale-down is covered by unit tests on the fake engine
-// (TestStackUpStopScales): this swarm has no sound way to make only the copy fail.
 func TestSwarmStackStop(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -146,6 +145,50 @@ func TestSwarmStackStop(t *testing.T) {
 		// At once: the plugin scaled it back before it exited.
 		if n, labels := st.replicas(t); n != 1 || labels[labelScaledFrom] != "" || labels[labelScaledBy] != "" {
 			t.Errorf("after Ctrl-C: replicas %d, labels %v; want 1, no record", n, labels)
+		}
+		st.checkBack(t)
+	})
+
+	t.Run("a copy that fails at 0 scales it back", func(t *testing.T) {
+		// Another machine's exclusive lock, taken once the service is at 0 (after the
+		// run has opened the repository): the copy's restic backup fails on it (exit
+		// 11). The lock's holder is restic key passwd waiting for its new password on a
+		// FIFO; the same password, written there at the end, lets it finish.
+		fifo := filepath.Join(t.TempDir(), "new.pw")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pw, err := os.ReadFile(pwFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 1; ; attempt++ {
+			p := startSpec(t, cmd(pluginBin(), "backup", "-p", ns, "up"), false)
+			st.waitZero(t, p)
+			holder := startSpec(t, m.restic(repo, pwFile, "key", "passwd", "--new-password-file", fifo), false)
+			r := p.wait(t, 3*time.Minute)
+			if holder.exited() {
+				// The copy's restic locked the repository first: try again.
+				if attempt == 3 {
+					t.Fatalf("the lock was never taken before the copy's: %v", holder.res)
+				}
+				t.Logf("attempt %d: the copy locked first (%s); again", attempt, strings.TrimSpace(holder.res.stderr))
+				st.checkBack(t)
+				continue
+			}
+			if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "locked") {
+				t.Errorf("up with the copy failing: want exit code 1 and a lock failure: %v", r)
+			}
+			if n, labels := st.replicas(t); n != 1 || labels[labelScaledFrom] != "" || labels[labelScaledBy] != "" {
+				t.Errorf("after the failed copy: replicas %d, labels %v; want 1, no record", n, labels)
+			}
+			if err := os.WriteFile(fifo, pw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if hr := holder.wait(t, time.Minute); hr.code != 0 {
+				t.Fatalf("the lock's holder: %v", hr)
+			}
+			break
 		}
 		st.checkBack(t)
 	})
