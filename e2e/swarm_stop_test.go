@@ -30,8 +30,9 @@ const (
 //  3. a copy that fails while the service is at 0 (another machine's exclusive lock,
 //     taken after the scale-down): up exits 1, the service is scaled back;
 //  4. kill -9 of the plugin while the service is at 0: the service stays at 0 with the
-//     record; the next `up` scales it back first (one line), then backs it up; nothing
-//     of the dead run (jobs, secrets, containers, locks) is left.
+//     record, which `snapshots` names; the next `up` scales it back first (one line),
+//     then backs it up; nothing of the dead run (jobs, secrets, containers, locks) is
+//     left.
 func TestSwarmStackStop(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -203,6 +204,14 @@ func TestSwarmStackStop(t *testing.T) {
 			t.Fatalf("after kill -9: replicas %d, labels %v; want 0 with the record", n, labels)
 		}
 		dead := labels[labelScaledBy]
+		// A command that changes nothing says so, and leaves it.
+		snaps := cmd("docker", "backup", "-p", ns, "snapshots").run()
+		if want := "left service held scaled to 0: the next docker backup up, restore, verify or forget of the project scales held back"; snaps.code != 0 || !strings.Contains(snaps.stdout+snaps.stderr, want) {
+			t.Errorf("snapshots: want exit code 0 and %q: %v", want, snaps)
+		}
+		if n, _ := st.replicas(t); n != 0 {
+			t.Errorf("snapshots scaled the service to %d", n)
+		}
 		r := upOK(t)
 		want := "scaled service " + svc + " back to 1 replicas: interrupted run " + dead + " had scaled it to 0"
 		if !strings.Contains(r.stdout+r.stderr, want) {

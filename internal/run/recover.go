@@ -27,12 +27,8 @@ func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.swarm {
-		if dead, err = r.removeDeadJobs(ctx, dead); err != nil {
-			return nil, err
-		}
-		// After their jobs are gone: a dead run's copy no longer reads the volume.
-		if err := r.scaleBackDead(ctx); err != nil {
+	if r.swarm || r.manager {
+		if dead, err = r.recoverDeadOnSwarm(ctx, dead); err != nil {
 			return nil, err
 		}
 	}

@@ -2,10 +2,13 @@ package run
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
@@ -102,5 +105,52 @@ func TestRecoverScaledServices(t *testing.T) {
 	}
 	if rs := r.Restarted(); len(rs) != 1 || rs[0].Service != "files" {
 		t.Errorf("Restarted %+v, want files", rs)
+	}
+}
+
+// Every command that begins a run on a swarm manager (forget, the scheduler's
+// recovery: not known to be on a stack) scales back what a dead run of the stack left
+// at 0.
+func TestBeginOnManagerScalesBack(t *testing.T) {
+	f := newFixture(t)
+	files := scaledBy("shop", "files", 2, "dead000001")
+	task := enginetest.RunningTask(files, 1, "w2", "")
+	task.DesiredState, task.Status.State = swarm.TaskStateShutdown, swarm.TaskStateShutdown
+	f.eng.Swarm = &enginetest.Swarm{NodeID: "m1", Manager: true, Services: []swarm.Service{files}, Tasks: []swarm.Task{task, task}}
+	f.eng.Swarm.Tasks[1].ID = "t2"
+	f.begin(f.options())
+	if n := *f.eng.Swarm.Services[0].Spec.Mode.Replicated.Replicas; n != 2 {
+		t.Errorf("files at %d replicas after Begin, want 2", n)
+	}
+	if w := f.warned("scaled service shop_files back to 2 replicas"); len(w) != 1 {
+		t.Errorf("warnings %q", f.warnings)
+	}
+}
+
+// noServiceList is a manager whose services cannot be listed (a socket proxy).
+type noServiceList struct{ *enginetest.Engine }
+
+func (noServiceList) ServiceList(context.Context, client.ServiceListOptions) (client.ServiceListResult, error) {
+	return client.ServiceListResult{}, errors.New("403 Forbidden")
+}
+
+// On a manager where the run is not known to be on a stack, a swarm that cannot be
+// listed fails no run; on a stack it does.
+func TestBeginOnManagerNotListed(t *testing.T) {
+	f := newFixture(t)
+	f.eng.Swarm = &enginetest.Swarm{NodeID: "m1", Manager: true}
+	o := f.options()
+	o.API = noServiceList{f.eng}
+	r, err := Begin(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Begin on a manager: %v", err)
+	}
+	r.End(context.Background())
+	o.Swarm = true
+	if r, err := Begin(context.Background(), o); err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
+		if r != nil {
+			r.End(context.Background())
+		}
+		t.Errorf("Begin on a stack: %v, want the listing's error", err)
 	}
 }
