@@ -94,3 +94,24 @@ func TestScaleToZeroRetriesARace(t *testing.T) {
 		t.Fatalf("raced %v, replicas %d", r.raced, *e.Swarm.Services[0].Spec.Mode.Replicated.Replicas)
 	}
 }
+
+// WaitTasksRunning returns once the service's tasks run again, and says how many run
+// when ctx ends first.
+func TestWaitTasksRunning(t *testing.T) {
+	ctx := context.Background()
+	e, id := scaleFixture(t)
+	if _, err := engine.ScaleToZero(ctx, e, id, "run1"); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := engine.WaitTasksRunning(cancelled, e, id, 2, 1); err == nil || !strings.Contains(err.Error(), "(0 do)") {
+		t.Errorf("WaitTasksRunning at 0: %v, want none running", err)
+	}
+	if _, err := engine.ScaleBack(ctx, e, id, "run1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.WaitTasksRunning(ctx, e, id, 2, 1); err != nil {
+		t.Errorf("WaitTasksRunning after ScaleBack: %v", err)
+	}
+}
