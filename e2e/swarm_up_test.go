@@ -16,9 +16,9 @@ import (
 )
 
 // TestSwarmStackUp deploys a stack with a volumes service (no stop) pinned to worker 2
-// and a stop: true one on worker 1 on a three-node swarm, the helper image loaded into
-// every node, and MinIO listening on the manager's address (in its network namespace):
-// `up` through the manager fails the stop: true service with one line (exit 1) and
+// and a global stop: true one on worker 1 on a three-node swarm, the helper image
+// loaded into every node, and MinIO listening on the manager's address (in its network
+// namespace): `up` through the manager fails the global service with one line (exit 1) and
 // backs the other's volume up with a job on worker 2; the snapshot holds exactly the
 // volume's files
 // under the stack's one host (<stack>@swarm-…) with the node's tag, no job's spec ever
@@ -84,7 +84,7 @@ func TestSwarmStackUp(t *testing.T) {
 	took := time.Since(start)
 	specs := watch()
 	t.Logf("up through the manager: exit code %d in %s; %d job spec(s) seen", r.code, took.Round(time.Millisecond), len(specs))
-	refused := "service held not backed up on a stack yet: stop: true"
+	refused := "service held not backed up on the stack: " + ns + "_held is a global swarm service, which cannot be scaled to 0 for stop: true"
 	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, refused) {
 		t.Fatalf("up: want exit code 1 and %q: %v", refused, r)
 	}

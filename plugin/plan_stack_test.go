@@ -84,7 +84,8 @@ func TestPlanStackText(t *testing.T) {
 	for _, want := range []string{
 		"Project shop Stack shop (a swarm stack: com.docker.stack.namespace=shop), through manager manager (m1nodeid0000) Repository",
 		"swarm shop_db (replicated 1) task worker-1 (w1nodeid0000): running; volume shop_pgdata local to worker-1 files",
-		"swarm shop_files (replicated 1) task worker-2 (w2nodeid0000): running; volume shop_uploads local to worker-2 logs",
+		"swarm shop_files (replicated 1) task worker-2 (w2nodeid0000): running; volume shop_uploads local to worker-2 " +
+			"stop scaled to 0 for the copy (no task runs), then back to 1 logs",
 		"swarm shop_cache (replicated 2) task worker-1 (w1nodeid0000): running; volume shop_cache local to worker-1 " +
 			"task worker-2 (w2nodeid0000): running; volume shop_cache local to worker-2 " +
 			"refused up refuses it: 2 tasks with local volumes (shop_cache): each task would have its own volume, on its own node db",
@@ -129,6 +130,10 @@ func TestPlanStackJSON(t *testing.T) {
 		case "cache":
 			if len(s.Tasks) != 2 || !strings.HasPrefix(s.Refused, "2 tasks with local volumes (shop_cache)") {
 				t.Errorf("cache: %+v", s)
+			}
+		case "files":
+			if s.Stop != "scaled to 0 for the copy (no task runs), then back to 1" || s.Refused != "" {
+				t.Errorf("files, stop: true: %+v", s)
 			}
 		case "logs":
 			if s.Service != "" || s.Tasks == nil || len(s.Tasks) != 0 {

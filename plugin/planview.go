@@ -180,6 +180,9 @@ func stackRows(row func(label, value string), s app.StackServicePlan) {
 		}
 		row("task", line)
 	}
+	if s.Stop != "" {
+		row("stop", s.Stop)
+	}
 	if s.Refused != "" {
 		row("refused", "up refuses it: "+s.Refused)
 	}

@@ -31,6 +31,8 @@ type StackServicePlan struct {
 	// volumes are those of that node.
 	Tasks   []engine.Task        `json:"tasks"`
 	Volumes []engine.StackVolume `json:"volumes,omitempty"`
+	// Stop says how a stop: true service is stopped for its copy on the stack.
+	Stop string `json:"stop,omitempty"`
 	// Refused says in one line why up refuses the service on the stack; empty: it does not.
 	Refused string `json:"refused,omitempty"`
 }
@@ -82,6 +84,9 @@ func stackPlan(plan *composeext.Plan, st *engine.Stack) (*StackPlan, error) {
 			}
 			if s.Strategy != composeext.StrategyNone {
 				sp.Refused = refusedOnStack(*ss)
+			}
+			if s.Stop && s.Strategy == composeext.StrategyVolumes && ss.Mode == engine.ModeReplicated {
+				sp.Stop = fmt.Sprintf("scaled to 0 for the copy (no task runs), then back to %d", ss.Replicas)
 			}
 			if s.Stop && ss.Mode.Global() {
 				invalid = append(invalid, plan.KeyLine("services."+s.Name+".x-backup.stop",

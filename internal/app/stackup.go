@@ -54,8 +54,8 @@ func (a *App) upStack(ctx context.Context, plan *composeext.Plan, warn func(stri
 }
 
 // stackPlacements places each service of the stack on the node of its one task: its
-// backup runs there as jobs of runner (helper.Runner.OnNode). What that cannot do is a
-// Placement.Refused line.
+// backup runs there as jobs of runner (helper.Runner.OnNode), and a stop: true service
+// is scaled to 0 and back. What that cannot do is a Placement.Refused line.
 func stackPlacements(st *engine.Stack, runner *helper.Runner) func(composeext.ServicePlan) backup.Placement {
 	return func(svc composeext.ServicePlan) backup.Placement {
 		ss := st.Service(svc.Name)
@@ -73,9 +73,14 @@ func stackPlacements(st *engine.Stack, runner *helper.Runner) func(composeext.Se
 				return backup.Placement{Refused: fmt.Sprintf("%s mounts no local volume %s", ss.FullName, m.Source)}
 			}
 		}
+		if svc.Stop && ss.Mode != engine.ModeReplicated {
+			return backup.Placement{Refused: fmt.Sprintf("%s is a %s swarm service, which cannot be scaled to 0 for stop: true (moby 24901)", ss.FullName, ss.Mode)}
+		}
+		// The node is noted now: once the service is scaled to 0 it has no task.
 		t := ss.Tasks[0]
 		node := runner.OnNode(t.Node.ID)
 		return backup.Placement{Runner: node, Node: t.Node.Hostname, Container: t.ContainerID,
+			ServiceID: ss.ID, ServiceName: ss.FullName,
 			Hook: func(ctx context.Context, container string, cmd []string) (int, string, error) {
 				return node.Hook(ctx, svc.Name, container, cmd)
 			}}

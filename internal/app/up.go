@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/backup"
+	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/restic"
@@ -141,6 +143,13 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 	defer r.End(ctx)
 	env := backup.Env{Run: r, Plan: plan, Reporter: events}
 	if stack != nil {
+		if len(r.Restarted()) > 0 {
+			// Recovery scaled back services a dead run had left at 0: they have tasks
+			// again, and so nodes.
+			if stack, err = engine.FindStack(ctx, s.api, plan.Project); err != nil || stack == nil {
+				return nil, cmp.Or(err, fmt.Errorf("stack %s: no service left after recovery", plan.Project))
+			}
+		}
 		env.Place = stackPlacements(stack, r.Runner)
 	}
 	results := backup.Up(ctx, env, backup.Options{

@@ -3,7 +3,6 @@ package backup
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/restic"
@@ -22,23 +21,22 @@ type Placement struct {
 	// and returns its exit code and the tail of its stderr.
 	Hook    func(ctx context.Context, container string, cmd []string) (int, string, error)
 	Refused string
+	// ServiceID and ServiceName are the swarm service's (<stack>_<service>): a service
+	// with stop: true is scaled to 0 for the copy and back.
+	ServiceID, ServiceName string
 }
 
 // refusal says why svc is not backed up on a stack, or "": what this version does on
-// a stack is a volumes service without stop, or a dump, with its hooks, with one task
-// on one node.
+// a stack is a volumes service (scaled to 0 for stop: true) or a dump, with its
+// hooks, with one task on one node.
 func (p Placement) refusal(svc composeext.ServicePlan) string {
-	var not []string
-	if svc.Stop && svc.Strategy == composeext.StrategyVolumes {
-		not = append(not, "stop: true")
-	}
 	switch {
-	case len(not) > 0:
-		return fmt.Sprintf("service %s not backed up on a stack yet: %s", svc.Name, strings.Join(not, ", "))
 	case p.Refused != "":
 		return fmt.Sprintf("service %s not backed up on the stack: %s", svc.Name, p.Refused)
 	case p.Runner == nil:
 		return fmt.Sprintf("service %s not backed up on the stack: no node to run on", svc.Name)
+	case svc.Stop && p.ServiceID == "":
+		return fmt.Sprintf("service %s not backed up on the stack: no swarm service to scale to 0 for stop: true", svc.Name)
 	}
 	return ""
 }

@@ -29,6 +29,8 @@ const updateTries = 5
 // ScaledService is a swarm service a run scaled to 0, as its labels record it.
 type ScaledService struct {
 	ID, Name string
+	// Namespace is its stack's (LabelStackNamespace): the project whose runs scale it.
+	Namespace string
 	// From is the replica count to give back; Run is the run that scaled it.
 	From uint64
 	Run  string
@@ -61,14 +63,15 @@ func ScaleToZero(ctx context.Context, api API, serviceID, run string) (uint64, e
 	return from, err
 }
 
-// ScaleBack gives the service serviceID back the count ScaleToZero recorded on it and
-// removes the record, in one versioned update. A service without the record is left
-// as it is (someone gave its count back already): it returns false.
-func ScaleBack(ctx context.Context, api API, serviceID string) (bool, error) {
+// ScaleBack gives the service serviceID back the count ScaleToZero recorded on it for
+// run, and removes the record, in one versioned update. A service without the record,
+// or scaled by another run, is left as it is (its count was given back already, or is
+// that run's to give): it returns false.
+func ScaleBack(ctx context.Context, api API, serviceID, run string) (bool, error) {
 	scaled := false
 	err := updateService(ctx, api, serviceID, func(spec *swarm.ServiceSpec) error {
 		raw, ok := spec.Labels[LabelScaledFrom]
-		if !ok {
+		if !ok || spec.Labels[LabelScaledBy] != run {
 			return errUnchanged
 		}
 		n, err := strconv.ParseUint(raw, 10, 64)
@@ -153,6 +156,37 @@ func WaitTasksEnded(ctx context.Context, api API, serviceID string, poll time.Du
 	}
 }
 
+// WaitTasksRunning waits until n tasks of the service serviceID run (swarm wants them
+// running and their containers have started), polling every poll (a second when zero):
+// a service scaled back is up again.
+func WaitTasksRunning(ctx context.Context, api API, serviceID string, n uint64, poll time.Duration) error {
+	if poll == 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		res, err := api.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", serviceID)})
+		if err != nil {
+			return fmt.Errorf("listing the tasks of service %s: %w", serviceID, err)
+		}
+		running := uint64(0)
+		for _, task := range res.Items {
+			if task.DesiredState == swarm.TaskStateRunning && task.Status.State == swarm.TaskStateRunning {
+				running++
+			}
+		}
+		if running >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d tasks of service %s to run (%d do): %w", n, serviceID, running, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // taskEnded says whether a task in state s has no running container any more.
 func taskEnded(s swarm.TaskState) bool {
 	switch s {
@@ -173,7 +207,8 @@ func ScaledServices(ctx context.Context, api API) ([]ScaledService, error) {
 	var out []ScaledService
 	for _, s := range res.Items {
 		from, _ := strconv.ParseUint(s.Spec.Labels[LabelScaledFrom], 10, 64)
-		out = append(out, ScaledService{ID: s.ID, Name: s.Spec.Name, From: from, Run: s.Spec.Labels[LabelScaledBy]})
+		out = append(out, ScaledService{ID: s.ID, Name: s.Spec.Name, Namespace: s.Spec.Labels[LabelStackNamespace],
+			From: from, Run: s.Spec.Labels[LabelScaledBy]})
 	}
 	return out, nil
 }

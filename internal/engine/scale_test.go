@@ -31,13 +31,16 @@ func TestScaleToZeroAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	scaled, err := engine.ScaledServices(ctx, e)
-	if err != nil || len(scaled) != 1 || scaled[0].From != 2 || scaled[0].Run != "run1" || scaled[0].Name != "shop_files" {
+	if err != nil || len(scaled) != 1 || scaled[0].From != 2 || scaled[0].Run != "run1" || scaled[0].Name != "shop_files" || scaled[0].Namespace != "shop" {
 		t.Fatalf("ScaledServices = %+v, %v", scaled, err)
 	}
 	if _, err := engine.ScaleToZero(ctx, e, id, "run2"); err == nil || !strings.Contains(err.Error(), "scaled to 0 by run run1") {
 		t.Fatalf("second ScaleToZero: %v, want the first run named", err)
 	}
-	ok, err := engine.ScaleBack(ctx, e, id)
+	if ok, err := engine.ScaleBack(ctx, e, id, "run2"); err != nil || ok {
+		t.Fatalf("ScaleBack for another run = %v, %v; want nothing done", ok, err)
+	}
+	ok, err := engine.ScaleBack(ctx, e, id, "run1")
 	if err != nil || !ok {
 		t.Fatalf("ScaleBack = %v, %v", ok, err)
 	}
@@ -48,7 +51,7 @@ func TestScaleToZeroAndBack(t *testing.T) {
 	if _, ok := svc.Spec.Labels[engine.LabelScaledFrom]; ok {
 		t.Errorf("labels %v still record the scaling", svc.Spec.Labels)
 	}
-	if ok, err := engine.ScaleBack(ctx, e, id); err != nil || ok {
+	if ok, err := engine.ScaleBack(ctx, e, id, "run1"); err != nil || ok {
 		t.Errorf("second ScaleBack = %v, %v; want nothing done", ok, err)
 	}
 	if got, _ := engine.ScaledServices(ctx, e); len(got) != 0 {
@@ -89,5 +92,26 @@ func TestScaleToZeroRetriesARace(t *testing.T) {
 	}
 	if !r.raced || *e.Swarm.Services[0].Spec.Mode.Replicated.Replicas != 0 {
 		t.Fatalf("raced %v, replicas %d", r.raced, *e.Swarm.Services[0].Spec.Mode.Replicated.Replicas)
+	}
+}
+
+// WaitTasksRunning returns once the service's tasks run again, and says how many run
+// when ctx ends first.
+func TestWaitTasksRunning(t *testing.T) {
+	ctx := context.Background()
+	e, id := scaleFixture(t)
+	if _, err := engine.ScaleToZero(ctx, e, id, "run1"); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := engine.WaitTasksRunning(cancelled, e, id, 2, 1); err == nil || !strings.Contains(err.Error(), "(0 do)") {
+		t.Errorf("WaitTasksRunning at 0: %v, want none running", err)
+	}
+	if _, err := engine.ScaleBack(ctx, e, id, "run1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.WaitTasksRunning(ctx, e, id, 2, 1); err != nil {
+		t.Errorf("WaitTasksRunning after ScaleBack: %v", err)
 	}
 }

@@ -21,6 +21,8 @@ type Leftovers struct {
 	Runs []string
 	// Stopped are the services whose containers a dead run stopped and left stopped.
 	Stopped []string
+	// Scaled are the swarm stack's services a dead run scaled to 0 and left so.
+	Scaled []string
 	// Copies are the services of a restore drill's throwaway containers (verify).
 	Copies []string
 	// Helpers, Staging and Throwaway count helper containers, a restore's staging
@@ -29,7 +31,8 @@ type Leftovers struct {
 }
 
 // FindLeftovers looks, without changing anything, for what dead runs of project left:
-// containers they stopped, their helpers, throwaway copies and temporary volumes. What
+// containers they stopped, a stack's services they scaled to 0 (on a swarm manager),
+// their helpers, throwaway copies and temporary volumes. What
 // a user kept (verify --keep) and rollback volumes (the previous data) are not
 // leftovers. It may run while a run of the project is live: what belongs to the run
 // that holds the anchor is never counted (see liveRuns).
@@ -43,6 +46,8 @@ func FindLeftovers(ctx context.Context, api engine.API, project string) (Leftove
 	if err != nil {
 		return left, err
 	}
+	mgr := manager(ctx, api)
+	scaled := scaledServices(ctx, api, project, mgr)
 	// The anchor again: a run that began while we listed is live too.
 	after, more, err := liveRuns(ctx, api, project)
 	if err != nil {
@@ -60,6 +65,7 @@ func FindLeftovers(ctx context.Context, api engine.API, project string) (Leftove
 	if err != nil {
 		return left, err
 	}
+	scaled2 := scaledServices(ctx, api, project, mgr)
 	// A container or volume without a run is a read-only command's helper; a live
 	// run's is its work; a kept one the user's to remove.
 	dead := func(labels map[string]string) bool {
@@ -109,7 +115,15 @@ func FindLeftovers(ctx context.Context, api engine.API, project string) (Leftove
 			inferCommand(commands, id, "restore")
 		}
 	}
+	for _, sc := range scaled {
+		if live[sc.Run] || !slices.ContainsFunc(scaled2, func(o engine.ScaledService) bool { return o.ID == sc.ID && o.Run == sc.Run }) {
+			continue
+		}
+		runs[sc.Run] = true
+		left.Scaled = appendNew(left.Scaled, strings.TrimPrefix(sc.Name, project+"_"))
+	}
 	left.Runs = describeRuns(runs, commands)
+	slices.Sort(left.Scaled)
 	slices.Sort(left.Stopped)
 	slices.Sort(left.Copies)
 	return left, nil
@@ -142,6 +156,26 @@ func owned(ctx context.Context, api engine.API, project string) ([]engine.Owned,
 		return nil, nil, fmt.Errorf("looking for what earlier runs left: %w", err)
 	}
 	return cs, vs, nil
+}
+
+// scaledServices are the project's stack services a run scaled to 0, on a swarm
+// manager (mgr); none elsewhere, nor where the swarm cannot be listed (a socket proxy
+// that allows no swarm call): a command that changes nothing does not fail on them.
+func scaledServices(ctx context.Context, api engine.API, project string, mgr bool) []engine.ScaledService {
+	if !mgr {
+		return nil
+	}
+	all, err := engine.ScaledServices(ctx, api)
+	if err != nil {
+		return nil
+	}
+	var out []engine.ScaledService
+	for _, s := range all {
+		if s.Namespace == project {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // inferCommand names a dead run's command from what it made, when its anchor is gone.
@@ -188,6 +222,9 @@ func (l Leftovers) Message() string {
 	if len(l.Stopped) > 0 {
 		parts = append(parts, plural(len(l.Stopped), "service", "services")+" "+and(l.Stopped)+" stopped")
 	}
+	if len(l.Scaled) > 0 {
+		parts = append(parts, plural(len(l.Scaled), "service", "services")+" "+and(l.Scaled)+" scaled to 0")
+	}
 	if len(l.Copies) > 0 {
 		parts = append(parts, fmt.Sprintf("a throwaway copy of %s %s", plural(len(l.Copies), "service", "services"), and(l.Copies)))
 	}
@@ -201,18 +238,23 @@ func (l Leftovers) Message() string {
 			removed += c.n
 		}
 	}
-	var does string
-	switch {
-	case len(l.Stopped) > 0 && removed > 0:
-		does = "starts " + and(l.Stopped) + " again and removes the rest"
-	case len(l.Stopped) > 0:
-		does = "starts " + and(l.Stopped) + " again"
-	case removed == 1:
-		does = "removes it"
-	default:
-		does = "removes them"
+	var does []string
+	if len(l.Stopped) > 0 {
+		does = append(does, "starts "+and(l.Stopped)+" again")
 	}
-	return fmt.Sprintf("%s of project %s left %s: the next %s of the project %s", who, l.Project, and(parts), RecoveringCommands, does)
+	if len(l.Scaled) > 0 {
+		does = append(does, "scales "+and(l.Scaled)+" back")
+	}
+	switch {
+	case len(does) > 0 && removed > 0:
+		does = append(does, "removes the rest")
+	case len(does) > 0:
+	case removed == 1:
+		does = append(does, "removes it")
+	default:
+		does = append(does, "removes them")
+	}
+	return fmt.Sprintf("%s of project %s left %s: the next %s of the project %s", who, l.Project, and(parts), RecoveringCommands, and(does))
 }
 
 func plural(n int, one, many string) string {

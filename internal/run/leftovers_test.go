@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/helper"
@@ -83,6 +84,23 @@ func TestFindLeftovers(t *testing.T) {
 			},
 		},
 		{
+			name: "a killed up on a stack: the service it scaled to 0, not another stack's or a live run's",
+			seed: func(f *fixture) {
+				f.eng.Swarm = &enginetest.Swarm{NodeID: "m1", Manager: true, Services: []swarm.Service{
+					scaledBy("shop", "files", 1, "dead4"), scaledBy("other", "files", 1, "dead5"), scaledBy("shop", "web", 1, ""),
+				}}
+			},
+			want: "a dead run (run dead4) of project shop left service files scaled to 0: " +
+				"the next docker backup up, restore, verify or forget of the project scales files back",
+		},
+		{
+			name: "a live run's scaled service is not left behind",
+			seed: func(f *fixture) {
+				f.eng.AddContainer(holder(container.StateRunning, time.Minute))
+				f.eng.Swarm = &enginetest.Swarm{NodeID: "m1", Manager: true, Services: []swarm.Service{scaledBy("shop", "files", 1, "other1")}}
+			},
+		},
+		{
 			name: "two dead runs, one the anchor still names",
 			seed: func(f *fixture) {
 				f.eng.AddContainer(holder(container.StateExited, time.Minute))
@@ -110,7 +128,7 @@ func TestFindLeftovers(t *testing.T) {
 			if left.Empty() != (tc.want == "") {
 				t.Errorf("Empty() = %v for %+v", left.Empty(), left)
 			}
-			if got := f.eng.CallsWith("start", "stop", "kill", "remove", "create", "volume-", "exec"); len(got) > 0 {
+			if got := f.eng.CallsWith("start", "stop", "kill", "remove", "create", "volume-", "exec", "service-update"); len(got) > 0 {
 				t.Errorf("a look changed something: %v", got)
 			}
 			if after := f.eng.VolumeNames(); len(after) != len(before) {

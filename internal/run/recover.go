@@ -19,15 +19,16 @@ const legacyStopped = "io.docker-backup.stopped"
 // recoverDead cleans up after the project's dead runs. It runs while this run holds the
 // project's anchor, so every run ID other than its own is dead: their helpers are
 // stopped (a swap is let finish), the containers they stopped are started again (one
-// that no longer exists is a warning), their stop records and temporary volumes are
+// that no longer exists is a warning), the stack's services they scaled to 0 are
+// scaled back (on a swarm stack), their stop records and temporary volumes are
 // removed. It returns the dead runs that had helpers: their restic locks may remain.
 func (r *Run) recoverDead(ctx context.Context) ([]string, error) {
 	dead, err := r.removeDeadHelpers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if r.swarm {
-		if dead, err = r.removeDeadJobs(ctx, dead); err != nil {
+	if r.swarm || r.manager {
+		if dead, err = r.recoverDeadOnSwarm(ctx, dead); err != nil {
 			return nil, err
 		}
 	}
@@ -141,6 +142,8 @@ func (r *Run) startAgain(ctx context.Context, id, service, whose string) bool {
 
 // Restart is a container that recovery started again: a dead run had left it stopped.
 type Restart struct {
+	// Container is its ID; for a stack's service scaled back to its count, the
+	// service's.
 	Container string
 	// Service is its compose service ("" for a record of versions before runs).
 	Service string

@@ -35,3 +35,19 @@ func (r *Run) removeDeadJobs(ctx context.Context, dead []string) ([]string, erro
 	}
 	return dead, nil
 }
+
+// recoverDeadOnSwarm removes the dead runs' jobs and secrets, then scales back the
+// stack's services they scaled to 0: their copies no longer read the volumes. It
+// returns dead with the runs of those jobs added. On a manager where the run is not
+// known to be on a stack (r.manager), a swarm that cannot be listed is left alone.
+func (r *Run) recoverDeadOnSwarm(ctx context.Context, dead []string) ([]string, error) {
+	more, err := r.removeDeadJobs(ctx, dead)
+	if err == nil {
+		dead = more
+		err = r.scaleBackDead(ctx)
+	}
+	if err != nil && r.swarm {
+		return nil, err
+	}
+	return dead, nil
+}

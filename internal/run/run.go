@@ -54,7 +54,10 @@ type Options struct {
 	Host   bool
 	Mounts []restic.Mount
 	// Swarm is true for a run on a swarm stack: its helpers may be jobs (swarm
-	// services, with secrets) on other nodes, and recovery removes dead runs' too.
+	// services, with secrets) on other nodes, and recovery removes dead runs' too, and
+	// scales back the services they scaled to 0. On a swarm manager Begin does that
+	// anyway: every command that recovers dead runs (forget, the scheduler's start)
+	// finishes what a stack's dead run left.
 	Swarm bool
 }
 
@@ -73,8 +76,10 @@ type Run struct {
 	unconfirmedLeft bool
 	// restarted are the containers recovery started again (see Restarted).
 	restarted []Restart
-	// swarm: recovery removes dead runs' jobs and secrets too (Options.Swarm).
-	swarm bool
+	// swarm: recovery removes dead runs' jobs and secrets too, and scales back what
+	// they scaled (Options.Swarm); manager: so does it, on a swarm manager, for a run
+	// not known to be on a stack, where a swarm that cannot be listed is no error.
+	swarm, manager bool
 }
 
 // ErrNoRepository is a repository that does not exist where only `init` may create it.
@@ -104,6 +109,7 @@ func Begin(ctx context.Context, o Options) (*Run, error) {
 		warn = func(string) {}
 	}
 	r := &Run{ID: NewID(), Identity: o.Identity, API: o.API, Runner: o.Runner, warn: warn, swarm: o.Swarm}
+	r.manager = !o.Swarm && manager(ctx, o.API)
 	r.Runner.RunID = r.ID
 	anchor, hostMounts, err := acquire(ctx, o, r.ID, warn, &r.deadAnchors)
 	if err != nil {
@@ -214,4 +220,11 @@ func (r *Run) TemporaryLabels(service string) map[string]string {
 // rollback volume).
 func (r *Run) VolumeLabels(service string) map[string]string {
 	return map[string]string{helper.LabelProject: r.Identity.Project, helper.LabelRun: r.ID, helper.LabelService: service}
+}
+
+// manager reports whether the engine is a manager of a swarm: one that may hold a
+// stack's jobs and scaled services. An engine that cannot say is not.
+func manager(ctx context.Context, api engine.API) bool {
+	info, err := engine.Info(ctx, api)
+	return err == nil && info.Swarm.Manager
 }
