@@ -78,9 +78,15 @@ func stackPlacements(st *engine.Stack, runner *helper.Runner) func(composeext.Se
 		}
 		// The node is noted now: once the service is scaled to 0 it has no task.
 		t := ss.Tasks[0]
+		var local []string
+		for _, v := range ss.Volumes {
+			if v.Local() {
+				local = append(local, v.Name)
+			}
+		}
 		node := runner.OnNode(t.Node.ID)
 		return backup.Placement{Runner: node, Node: t.Node.Hostname, Container: t.ContainerID,
-			ServiceID: ss.ID, ServiceName: ss.FullName,
+			ServiceID: ss.ID, ServiceName: ss.FullName, LocalVolumes: local,
 			Hook: func(ctx context.Context, container string, cmd []string) (int, string, error) {
 				return node.Hook(ctx, svc.Name, container, cmd)
 			}}

@@ -37,6 +37,9 @@ type outcome struct {
 	report.Result
 	// hookWarning is set when a post or outcome hook failed: an ok backup is a warning.
 	hookWarning bool
+	// movedWarning is set when a dump's task moved to another node (movedDump): an ok
+	// backup is a warning.
+	movedWarning bool
 }
 
 // Reporter receives progress as the run goes. Calls may come from several goroutines.
@@ -129,7 +132,18 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 			res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
 			res.Warnings = append(res.Warnings, warnings...)
 		case composeext.StrategyDump:
+			moved := ""
+			if place != nil {
+				if moved, err = movedDump(ctx, env, svc, place); err != nil {
+					return err
+				}
+			}
 			res.Summary, err = backupDump(ctx, env, svc, place)
+			if err == nil && moved != "" {
+				res.Warnings = append(res.Warnings, moved)
+				res.movedWarning = true
+				env.history.hold(svc.Name)
+			}
 		default:
 			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
 		}
@@ -168,7 +182,7 @@ func serviceContext(ctx context.Context, svc composeext.ServicePlan) (context.Co
 // finish runs the outcome hooks of a service whose outcome is known, and reports it.
 func finish(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement, res *outcome) {
 	runOutcomeHooks(ctx, env, svc, place, res)
-	if res.hookWarning && res.Status == StatusOK {
+	if (res.hookWarning || res.movedWarning) && res.Status == StatusOK {
 		res.Status = StatusWarning
 	}
 	env.Reporter.Done(res.Result)

@@ -26,6 +26,28 @@ type history struct {
 	done  bool
 	snaps []restic.Snapshot
 	err   error
+	// held are the services whose retention this run holds (movedDump).
+	held map[string]bool
+}
+
+// hold keeps retention from service's snapshots for this run.
+func (h *history) hold(service string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held == nil {
+		h.held = map[string]bool{}
+	}
+	h.held[service] = true
+}
+
+// holds says whether retention is held for service this run.
+func (h *history) holds(service string) bool {
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held[service]
 }
 
 // list lists the stack's snapshots, or returns the first listing's result. A listing
@@ -83,6 +105,44 @@ func checkMoved(ctx context.Context, env Env, svc composeext.ServicePlan, place 
 	}
 	return failure.Newf(ErrMovedEmpty, "service %s moved from %s to %s, where its %s new and empty: nothing stored, and its snapshots (the latest, %s, from %s) kept from retention; restore it onto %s (docker backup restore) or move the task back",
 		svc.Name, from, place.Node, vols, restic.ShortID(latest.ID), from, place.Node)
+}
+
+// movedDump says, in one line, when the task of dump service svc runs on another node
+// than the one of its latest confirmed snapshot and mounts local volumes there: its
+// database there lives in volumes that did not follow it, so it may be a new, empty
+// one. A dump cannot be told empty as files can (a new database dumps its schema), so
+// the dump is stored, as what runs now, the service is warned (alerts fire) and its
+// older snapshots are held from this run's retention. "" when it did not move.
+func movedDump(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement) (string, error) {
+	if len(place.LocalVolumes) == 0 {
+		return "", nil
+	}
+	snaps, err := env.history.list(ctx, env)
+	if err != nil {
+		return "", fmt.Errorf("checking whether %s moved to another node: %w", svc.Name, err)
+	}
+	latest, ok := snapshot.LatestOf(snaps, svc.Name)
+	if !ok {
+		return "", nil
+	}
+	from := snapshot.Parse(latest).Node
+	if from == place.Node {
+		return "", nil
+	}
+	if from == "" {
+		from = "outside the swarm"
+	}
+	return fmt.Sprintf("service %s moved from %s to %s, where its local %s did not follow it: the dump stored is of the database there now, which may be a new, empty one; its older snapshots (the latest, %s, from %s) kept from retention this run; if it is new, restore it onto %s (docker backup restore)",
+		svc.Name, from, place.Node, plural(len(place.LocalVolumes), "volume", "volumes")+" "+strings.Join(place.LocalVolumes, ", "),
+		restic.ShortID(latest.ID), from, place.Node), nil
+}
+
+// plural is one or many, by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // volumeNames are a service's volumes, for a message.

@@ -29,7 +29,7 @@ func applyRetention(ctx context.Context, env Env, results []report.Result) {
 	for i, svc := range env.Plan.Services {
 		r := &results[i]
 		keep := KeepPolicy(svc.Retention)
-		if r.Status != StatusOK && r.Status != StatusWarning || keep.Empty() {
+		if r.Status != StatusOK && r.Status != StatusWarning || keep.Empty() || env.history.holds(svc.Name) {
 			continue
 		}
 		err := locked

@@ -24,6 +24,9 @@ type Placement struct {
 	// ServiceID and ServiceName are the swarm service's (<stack>_<service>): a service
 	// with stop: true is scaled to 0 for the copy and back.
 	ServiceID, ServiceName string
+	// LocalVolumes are the local volumes the service's task mounts on Node: they stay on
+	// the node when swarm moves the task (a dump's database among them).
+	LocalVolumes []string
 }
 
 // refusal says why svc is not backed up on a stack, or "": what this version does on
