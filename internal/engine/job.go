@@ -40,6 +40,10 @@ type JobSpec struct {
 	// Stdout and Stderr get the job's output, read through the service's logs once it
 	// has ended.
 	Stdout, Stderr io.Writer
+	// Live, if set, gets the job's standard output while it runs, followed through the
+	// service's logs: for progress only, as a followed log may miss lines (Stdout gets
+	// them all, once the job has ended).
+	Live io.Writer
 	// Poll is how often the job's task is looked at; a second when zero.
 	Poll time.Duration
 	// Created, if set, is called with the service's ID once it exists (tests inspect it).
@@ -104,7 +108,9 @@ func RunJob(ctx context.Context, api API, spec JobSpec) (code int, err error) {
 	if spec.Created != nil {
 		spec.Created(res.ID)
 	}
+	stopLive := followJob(ctx, api, res.ID, spec.Live)
 	code, err = waitJob(ctx, api, res.ID, spec)
+	stopLive()
 	if err != nil {
 		return code, err
 	}
@@ -117,6 +123,34 @@ func RunJob(ctx context.Context, api API, spec JobSpec) (code int, err error) {
 		return code, fmt.Errorf("reading the output of job %s: %w", spec.Name, err)
 	}
 	return code, nil
+}
+
+// followJob copies the job's standard output to live while it runs, until the
+// returned function is called (which waits for the copy to end). A log that cannot be
+// followed leaves live without progress, nothing else.
+func followJob(ctx context.Context, api API, serviceID string, live io.Writer) (stop func()) {
+	if live == nil {
+		return func() {}
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		logs, err := api.ServiceLogs(fctx, serviceID, client.ServiceLogsOptions{ShowStdout: true, Follow: true})
+		if err != nil {
+			return
+		}
+		go func() {
+			// A followed log ends only with its service: closing it ends the copy.
+			<-fctx.Done()
+			logs.Close()
+		}()
+		_, _ = stdcopy.StdCopy(live, io.Discard, logs)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // waitJob polls the job's task until it has ended, and returns its exit code. A task

@@ -18,8 +18,9 @@ func jobSpec(out *strings.Builder) engine.JobSpec {
 		Files: []engine.File{{Path: "/run/docker-backup/password", Mode: 0o400, Data: []byte("hunter2")}}, Stdout: out}
 }
 
-// A job runs on its node with its files as secrets; its output comes from its logs, and
-// it is removed with its secrets.
+// A job runs on its node with its files as secrets; its output comes from its logs
+// (followed while it runs, for Live, and read once it ended), and it is removed with its
+// secrets.
 func TestRunJob(t *testing.T) {
 	e := enginetest.New(t)
 	e.Swarm = &enginetest.Swarm{NodeID: "m1", Manager: true}
@@ -27,10 +28,16 @@ func TestRunJob(t *testing.T) {
 		fmt.Fprintf(&j.Stdout, "read %s\n", j.Secrets["/run/docker-backup/password"])
 		return 3
 	}
-	var out strings.Builder
-	code, err := engine.RunJob(context.Background(), e, jobSpec(&out))
+	var out, live strings.Builder
+	spec := jobSpec(&out)
+	spec.Live = &live
+	code, err := engine.RunJob(context.Background(), e, spec)
 	if err != nil || code != 3 || out.String() != "read hunter2\n" {
 		t.Fatalf("RunJob: %d, %v, output %q", code, err, out.String())
+	}
+	// The fake's job has run by the time its log is followed: all of it is there.
+	if live.String() != "read hunter2\n" {
+		t.Errorf("followed while it ran: %q", live.String())
 	}
 	j := e.Swarm.Jobs[0]
 	if c := j.Spec.TaskTemplate.Placement.Constraints; len(c) != 1 || c[0] != "node.id==w2" {

@@ -50,6 +50,14 @@ func (j *NodeRunner) Run(ctx context.Context, inv restic.Invocation) error {
 	}
 	stderr := &engine.Tail{Max: 8 << 10}
 	spec.Stderr = stderr
+	if spec.Stdout != nil {
+		// restic's progress while the job runs; the rest of its output once it ended.
+		out := spec.Stdout
+		spec.Live = &lineFilter{w: out, keep: isProgress}
+		rest := &lineFilter{w: out, keep: func(l []byte) bool { return !isProgress(l) }}
+		defer rest.flush()
+		spec.Stdout = rest
+	}
 	code, err := engine.RunJob(ctx, j.c.API, spec)
 	if err != nil {
 		return err
