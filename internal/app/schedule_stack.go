@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 )
 
@@ -200,4 +202,25 @@ func secretName(project string, f carriedFile) (string, error) {
 	}
 	sum := sha256.Sum256(data)
 	return fmt.Sprintf("%s-backup-%s-%s", project, f.key, hex.EncodeToString(sum[:4])), nil
+}
+
+// findStackScheduler reads the state of a stack's scheduler (printStackScheduler's
+// service, labelled SchedulerStackLabel) from its container on the manager asked. Its
+// task may run on another manager, whose containers this one cannot read: that is a
+// line naming the service and where to ask. nil, nil: there is no scheduler.
+func findStackScheduler(ctx context.Context, _ string, api engine.API, plan *composeext.Plan, _ string) (*SchedulerView, error) {
+	label := SchedulerStackLabel + "=" + plan.Project
+	found, err := engine.ContainersWithLabels(ctx, api, label)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) > 0 {
+		return readSchedulerContainer(ctx, api, found)
+	}
+	services, err := engine.ServicesWithLabels(ctx, api, label)
+	if err != nil || len(services) == 0 {
+		return nil, err
+	}
+	return nil, fmt.Errorf("the scheduler of stack %s (service %s) does not run on this manager: run docker backup status against the manager that runs its task (docker service ps %s)",
+		plan.Project, services[0].Name, services[0].Name)
 }

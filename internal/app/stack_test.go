@@ -92,7 +92,6 @@ func TestStackRefusedByCommandsOnContainers(t *testing.T) {
 			_, err := f.app.Verify(ctx, VerifyOptions{Load: f.load()}, f.sink())
 			return err
 		}},
-		{"status", func(f *fixture) error { _, err := f.app.Status(ctx, f.load(), "", f.sink()); return err }},
 	} {
 		t.Run(tc.command, func(t *testing.T) {
 			f := stackFixture(t)
