@@ -4,11 +4,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,8 +22,10 @@ import (
 // manager, and on "@every 15s" it backs both services up on their workers. Two
 // scheduled rounds later, plain restic finds for each service confirmed snapshots of two
 // runs in the stack's series, each holding exactly the volume's files; no secret is in
-// the printed file or in `docker service inspect`; and once the scheduler's stack is
-// removed nothing of ours is left on any node (jobs, secrets, containers, anchor).
+// the printed file or in `docker service inspect`; status through the manager shows the
+// scheduler and each service's last snapshot. Once the scheduler's stack is removed,
+// `schedule` in the foreground through the manager makes a round too and ends on
+// SIGTERM; then nothing of ours is left on any node (jobs, secrets, containers, anchor).
 func TestSwarmStackSchedule(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -190,9 +194,10 @@ func TestSwarmStackSchedule(t *testing.T) {
 					if json.Unmarshal([]byte(l), &e) != nil || e.Type != "file" {
 						continue
 					}
-					_, rel, ok := strings.Cut(e.Path, "/srv/"+svc+"/")
+					// The volume (key svc) of service svc, where the job mounted it.
+					_, rel, ok := strings.Cut(e.Path, "/backup/"+svc+"/"+svc+"/")
 					if !ok {
-						t.Errorf("%s: snapshot %s holds %s, outside the volume's /srv/%s", svc, sn.ID, e.Path, svc)
+						t.Errorf("%s: snapshot %s holds %s, outside the volume", svc, sn.ID, e.Path)
 						continue
 					}
 					got[rel] = m.resticOut(t, repo, pwFile, "dump", sn.ID, e.Path)
@@ -204,10 +209,89 @@ func TestSwarmStackSchedule(t *testing.T) {
 		}
 	})
 
-	t.Run("nothing of ours is left once the scheduler's stack is removed", func(t *testing.T) {
-		if r := docker("stack", "rm", schedStack); r.code != 0 {
-			t.Fatalf("%v", r)
+	t.Run("status through the manager shows the scheduler and each service's last snapshot", func(t *testing.T) {
+		r := docker("backup", "-p", ns, "status", "--json")
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("status: %v", r)
 		}
+		var view struct {
+			Scheduler *struct {
+				Running bool `json:"running"`
+			} `json:"scheduler"`
+			Services []struct {
+				Service      string `json:"service"`
+				LastStatus   string `json:"last_status"`
+				LastSnapshot string `json:"last_snapshot"`
+			} `json:"services"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &view); err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		if view.Scheduler == nil || !view.Scheduler.Running || len(view.Services) != 2 {
+			t.Fatalf("status shows %s", r.stdout)
+		}
+		// A round may have ended since the snapshots were listed: list them again.
+		var snaps []snap
+		if err := json.Unmarshal([]byte(m.resticOut(t, repo, pwFile, "snapshots", "--json")), &snaps); err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range view.Services {
+			if row.LastStatus != "ok" || !slices.ContainsFunc(snaps, func(sn snap) bool {
+				return sn.ID == row.LastSnapshot && slices.Contains(sn.Tags, "service="+row.Service)
+			}) {
+				t.Errorf("status's row %+v: want ok and a snapshot of the service", row)
+			}
+		}
+	})
+
+	if r := docker("stack", "rm", schedStack); r.code != 0 {
+		t.Fatalf("%v", r)
+	}
+	eventually(t, 2*time.Minute, "the scheduler's container to be gone", func() error {
+		if got := lines(s.Manager.MustDocker(t, "ps", "-aq", "--filter", "label=io.docker-backup.scheduler")); len(got) > 0 {
+			return fmt.Errorf("%d left", len(got))
+		}
+		return nil
+	})
+
+	t.Run("the scheduler in the foreground through the manager", func(t *testing.T) {
+		runs := func() map[string]bool {
+			var snaps []snap
+			if err := json.Unmarshal([]byte(m.resticOut(t, repo, pwFile, "snapshots", "--json")), &snaps); err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]bool{}
+			for _, sn := range snaps {
+				for _, tag := range sn.Tags {
+					if strings.HasPrefix(tag, "run=") {
+						out[tag] = true
+					}
+				}
+			}
+			return out
+		}
+		before := runs()
+		c := cmdSpec{argv: []string{pluginBin(), "-p", ns, "schedule"}, dir: dir, env: append(s.Env(), vars...)}
+		fg := startSpec(t, c, false)
+		eventually(t, 2*time.Minute, "a scheduled round of the foreground scheduler", func() error {
+			if fg.exited() {
+				t.Fatalf("the scheduler exited: %v", fg.res)
+			}
+			for run := range runs() {
+				if !before[run] {
+					return nil
+				}
+			}
+			return errors.New("no new run yet")
+		})
+		fg.signal(t, syscall.SIGTERM)
+		r := fg.wait(t, 2*time.Minute)
+		if r.code != 0 || !strings.Contains(r.stdout, "scheduler of swarm stack "+ns+" started") || !strings.Contains(r.stdout, "scheduler stopped") {
+			t.Errorf("want exit code 0, started and stopped: %v", r)
+		}
+	})
+
+	t.Run("nothing of ours is left once the scheduler's stack is removed", func(t *testing.T) {
 		eventually(t, 2*time.Minute, "the scheduler, its runs' jobs, secrets and containers to be gone", func() error {
 			var left []string
 			for _, args := range [][]string{

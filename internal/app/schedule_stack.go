@@ -60,7 +60,9 @@ type stackRestart struct {
 type secretRef struct {
 	Source string `yaml:"source"`
 	Target string `yaml:"target"`
-	Mode   string `yaml:"mode"`
+	// Mode is the file's mode, a number (0o400 is written 256: stack deploy reads no
+	// string there).
+	Mode int `yaml:"mode"`
 }
 
 type stackSecret struct {
@@ -125,7 +127,7 @@ func (a *App) printStackScheduler(opts ScheduleOptions, plan *composeext.Plan, w
 			return err
 		}
 		doc.Secrets[f.key] = stackSecret{Name: name, File: f.path}
-		svc.Secrets = append(svc.Secrets, secretRef{Source: f.key, Target: f.path, Mode: "0400"})
+		svc.Secrets = append(svc.Secrets, secretRef{Source: f.key, Target: f.path, Mode: 0o400})
 	}
 	doc.Services[opts.ServiceName] = svc
 	out, err := yaml.Marshal(doc)

@@ -70,7 +70,7 @@ func TestStackSchedulerPrinted(t *testing.T) {
 	var targets []string
 	for _, ref := range svc.Secrets {
 		sec, ok := doc.Secrets[ref.Source]
-		if !ok || sec.File != ref.Target || !strings.HasPrefix(sec.Name, "shop-backup-"+ref.Source+"-") || ref.Mode != "0400" {
+		if !ok || sec.File != ref.Target || !strings.HasPrefix(sec.Name, "shop-backup-"+ref.Source+"-") || ref.Mode != 0o400 {
 			t.Errorf("secret %+v: %+v", ref, sec)
 		}
 		targets = append(targets, ref.Target)
