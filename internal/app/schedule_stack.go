@@ -188,6 +188,9 @@ func stackSchedulerFiles(load composeext.LoadOptions, plan *composeext.Plan, env
 			command = append(command, "--env-file", f)
 		}
 	}
+	for _, f := range plan.ReadFiles {
+		add("file", f)
+	}
 	if plan.Repository.PasswordFile != "" && !plan.Repository.GeneratePassword {
 		add("password", plan.Repository.PasswordFile)
 	}

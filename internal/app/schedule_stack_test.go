@@ -23,16 +23,25 @@ import (
 
 // On a swarm stack, --print writes the scheduler as a stack of its own: one replica
 // placed on a manager with that manager's socket, the agent image, restarted, a stop
-// grace period, and the compose file, .env and password file as swarm secrets mounted
+// grace period, and the compose file, .env, a service's env_file and the password file
+// as swarm secrets mounted
 // at their paths here, named with their content's hash; the command names the project
 // and its files. No secret is in it, and nothing is asked of the engine but whether the
 // project is a stack.
 func TestStackSchedulerPrinted(t *testing.T) {
 	f, _ := stackS3Fixture(t)
-	if err := os.WriteFile(filepath.Join(f.dir, ".env"), []byte("UNUSED=1\n"), 0o600); err != nil {
+	compose, dotEnv, cacheEnv, pw := filepath.Join(f.dir, "compose.yaml"), filepath.Join(f.dir, ".env"), filepath.Join(f.dir, "cache.env"), filepath.Join(f.dir, "restic.pw")
+	src, err := os.ReadFile(compose)
+	if err != nil {
 		t.Fatal(err)
 	}
-	err := f.app.PrintScheduler(context.Background(), ScheduleOptions{Load: f.load(), ServiceName: "docker-backup"}, &f.out, f.sink())
+	withEnvFile := strings.Replace(string(src), "    image: redis\n", "    image: redis\n    env_file: [cache.env]\n", 1)
+	for path, data := range map[string]string{dotEnv: "UNUSED=1\n", cacheEnv: "REDIS_ARGS=--save 60 1\n", compose: withEnvFile} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = f.app.PrintScheduler(context.Background(), ScheduleOptions{Load: f.load(), ServiceName: "docker-backup"}, &f.out, f.sink())
 	if err != nil || f.err.Len() > 0 {
 		t.Fatalf("print: %v\n%s", err, f.err.String())
 	}
@@ -53,7 +62,6 @@ func TestStackSchedulerPrinted(t *testing.T) {
 	if !ok || len(doc.Services) != 1 {
 		t.Fatalf("services %v", doc.Services)
 	}
-	compose, dotEnv, pw := filepath.Join(f.dir, "compose.yaml"), filepath.Join(f.dir, ".env"), filepath.Join(f.dir, "restic.pw")
 	wantCommand := []string{"schedule", "-p", "shop", "--project-directory", f.dir, "-f", compose, "--state-file", schedule.StateFile}
 	if svc.Image != "docker-backup:test" || !slices.Equal(svc.Command, wantCommand) || svc.StopGracePeriod != "1m" ||
 		svc.XBackup != "none" || svc.Environment["DOCKER_BACKUP_AGENT_IMAGE"] != "docker-backup:test" {
@@ -75,15 +83,15 @@ func TestStackSchedulerPrinted(t *testing.T) {
 		}
 		targets = append(targets, ref.Target)
 	}
-	if !slices.Equal(targets, []string{compose, dotEnv, pw}) || len(doc.Secrets) != 3 {
-		t.Errorf("secrets mounted at %q, want the compose file, .env and the password file", targets)
+	if !slices.Equal(targets, []string{compose, dotEnv, cacheEnv, pw}) || len(doc.Secrets) != 4 {
+		t.Errorf("secrets mounted at %q, want the compose file, .env, cache's env_file and the password file", targets)
 	}
 	if calls := f.eng.CallsWith("create"); len(calls) > 0 {
 		t.Errorf("print created %v", calls)
 	}
 
 	// A file edited is a secret of another name: a swarm secret cannot change.
-	before := doc.Secrets["password-3"].Name
+	before := doc.Secrets["password-4"].Name
 	if err := os.WriteFile(pw, []byte("another\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +103,7 @@ func TestStackSchedulerPrinted(t *testing.T) {
 	if err := yaml.Unmarshal(f.out.Bytes(), &again); err != nil {
 		t.Fatal(err)
 	}
-	if after := again.Secrets["password-3"].Name; after == before || again.Secrets["compose-1"] != doc.Secrets["compose-1"] {
+	if after := again.Secrets["password-4"].Name; after == before || again.Secrets["compose-1"] != doc.Secrets["compose-1"] {
 		t.Errorf("password secret %s then %s; compose %+v then %+v", before, after, doc.Secrets["compose-1"], again.Secrets["compose-1"])
 	}
 }
