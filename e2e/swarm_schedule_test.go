@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,9 @@ import (
 // scheduled rounds later, plain restic finds for each service confirmed snapshots of two
 // runs in the stack's series, each holding exactly the volume's files; no secret is in
 // the printed file or in `docker service inspect`; status through the manager shows the
-// scheduler and each service's last snapshot. Once the scheduler's stack is removed,
+// scheduler and each service's last snapshot. The scheduler's container killed while a
+// job of its run is there, swarm's next task removes that run's jobs as it starts, and
+// rounds go on. Once the scheduler's stack is removed,
 // `schedule` in the foreground through the manager makes a round too and ends on
 // SIGTERM; then nothing of ours is left on any node (jobs, secrets, containers, anchor).
 func TestSwarmStackSchedule(t *testing.T) {
@@ -107,11 +110,6 @@ func TestSwarmStackSchedule(t *testing.T) {
 		t.Fatalf("deploying the scheduler: %v\nthe file:\n%s", r, printed)
 	}
 	schedSvc := schedStack + "_docker-backup"
-	t.Cleanup(func() {
-		if out, err := s.Manager.run("service", "logs", "--raw", schedSvc); err == nil {
-			t.Logf("the scheduler's log:\n%s", out)
-		}
-	})
 
 	t.Run("the scheduler runs on the manager and shows no secret", func(t *testing.T) {
 		eventually(t, 2*time.Minute, "the scheduler to run on the manager", func() error {
@@ -209,6 +207,91 @@ func TestSwarmStackSchedule(t *testing.T) {
 		}
 	})
 
+	// The run tags of the repository's snapshots, by service.
+	runsOf := func(t *testing.T) map[string]map[string]bool {
+		var snaps []snap
+		if err := json.Unmarshal([]byte(m.resticOut(t, repo, pwFile, "snapshots", "--json")), &snaps); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]map[string]bool{}
+		for _, sn := range snaps {
+			for svc := range placed {
+				if !slices.Contains(sn.Tags, "service="+svc) {
+					continue
+				}
+				for _, tag := range sn.Tags {
+					if strings.HasPrefix(tag, "run=") {
+						if out[svc] == nil {
+							out[svc] = map[string]bool{}
+						}
+						out[svc][tag] = true
+					}
+				}
+			}
+		}
+		return out
+	}
+
+	t.Run("the scheduler killed during a round: its next task removes the dead run's jobs", func(t *testing.T) {
+		// Kill the scheduler while a job of its run is there: a job seen may end, and its
+		// run with it, before the kill; then the next task has nothing to recover, and
+		// the test tries again with that task.
+		var jobs []string
+		var dead string
+		var before map[string]map[string]bool
+		var killed time.Time
+		for attempt := 1; ; attempt++ {
+			before = runsOf(t)
+			ids := lines(s.Manager.MustDocker(t, "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+schedSvc))
+			eventually(t, time.Minute, "a round's job to run", func() error {
+				out, err := s.Manager.run("service", "ls", "-q", "--filter", "label=io.docker-backup.helper=true")
+				if jobs = lines(out); err != nil || len(jobs) == 0 {
+					return fmt.Errorf("no job (%v)", err)
+				}
+				return nil
+			})
+			if len(ids) != 1 {
+				t.Fatalf("%d scheduler containers on the manager", len(ids))
+			}
+			s.Manager.MustDocker(t, "kill", ids[0])
+			killed = time.Now()
+			out, err := s.Manager.run("service", "inspect", "--format", `{{index .Spec.Labels "io.docker-backup.run"}}`, jobs[0])
+			if dead = "run=" + strings.TrimSpace(out); err == nil && dead != "run=" {
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("the job ended before the kill, 3 times")
+			}
+			t.Logf("the job ended before the kill: again with the next task")
+			eventually(t, time.Minute, "the next task", func() error {
+				if got := lines(s.Manager.MustDocker(t, "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+schedSvc)); len(got) != 1 || got[0] == ids[0] {
+					return fmt.Errorf("not yet")
+				}
+				return nil
+			})
+		}
+		eventually(t, 2*time.Minute, "the next task to recover the dead run's jobs", func() error {
+			log, err := s.Manager.run("service", "logs", "--raw", schedSvc)
+			if err != nil || !strings.Contains(log, "recovering what a dead run") {
+				return fmt.Errorf("no recovery logged yet (%v)", err)
+			}
+			left, err := s.Manager.run(append([]string{"service", "inspect", "--format", "{{.ID}}"}, jobs...)...)
+			if err == nil || strings.TrimSpace(left) != "" {
+				return fmt.Errorf("the dead run's jobs are still there: %q", lines(left))
+			}
+			return nil
+		})
+		t.Logf("the dead run's jobs removed %s after the kill", time.Since(killed).Round(time.Millisecond))
+		eventually(t, 2*time.Minute, "a round after the recovery", func() error {
+			for svc, runs := range runsOf(t) {
+				if !slices.ContainsFunc(slices.Collect(maps.Keys(runs)), func(r string) bool { return !before[svc][r] && r != dead }) {
+					return fmt.Errorf("%s: no run but the dead one since the kill", svc)
+				}
+			}
+			return nil
+		})
+	})
+
 	t.Run("status through the manager shows the scheduler and each service's last snapshot", func(t *testing.T) {
 		r := docker("backup", "-p", ns, "status", "--json")
 		if r.code != 0 || r.stderr != "" {
@@ -244,6 +327,9 @@ func TestSwarmStackSchedule(t *testing.T) {
 		}
 	})
 
+	if out, err := s.Manager.run("service", "logs", "--raw", schedSvc); err == nil {
+		t.Logf("the scheduler's log:\n%s", out)
+	}
 	if r := docker("stack", "rm", schedStack); r.code != 0 {
 		t.Fatalf("%v", r)
 	}
