@@ -272,7 +272,7 @@ func TestSwarmStackSchedule(t *testing.T) {
 		}
 		eventually(t, 2*time.Minute, "the next task to recover the dead run's jobs", func() error {
 			log, err := s.Manager.run("service", "logs", "--raw", schedSvc)
-			if err != nil || !strings.Contains(log, "recovering what a dead run") {
+			if err != nil || !strings.Contains(log, "recovering what a dead run") || !strings.Contains(log, "swarm job(s) of the dead run and their secrets") {
 				return fmt.Errorf("no recovery logged yet (%v)", err)
 			}
 			left, err := s.Manager.run(append([]string{"service", "inspect", "--format", "{{.ID}}"}, jobs...)...)

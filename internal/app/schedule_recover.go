@@ -76,6 +76,11 @@ func (sc *scheduler) recover(ctx context.Context, plan *composeext.Plan) error {
 		}
 		restarts = r.Restarted()
 		r.End(ctx)
+		if leftovers.Jobs > 0 {
+			msg := fmt.Sprintf("removed %d swarm job(s) of the dead run and their secrets", leftovers.Jobs)
+			in.Log = append(in.Log, msg)
+			sc.log.printf("recovery: %s", msg)
+		}
 		return nil
 	}()
 	if ctx.Err() != nil {

@@ -163,8 +163,11 @@ func TestStackScheduleRecoversDeadJobs(t *testing.T) {
 	if secrets, _ := f.eng.SecretList(ctx, client.SecretListOptions{}); len(secrets.Items) != 0 {
 		t.Errorf("secrets left: %+v", secrets.Items)
 	}
-	if want := "schedule: recovering what a dead run (run dead000001) left"; !strings.Contains(f.out.String(), want) {
-		t.Errorf("the log lacks %q:\n%s", want, f.out.String())
+	for _, want := range []string{"schedule: recovering what a dead run (run dead000001) left",
+		"schedule: recovery: removed 1 swarm job(s) of the dead run and their secrets"} {
+		if !strings.Contains(f.out.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, f.out.String())
+		}
 	}
 }
 
