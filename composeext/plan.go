@@ -23,11 +23,14 @@ const (
 // It is the one thing the rest of the program reads; nothing downstream looks at the
 // compose file again.
 type Plan struct {
-	Project      string     `json:"project"`
-	WorkingDir   string     `json:"working_dir"`
-	ComposeFiles []string   `json:"compose_files"`
-	Repository   Repository `json:"repository"`
-	Image        string     `json:"image"`
+	Project      string   `json:"project"`
+	WorkingDir   string   `json:"working_dir"`
+	ComposeFiles []string `json:"compose_files"`
+	// ReadFiles are the other files loading the project read, absolute: the env_file of
+	// x-backup and of the services (a scheduler elsewhere needs them too).
+	ReadFiles  []string   `json:"-"`
+	Repository Repository `json:"repository"`
+	Image      string     `json:"image"`
 	// AgentImage is a prebuilt helper image of ours (x-backup.agent_image); empty: the
 	// image is derived from Image on the engine (package agentimage).
 	AgentImage string `json:"agent_image,omitempty"`

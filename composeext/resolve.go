@@ -95,6 +95,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 	if err := d.probs.err(fileLocator(project.ComposeFiles)); err != nil {
 		return nil, err
 	}
+	plan.ReadFiles = readFiles(project, pd)
 	plan.Secrets = collectSecrets(project, plan.Repository)
 	plan.addNotifySecrets()
 	return plan, nil
@@ -188,4 +189,24 @@ func dirOfFirst(project *types.Project) string {
 		}
 	}
 	return project.WorkingDir
+}
+
+// readFiles are the files besides the compose files that loading project read: the env
+// files of x-backup and of its services, each once, in order.
+func readFiles(project *types.Project, pd projectDecl) []string {
+	var out []string
+	add := func(path string) {
+		if !slices.Contains(out, path) {
+			out = append(out, path)
+		}
+	}
+	for _, f := range pd.EnvFiles {
+		add(absFrom(project.WorkingDir, f))
+	}
+	for _, name := range sortedNames(project.Services) {
+		for _, f := range project.Services[name].EnvFiles {
+			add(absFrom(project.WorkingDir, f.Path))
+		}
+	}
+	return out
 }

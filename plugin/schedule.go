@@ -20,7 +20,9 @@ func newScheduleCommand(d *deps) *cli.Command {
 			"not failed) and exits 0. As it starts, before the first tick, it finishes what a dead run\n" +
 			"left (a scheduler killed mid-run: its stopped services run again) and logs what it did.\n" +
 			"As a service of the project (see --print) it finds its project by its own container's\n" +
-			"compose labels. --print prints that service as a compose file.",
+			"compose labels. --print prints that service as a compose file.\n" +
+			"On a swarm stack (-p STACK against a manager), it runs up on the stack from there, and\n" +
+			"--print prints it as a stack of its own for a manager (docker stack deploy -c FILE STACK-backup).",
 		Flags: withRunFlags(
 			&cli.BoolFlag{Name: "print", Usage: "Print a compose file holding the scheduler service for this project, and exit"},
 			&cli.StringFlag{Name: "service-name", Value: "docker-backup", Usage: "The scheduler service's name in --print's file"},

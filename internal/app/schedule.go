@@ -38,6 +38,9 @@ type scheduler struct {
 	metrics *scheduleMetrics
 	tracker *schedule.Tracker
 	log     *scheduleLog
+	// clusterID is the swarm's cluster ID when the project is a swarm stack (it names
+	// the stack's series), nil for a compose project.
+	clusterID *string
 }
 
 // heartbeatEvery is how often the scheduler renews its heartbeat between jobs.
@@ -71,8 +74,16 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 		return err
 	}
 	log := &scheduleLog{out: opts.Log}
-	if err := a.refuseStack(ctx, plan.Project, "schedule", func(msg string) { log.printf("warning: %s", msg) }); err != nil {
+	st, info, err := a.findStack(ctx, plan.Project, "schedule", func(msg string) { log.printf("warning: %s", msg) })
+	if err != nil {
 		return err
+	}
+	if st != nil {
+		// Its up drives jobs on the stack's nodes (upStack); recovery is the stack's.
+		if err := stackNeeds(plan); err != nil {
+			return err
+		}
+		sc.clusterID = &info.Swarm.ClusterID
 	}
 	stateFile := opts.StateFile
 	if stateFile == "" && self != "" {
@@ -88,7 +99,11 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 	}
 	defer stopServing()
 	sc.metrics.heartbeat(time.Now())
-	log.printf("scheduler of project %s started (compose files %v, time zone %s)", plan.Project, plan.ComposeFiles, time.Local)
+	kind := "project"
+	if st != nil {
+		kind = "swarm stack"
+	}
+	log.printf("scheduler of %s %s started (compose files %v, time zone %s)", kind, plan.Project, plan.ComposeFiles, time.Local)
 	// Before the first tick, which may be a day away: a service that a dead run (this
 	// scheduler, killed) left stopped must not wait for it.
 	if err := sc.recover(ctx, plan); err != nil {

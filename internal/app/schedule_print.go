@@ -52,8 +52,9 @@ var carriedSettings = []string{
 
 // PrintScheduler writes to w the scheduler service of the project, as a compose file:
 // our image as provisioned on this engine, the engine's socket, and the project's folder
-// (and the files it needs from elsewhere) at the same paths as on the host. What the
-// file cannot carry is a warning.
+// (and the files it needs from elsewhere) at the same paths as on the host. For a swarm
+// stack it is a stack file of its own (printStackScheduler). What the file cannot carry
+// is a warning.
 func (a *App) PrintScheduler(ctx context.Context, opts ScheduleOptions, w io.Writer, sink Sink) error {
 	plan, err := LoadPlan(ctx, opts.Load, nil)
 	if err != nil {
@@ -62,8 +63,12 @@ func (a *App) PrintScheduler(ctx context.Context, opts ScheduleOptions, w io.Wri
 	if plan.Schedule == "" {
 		return errNoSchedule(plan)
 	}
-	if err := a.refuseStack(ctx, plan.Project, "schedule", WarnFunc(sink)); err != nil {
+	st, _, err := a.findStack(ctx, plan.Project, "schedule", WarnFunc(sink))
+	if err != nil {
 		return err
+	}
+	if st != nil {
+		return a.printStackScheduler(opts, plan, w, WarnFunc(sink))
 	}
 	api, err := a.Docker()
 	if err != nil {

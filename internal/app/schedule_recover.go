@@ -31,7 +31,13 @@ func (sc *scheduler) recover(ctx context.Context, plan *composeext.Plan) error {
 	if err != nil {
 		return err
 	}
-	leftovers, lerr := run.FindLeftovers(ctx, api, plan.Project)
+	find := run.FindLeftovers
+	if sc.clusterID != nil {
+		// A stack's dead runs leave jobs and secrets on the swarm too (and, with stop:
+		// true, services scaled to 0: see run.FindStackLeftovers).
+		find = run.FindStackLeftovers
+	}
+	leftovers, lerr := find(ctx, api, plan.Project)
 	if lerr != nil {
 		sc.log.printf("warning: %v", lerr)
 	}
@@ -55,7 +61,12 @@ func (sc *scheduler) recover(ctx context.Context, plan *composeext.Plan) error {
 		if err != nil {
 			return err
 		}
-		r, err := s.begin(ctx, plan, "recover", sc.opts.Run, beginOptions{listed: true}, func(msg string) {
+		if sc.clusterID != nil {
+			// The stack's identity and a swarm run: Begin removes dead runs' jobs and
+			// secrets and clears their locks (the hostname of each run and node).
+			s.identity = run.IdentifyStack(plan.Project, plan.Host, *sc.clusterID)
+		}
+		r, err := s.begin(ctx, plan, "recover", sc.opts.Run, beginOptions{listed: true, stack: sc.clusterID != nil}, func(msg string) {
 			msg = plan.Mask(msg)
 			in.Log = append(in.Log, msg)
 			sc.log.printf("recovery: %s", msg)
@@ -65,6 +76,11 @@ func (sc *scheduler) recover(ctx context.Context, plan *composeext.Plan) error {
 		}
 		restarts = r.Restarted()
 		r.End(ctx)
+		if leftovers.Jobs > 0 {
+			msg := fmt.Sprintf("removed %d swarm job(s) of the dead run and their secrets", leftovers.Jobs)
+			in.Log = append(in.Log, msg)
+			sc.log.printf("recovery: %s", msg)
+		}
 		return nil
 	}()
 	if ctx.Err() != nil {

@@ -47,29 +47,37 @@ func detectStack(ctx context.Context, api engine.API, info engine.EngineInfo, pr
 	return st, nil
 }
 
-// refuseStack refuses command, which acts on the project's containers, when the project
-// is a swarm stack: before anything is stopped, run or built. An engine that cannot be
-// asked is left to the command's own connection to report; a swarm that cannot be
-// listed (a socket proxy that allows no swarm call) is a warning.
-func (a *App) refuseStack(ctx context.Context, project, command string, warn func(string)) error {
+// findStack says whether project is a swarm stack on the engine, for command, with the
+// engine's info. An engine that cannot be asked is left to the command's own connection
+// to report (nil, no error); a swarm that cannot be listed (a socket proxy that allows
+// no swarm call) is a warning, and the project is taken for a compose project.
+func (a *App) findStack(ctx context.Context, project, command string, warn func(string)) (*engine.Stack, engine.EngineInfo, error) {
 	api, err := a.Docker()
 	if err != nil {
-		return nil
+		return nil, engine.EngineInfo{}, nil
 	}
 	info, err := engine.Info(ctx, api)
 	if err != nil {
-		return nil
+		return nil, info, nil
 	}
 	st, err := detectStack(ctx, api, info, project, command)
 	switch {
 	case errors.Is(err, ErrStack):
-		return err
+		return nil, info, err
 	case err != nil:
 		warn(fmt.Sprintf("not checked whether %s is a swarm stack: %v", project, err))
-		return nil
-	case st != nil:
-		return failure.Newf(ErrStack, "docker backup %s: %s is a swarm stack (%s=%s): %s does not run on stacks yet; docker backup plan shows where each service runs",
-			command, project, engine.LabelStackNamespace, project, command)
+		return nil, info, nil
 	}
-	return nil
+	return st, info, nil
+}
+
+// refuseStack refuses command, which acts on the project's containers, when the project
+// is a swarm stack: before anything is stopped, run or built.
+func (a *App) refuseStack(ctx context.Context, project, command string, warn func(string)) error {
+	st, _, err := a.findStack(ctx, project, command, warn)
+	if err != nil || st == nil {
+		return err
+	}
+	return failure.Newf(ErrStack, "docker backup %s: %s is a swarm stack (%s=%s): %s does not run on stacks yet; docker backup plan shows where each service runs",
+		command, project, engine.LabelStackNamespace, project, command)
 }

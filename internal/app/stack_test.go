@@ -92,11 +92,6 @@ func TestStackRefusedByCommandsOnContainers(t *testing.T) {
 			_, err := f.app.Verify(ctx, VerifyOptions{Load: f.load()}, f.sink())
 			return err
 		}},
-		{"schedule", func(f *fixture) error { return f.app.Schedule(ctx, ScheduleOptions{Load: f.load(), Log: &f.err}) }},
-		{"schedule", func(f *fixture) error {
-			return f.app.PrintScheduler(ctx, ScheduleOptions{Load: f.load(), ServiceName: "docker-backup"}, &f.out, f.sink())
-		}},
-		{"status", func(f *fixture) error { _, err := f.app.Status(ctx, f.load(), "", f.sink()); return err }},
 	} {
 		t.Run(tc.command, func(t *testing.T) {
 			f := stackFixture(t)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -18,24 +17,20 @@ import (
 // swarm's nodes cannot build ours). A swarm that cannot be asked is a warning, and up
 // goes on as for a compose project.
 func (a *App) upStack(ctx context.Context, plan *composeext.Plan, warn func(string)) (*engine.Stack, engine.EngineInfo, error) {
-	api, err := a.Docker()
-	if err != nil {
-		return nil, engine.EngineInfo{}, nil
-	}
-	info, err := engine.Info(ctx, api)
-	if err != nil {
-		return nil, info, nil
-	}
-	st, err := detectStack(ctx, api, info, plan.Project, "up")
-	switch {
-	case errors.Is(err, ErrStack):
+	st, info, err := a.findStack(ctx, plan.Project, "up", warn)
+	if err != nil || st == nil {
 		return nil, info, err
-	case err != nil:
-		warn(fmt.Sprintf("not checked whether %s is a swarm stack: %v", plan.Project, err))
-		return nil, info, nil
-	case st == nil:
-		return nil, info, nil
 	}
+	if err := stackNeeds(plan); err != nil {
+		return nil, info, err
+	}
+	return st, info, nil
+}
+
+// stackNeeds refuses, in one line per key, what no command that runs helpers on a
+// stack's nodes can do: a folder repository (one node's), or no agent_image (a swarm's
+// nodes cannot build ours).
+func stackNeeds(plan *composeext.Plan) error {
 	var lines []string
 	if plan.Repository.Local {
 		lines = append(lines, plan.KeyLine("x-backup.repository",
@@ -48,9 +43,9 @@ func (a *App) upStack(ctx context.Context, plan *composeext.Plan, warn func(stri
 			plan.Project))
 	}
 	if len(lines) > 0 {
-		return nil, info, &composeext.InvalidError{Lines: lines}
+		return &composeext.InvalidError{Lines: lines}
 	}
-	return st, info, nil
+	return nil
 }
 
 // stackPlacements places each service of the stack on the node of its one task: its

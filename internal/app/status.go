@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
@@ -60,21 +61,29 @@ func (a *App) Status(ctx context.Context, load composeext.LoadOptions, stateFile
 	if err != nil {
 		return nil, err
 	}
-	// The scheduler's state is read from its compose container.
-	if err := a.refuseStack(ctx, plan.Project, "status", WarnFunc(sink)); err != nil {
+	warn := WarnFunc(sink)
+	st, info, err := a.findStack(ctx, plan.Project, "status", warn)
+	if err != nil {
 		return nil, err
 	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
-	warn := WarnFunc(sink)
+	if st != nil {
+		// The stack's one series, whichever node ran its tasks.
+		s.identity = run.IdentifyStack(plan.Project, plan.Host, info.Swarm.ClusterID)
+	}
 	warnLeftovers(ctx, s.api, plan.Project, warn)
 	snaps, err := restic.Snapshots(ctx, s.runner, snapshot.ProjectFilter(s.identity))
 	if err != nil && !errors.Is(err, restic.ErrRepoNotFound) {
 		return nil, fmt.Errorf("repository %s: %w", plan.Repository.Where(), err)
 	}
-	sched, err := findScheduler(ctx, stateFile, s.api, plan, self)
+	find := findScheduler
+	if st != nil && stateFile == "" && self == "" {
+		find = findStackScheduler
+	}
+	sched, err := find(ctx, stateFile, s.api, plan, self)
 	if err != nil {
 		warn(err.Error())
 	}
@@ -86,14 +95,6 @@ func (a *App) Status(ctx context.Context, load composeext.LoadOptions, stateFile
 // own file when status runs in the scheduler, else from the project's scheduler
 // container (labelled by --print's file). nil, nil: there is none.
 func findScheduler(ctx context.Context, stateFile string, api engine.API, plan *composeext.Plan, self string) (*SchedulerView, error) {
-	read := func(data []byte, container string, running bool) (*SchedulerView, error) {
-		st, err := schedule.ParseState(data)
-		if err != nil {
-			return nil, err
-		}
-		return &SchedulerView{Container: container, Running: running, Started: st.Started, Heartbeat: st.Heartbeat,
-			Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, ServiceStates: st.Services}, nil
-	}
 	if file := stateFile; file != "" || self != "" {
 		if file == "" {
 			file = schedule.StateFile
@@ -105,12 +106,18 @@ func findScheduler(ctx context.Context, stateFile string, api engine.API, plan *
 		if err != nil {
 			return nil, fmt.Errorf("reading the scheduler's state: %w", err)
 		}
-		return read(data, engine.ShortID(self), true)
+		return schedulerView(data, engine.ShortID(self), true)
 	}
 	found, err := engine.ContainersWithLabels(ctx, api, engine.LabelProject+"="+plan.Project, SchedulerLabel+"=true")
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}
+	return readSchedulerContainer(ctx, api, found)
+}
+
+// readSchedulerContainer reads the state of the running one of the scheduler's
+// containers found (else the first).
+func readSchedulerContainer(ctx context.Context, api engine.API, found []engine.Owned) (*SchedulerView, error) {
 	c := found[0]
 	for _, f := range found {
 		if f.Running {
@@ -124,7 +131,17 @@ func findScheduler(ctx context.Context, stateFile string, api engine.API, plan *
 	if err != nil {
 		return nil, fmt.Errorf("the scheduler's state: %w", err)
 	}
-	return read(data, c.Name, c.Running)
+	return schedulerView(data, c.Name, c.Running)
+}
+
+// schedulerView is the scheduler's state file as status shows it.
+func schedulerView(data []byte, container string, running bool) (*SchedulerView, error) {
+	st, err := schedule.ParseState(data)
+	if err != nil {
+		return nil, err
+	}
+	return &SchedulerView{Container: container, Running: running, Started: st.Started, Heartbeat: st.Heartbeat,
+		Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, ServiceStates: st.Services}, nil
 }
 
 // BuildStatus joins the plan, the confirmed snapshots and the scheduler's state.

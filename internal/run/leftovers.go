@@ -28,6 +28,8 @@ type Leftovers struct {
 	// Helpers, Staging and Throwaway count helper containers, a restore's staging
 	// volumes and a drill's throwaway volumes.
 	Helpers, Staging, Throwaway int
+	// Jobs counts the swarm services of dead runs' helpers on a stack (FindStackLeftovers).
+	Jobs int
 }
 
 // FindLeftovers looks, without changing anything, for what dead runs of project left:
@@ -232,7 +234,7 @@ func (l Leftovers) Message() string {
 	for _, c := range []struct {
 		n         int
 		one, many string
-	}{{l.Helpers, "helper container", "helper containers"}, {l.Staging, "staging volume", "staging volumes"}, {l.Throwaway, "throwaway volume", "throwaway volumes"}} {
+	}{{l.Helpers, "helper container", "helper containers"}, {l.Jobs, "swarm job", "swarm jobs"}, {l.Staging, "staging volume", "staging volumes"}, {l.Throwaway, "throwaway volume", "throwaway volumes"}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, plural(c.n, c.one, c.many)))
 			removed += c.n
