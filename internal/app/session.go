@@ -41,6 +41,11 @@ func (a *App) connect(ctx context.Context, plan *composeext.Plan) (*session, err
 	if err != nil {
 		return nil, err
 	}
+	if isStack(ctx, api, info, plan.Project) {
+		// The stack's one series, whichever node ran its tasks: snapshots, forget and
+		// check read the same snapshots up writes.
+		id = run.IdentifyStack(plan.Project, plan.Host, info.Swarm.ClusterID)
+	}
 	// The helper image first: an engine that cannot get one refuses the command before
 	// anything is made, a generated repository key included.
 	image, err := a.agentImage(ctx, api, plan, info)

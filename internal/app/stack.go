@@ -47,6 +47,17 @@ func detectStack(ctx context.Context, api engine.API, info engine.EngineInfo, pr
 	return st, nil
 }
 
+// isStack says whether project is a swarm stack on a manager (services labelled
+// com.docker.stack.namespace=<project>), for whose snapshots a command reads. A swarm
+// that cannot be listed is no stack: the commands that act on one ask detectStack.
+func isStack(ctx context.Context, api engine.API, info engine.EngineInfo, project string) bool {
+	if !info.Swarm.Manager {
+		return false
+	}
+	svcs, err := engine.ServicesWithLabels(ctx, api, engine.LabelStackNamespace+"="+project)
+	return err == nil && len(svcs) > 0
+}
+
 // findStack says whether project is a swarm stack on the engine, for command, with the
 // engine's info. An engine that cannot be asked is left to the command's own connection
 // to report (nil, no error); a swarm that cannot be listed (a socket proxy that allows

@@ -13,6 +13,7 @@ import (
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
 	"github.com/docker-backup/docker-backup/internal/restore"
+	"github.com/docker-backup/docker-backup/internal/run"
 )
 
 // stackCompose is project shop as `docker stack deploy -c compose.yaml shop` deploys it.
@@ -271,5 +272,19 @@ func TestStackPlanWithoutEngine(t *testing.T) {
 	st, err := f.app.StackPlan(context.Background(), plan, func(s string) { warned.WriteString(s) })
 	if st != nil || err != nil || warned.String() != "not checked whether shop is a swarm stack: connecting to the docker engine: no such socket" {
 		t.Errorf("got %+v, %v, warning %q", st, err, warned.String())
+	}
+}
+
+// snapshots on a stack reads the stack's one series (<stack>@swarm-…), which up writes,
+// not the manager's own machine's.
+func TestStackSnapshotsReadTheStacksSeries(t *testing.T) {
+	f, _ := stackS3Fixture(t)
+	if _, err := f.app.Snapshots(context.Background(), f.load(), nil, f.sink()); err != nil {
+		t.Fatal(err)
+	}
+	got := f.rst.Find("snapshots")
+	want := "--host " + run.IdentifyStack("shop", "", "cluster-shop").Host()
+	if len(got) != 1 || !strings.Contains(got[0].String(), want) {
+		t.Errorf("restic snapshots ran %v, want %q", f.rst.Commands(), want)
 	}
 }

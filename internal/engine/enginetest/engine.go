@@ -354,7 +354,8 @@ func (e *Engine) Info(context.Context, client.InfoOptions) (client.SystemInfoRes
 	}
 	info := e.SystemInfo
 	if sw := e.Swarm; sw != nil {
-		info.Swarm = swarm.Info{NodeID: sw.NodeID, LocalNodeState: swarm.LocalNodeStateActive, ControlAvailable: sw.Manager}
+		info.Swarm = swarm.Info{NodeID: sw.NodeID, LocalNodeState: swarm.LocalNodeStateActive, ControlAvailable: sw.Manager,
+			Cluster: e.SystemInfo.Swarm.Cluster}
 	}
 	return client.SystemInfoResult{Info: info}, nil
 }
