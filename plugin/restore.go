@@ -41,10 +41,12 @@ func newRestoreCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the steps, and do nothing"},
 			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service that excludes by pattern)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
+			&cli.StringFlag{Name: "node", Usage: "On a swarm stack: restore onto this node (hostname or ID) instead of the one the service's task runs on"},
 		),
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
 		return runRestore(c.Context, &restoreOptions{
 			restore: app.RestoreOptions{
+				Node: c.String("node"),
 				Load: load, To: c.String("to"), DryRun: c.Bool("dry-run"),
 				NoRollback: c.Bool("no-rollback"), Run: readRunSettings(c),
 			},

@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/docker-backup/docker-backup/internal/engine"
+)
+
+// NodeVolumesCommand removes volumes of the engine whose socket the helper has: on a
+// swarm stack, the staging, records and old rollback volumes a restore made on a
+// node, which only that node's own engine lists and removes (a manager does not).
+const NodeVolumesCommand = "node-volumes"
+
+// NodeVolumesSpec says which volumes node-volumes removes: those named in Remove, and
+// those that carry any label of Labelled (key=value) but the ones named in Keep. A
+// volume that does not carry every label of Require is never removed: only volumes
+// docker-backup made are.
+type NodeVolumesSpec struct {
+	Remove   []string          `json:"remove,omitempty"`
+	Labelled []string          `json:"labelled,omitempty"`
+	Keep     []string          `json:"keep,omitempty"`
+	Require  map[string]string `json:"require"`
+}
+
+// nodeVolumes runs node-volumes: it removes what the spec names, tries every volume,
+// and fails with the first error.
+func nodeVolumes(ctx context.Context, args []string, env Env) error {
+	var spec NodeVolumesSpec
+	if err := readSpec(NodeVolumesCommand, args, &spec); err != nil {
+		return err
+	}
+	if len(spec.Require) == 0 {
+		return fmt.Errorf("%w: node-volumes needs the labels a volume must carry", errUsage)
+	}
+	api, err := env.Connect()
+	if err != nil {
+		return fmt.Errorf("connecting to the engine: %w", err)
+	}
+	var require []string
+	for _, k := range slices.Sorted(maps.Keys(spec.Require)) {
+		require = append(require, k+"="+spec.Require[k])
+	}
+	ours, err := engine.VolumesWithLabels(ctx, api, require...)
+	if err != nil {
+		return err
+	}
+	remove := map[string]bool{}
+	for _, n := range spec.Remove {
+		remove[n] = true
+	}
+	for _, l := range spec.Labelled {
+		labelled, err := engine.VolumesWithLabels(ctx, api, append(slices.Clone(require), l)...)
+		if err != nil {
+			return err
+		}
+		for _, v := range labelled {
+			if !slices.Contains(spec.Keep, v.Name) {
+				remove[v.Name] = true
+			}
+		}
+	}
+	var errs []error
+	for _, v := range ours {
+		if remove[v.Name] {
+			errs = append(errs, engine.RemoveVolume(ctx, api, v.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
