@@ -62,6 +62,12 @@ func TestSwarmStackRestore(t *testing.T) {
 		start := time.Now()
 		r := c.run()
 		t.Logf("docker backup %s: exit code %d in %s", strings.Join(args, " "), r.code, time.Since(start).Round(time.Millisecond))
+		if args[0] == "restore" {
+			t.Logf("restore's output:\n%s%s", r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, "not every volume") {
+			t.Errorf("docker backup %s left volumes: %v", strings.Join(args, " "), r)
+		}
 		return r
 	}
 	deploy := s.Cmd("stack", "deploy", "--resolve-image", "never", "--detach", "-c", "compose.yaml", ns)

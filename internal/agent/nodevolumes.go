@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/docker-backup/docker-backup/internal/engine"
 )
@@ -24,6 +27,8 @@ type NodeVolumesSpec struct {
 	Labelled []string          `json:"labelled,omitempty"`
 	Keep     []string          `json:"keep,omitempty"`
 	Require  map[string]string `json:"require"`
+	// Node is the swarm node whose engine the socket must reach: another's is refused.
+	Node string `json:"node"`
 }
 
 // nodeVolumes runs node-volumes: it removes what the spec names, tries every volume,
@@ -39,6 +44,13 @@ func nodeVolumes(ctx context.Context, args []string, env Env) error {
 	api, err := env.Connect()
 	if err != nil {
 		return fmt.Errorf("connecting to the engine: %w", err)
+	}
+	info, err := engine.Info(ctx, api)
+	if err != nil {
+		return err
+	}
+	if info.Swarm.NodeID != spec.Node {
+		return fmt.Errorf("the engine socket reaches node %q, not node %s: nothing removed", info.Swarm.NodeID, spec.Node)
 	}
 	var require []string
 	for _, k := range slices.Sorted(maps.Keys(spec.Require)) {
@@ -66,8 +78,28 @@ func nodeVolumes(ctx context.Context, args []string, env Env) error {
 	var errs []error
 	for _, v := range ours {
 		if remove[v.Name] {
-			errs = append(errs, engine.RemoveVolume(ctx, api, v.Name))
+			errs = append(errs, removeWhenFree(ctx, api, v.Name))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// freeTimeout bounds the wait for a volume still in use: the containers of the jobs
+// that mounted it are removed by their nodes a moment after their services are.
+const freeTimeout = time.Minute
+
+// removeWhenFree removes the volume, trying again while a container still uses it.
+func removeWhenFree(ctx context.Context, api engine.API, name string) error {
+	deadline := time.Now().Add(freeTimeout)
+	for {
+		err := engine.RemoveVolume(ctx, api, name)
+		if err == nil || !cerrdefs.IsConflict(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

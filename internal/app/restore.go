@@ -92,7 +92,7 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 	addContainerSecrets(ctx, s.api, plan)
 	events := restoreEvents{sink: sink, mask: plan.Mask}
 	env := restore.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: events}
-	ropts := restore.Options{To: opts.To, NoRollback: opts.NoRollback}
+	ropts := restore.Options{To: opts.To, NoRollback: opts.NoRollback, Stack: stack != nil}
 	jobs, err := restore.Prepare(ctx, env, opts.Targets, ropts)
 	if err != nil {
 		return nil, err

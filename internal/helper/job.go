@@ -77,8 +77,12 @@ func (j *jobRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 	if network == "none" {
 		network = ""
 	}
+	what := inv.Service
+	if what == "" {
+		what = inv.Kind
+	}
 	return engine.JobSpec{
-		Name: h.Name, Image: h.Image, NodeID: j.node,
+		Name: jobName(j.c.Project, what), Image: h.Image, NodeID: j.node,
 		Entrypoint: h.Entrypoint, Cmd: h.Cmd, Env: env, Mounts: mounts,
 		Labels: h.Labels, Hostname: h.Hostname, Network: network, Init: h.Init,
 		Files: h.Files, Stdout: h.Stdout,

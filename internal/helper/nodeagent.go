@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/moby/moby/api/types/mount"
 
@@ -54,13 +55,14 @@ func (n *NodeAgent) run(ctx context.Context, call AgentCall, socket bool) (int, 
 		mounts = append(mounts, m)
 	}
 	if socket {
-		// The node's own socket: each node's engine sees its bind source in its own
-		// mount namespace (see the README's Swarm stacks).
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: n.c.socket(), Target: agent.EngineSocket})
+		// The node's own socket, at the path the plan names (the default
+		// /var/run/docker.sock): never the endpoint's, which is this machine's path of
+		// the manager's socket. The agent checks that it reaches the node's engine.
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: n.c.NodeSocket, Target: agent.EngineSocket})
 	}
 	stderr := &engine.Tail{Max: 2048}
 	code, err := engine.RunJob(ctx, n.c.API, engine.JobSpec{
-		Name:       n.c.HelperName(call.Service + "-" + call.Kind),
+		Name:       jobName(n.c.Project, call.Service+"-"+strings.TrimPrefix(call.Kind, "restore-")),
 		Image:      n.c.Image,
 		NodeID:     n.node,
 		Entrypoint: []string{agentimage.Binary, agent.Command},
@@ -96,6 +98,7 @@ func (n *NodeAgent) RemoveVolumes(ctx context.Context, service string, spec agen
 		spec.Require = map[string]string{}
 	}
 	spec.Require[LabelProject] = n.c.Project
+	spec.Node = n.node
 	code, stderr, err := n.run(ctx, AgentCall{Service: service, Kind: KindNodeVolumes, Args: []string{agent.NodeVolumesCommand}, Spec: spec}, true)
 	switch {
 	case err != nil:

@@ -55,6 +55,8 @@ type Options struct {
 	To string
 	// NoRollback removes the previous content once the restore has succeeded.
 	NoRollback bool
+	// Stack is true on a swarm stack: Steps says what happens there (Env.Place).
+	Stack bool
 }
 
 // Reporter receives progress as a restore goes.

@@ -182,7 +182,7 @@ func TestStackRestoreSwapsOnNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := agent.NodeVolumesSpec{Remove: []string{staging, records}, Labelled: []string{LabelRollback + "=p_data"}, Keep: []string{rollback},
-		Require: map[string]string{helper.LabelProject: "p"}}
+		Require: map[string]string{helper.LabelProject: "p"}, Node: "w2"}
 	if got, _ := json.Marshal(spec); string(got) != mustJSON(want) {
 		t.Errorf("node-volumes spec %s, want %s", got, mustJSON(want))
 	}
@@ -272,5 +272,24 @@ func TestStackRestoreDumpRefused(t *testing.T) {
 	}
 	if len(s.jobs) > 0 {
 		t.Errorf("jobs ran: %q", s.kinds())
+	}
+}
+
+// --dry-run on a stack says the steps run as jobs on the node and the service is
+// scaled, not stopped.
+func TestStackRestoreSteps(t *testing.T) {
+	s := newStackFixture(t)
+	jobs, err := Prepare(context.Background(), s.env, []Target{{Service: "files", Snapshot: "latest"}}, Options{Stack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := strings.Join(jobs[0].Steps(Options{Stack: true}), "\n")
+	for _, want := range []string{"one-shot swarm service", "scale the swarm service to 0", "scale the swarm service back"} {
+		if !strings.Contains(steps, want) {
+			t.Errorf("steps lack %q:\n%s", want, steps)
+		}
+	}
+	if strings.Contains(steps, "stop the service's running containers") || len(s.jobs) > 0 {
+		t.Errorf("steps:\n%s\njobs %q", steps, s.kinds())
 	}
 }
