@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,7 +24,8 @@ import (
 // on any node but the rollback volume, which holds the content the restore replaced.
 // Then the task is moved to worker 1 (its constraint changed), its new volume there
 // changed, and `restore` puts the snapshot onto worker 1's volume, where the task now
-// runs.
+// runs. Last, a restore interrupted (Ctrl-C) while the service is at 0 scales it back,
+// and its volume holds all its old content or all the snapshot's.
 func TestSwarmStackRestore(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -153,6 +155,56 @@ func TestSwarmStackRestore(t *testing.T) {
 			t.Errorf("rollback volumes on worker 1 after --no-rollback: %q", left)
 		}
 	})
+
+	t.Run("Ctrl-C while the service is at 0 scales it back", func(t *testing.T) {
+		change(s.Worker1)
+		cmd := exec.Command("docker", "backup", "-p", ns, "restore", "--yes", "files")
+		cmd.Dir, cmd.Env = dir, append(append(append([]string{}, env.base...), s.Env()...), vars...)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() {
+			select {
+			case <-exited:
+			default:
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+		eventually(t, 2*time.Minute, "the service at 0 replicas", func() error {
+			select {
+			case err := <-exited:
+				exited <- err
+				t.Fatalf("restore ended before the service was at 0: %v\n%s", err, out.String())
+			default:
+			}
+			got := strings.TrimSpace(s.Manager.MustDocker(t, "service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}", svc))
+			if got != "0" {
+				return fmt.Errorf("%s replicas", got)
+			}
+			return nil
+		})
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCodeOf(<-exited); code != 130 {
+			t.Errorf("interrupted restore: exit code %d, want 130\n%s", code, out.String())
+		}
+		exited <- nil
+		t.Logf("interrupted restore's output:\n%s", out.String())
+		if got := strings.TrimSpace(s.Manager.MustDocker(t, "service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}} {{index .Spec.Labels \"io.docker-backup.scaled-from\"}}", svc)); got != "1" {
+			t.Errorf("replicas and record %q after Ctrl-C, want 1 and none", got)
+		}
+		eventually(t, time.Minute, "the service to run on worker 1 again", task(s.Worker1))
+		if got := volumeFiles(t, s.Worker1, volume); got != want && got != changed {
+			t.Errorf("worker 1's volume after an interrupted restore holds\n%s\nwant all old or all new", got)
+		}
+		checkNothingLeft(t, s, ns)
+	})
 }
 
 // volumeFiles lists the files of a volume of node n, with their content, one
@@ -267,4 +319,22 @@ func checkNothingLeft(t *testing.T, s *swarm, ns string) {
 		}
 		return nil
 	})
+}
+
+// syncBuffer is a strings.Builder that a command writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
