@@ -113,6 +113,9 @@ func TestSwarmStackRestore(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("restore: %v", r)
 	}
+	if !strings.Contains(r.stdout, "into "+volume+" on node "+s.Worker2.Hostname) {
+		t.Errorf("restore does not say it restored on worker 2: %v", r)
+	}
 
 	t.Run("worker 2's volume holds the snapshot's files", func(t *testing.T) {
 		if got := volumeFiles(t, s.Worker2, volume); got != want {

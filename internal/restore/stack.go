@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -86,7 +87,7 @@ func runStack(ctx context.Context, env Env, jobs []Job, opts Options) []report.R
 }
 
 // ErrStackRefused is a restore on a swarm stack that this version does not do.
-var ErrStackRefused = fmt.Errorf("refused on a swarm stack")
+var ErrStackRefused = errors.New("refused on a swarm stack")
 
 // restoreOnNode restores a volumes service of a stack on the node p names, as
 // restoreVolumes does on one engine, with every helper a job on that node: the
@@ -98,6 +99,7 @@ var ErrStackRefused = fmt.Errorf("refused on a swarm stack")
 // to all new: then it stays at 0 and the staging volumes stay on the node.
 func restoreOnNode(ctx context.Context, env Env, job Job, p Placement, opts Options, res *report.Result) (err error) {
 	svc := job.Service
+	res.Node = p.NodeName
 	stats, err := expected(ctx, env, job)
 	if err != nil {
 		return err
