@@ -17,7 +17,7 @@ import (
 
 // TestSwarmStackRestore deploys a stack with a volumes service pinned to worker 2 on a
 // three-node swarm (MinIO on the manager's address), backs it up with `up` through the
-// manager, changes the volume's files (one modified, one deleted, one added), and
+// manager, drills the snapshot with `verify` (on the manager's engine), changes the volume's files (one modified, one deleted, one added), and
 // restores through the manager: worker 2's volume holds exactly the snapshot's files
 // again, the service was at 0 replicas only while the swap job ran (the staging
 // restore ran while it was up) and is back at 1, running; nothing of the run is left
@@ -92,6 +92,10 @@ func TestSwarmStackRestore(t *testing.T) {
 	eventually(t, 2*time.Minute, "the files service to run on worker 2", task(s.Worker2))
 	if r := backup("up"); r.code != 0 {
 		t.Fatalf("up: %v", r)
+	}
+	// The drill restores the snapshot into throwaway volumes on the manager's engine.
+	if r := backup("verify"); r.code != 0 || !strings.Contains(r.stdout, "3 files, 8 bytes restored and verified") {
+		t.Fatalf("verify on the stack: %v", r)
 	}
 	want := "a=one\nd/b=two\nready=\n"
 

@@ -75,8 +75,8 @@ func setService(f *fixture, s swarm.Service, tasks ...swarm.Task) {
 	sw.Tasks = append(kept, tasks...)
 }
 
-// Every command that acts on the services' containers (but up and restore, which run
-// on a stack: stackup_test.go, stackrestore_test.go) refuses a stack with one line,
+// Every command that acts on the services' containers (but up, restore and verify,
+// which run on a stack: stackup_test.go, stackrestore_test.go) refuses a stack with one line,
 // exit code 1, before anything is made, stopped or run.
 func TestStackRefusedByCommandsOnContainers(t *testing.T) {
 	ctx := context.Background()
@@ -84,10 +84,6 @@ func TestStackRefusedByCommandsOnContainers(t *testing.T) {
 		command string
 		run     func(f *fixture) error
 	}{
-		{"verify", func(f *fixture) error {
-			_, err := f.app.Verify(ctx, VerifyOptions{Load: f.load()}, f.sink())
-			return err
-		}},
 		{"schedule", func(f *fixture) error { return f.app.Schedule(ctx, ScheduleOptions{Load: f.load(), Log: &f.err}) }},
 		{"schedule", func(f *fixture) error {
 			return f.app.PrintScheduler(ctx, ScheduleOptions{Load: f.load(), ServiceName: "docker-backup"}, &f.out, f.sink())
