@@ -32,7 +32,9 @@ const swarmDumpRows = 200_000
 // in the task's container; no job's spec ever showed a password, a secret, the dump or
 // a hook command; nothing of the run is left on any node. Beside it, broken's dump on
 // worker 2 fails half-way: up exits 1 with the dump's one line, and the repository holds
-// nothing of it (db's is its one snapshot).
+// nothing of it. held, a stop: true volumes service on worker 2, is scaled to 0 for its
+// copy there and back, and its snapshot holds exactly its files: the issue's stack of a
+// dump on worker 1 and a stop: true service on worker 2, in one `up`.
 func TestSwarmStackDump(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -89,8 +91,12 @@ func TestSwarmStackDump(t *testing.T) {
 	want := pgTableChecksum(t, s.Worker1, db, "app")
 	t.Logf("table blobs on worker 1: %d rows, made in %s; checksum %s", swarmDumpRows, time.Since(start).Round(time.Millisecond), want)
 
+	held := stopStack{s: s, svc: ns + "_held"}
+	held.waitRunning(t)
+
 	// Every service of ours the manager has while up runs, inspected as the user would;
 	// the client reaches the manager through a proxy that counts its bytes.
+	minimum := held.watchMinimum()
 	watch := watchJobs(t, s)
 	e := s.Remote(t)
 	e.Proxy.Reset()
@@ -100,6 +106,7 @@ func TestSwarmStackDump(t *testing.T) {
 	r := c.run()
 	took := time.Since(start)
 	specs := watch()
+	heldLow := minimum()
 	eventually(t, 30*time.Second, "the connections of up through the proxy to close", func() error {
 		if n := e.Proxy.Open(); n > 0 {
 			return fmt.Errorf("%d still open", n)
@@ -132,9 +139,10 @@ func TestSwarmStackDump(t *testing.T) {
 			if err := json.Unmarshal([]byte(spec), &inspected); err != nil || len(inspected) != 1 {
 				t.Fatalf("docker service inspect: %v\n%s", err, spec)
 			}
-			kinds[inspected[0].Spec.Labels["io.docker-backup.kind"]]++
+			kind := inspected[0].Spec.Labels["io.docker-backup.kind"]
+			kinds[kind]++
 			node := s.Worker1
-			if inspected[0].Spec.Labels["io.docker-backup.service"] == "broken" {
+			if svc := inspected[0].Spec.Labels["io.docker-backup.service"]; svc == "broken" || svc == "held" {
 				node = s.Worker2
 			}
 			for _, secret := range []string{password, m.secretKey, dbPassword, "pg_dumpall", "hooks.log"} {
@@ -142,14 +150,22 @@ func TestSwarmStackDump(t *testing.T) {
 					t.Errorf("`docker service inspect` of a job shows %q:\n%s", secret, spec)
 				}
 			}
-			for _, want := range []string{"node.id==" + node.NodeID, `"Condition": "none"`, `"Target": "/var/run/docker.sock"`} {
+			wants := []string{"node.id==" + node.NodeID, `"Condition": "none"`}
+			socket := `"Target": "/var/run/docker.sock"`
+			if kind == "dump" || kind == "hook" {
+				wants = append(wants, socket)
+			} else if strings.Contains(spec, socket) {
+				// A copy of files needs no engine: only dumps and hooks get the node's socket.
+				t.Errorf("a %s job has the node's socket:\n%s", kind, spec)
+			}
+			for _, want := range wants {
 				if !strings.Contains(spec, want) {
 					t.Errorf("a job's spec has no %s:\n%s", want, spec)
 				}
 			}
 		}
-		if kinds["dump"] != 2 || kinds["hook"] != 3 || len(specs) != 5 {
-			t.Errorf("jobs of the run seen on the manager by kind: %v, want 2 dumps (db, broken) and 3 hooks", kinds)
+		if kinds["dump"] != 2 || kinds["hook"] != 3 || len(specs) != 6 {
+			t.Errorf("jobs of the run seen on the manager by kind: %v, want 2 dumps (db, broken), 3 hooks and held's copy", kinds)
 		}
 	})
 
@@ -165,7 +181,7 @@ func TestSwarmStackDump(t *testing.T) {
 			Hostname string   `json:"hostname"`
 			Tags     []string `json:"tags"`
 		}
-		outJSON := m.resticOut(t, repo, pwFile, "snapshots", "--json")
+		outJSON := m.resticOut(t, repo, pwFile, "snapshots", "--json", "--tag", "service=db")
 		if err := json.Unmarshal([]byte(outJSON), &snaps); err != nil || len(snaps) != 1 {
 			t.Fatalf("snapshots: %v\n%s", err, outJSON)
 		}
@@ -213,6 +229,40 @@ func TestSwarmStackDump(t *testing.T) {
 		t.Logf("the dump loaded into a fresh PostgreSQL in %s: table blobs %s", time.Since(start).Round(time.Millisecond), got)
 		if got != want {
 			t.Errorf("table blobs restored from the snapshot: %s, want %s", got, want)
+		}
+	})
+
+	t.Run("held was scaled to 0 for its copy on worker 2 and back, its files exact", func(t *testing.T) {
+		if heldLow != 0 {
+			t.Errorf("held's replicas never went below %d during up", heldLow)
+		}
+		held.checkBack(t)
+		var snaps []struct {
+			ID   string   `json:"short_id"`
+			Tags []string `json:"tags"`
+		}
+		outJSON := m.resticOut(t, repo, pwFile, "snapshots", "--json", "--tag", "service=held")
+		if err := json.Unmarshal([]byte(outJSON), &snaps); err != nil || len(snaps) != 1 {
+			t.Fatalf("snapshots of held: %v\n%s", err, outJSON)
+		}
+		if !slices.Contains(snaps[0].Tags, "node="+s.Worker2.Hostname) {
+			t.Errorf("held's snapshot tags %q: want node=%s", snaps[0].Tags, s.Worker2.Hostname)
+		}
+		var files []string
+		for _, l := range lines(m.resticOut(t, repo, pwFile, "ls", "--json", snaps[0].ID)) {
+			var n struct{ Type, Path string }
+			if json.Unmarshal([]byte(l), &n) == nil && n.Type == "file" {
+				files = append(files, n.Path)
+			}
+		}
+		slices.Sort(files)
+		if len(files) != 3 || !strings.HasSuffix(files[0], "/a") || !strings.HasSuffix(files[1], "/d/b") || !strings.HasSuffix(files[2], "/ready") {
+			t.Fatalf("held's snapshot holds %q, want a, d/b and ready", files)
+		}
+		for file, want := range map[string]string{files[0]: "one\n", files[1]: "two\n"} {
+			if got := m.resticOut(t, repo, pwFile, "dump", snaps[0].ID, file); got != want {
+				t.Errorf("%s holds %q, want %q", file, got, want)
+			}
 		}
 	})
 

@@ -17,8 +17,7 @@ import (
 // three-node swarm (PostgreSQL, a stand-in process as plan only reads it, pinned to
 // worker 1; a stop: true volumes service to worker 2) and runs the plugin against the
 // manager: plan (text and --json) names, per service, the node that holds its task and
-// its local volume there; restore
-// refuses the stack with one line, exit 1, up this file (a folder repository, no
+// its local volume there; restore and up refuse this file (a folder repository, no
 // agent_image) with a line for each, exit 2, and both leave the stack as it was (same
 // tasks, same containers, nothing created on any node).
 func TestSwarmStackPlan(t *testing.T) {
@@ -101,23 +100,17 @@ func TestSwarmStackPlan(t *testing.T) {
 	})
 
 	t.Run("up and restore refuse the stack and change nothing", func(t *testing.T) {
-		// restore does not run on stacks yet; up does, but not with this file's
-		// repository (the default folder, one machine's) and no agent_image.
-		r := backup("restore", "files", "--yes")
-		if r.code != 1 {
-			t.Errorf("restore exits %d, want 1: %v", r.code, r)
-		}
-		want := fmt.Sprintf("docker backup restore: %s is a swarm stack (com.docker.stack.namespace=%s): restore does not run on stacks yet", ns, ns)
-		if got := strings.TrimSpace(r.stderr); !strings.HasPrefix(got, want) || strings.Contains(got, "\n") {
-			t.Errorf("restore says\n%s\nwant one line beginning %q", got, want)
-		}
-		r = backup("up")
-		if r.code != 2 {
-			t.Errorf("up exits %d, want 2: %v", r.code, r)
-		}
-		got := lines(strings.TrimSpace(r.stderr))
-		if len(got) != 2 || !strings.Contains(got[0], "compose.yaml: x-backup.repository: ") || !strings.Contains(got[1], "compose.yaml: x-backup.agent_image: not set") {
-			t.Errorf("up says\n%s\nwant a line naming x-backup.repository and one naming x-backup.agent_image", r.stderr)
+		// Both run on stacks, but not with this file's repository (the default
+		// folder, one machine's) and no agent_image.
+		for _, args := range [][]string{{"restore", "files", "--yes"}, {"up"}} {
+			r := backup(args...)
+			if r.code != 2 {
+				t.Errorf("%s exits %d, want 2: %v", args[0], r.code, r)
+			}
+			got := lines(strings.TrimSpace(r.stderr))
+			if len(got) != 2 || !strings.Contains(got[0], "compose.yaml: x-backup.repository: ") || !strings.Contains(got[1], "compose.yaml: x-backup.agent_image: not set") {
+				t.Errorf("%s says\n%s\nwant a line naming x-backup.repository and one naming x-backup.agent_image", args[0], r.stderr)
+			}
 		}
 		if after := swarmContainers(t, s); !slices.Equal(after, before) {
 			t.Errorf("the nodes' containers changed:\nbefore %q\nafter  %q", before, after)

@@ -25,6 +25,7 @@ type eventLine struct {
 	Summary   *restic.Summary     `json:"summary,omitempty"`
 	Volumes   []string            `json:"volumes,omitempty"`
 	Rollbacks []string            `json:"rollback_volumes,omitempty"`
+	Node      string              `json:"node,omitempty"`
 	Target    string              `json:"target,omitempty"`
 	Duration  float64             `json:"duration_seconds,omitempty"`
 	Warnings  []string            `json:"warnings,omitempty"`
@@ -91,7 +92,7 @@ func (j *jsonSink) Event(e app.Event) {
 func doneEventLine(e app.Event) eventLine {
 	r := e.Result
 	l := eventLine{Event: "done", Service: r.Service, Strategy: composeext.Strategy(r.Strategy), Snapshot: r.Snapshot,
-		Status: string(r.Status), Volumes: r.Volumes, Rollbacks: r.Rollbacks, Target: r.Target,
+		Status: string(r.Status), Volumes: r.Volumes, Rollbacks: r.Rollbacks, Target: r.Target, Node: r.Node,
 		Duration: r.Duration.Seconds(), Warnings: r.Warnings}
 	if r.Summary.SnapshotID != "" {
 		l.Summary = &r.Summary

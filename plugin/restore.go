@@ -34,17 +34,21 @@ func newRestoreCommand(d *deps) *cli.Command {
 			"2006-01-02 15:04, RFC 3339): the newest snapshot at or before it.\n" +
 			"Volumes: the service is stopped, the snapshot restored into a staging volume and verified,\n" +
 			"then it replaces the live content; the previous content is kept in a rollback volume.\n" +
-			"Dumps: the dump is streamed into the service's restore command in its running container.",
+			"Dumps: the dump is streamed into the service's restore command in its running container.\n" +
+			"On a swarm stack (against a manager), a volumes service is restored on the node its task\n" +
+			"runs on (or --node), scaled to 0 for the swap alone.",
 		Flags: withRunFlags(
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "Do not ask for confirmation (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "to", Usage: "Restore into this new or empty volume (volumes) or into this service of the project (dump) instead"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "Print the steps, and do nothing"},
 			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service that excludes by pattern)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
+			&cli.StringFlag{Name: "node", Usage: "On a swarm stack: restore onto this node (hostname or ID) instead of the one the service's task runs on"},
 		),
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
 		return runRestore(c.Context, &restoreOptions{
 			restore: app.RestoreOptions{
+				Node: c.String("node"),
 				Load: load, To: c.String("to"), DryRun: c.Bool("dry-run"),
 				NoRollback: c.Bool("no-rollback"), Run: readRunSettings(c),
 			},

@@ -59,9 +59,14 @@ func (p *restorePlain) done(r report.Result) {
 	case len(r.Volumes) > 0:
 		line += " into " + strings.Join(r.Volumes, ", ")
 	}
+	where := ""
+	if r.Node != "" {
+		line += " on node " + r.Node
+		where = ", on node " + r.Node
+	}
 	fmt.Fprintln(p.out, line)
 	if len(r.Rollbacks) > 0 {
-		fmt.Fprintf(p.out, "%s: the previous content is kept in %s until the next restore (remove it with docker volume rm)\n",
-			r.Service, strings.Join(r.Rollbacks, ", "))
+		fmt.Fprintf(p.out, "%s: the previous content is kept in %s%s until the next restore (remove it with docker volume rm)\n",
+			r.Service, strings.Join(r.Rollbacks, ", "), where)
 	}
 }

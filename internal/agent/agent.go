@@ -76,6 +76,7 @@ var commands = map[string]func(ctx context.Context, args []string, env Env) erro
 	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
 	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
 	"swap":             func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
+	NodeVolumesCommand: nodeVolumes,
 }
 
 // errUsage is a command called with the wrong arguments.
@@ -108,7 +109,7 @@ func self() string {
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap, node-volumes)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -3,10 +3,15 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/restore"
+	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
@@ -18,6 +23,9 @@ type RestoreOptions struct {
 	// To restores into this volume (volumes) or service (dump) instead.
 	To         string
 	NoRollback bool
+	// Node restores a swarm stack's service onto this node (hostname or ID) instead of
+	// the one its task runs on.
+	Node string
 	// DryRun returns the steps (Restore's first result) and changes nothing.
 	DryRun bool
 	Run    RunSettings
@@ -58,17 +66,33 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 		return nil, err
 	}
 	defer func() { err = maskError(err, plan.Mask) }()
-	if err := a.refuseStack(ctx, plan.Project, "restore", WarnFunc(sink)); err != nil {
+	stack, info, err := a.checkStack(ctx, plan, "restore", WarnFunc(sink))
+	if err != nil {
 		return nil, err
+	}
+	if stack == nil && opts.Node != "" {
+		return nil, usageErrorf("--node restores a swarm stack's service onto a node of the swarm, and %s is no swarm stack here", plan.Project)
 	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
+	var node *engine.Node
+	if stack != nil {
+		// The stack's one series (see up), whichever node the snapshot was made on.
+		s.identity = run.IdentifyStack(plan.Project, plan.Host, info.Swarm.ClusterID)
+		if opts.Node != "" {
+			n, err := engine.FindNode(ctx, s.api, opts.Node)
+			if err != nil {
+				return nil, err
+			}
+			node = &n
+		}
+	}
 	addContainerSecrets(ctx, s.api, plan)
 	events := restoreEvents{sink: sink, mask: plan.Mask}
 	env := restore.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: events}
-	ropts := restore.Options{To: opts.To, NoRollback: opts.NoRollback}
+	ropts := restore.Options{To: opts.To, NoRollback: opts.NoRollback, Stack: stack != nil}
 	jobs, err := restore.Prepare(ctx, env, opts.Targets, ropts)
 	if err != nil {
 		return nil, err
@@ -92,12 +116,15 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 			return nil, ErrDeclined
 		}
 	}
-	r, err := s.begin(ctx, plan, "restore", opts.Run, beginOptions{listed: true}, WarnFunc(sink))
+	r, err := s.begin(ctx, plan, "restore", opts.Run, beginOptions{listed: true, stack: stack != nil}, WarnFunc(sink))
 	if err != nil {
 		return nil, err
 	}
 	defer r.End(ctx)
 	env.Run = r
+	if stack != nil {
+		env.Place = restorePlacements(stack, r.Runner, node)
+	}
 	results := restore.Run(ctx, env, jobs, ropts)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -132,4 +159,36 @@ func (r restoreEvents) Progress(svc string, s restic.RestoreStatus) {
 func (r restoreEvents) Done(res report.Result) {
 	out := masked(res, r.mask)
 	r.sink.Event(Event{Kind: Done, Service: res.Service, Strategy: composeext.Strategy(res.Strategy), Result: &out})
+}
+
+// restorePlacements places each service of the stack for its restore: on node when
+// the user named one, else on the node of its one running task. What cannot be
+// restored there is a Placement.Refused line.
+func restorePlacements(st *engine.Stack, runner *helper.Runner, node *engine.Node) func(composeext.ServicePlan) restore.Placement {
+	return func(svc composeext.ServicePlan) restore.Placement {
+		ss := st.Service(svc.Name)
+		if ss == nil {
+			return restore.Placement{Refused: fmt.Sprintf("stack %s has no service %s", st.Namespace, svc.Name)}
+		}
+		if ss.Mode != engine.ModeReplicated {
+			return restore.Placement{Refused: fmt.Sprintf("%s is a %s service, which cannot be scaled to 0 for the swap", ss.FullName, ss.Mode)}
+		}
+		if msg := refusedOnStack(*ss); msg != "" {
+			return restore.Placement{Refused: msg}
+		}
+		for _, m := range svc.Volumes {
+			if m.Type == "volume" && !slices.ContainsFunc(ss.Volumes, func(v engine.StackVolume) bool { return v.Name == m.Source && v.Local() }) {
+				return restore.Placement{Refused: fmt.Sprintf("%s mounts no local volume %s", ss.FullName, m.Source)}
+			}
+		}
+		n := node
+		if n == nil {
+			if len(ss.Tasks) == 0 || ss.Tasks[0].Node.ID == "" {
+				return restore.Placement{Refused: fmt.Sprintf("%s has no running task: name the node to restore its volumes on with --node", ss.FullName)}
+			}
+			n = &ss.Tasks[0].Node
+		}
+		return restore.Placement{Node: n.ID, NodeName: n.Hostname, ServiceID: ss.ID, ServiceName: ss.FullName,
+			Agent: runner.AgentOnNode(n.ID), Runner: runner.OnNode(n.ID)}
+	}
 }

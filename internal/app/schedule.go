@@ -79,7 +79,7 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 		return err
 	}
 	if st != nil {
-		// Its up drives jobs on the stack's nodes (upStack); recovery is the stack's.
+		// Its up drives jobs on the stack's nodes (checkStack); recovery is the stack's.
 		if err := stackNeeds(plan); err != nil {
 			return err
 		}

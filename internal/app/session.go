@@ -65,7 +65,8 @@ func (a *App) connect(ctx context.Context, plan *composeext.Plan) (*session, err
 		// Only the dump helpers (helper.SocketKinds) get it, and check that it is the
 		// socket of the engine this process talks to.
 		DockerSocket: socket, DockerSocketSetting: plan.DockerSocketSetting, DockerSocketNote: note,
-		Engine: info.Identity(),
+		NodeSocket: plan.DockerSocket,
+		Engine:     info.Identity(),
 		// Settings of the engine side that belong to the machine, not to the project.
 		Network:     a.Getenv("DOCKER_BACKUP_NETWORK"),
 		CacheVolume: a.Getenv("DOCKER_BACKUP_CACHE_VOLUME"),

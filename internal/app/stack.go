@@ -81,14 +81,3 @@ func (a *App) findStack(ctx context.Context, project, command string, warn func(
 	}
 	return st, info, nil
 }
-
-// refuseStack refuses command, which acts on the project's containers, when the project
-// is a swarm stack: before anything is stopped, run or built.
-func (a *App) refuseStack(ctx context.Context, project, command string, warn func(string)) error {
-	st, _, err := a.findStack(ctx, project, command, warn)
-	if err != nil || st == nil {
-		return err
-	}
-	return failure.Newf(ErrStack, "docker backup %s: %s is a swarm stack (%s=%s): %s does not run on stacks yet; docker backup plan shows where each service runs",
-		command, project, engine.LabelStackNamespace, project, command)
-}

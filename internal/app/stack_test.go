@@ -12,7 +12,6 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/engine/enginetest"
-	"github.com/docker-backup/docker-backup/internal/restore"
 	"github.com/docker-backup/docker-backup/internal/run"
 )
 
@@ -75,41 +74,6 @@ func setService(f *fixture, s swarm.Service, tasks ...swarm.Task) {
 		}
 	}
 	sw.Tasks = append(kept, tasks...)
-}
-
-// Every command that acts on the services' containers refuses a stack with one line,
-// exit code 1, before anything is made, stopped or run.
-func TestStackRefusedByCommandsOnContainers(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		command string
-		run     func(f *fixture) error
-	}{
-		{"restore", func(f *fixture) error {
-			_, err := f.app.Restore(ctx, RestoreOptions{Load: f.load(), Targets: []restore.Target{{Service: "files"}}}, f.sink())
-			return err
-		}},
-		{"verify", func(f *fixture) error {
-			_, err := f.app.Verify(ctx, VerifyOptions{Load: f.load()}, f.sink())
-			return err
-		}},
-	} {
-		t.Run(tc.command, func(t *testing.T) {
-			f := stackFixture(t)
-			err := tc.run(f)
-			want := "docker backup " + tc.command + ": shop is a swarm stack (com.docker.stack.namespace=shop): " +
-				tc.command + " does not run on stacks yet; docker backup plan shows where each service runs"
-			if err == nil || err.Error() != want || !errors.Is(err, ErrStack) || exitCode(ctx, err) != ExitFailure {
-				t.Fatalf("err %v, want ErrStack (exit code 1):\n%s", err, want)
-			}
-			if calls := f.eng.Calls(); len(calls) > 0 {
-				t.Errorf("a refused %s asked the engine for %v", tc.command, calls)
-			}
-			if f.out.Len() > 0 || strings.Contains(f.err.String(), "warning") {
-				t.Errorf("a refused %s printed:\n%s%s", tc.command, f.out.String(), f.err.String())
-			}
-		})
-	}
 }
 
 // The commands that only read or write the repository work on a stack.

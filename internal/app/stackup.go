@@ -11,13 +11,13 @@ import (
 	"github.com/docker-backup/docker-backup/internal/helper"
 )
 
-// upStack says whether up's project is a swarm stack, with the engine's info (the
-// swarm's cluster ID names the stack's series), and refuses before anything runs what
-// up cannot do on any stack: a folder repository (one node's), or no agent_image (a
-// swarm's nodes cannot build ours). A swarm that cannot be asked is a warning, and up
-// goes on as for a compose project.
-func (a *App) upStack(ctx context.Context, plan *composeext.Plan, warn func(string)) (*engine.Stack, engine.EngineInfo, error) {
-	st, info, err := a.findStack(ctx, plan.Project, "up", warn)
+// checkStack says whether the project of command (up, restore, schedule) is a swarm
+// stack, with the engine's info (the swarm's cluster ID names the stack's series), and
+// refuses before anything runs what the command cannot do on any stack (stackNeeds). A
+// swarm that cannot be asked is a warning, and the command goes on as for a compose
+// project.
+func (a *App) checkStack(ctx context.Context, plan *composeext.Plan, command string, warn func(string)) (*engine.Stack, engine.EngineInfo, error) {
+	st, info, err := a.findStack(ctx, plan.Project, command, warn)
 	if err != nil || st == nil {
 		return nil, info, err
 	}

@@ -112,7 +112,7 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 	if parallel <= 0 {
 		parallel = plan.Parallel
 	}
-	stack, info, err := a.upStack(ctx, plan, events.Warn)
+	stack, info, err := a.checkStack(ctx, plan, "up", events.Warn)
 	if err != nil {
 		return nil, err
 	}

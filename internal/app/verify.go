@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
+	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/verify"
 )
 
@@ -68,21 +69,27 @@ func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts Verify
 }
 
 func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, events verifyEvents, rep *report.Run) ([]report.Result, error) {
-	if err := a.refuseStack(ctx, plan.Project, report.CommandVerify, WarnFunc(events.sink)); err != nil {
+	stack, info, err := a.checkStack(ctx, plan, report.CommandVerify, WarnFunc(events.sink))
+	if err != nil {
 		return nil, err
 	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
+	if stack != nil {
+		// The stack's one series; the drill runs on the manager's engine, which reaches
+		// the repository (checkStack) and needs none of the nodes' volumes.
+		s.identity = run.IdentifyStack(plan.Project, plan.Host, info.Swarm.ClusterID)
+	}
 	rep.Machine = s.identity.Machine
 	addContainerSecrets(ctx, s.api, plan)
-	env := verify.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: events}
+	env := verify.Env{API: s.api, Runner: s.runner, Identity: s.identity, Plan: plan, Reporter: events, Stack: stack != nil}
 	jobs, err := verify.Prepare(ctx, env, opts.Services, opts.Drill)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.begin(ctx, plan, report.CommandVerify, opts.Run, beginOptions{listed: true}, warnTo(a.notes()))
+	r, err := s.begin(ctx, plan, report.CommandVerify, opts.Run, beginOptions{listed: true, stack: stack != nil}, warnTo(a.notes()))
 	if err != nil {
 		return nil, err
 	}

@@ -212,3 +212,21 @@ func ScaledServices(ctx context.Context, api API) ([]ScaledService, error) {
 	}
 	return out, nil
 }
+
+// ForgetScaled removes the record ScaleToZero put on the service serviceID and leaves
+// its count as it is (0): nobody is to scale it back, as its data is not fit to run
+// on (a restore's swap that could not be finished). It returns the count recorded.
+func ForgetScaled(ctx context.Context, api API, serviceID string) (uint64, error) {
+	var from uint64
+	err := updateService(ctx, api, serviceID, func(spec *swarm.ServiceSpec) error {
+		raw, ok := spec.Labels[LabelScaledFrom]
+		if !ok {
+			return errUnchanged
+		}
+		from, _ = strconv.ParseUint(raw, 10, 64)
+		delete(spec.Labels, LabelScaledFrom)
+		delete(spec.Labels, LabelScaledBy)
+		return nil
+	})
+	return from, err
+}

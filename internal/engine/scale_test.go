@@ -115,3 +115,23 @@ func TestWaitTasksRunning(t *testing.T) {
 		t.Errorf("WaitTasksRunning after ScaleBack: %v", err)
 	}
 }
+
+// ForgetScaled leaves the service at 0 without the record: nobody scales it back.
+func TestForgetScaled(t *testing.T) {
+	ctx := context.Background()
+	e, id := scaleFixture(t)
+	if _, err := engine.ScaleToZero(ctx, e, id, "run1"); err != nil {
+		t.Fatal(err)
+	}
+	from, err := engine.ForgetScaled(ctx, e, id)
+	if err != nil || from != 2 {
+		t.Fatalf("ForgetScaled = %d, %v; want 2", from, err)
+	}
+	svc := e.Swarm.Services[0]
+	if n := *svc.Spec.Mode.Replicated.Replicas; n != 0 || svc.Spec.Labels[engine.LabelScaledBy] != "" {
+		t.Errorf("replicas %d, labels %v: want 0, no record", n, svc.Spec.Labels)
+	}
+	if ok, err := engine.ScaleBack(ctx, e, id, "run1"); err != nil || ok {
+		t.Errorf("ScaleBack after ForgetScaled = %v, %v; want nothing done", ok, err)
+	}
+}

@@ -193,3 +193,18 @@ func task(t swarm.Task, node Node) Task {
 	}
 	return out
 }
+
+// FindNode returns the swarm's node whose hostname or ID is name (the engine must be a
+// manager).
+func FindNode(ctx context.Context, api API, name string) (Node, error) {
+	nodes, err := api.NodeList(ctx, client.NodeListOptions{})
+	if err != nil {
+		return Node{}, fmt.Errorf("listing the swarm's nodes: %w", err)
+	}
+	for _, n := range nodes.Items {
+		if n.ID == name || n.Description.Hostname == name {
+			return Node{ID: n.ID, Hostname: n.Description.Hostname}, nil
+		}
+	}
+	return Node{}, fmt.Errorf("the swarm has no node %s (docker node ls lists them)", name)
+}

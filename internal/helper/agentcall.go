@@ -21,7 +21,10 @@ type AgentCall struct {
 	// Spec, if not nil, reaches the helper as agent.SpecFile (JSON): never argv.
 	Spec   any
 	Mounts []mount.Mount
-	Stdout io.Writer
+	// VolumeLabels, on a swarm node (NodeAgent), label the volumes of Mounts that the
+	// node's engine creates as it mounts them, by name.
+	VolumeLabels map[string]map[string]string
+	Stdout       io.Writer
 }
 
 // RunAgent runs the call and returns the agent's exit code and the tail of its stderr

@@ -105,8 +105,12 @@ func (j *NodeRunner) jobSpec(inv restic.Invocation) (engine.JobSpec, error) {
 		// service is removed (agent.UnheldEnv).
 		env = append(env, agent.UnheldEnv+"=1")
 	}
+	what := inv.Service
+	if what == "" {
+		what = inv.Kind
+	}
 	return engine.JobSpec{
-		Name: h.Name, Image: h.Image, NodeID: j.node,
+		Name: jobName(j.c.Project, what), Image: h.Image, NodeID: j.node,
 		Entrypoint: h.Entrypoint, Cmd: h.Cmd, Env: env, Mounts: mounts,
 		Labels: h.Labels, Hostname: h.Hostname, Network: network, Init: h.Init,
 		Files: h.Files, Stdout: h.Stdout,
@@ -131,7 +135,7 @@ func (j *NodeRunner) jobSocket(mounts []mount.Mount, files []engine.File) ([]mou
 	out = append(out, engine.File{Path: agent.EngineIDFile, Mode: 0o400, Data: engine.NodeIdentity(j.node).Marshal()})
 	has := slices.ContainsFunc(mounts, func(m mount.Mount) bool { return m.Target == agent.EngineSocket })
 	if !has {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: j.c.socket(), Target: agent.EngineSocket})
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: j.c.nodeSocket(), Target: agent.EngineSocket})
 	}
 	return mounts, out
 }
@@ -143,7 +147,12 @@ func (j *NodeRunner) socketFailure(code int, stderr string) error {
 	if f == nil {
 		return nil
 	}
-	se := &SocketError{Setting: j.c.DockerSocketSetting, Socket: j.c.socket(), Note: j.c.DockerSocketNote, Node: j.node}
+	se := &SocketError{Setting: j.c.DockerSocketSetting, Socket: j.c.nodeSocket(), Node: j.node}
+	if j.c.DockerSocketNote != "" {
+		// Not set in the project: each node's default, whatever this process reaches the
+		// manager by.
+		se.Note = "the default"
+	}
 	var wrong *agent.WrongEngine
 	if errors.As(f, &wrong) {
 		se.Want, se.Got = wrong.Want, wrong.Got

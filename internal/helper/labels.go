@@ -66,3 +66,18 @@ func helperName(project, what string) string {
 	_, _ = rand.Read(b[:])
 	return strings.Trim(project+"-backup-"+what, "-") + "-" + hex.EncodeToString(b[:])
 }
+
+// jobNameMax bounds a job's name before its random part: swarm names (a job's, and its
+// secrets' <name>-<i>) are at most 64 characters.
+const jobNameMax = 50
+
+// jobName names a job of project as helperName does, shortened to fit swarm's names.
+func jobName(project, what string) string {
+	base := strings.Trim(project+"-backup-"+what, "-")
+	if len(base) > jobNameMax {
+		base = strings.TrimRight(base[:jobNameMax], "-_.")
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return base + "-" + hex.EncodeToString(b[:])
+}

@@ -89,6 +89,9 @@ type Runner struct {
 	// DockerSocketSetting and DockerSocketNote say where DockerSocket came from, for
 	// the one line of a socket that is not the engine's (SocketError).
 	DockerSocketSetting, DockerSocketNote string
+	// NodeSocket is the engine socket's path on each node of a swarm
+	// (composeext.Plan.DockerSocket), for the jobs that get their node's socket.
+	NodeSocket string
 	// Engine is the identity of the engine this process talks to: a socket helper
 	// checks that its socket answers as it before it does anything (CheckSocket); the
 	// zero value checks nothing.

@@ -218,3 +218,13 @@ func TestHelperSpecRepositoryFolder(t *testing.T) {
 		})
 	}
 }
+
+// A job's name, and its secrets' (<name>-<i>), fit swarm's 64 characters whatever the
+// project's name.
+func TestJobNameFitsSwarm(t *testing.T) {
+	for _, project := range []string{"p", strings.Repeat("long-project-name", 5)} {
+		if n := jobName(project, "files-preflight") + "-10"; len(n) > 64 {
+			t.Errorf("%s: %d characters", n, len(n))
+		}
+	}
+}

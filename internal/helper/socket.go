@@ -67,6 +67,16 @@ func (c *Runner) socket() string {
 	return c.DockerSocket
 }
 
+// nodeSocket is the engine's socket on each node of a swarm, for the jobs that get
+// their node's socket: the plan's setting, never the path this process reaches the
+// manager by (a unix socket of this machine is not a node's).
+func (c *Runner) nodeSocket() string {
+	if c.NodeSocket == "" {
+		return composeext.DefaultDockerSocket
+	}
+	return c.NodeSocket
+}
+
 // socketFiles are what a socket helper gets besides its spec: the identity of the
 // engine this process talks to, which the agent compares with the socket's
 // (agent.EngineIDFile).

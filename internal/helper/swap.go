@@ -77,12 +77,17 @@ func (c *Runner) RunSwap(ctx context.Context, s Swap, resume bool) (SwapOutcome,
 	if err != nil {
 		return SwapOutcome{}, err
 	}
+	return runSwap(ctx, s, resume, mounts, spec, c.RunAgent)
+}
+
+// runSwap runs the swap with its layout through run (a helper, or a job on a node).
+func runSwap(ctx context.Context, s Swap, resume bool, mounts []mount.Mount, spec agent.SwapSpec, run func(context.Context, AgentCall) (int, string, error)) (SwapOutcome, error) {
 	args := []string{"swap"}
 	if resume {
 		args = append(args, "--resume")
 	}
 	stdout := &engine.Tail{Max: 64 << 10}
-	code, stderr, err := c.RunAgent(ctx, AgentCall{Service: s.Service, Kind: KindSwap, Args: args, Spec: spec, Mounts: mounts, Stdout: stdout})
+	code, stderr, err := run(ctx, AgentCall{Service: s.Service, Kind: KindSwap, Args: args, Spec: spec, Mounts: mounts, Stdout: stdout})
 	out := SwapOutcome{Code: code, Stderr: stderr}
 	var rep agent.SwapReport
 	if json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &rep) == nil && len(rep.Mounts) == len(s.Targets) {
@@ -95,7 +100,8 @@ func (c *Runner) RunSwap(ctx context.Context, s Swap, resume bool) (SwapOutcome,
 // volumes of a target are all plain folders of the engine's one folder of volumes, that
 // folder is mounted once, so the agent moves entries between them by rename: rename(2)
 // cannot cross mounts, and each volume mounted on its own is a mount of its own, so the
-// alternative is copying every byte. Otherwise (a bind-mounted host folder or file,
+// alternative is copying every byte. Without api (a swarm node's volumes, which the
+// manager cannot inspect) or otherwise (a bind-mounted host folder or file,
 // another volume driver or driver options) each is mounted on its own, through its
 // driver, and the agent copies. The agent refuses any path but these.
 func swapLayout(ctx context.Context, api engine.API, s Swap) ([]mount.Mount, agent.SwapSpec, error) {
@@ -115,9 +121,12 @@ func swapLayout(ctx context.Context, api engine.API, s Swap) ([]mount.Mount, age
 		n := strconv.Itoa(i)
 		sm := agent.SwapMount{File: t.File, Base: t.Base, Keep: t.Keep}
 		// Renames need all three in the one folder of volumes.
-		rename := t.Type == "volume" && !t.File
+		rename := api != nil && t.Type == "volume" && !t.File
 		var ps [3]engine.VolumePlace
 		for k, name := range []string{t.Live, t.Staging, t.Rollback} {
+			if api == nil {
+				break
+			}
 			if k == 0 && t.Type != "volume" {
 				continue
 			}

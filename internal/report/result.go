@@ -36,6 +36,8 @@ type Result struct {
 	Volumes   []string
 	Rollbacks []string
 	Target    string
+	// Node is the swarm node whose volumes a restore on a stack wrote (its hostname).
+	Node string
 	// Detail is what a drill's check found (its first line), or why it was skipped;
 	// Kept the commands that remove what verify --keep left (verify).
 	Detail string

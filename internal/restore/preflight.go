@@ -22,7 +22,7 @@ import (
 // is a folder or a file as in the snapshot, and the engine's volume storage has room
 // for the staged snapshot and the rollback copy. Its helper (agent preflight) writes
 // the restore's marker into each staging volume.
-func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging, stats []restic.TreeStats) error {
+func preflight(ctx context.Context, env Env, at site, svc composeext.ServicePlan, st *staging, stats []restic.TreeStats) error {
 	var mounts []mount.Mount
 	spec := agent.PreflightSpec{Nonce: st.nonce}
 	for i, m := range svc.Volumes {
@@ -33,7 +33,7 @@ func preflight(ctx context.Context, env Env, svc composeext.ServicePlan, st *sta
 		spec.Mounts = append(spec.Mounts, agent.PreflightMount{File: st.file[i], Live: "/live/" + n, Staging: "/staging/" + n})
 	}
 	stdout := &engine.Tail{Max: 64 << 10}
-	code, stderr, err := env.Run.Runner.RunAgent(ctx, helper.AgentCall{
+	code, stderr, err := at.runAgent(ctx, helper.AgentCall{
 		Service: svc.Name, Kind: "restore-preflight", Args: []string{"preflight"}, Spec: spec, Mounts: mounts, Stdout: stdout,
 	})
 	switch {

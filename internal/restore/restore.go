@@ -33,6 +33,12 @@ type Env struct {
 	Now func() time.Time
 	// Location reads dates given without a zone; time.Local when nil.
 	Location *time.Location
+	// Place, when set, places each service of a swarm stack (stack.go): Run restores
+	// its volumes on that node.
+	Place func(svc composeext.ServicePlan) Placement
+	// Poll is how often a stack's service is looked at while its tasks end; a second
+	// when zero.
+	Poll time.Duration
 }
 
 func (e Env) now() time.Time {
@@ -49,6 +55,8 @@ type Options struct {
 	To string
 	// NoRollback removes the previous content once the restore has succeeded.
 	NoRollback bool
+	// Stack is true on a swarm stack: Steps says what happens there (Env.Place).
+	Stack bool
 }
 
 // Reporter receives progress as a restore goes.
@@ -136,6 +144,9 @@ func (j *Job) check() error {
 // Every volume restore's preflight runs first, before any service is stopped: a target
 // that cannot be restored stops the run before the first one changes anything.
 func Run(ctx context.Context, env Env, jobs []Job, opts Options) []report.Result {
+	if env.Place != nil {
+		return runStack(ctx, env, jobs, opts)
+	}
 	ready := make([]*prepared, len(jobs))
 	defer func() {
 		for _, p := range ready {

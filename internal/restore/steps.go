@@ -65,6 +65,9 @@ func (j Job) Steps(opts Options) []string {
 		add("run helper: restic restore %s --target / %s --sparse --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
 		return s
 	}
+	if opts.Stack {
+		return append(s, j.stackSteps(opts)...)
+	}
 	for _, m := range svc.Volumes {
 		add("create staging volume for %s at %s", m.Source, m.Path)
 	}
@@ -80,6 +83,28 @@ func (j Job) Steps(opts Options) []string {
 		add("remove the rollback volumes (--no-rollback)")
 	} else {
 		add("keep the rollback volumes, remove older rollback volumes of the same volumes")
+	}
+	return s
+}
+
+// stackSteps are the steps of an in-place volumes restore on a swarm stack.
+func (j Job) stackSteps(opts Options) []string {
+	svc := j.Service
+	var s, paths []string
+	add := func(format string, args ...any) { s = append(s, svc.Name+": "+fmt.Sprintf(format, args...)) }
+	for _, m := range svc.Volumes {
+		paths = append(paths, "--include "+m.Path)
+	}
+	add("on the node the service's task runs on (or --node), every helper a one-shot swarm service there:")
+	add("run job: check the live volumes and the free space; create and mark the staging volumes")
+	add("run job: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and compare counts and bytes with the snapshot", j.Snapshot.ShortID, strings.Join(paths, " "))
+	add("scale the swarm service to 0 (its count recorded on it) and wait for its tasks to end")
+	add("run job: check each staging volume still bears this restore's mark, then move the live content of %s to new rollback volumes and the staged content in", strings.Join(j.volumeNames(), ", "))
+	add("scale the swarm service back to its count")
+	if opts.NoRollback {
+		add("run job with the node's engine socket: remove the staging, records and rollback volumes (--no-rollback)")
+	} else {
+		add("run job with the node's engine socket: remove the staging and records volumes and older rollback volumes of the same volumes")
 	}
 	return s
 }

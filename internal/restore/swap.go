@@ -28,6 +28,36 @@ const (
 // helper that was killed.
 const swapExitMax = agent.SwapNotBegun
 
+// site is where a restore's helpers run and its volumes are: the engine's own
+// (engineSite), or a swarm node's (nodeSite, stack.go).
+type site interface {
+	runAgent(ctx context.Context, call helper.AgentCall) (int, string, error)
+	// createRecords creates the swap's records volume, labelled with what it swaps.
+	createRecords(ctx context.Context, s helper.Swap) error
+	runSwap(ctx context.Context, s helper.Swap) (helper.SwapOutcome, error)
+	// removeVolumes removes the volumes, whatever ctx says; a cleanup: no error.
+	removeVolumes(ctx context.Context, names []string)
+}
+
+// engineSite is the engine of the run: its helpers, its volumes.
+type engineSite struct{ env Env }
+
+func (e engineSite) runAgent(ctx context.Context, call helper.AgentCall) (int, string, error) {
+	return e.env.Run.Runner.RunAgent(ctx, call)
+}
+
+func (e engineSite) createRecords(ctx context.Context, s helper.Swap) error {
+	return e.env.Run.CreateSwapRecords(ctx, s)
+}
+
+func (e engineSite) runSwap(ctx context.Context, s helper.Swap) (helper.SwapOutcome, error) {
+	return e.env.Run.Runner.RunSwap(ctx, s, false)
+}
+
+func (e engineSite) removeVolumes(ctx context.Context, names []string) {
+	_ = engine.RemoveVolumes(context.WithoutCancel(ctx), e.env.API, names)
+}
+
 // swapped is how a service's swap ended.
 type swapped struct {
 	// keep says the staging and records volumes must stay for recovery, and the
@@ -55,20 +85,20 @@ func swapTargets(svc composeext.ServicePlan, st *staging, rollback []string) []h
 // the live, staging and rollback volumes mounted. A helper that dies is followed by a
 // second one that finishes from the journals. Its error says which volumes hold the
 // restored content, which their previous content, and where the rollback is.
-func swap(ctx context.Context, env Env, svc composeext.ServicePlan, st *staging, rollback []string) (swapped, error) {
+func swap(ctx context.Context, env Env, at site, svc composeext.ServicePlan, st *staging, rollback []string) (swapped, error) {
 	s := helper.Swap{Service: svc.Name, Nonce: st.nonce, Records: env.Plan.Project + "_" + svc.Name + "_swap-" + st.stamp, Targets: swapTargets(svc, st, rollback)}
-	removeRollbacks := func() { _ = engine.RemoveVolumes(context.WithoutCancel(ctx), env.API, rollback) }
-	if err := env.Run.CreateSwapRecords(ctx, s); err != nil {
+	removeRollbacks := func() { at.removeVolumes(ctx, rollback) }
+	if err := at.createRecords(ctx, s); err != nil {
 		removeRollbacks()
 		return swapped{}, fmt.Errorf("replacing the live content: %w: nothing was replaced, the live content is unchanged", err)
 	}
 	res := swapped{records: s.Records}
-	out, err := env.Run.Runner.RunSwap(ctx, s, false)
+	out, err := at.runSwap(ctx, s)
 	if killed := err == nil && out.Code > swapExitMax || err != nil && !errors.Is(err, engine.ErrNotStarted) && !errors.Is(err, engine.ErrNoVolume); killed {
 		// The swap helper died mid-swap (killed, out of memory): the journals say how
 		// far it got, and a second helper takes the swap on from there.
 		env.Reporter.Step(svc.Name, fmt.Sprintf("the swap helper ended unexpectedly (exit code %d): finishing the swap from its journals", out.Code))
-		out, err = env.Run.Runner.RunSwap(ctx, s, false)
+		out, err = at.runSwap(ctx, s)
 	}
 	switch {
 	case errors.Is(err, engine.ErrNoVolume):

@@ -36,7 +36,7 @@ func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
 	if err != nil {
 		return p, err
 	}
-	return p, preflight(ctx, env, svc, p.st, stats)
+	return p, preflight(ctx, env, engineSite{env}, svc, p.st, stats)
 }
 
 // remove removes the staging volumes; nil does nothing.
@@ -111,7 +111,7 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 	env.Reporter.Step(svc.Name, "replacing the live content (previous content to "+strings.Join(rollback, ", ")+")")
 	// Once begun, the swap runs to its end even on Ctrl-C: stopping a copy half-way would
 	// leave the live volume neither old nor new. It is a local copy of staged data.
-	sw, err := swap(context.WithoutCancel(ctx), env, svc, st, rollback)
+	sw, err := swap(context.WithoutCancel(ctx), env, engineSite{env}, svc, st, rollback)
 	if sw.keep {
 		// Neither all old nor all new: recovery finishes it from the records and
 		// staging volumes, before it starts the service again.

@@ -46,6 +46,10 @@ type Env struct {
 	Run *run.Run
 	// Location reads dates given without a zone; time.Local when nil.
 	Location *time.Location
+	// Stack is true for a swarm stack: the drill runs on the engine asked (a manager),
+	// which needs none of the nodes' volumes; what needs the service's containers is
+	// skipped (cannotDrill).
+	Stack bool
 }
 
 // Options are verify's flags.
@@ -119,7 +123,7 @@ func Prepare(ctx context.Context, env Env, names []string, opts Options) ([]Job,
 		if len(names) > 0 && !named {
 			continue
 		}
-		if why := cannotDrill(svc); why != "" {
+		if why := cannotDrill(svc, env.Stack); why != "" {
 			if named {
 				return nil, inputErrorf("service %s: %s", svc.Name, why)
 			}
@@ -150,11 +154,17 @@ func inputErrorf(format string, args ...any) error {
 	return failure.Newf(ErrInput, format, args...)
 }
 
-// cannotDrill says why a service has no drill, or "".
-func cannotDrill(svc composeext.ServicePlan) string {
+// cannotDrill says why a service has no drill, or "". On a swarm stack, what copies
+// the service's container (a dump's throwaway server, x-backup.verify's container of
+// its image) is not drilled yet: the service's containers are on the nodes.
+func cannotDrill(svc composeext.ServicePlan, stack bool) string {
 	switch {
 	case svc.Strategy == composeext.StrategyNone:
 		return "strategy none: nothing to verify"
+	case stack && svc.Strategy == composeext.StrategyDump:
+		return "dumps are not drilled on a swarm stack yet"
+	case stack && len(svc.Verify) > 0:
+		return "x-backup.verify does not run on a swarm stack yet"
 	case svc.Strategy == composeext.StrategyDump && len(svc.Dump.Restore) == 0:
 		return "no restore command to load the dump with: declare x-backup.restore"
 	}

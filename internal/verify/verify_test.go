@@ -293,3 +293,28 @@ func TestLastLine(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// On a swarm stack a dump, or a service with x-backup.verify, is not drilled yet: one
+// line, skipped among all the services, bad input when named.
+func TestPrepareOnStack(t *testing.T) {
+	f := newFixture(t)
+	f.env.Stack = true
+	jobs, err := Prepare(context.Background(), f.env, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Known == nil || j.Known.Service != "db" {
+			continue
+		}
+		if j.Known.Status != StatusSkipped || j.Known.Detail != "dumps are not drilled on a swarm stack yet" {
+			t.Errorf("db on a stack: %+v", j.Known)
+		}
+	}
+	if _, err := Prepare(context.Background(), f.env, []string{"db"}, Options{}); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "not drilled on a swarm stack") {
+		t.Errorf("db named on a stack: %v", err)
+	}
+	if why := cannotDrill(composeext.ServicePlan{Strategy: composeext.StrategyVolumes, Verify: []string{"check"}}, true); why != "x-backup.verify does not run on a swarm stack yet" {
+		t.Errorf("volumes with x-backup.verify on a stack: %q", why)
+	}
+}
