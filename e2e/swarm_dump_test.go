@@ -34,7 +34,9 @@ const swarmDumpRows = 200_000
 // worker 2 fails half-way: up exits 1 with the dump's one line, and the repository holds
 // nothing of it. held, a stop: true volumes service on worker 2, is scaled to 0 for its
 // copy there and back, and its snapshot holds exactly its files: the issue's stack of a
-// dump on worker 1 and a stop: true service on worker 2, in one `up`.
+// dump on worker 1 and a stop: true service on worker 2, in one `up`. Then both are
+// changed, and one `restore` through the manager puts both back exactly: the dump
+// streamed into PostgreSQL by a job on worker 1, held's volume swapped on worker 2.
 func TestSwarmStackDump(t *testing.T) {
 	t.Parallel()
 	agentImage := makeImage(t)
@@ -263,6 +265,37 @@ func TestSwarmStackDump(t *testing.T) {
 			if got := m.resticOut(t, repo, pwFile, "dump", snaps[0].ID, file); got != want {
 				t.Errorf("%s holds %q, want %q", file, got, want)
 			}
+		}
+	})
+
+	t.Run("restore through the manager puts both back exactly, each on its node", func(t *testing.T) {
+		pgSQL(t, s.Worker1, db, "app", "appdb", "DELETE FROM blobs WHERE id % 3 = 0; UPDATE blobs SET body = 'changed' WHERE id % 5 = 0;")
+		if got := pgTableChecksum(t, s.Worker1, db, "app"); got == want {
+			t.Fatalf("the table did not change: %s", got)
+		}
+		ids := lines(s.Worker2.MustDocker(t, "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+held.svc))
+		if len(ids) != 1 {
+			t.Fatalf("%d running containers of held on worker 2", len(ids))
+		}
+		s.Worker2.MustDocker(t, "exec", ids[0], "/bin/sh", "-c", "echo changed > /srv/held/a && /bin/busybox rm /srv/held/d/b && echo new > /srv/held/c")
+		start := time.Now()
+		c := e.Cmd("backup", "-p", ns, "restore", "--yes", "db", "held")
+		c.dir, c.env = dir, append(c.env, vars...)
+		if r := c.run(); r.code != 0 {
+			t.Fatalf("restore: %v", r)
+		}
+		t.Logf("restore of db and held through the manager: %s", time.Since(start).Round(time.Millisecond))
+		if got := pgTableChecksum(t, s.Worker1, db, "app"); got != want {
+			t.Errorf("table blobs after restore: %s, want %s", got, want)
+		}
+		held.checkBack(t)
+		ids = lines(s.Worker2.MustDocker(t, "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+held.svc))
+		if len(ids) != 1 {
+			t.Fatalf("%d running containers of held on worker 2 after restore", len(ids))
+		}
+		got := s.Worker2.MustDocker(t, "exec", ids[0], "/bin/sh", "-c", "cd /srv/held && /bin/busybox find . -type f | /bin/busybox sort && cat a d/b")
+		if got != "./a\n./d/b\n./ready\none\ntwo\n" {
+			t.Errorf("held's volume on worker 2 after restore:\n%s\nwant a, d/b, ready holding one, two", got)
 		}
 	})
 

@@ -170,6 +170,9 @@ func restorePlacements(st *engine.Stack, runner *helper.Runner, node *engine.Nod
 		if ss == nil {
 			return restore.Placement{Refused: fmt.Sprintf("stack %s has no service %s", st.Namespace, svc.Name)}
 		}
+		if svc.Strategy == composeext.StrategyDump {
+			return dumpPlacement(*ss, runner, node)
+		}
 		if ss.Mode != engine.ModeReplicated {
 			return restore.Placement{Refused: fmt.Sprintf("%s is a %s service, which cannot be scaled to 0 for the swap", ss.FullName, ss.Mode)}
 		}
@@ -191,4 +194,22 @@ func restorePlacements(st *engine.Stack, runner *helper.Runner, node *engine.Nod
 		return restore.Placement{Node: n.ID, NodeName: n.Hostname, ServiceID: ss.ID, ServiceName: ss.FullName,
 			Agent: runner.AgentOnNode(n.ID), Runner: runner.OnNode(n.ID)}
 	}
+}
+
+// dumpPlacement places the restore of a dump service of the stack: into its one running
+// task's container, on that task's node (a --node naming another is refused), where a
+// job with that node's socket streams the dump into its restore command.
+func dumpPlacement(ss engine.StackService, runner *helper.Runner, node *engine.Node) restore.Placement {
+	if msg := refusedOnStack(ss); msg != "" {
+		return restore.Placement{Refused: msg}
+	}
+	if len(ss.Tasks) == 0 || ss.Tasks[0].Node.ID == "" || ss.Tasks[0].ContainerID == "" {
+		return restore.Placement{Refused: fmt.Sprintf("%s has no running task to restore its dump into", ss.FullName)}
+	}
+	t := ss.Tasks[0]
+	if node != nil && node.ID != t.Node.ID {
+		return restore.Placement{Refused: fmt.Sprintf("a dump is restored into the running task of %s, on %s: --node names %s", ss.FullName, t.Node.Hostname, node.Hostname)}
+	}
+	return restore.Placement{Node: t.Node.ID, NodeName: t.Node.Hostname, ServiceID: ss.ID, ServiceName: ss.FullName,
+		Container: t.ContainerID, Runner: runner.OnNode(t.Node.ID)}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/dump"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/helper"
@@ -31,16 +32,37 @@ func restoreDump(ctx context.Context, env Env, job Job, res *report.Result) erro
 	if err != nil {
 		return err
 	}
-	// Commands are not shown: interpolation may have put a secret in them (plan masks them).
-	what := "the restore command"
-	if svc.Preset != "" {
-		what = "the " + svc.Preset + " preset's restore command"
-	}
-	env.Reporter.Step(svc.Name, fmt.Sprintf("streaming %s of snapshot %s into %s in container %s", job.DumpPath, job.Snapshot.ShortID, what, c.Name))
+	env.Reporter.Step(svc.Name, fmt.Sprintf("streaming %s of snapshot %s into %s in container %s", job.DumpPath, job.Snapshot.ShortID, restoreCommand(svc), c.Name))
+	return streamDump(ctx, env.Runner, job, c.ID)
+}
 
+// restoreDumpOnNode is restoreDump on a swarm stack: the job that streams the dump
+// into the restore command runs on the node of the service's task (p), with that
+// node's own socket, and execs in the task's container there (p.Container). Nothing
+// is scaled: the database takes the dump while it runs, as on one engine.
+func restoreDumpOnNode(ctx context.Context, env Env, job Job, p Placement, res *report.Result) error {
+	svc := job.Service
+	res.Target = svc.Name
+	env.Reporter.Step(svc.Name, fmt.Sprintf("on node %s: streaming %s of snapshot %s into %s in the task of %s", p.NodeName, job.DumpPath, job.Snapshot.ShortID, restoreCommand(svc), p.ServiceName))
+	return streamDump(ctx, p.Runner, job, p.Container)
+}
+
+// restoreCommand names a dump service's restore command for a step; commands are not
+// shown: interpolation may have put a secret in them (plan masks them).
+func restoreCommand(svc composeext.ServicePlan) string {
+	if svc.Preset != "" {
+		return "the " + svc.Preset + " preset's restore command"
+	}
+	return "the restore command"
+}
+
+// streamDump runs the dump-restore helper through runner: restic dump of the job's
+// snapshot streamed into the restore command, exec'd in container.
+func streamDump(ctx context.Context, runner restic.Runner, job Job, container string) error {
+	svc := job.Service
 	// The spec goes in as a file: the command may hold an interpolated secret.
-	spec := dump.Spec{Container: c.ID, User: svc.Dump.User, Cmd: svc.Dump.Restore}
-	err = restic.Dump(ctx, env.Runner, restic.DumpOptions{
+	spec := dump.Spec{Container: container, User: svc.Dump.User, Cmd: svc.Dump.Restore}
+	err := restic.Dump(ctx, runner, restic.DumpOptions{
 		Snapshot: job.Snapshot.ID, Path: job.DumpPath, Service: svc.Name, Kind: helper.KindDumpRestore,
 		Files: []restic.File{{Path: dump.SpecFile, Mode: 0o400, Data: spec.Marshal()}},
 	})

@@ -30,6 +30,8 @@ type Placement struct {
 	// node; Runner runs restic there.
 	Agent  *helper.NodeAgent
 	Runner restic.Runner
+	// Container is the task's container on the node, which a dump is restored into.
+	Container string
 	// Refused, when set, says in one line why the service is not restored there.
 	Refused string
 }
@@ -39,13 +41,13 @@ type Placement struct {
 func (p Placement) refusal(job Job) string {
 	svc := job.Service
 	switch {
-	case svc.Strategy == composeext.StrategyDump:
-		return fmt.Sprintf("service %s: restoring a dump on a swarm stack is not supported yet", svc.Name)
 	case job.To != "":
 		return fmt.Sprintf("service %s: restore --to on a swarm stack is not supported yet", svc.Name)
 	case p.Refused != "":
 		return fmt.Sprintf("service %s not restored on the stack: %s", svc.Name, p.Refused)
-	case p.Agent == nil || p.Runner == nil:
+	case svc.Strategy == composeext.StrategyDump && (p.Runner == nil || p.Container == ""):
+		return fmt.Sprintf("service %s not restored on the stack: no running task to restore its dump into", svc.Name)
+	case svc.Strategy != composeext.StrategyDump && (p.Agent == nil || p.Runner == nil):
 		return fmt.Sprintf("service %s not restored on the stack: no node to restore on", svc.Name)
 	}
 	return ""
@@ -71,7 +73,12 @@ func runStack(ctx context.Context, env Env, jobs []Job, opts Options) []report.R
 		env.Reporter.Start(job)
 		start := time.Now()
 		res := report.Result{Service: job.Service.Name, Strategy: string(job.Service.Strategy), Snapshot: job.Snapshot.ID}
-		res.Err = restoreOnNode(ctx, env, job, places[i], opts, &res)
+		if job.Service.Strategy == composeext.StrategyDump {
+			res.Node = places[i].NodeName
+			res.Err = restoreDumpOnNode(ctx, env, job, places[i], &res)
+		} else {
+			res.Err = restoreOnNode(ctx, env, job, places[i], opts, &res)
+		}
 		res.Duration = time.Since(start)
 		res.Status = report.StatusOK
 		if res.Err != nil {

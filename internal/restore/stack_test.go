@@ -257,21 +257,51 @@ func TestStackRestoreMixedSwapStaysAtZero(t *testing.T) {
 	}
 }
 
-// A dump service is refused on a stack with one line, before any job.
-func TestStackRestoreDumpRefused(t *testing.T) {
-	s := newStackFixture(t)
-	s.rst.Reply("snapshots", enginetest.Reply{Stdout: `[{"id":"bbbb1111","short_id":"bbbb1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/db.sql"],"tags":["project=p","service=db","strategy=dump"]}]`})
-	jobs, err := Prepare(context.Background(), s.env, []Target{{Service: "db", Snapshot: "latest"}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := Run(context.Background(), s.env, jobs, Options{})
-	if len(res) != 1 || res[0].Status != report.StatusFailed || !errors.Is(res[0].Err, ErrStackRefused) ||
-		!strings.Contains(res[0].Err.Error(), "restoring a dump on a swarm stack is not supported yet") {
-		t.Fatalf("results %+v", res)
-	}
-	if len(s.jobs) > 0 {
-		t.Errorf("jobs ran: %q", s.kinds())
+// A dump service of a stack is restored by one job on the node of its task, with that
+// node's socket, streaming the dump into the restore command in the task's container;
+// nothing is scaled. Without a running task it is refused with one line, before any job.
+func TestStackRestoreDumpOnNode(t *testing.T) {
+	for _, container := range []string{"c-db", ""} {
+		s := newStackFixture(t)
+		s.rst.Reply("snapshots", enginetest.Reply{Stdout: `[{"id":"bbbb1111","short_id":"bbbb1111","time":"2026-01-10T10:00:00Z","hostname":"p","paths":["/db.sql"],"tags":["project=p","service=db","strategy=dump"]}]`})
+		s.env.Place = func(composeext.ServicePlan) Placement {
+			r := s.env.Run.Runner
+			return Placement{Node: "w1", NodeName: "worker-1", ServiceID: "svc-p_db", ServiceName: "p_db", Container: container, Runner: r.OnNode("w1")}
+		}
+		jobs, err := Prepare(context.Background(), s.env, []Target{{Service: "db", Snapshot: "latest"}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := Run(context.Background(), s.env, jobs, Options{})
+		if container == "" {
+			if len(res) != 1 || !errors.Is(res[0].Err, ErrStackRefused) || !strings.Contains(res[0].Err.Error(), "no running task to restore its dump into") || len(s.jobs) > 0 {
+				t.Errorf("without a task: results %+v, jobs %q", res, s.kinds())
+			}
+			continue
+		}
+		if len(res) != 1 || res[0].Status != report.StatusOK || res[0].Node != "worker-1" {
+			t.Fatalf("results %+v", res)
+		}
+		if got := s.kinds(); !slices.Equal(got, []string{helper.KindDumpRestore + "@1"}) {
+			t.Fatalf("jobs %q, want one dump-restore while the service runs", got)
+		}
+		j := s.job(t, helper.KindDumpRestore)
+		if c := j.Spec.TaskTemplate.Placement.Constraints; len(c) != 1 || c[0] != "node.id==w1" {
+			t.Errorf("the job's constraints %q", c)
+		}
+		if !slices.ContainsFunc(j.Spec.TaskTemplate.ContainerSpec.Mounts, func(m mount.Mount) bool { return m.Target == agent.EngineSocket }) {
+			t.Errorf("the job has no socket of its node: %+v", j.Spec.TaskTemplate.ContainerSpec.Mounts)
+		}
+		var spec struct{ Container string }
+		for _, data := range j.Secrets {
+			_ = json.Unmarshal(data, &spec)
+			if spec.Container != "" {
+				break
+			}
+		}
+		if spec.Container != "c-db" {
+			t.Errorf("the dump is restored into container %q, want the task's c-db", spec.Container)
+		}
 	}
 }
 
