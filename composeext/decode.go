@@ -41,14 +41,21 @@ type decoder struct {
 }
 
 // decode converts a validated value into out, leaving out what the schema refused
-// (bad, from language.check: top-level keys of a mapping, or items of a top-level
-// list, which become nil to keep the others' index) so that what is right is still
+// (bad, from language.check: top-level keys of a mapping, items of a top-level list,
+// which become nil to keep the others' index, or entries of a top-level mapping of
+// entries) so that what is right is still
 // read and checked.
 func (d *decoder) decode(path string, v any, bad map[string]bool, out any) {
 	if m, ok := v.(map[string]any); ok && len(bad) > 0 {
 		m = maps.Clone(m)
 		for k := range bad {
 			key, item, isItem := strings.Cut(k, "/")
+			if entries, isMap := m[key].(map[string]any); isItem && isMap {
+				entries = maps.Clone(entries)
+				delete(entries, item)
+				m[key] = entries
+				continue
+			}
 			list, isList := m[key].([]any)
 			if !isItem || !isList {
 				delete(m, k)

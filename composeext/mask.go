@@ -57,7 +57,7 @@ func envSecrets(name, value string) []string {
 
 // collectSecrets gathers the values a user's commands may have received by compose
 // interpolation (${DB_PASSWORD} in a dump command), so that Masked can hide them.
-func collectSecrets(project *types.Project, repo Repository) []string {
+func collectSecrets(project *types.Project, repos ...Repository) []string {
 	set := map[string]bool{}
 	add := func(name, value string) {
 		for _, v := range envSecrets(name, value) {
@@ -74,10 +74,12 @@ func collectSecrets(project *types.Project, repo Repository) []string {
 			}
 		}
 	}
-	add("", repo.Password)
-	for k, v := range repo.Env {
-		if IsSecretSetting(k) {
-			add("", v)
+	for _, repo := range repos {
+		add("", repo.Password)
+		for k, v := range repo.Env {
+			if IsSecretSetting(k) {
+				add("", v)
+			}
 		}
 	}
 	out := make([]string, 0, len(set))
@@ -136,6 +138,13 @@ func (p *Plan) Masked() *Plan {
 		return out
 	}
 	out.Repository.PasswordCommand = mask(p.Repository.PasswordCommand)
+	if p.Copies != nil {
+		out.Copies = make([]CopyPlan, len(p.Copies))
+		for i, c := range p.Copies {
+			c.Repository.PasswordCommand = mask(c.Repository.PasswordCommand)
+			out.Copies[i] = c
+		}
+	}
 	out.Services = make([]ServicePlan, len(p.Services))
 	for i, s := range p.Services {
 		s.Pre, s.Post = maskAll(s.Pre), maskAll(s.Post)

@@ -55,6 +55,8 @@ type Plan struct {
 	// on its own schedule.
 	Verify    *schedule.Maintenance `json:"verify,omitempty"`
 	Retention *retention.Policy     `json:"retention,omitempty"`
+	// Copies are the second repositories of x-backup.copies, sorted by name.
+	Copies []CopyPlan `json:"copies,omitempty"`
 	// Metrics is where the scheduler serves Prometheus metrics (x-backup.metrics).
 	Metrics  *metrics.Config `json:"metrics,omitempty"`
 	Services []ServicePlan   `json:"services"`

@@ -30,6 +30,7 @@ type projectDecl struct {
 	NotifyDecl      []notifyDecl          `mapstructure:"notify"`
 	HealthcheckDecl *healthcheckDecl      `mapstructure:"healthcheck"`
 	Metrics         *metrics.Config       `mapstructure:"metrics"`
+	Copies          map[string]copyDecl   `mapstructure:"copies"`
 
 	// Read from the above by their features.
 	Env         map[string]string   `mapstructure:"-"`
@@ -62,6 +63,7 @@ func (d *decoder) decodeProject(v any, lookup func(string) (string, bool)) proje
 			pd.Metrics = nil
 		}
 	}
+	d.decodeCopies(base+".copies", pd.Copies, lookup)
 	pd.Notify = d.notifyTargets(base+".notify", pd.NotifyDecl)
 	pd.Healthcheck = d.healthcheck(base+".healthcheck", pd.HealthcheckDecl)
 	return pd

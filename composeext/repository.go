@@ -61,7 +61,14 @@ func (d *decoder) repositoryLocation(pd projectDecl, opts LoadOptions, project *
 // backendSettings reads x-backup.env_file and .environment into repo.Env, and returns
 // restic's password variables found there, which are not passed on.
 func (d *decoder) backendSettings(repo *Repository, pd projectDecl, project *types.Project) map[string]string {
-	repo.Env = d.backendEnv("x-backup", pd, project.WorkingDir, envLookup(project.Environment))
+	env := d.backendEnv("x-backup", pd.EnvFiles, pd.Env, project.WorkingDir, envLookup(project.Environment))
+	return takeBackendEnv(repo, env)
+}
+
+// takeBackendEnv sets repo.Env and repo.EnvNames to env less restic's password
+// variables, which it returns.
+func takeBackendEnv(repo *Repository, env map[string]string) map[string]string {
+	repo.Env = env
 	fromFile := map[string]string{}
 	for _, k := range passwordVars {
 		if v, ok := repo.Env[k]; ok {
@@ -139,14 +146,14 @@ func passwordFromEnv(repo *Repository, env map[string]string, dir, home string) 
 }
 
 // backendEnv reads env_file then environment (which wins), compose's precedence.
-func (d *decoder) backendEnv(base string, pd projectDecl, projectDir string, lookup func(string) (string, bool)) map[string]string {
+func (d *decoder) backendEnv(base string, envFiles []string, env map[string]string, projectDir string, lookup func(string) (string, bool)) map[string]string {
 	out := map[string]string{}
-	for i, f := range pd.EnvFiles {
+	for i, f := range envFiles {
 		path := absFrom(projectDir, f)
 		vars, err := dotenv.ReadWithLookup(lookup, path)
 		if err != nil {
 			key := base + ".env_file"
-			if len(pd.EnvFiles) > 1 {
+			if len(envFiles) > 1 {
 				key = fmt.Sprintf("%s.env_file[%d]", base, i)
 			}
 			if os.IsNotExist(err) {
@@ -160,7 +167,7 @@ func (d *decoder) backendEnv(base string, pd projectDecl, projectDir string, loo
 			out[k] = v
 		}
 	}
-	for k, v := range pd.Env {
+	for k, v := range env {
 		out[k] = v
 	}
 	return out

@@ -67,6 +67,7 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		d.probs.addf("x-backup.host", "DOCKER_BACKUP_HOST=%q is not a machine name (want letters, digits, '.', '_' or '-', starting with a letter or digit)", h)
 	}
 	plan.Repository = d.resolveRepository(pd, opts, project)
+	plan.Copies = d.resolveCopies(pd, opts, project, plan.Repository)
 	prot := protectedPaths(plan)
 
 	for _, name := range sortedNames(project.Services) {
@@ -96,7 +97,11 @@ func resolve(project *types.Project, opts LoadOptions) (*Plan, error) {
 		return nil, err
 	}
 	plan.ReadFiles = readFiles(project, pd)
-	plan.Secrets = collectSecrets(project, plan.Repository)
+	repos := []Repository{plan.Repository}
+	for _, c := range plan.Copies {
+		repos = append(repos, c.Repository)
+	}
+	plan.Secrets = collectSecrets(project, repos...)
 	plan.addNotifySecrets()
 	return plan, nil
 }
@@ -192,7 +197,7 @@ func dirOfFirst(project *types.Project) string {
 }
 
 // readFiles are the files besides the compose files that loading project read: the env
-// files of x-backup and of its services, each once, in order.
+// files of x-backup, of its copies and of its services, each once, in order.
 func readFiles(project *types.Project, pd projectDecl) []string {
 	var out []string
 	add := func(path string) {
@@ -200,7 +205,7 @@ func readFiles(project *types.Project, pd projectDecl) []string {
 			out = append(out, path)
 		}
 	}
-	for _, f := range pd.EnvFiles {
+	for _, f := range append(slices.Clone(pd.EnvFiles), copyEnvFiles(pd)...) {
 		add(absFrom(project.WorkingDir, f))
 	}
 	for _, name := range sortedNames(project.Services) {

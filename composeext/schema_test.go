@@ -114,7 +114,10 @@ func TestSchemaRejects(t *testing.T) {
 			`{verify: {}}`, `{verify: {schedule: "@daily", read_data_subset: 1/5}}`, `{notify: https://x}`, `{notify: [{url: https://x, on: [sometimes]}]}`,
 			`{notify: [{on: [failure]}]}`, `{healthcheck: {finish: https://x}}`, `{healthcheck: {}}`, `{docker_socket: run/docker.sock}`, `{host: "a b"}`,
 			`{check: {schedule: "@daily", read_data_subset: 250%}}`, `{check: {schedule: "@daily", read_data_subset: 0/5}}`,
-			`{check: {schedule: "@daily", read_data_subset: 0%}}`, `[]`}},
+			`{check: {schedule: "@daily", read_data_subset: 0%}}`, `[]`,
+			`{copies: []}`, `{copies: {Offsite: {repository: a, password_file: b}}}`, `{copies: {a: {}}}`, `{copies: {a: {repository: ""}}}`,
+			`{copies: {a: {repository: x, password_file: a, password_command: b}}}`, `{copies: {a: {repository: x, retention: {}}}}`,
+			`{copies: {a: {repository: x, colour: blue}}}`, `{copies: {a: b}}`}},
 	} {
 		for _, src := range tc.srcs {
 			var v any

@@ -21,16 +21,21 @@ type reporter struct {
 	value any
 	probs *problems
 	// bad holds the top-level keys with a problem ("" for the value itself), or the
-	// items of a top-level list ("notify/3"), which decoding then leaves out.
+	// items of a top-level list ("notify/3") or entry mapping ("copies/offsite"),
+	// which decoding then leaves out.
 	bad map[string]bool
 }
+
+// entryMappings are the top-level keys whose value maps names to entries that stand
+// alone (x-backup.copies): a problem in one entry leaves the others to be read.
+var entryMappings = map[string]bool{"copies": true}
 
 // addf records a problem at an instance location.
 func (r reporter) addf(loc []string, format string, args ...any) {
 	switch _, isList := r.at(loc[:min(len(loc), 1)]).([]any); {
 	case len(loc) == 0:
 		r.bad[""] = true
-	case len(loc) > 1 && isList:
+	case len(loc) > 1 && (isList || entryMappings[loc[0]]):
 		r.bad[loc[0]+"/"+loc[1]] = true
 	default:
 		r.bad[loc[0]] = true
@@ -57,6 +62,8 @@ func (r reporter) report(e *jsonschema.ValidationError) {
 		for _, p := range k.Missing {
 			r.addf(append(slices.Clone(e.InstanceLocation), p), "missing (want %s)", r.want(e.SchemaURL+"/properties/"+p))
 		}
+	case *kind.PropertyNames:
+		r.addf(append(propertiesPath(e.SchemaURL), k.Property), "not a valid name (want %s)", r.want(e.SchemaURL))
 	case *kind.OneOf:
 		r.oneOf(e)
 	default:
@@ -84,6 +91,24 @@ func (r reporter) oneOf(e *jsonschema.ValidationError) {
 		}
 	}
 	r.leaf(e)
+}
+
+// propertiesPath is the instance location of the mapping a schema keyword at url
+// applies to, read from the url (#/properties/copies/propertyNames → [copies]): the
+// validator gives a propertyNames error the name's own location, which is empty. It
+// holds for keywords reached through "properties" alone, as x-backup's mappings of
+// names are.
+func propertiesPath(url string) []string {
+	_, ptr, _ := strings.Cut(url, "#")
+	toks := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	var loc []string
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i] == "properties" {
+			i++
+			loc = append(loc, strings.ReplaceAll(strings.ReplaceAll(toks[i], "~1", "/"), "~0", "~"))
+		}
+	}
+	return loc
 }
 
 // wrongType reports whether an alternative refused the value at depth for its type or

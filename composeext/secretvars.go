@@ -24,7 +24,7 @@ type Variables struct {
 // ReadVariables finds the variables compose files interpolate and tells the secret ones:
 // a variable is a secret when its name looks like one (IsSecretName), or when it feeds a
 // service's environment, x-backup.notify, x-backup.healthcheck, a secret backend
-// setting of x-backup.environment (IsSecretSetting), or the password of a URL or of a
+// setting of x-backup.environment or of a copy's (IsSecretSetting), or the password of a URL or of a
 // password=… pair. schedule --print writes none of their values into a file. Files that
 // cannot be read or parsed are skipped: loading the plan has already said so.
 func ReadVariables(files []string) Variables {
@@ -150,13 +150,16 @@ func secretPlace(path []string, value string, ref variableRef) string {
 }
 
 // secretKey names the environment variable at path that holds a secret: any of a
-// service's, a secret backend setting of x-backup.environment; "" otherwise.
+// service's, a secret backend setting of x-backup.environment or of a copy's
+// (x-backup.copies.NAME.environment); "" otherwise.
 func secretKey(path []string, value string) string {
 	switch {
 	case len(path) >= 4 && path[0] == "services" && path[2] == "environment":
 		return "services." + path[1] + ".environment." + envKey(path[3], value)
 	case len(path) >= 3 && path[0] == "x-backup" && path[1] == "environment" && IsSecretSetting(envKey(path[2], value)):
 		return "x-backup.environment." + envKey(path[2], value)
+	case len(path) >= 5 && path[0] == "x-backup" && path[1] == "copies" && path[3] == "environment" && IsSecretSetting(envKey(path[4], value)):
+		return "x-backup.copies." + path[2] + ".environment." + envKey(path[4], value)
 	}
 	return ""
 }

@@ -67,6 +67,9 @@ func writePlanText(w io.Writer, plan *composeext.Plan, stack *app.StackPlan) err
 		fmt.Fprintf(tw, "Schedule\t%s\n", plan.Schedule)
 	}
 	fmt.Fprintf(tw, "Retention\t%s\n", plan.Retention.Describe())
+	for _, c := range plan.Copies {
+		writeCopy(tw, c)
+	}
 	for _, t := range plan.Notify {
 		fmt.Fprintf(tw, "Notify\t%s\n", t.Describe())
 	}
@@ -213,6 +216,24 @@ func serviceSummary(s composeext.ServicePlan) string {
 		out += ", service stopped during the copy"
 	}
 	return out
+}
+
+// writeCopy prints a copy repository's rows of the header:
+//
+//	Copy offsite  s3:http://minio:9000/shop
+//	  password    file /srv/shop/offsite.pw
+func writeCopy(tw io.Writer, c composeext.CopyPlan) {
+	fmt.Fprintf(tw, "Copy %s\t%s\n", c.Name, c.Repository.Describe())
+	fmt.Fprintf(tw, "  password\t%s\n", passwordLine(c.Repository))
+	if len(c.Repository.EnvNames) > 0 {
+		fmt.Fprintf(tw, "  environment\t%s\n", strings.Join(c.Repository.EnvNames, ", "))
+	}
+	fmt.Fprintf(tw, "  retention\t%s\n", c.RetentionDescribe())
+	schedule := "after each scheduled up"
+	if c.Schedule != "" {
+		schedule = c.Schedule
+	}
+	fmt.Fprintf(tw, "  schedule\t%s\n", schedule)
 }
 
 // passwordLine says where the password comes from, never what it is.
