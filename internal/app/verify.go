@@ -16,6 +16,9 @@ import (
 type VerifyOptions struct {
 	Load     composeext.LoadOptions
 	Services []string
+	// From drills the snapshots of this copy repository (x-backup.copies) instead of
+	// the primary's.
+	From     string
 	Drill    verify.Options
 	NoNotify bool
 	Run      RunSettings
@@ -29,6 +32,10 @@ type VerifyOptions struct {
 func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]report.Result, error) {
 	plan, err := LoadPlan(ctx, opts.Load, opts.Services)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := fromCopy(plan, opts.From); err != nil {
+		// Bad input, as a missing service is: no alert, no metrics.
 		return nil, err
 	}
 	results, rep, err := a.verifyPlan(ctx, plan, opts, sink)
@@ -72,6 +79,16 @@ func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts Ve
 	stack, info, err := a.checkStack(ctx, plan, report.CommandVerify, WarnFunc(events.sink))
 	if err != nil {
 		return nil, err
+	}
+	fromPlan, err := fromCopy(plan, opts.From)
+	if err != nil {
+		return nil, err
+	}
+	plan = fromPlan
+	if stack != nil {
+		if err := copyStackNeeds(plan, opts.From); err != nil {
+			return nil, err
+		}
 	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
