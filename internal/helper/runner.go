@@ -101,6 +101,8 @@ type Runner struct {
 	RunID string
 	// host, while the run has one, runs the restic commands it has the mounts for.
 	host *host
+	// from is the repository a copy runner's helpers copy from (CopyRunner).
+	from *Repo
 }
 
 // ResticEntrypoint runs restic in a helper through the agent, which completes restic's
@@ -145,7 +147,7 @@ func (c *Runner) missingFolder(err error) error {
 }
 
 // network is the helpers' network mode: Network when set, else none for a folder
-// repository (restic reads it through a mount, the dump helpers reach the engine
+// repository (and, for a copy runner, a folder source) (restic reads it through a mount, the dump helpers reach the engine
 // through its socket, a file), else the engine's default network, which a remote
 // backend (s3:, sftp:, rest:…) needs. The run's host has it too, so its restic execs
 // run with the same.
@@ -153,7 +155,7 @@ func (c *Runner) network() string {
 	switch {
 	case c.Network != "":
 		return c.Network
-	case c.Repo.Local:
+	case c.Repo.Local && (c.from == nil || c.from.Local):
 		return "none"
 	}
 	return ""
@@ -204,9 +206,12 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	entrypoint, socket := socketEntrypoint(inv.Kind)
-	if socket {
+	switch {
+	case socket:
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
-	} else {
+	case inv.Held:
+		entrypoint = HeldResticEntrypoint
+	default:
 		entrypoint = ResticEntrypoint
 	}
 	env := []string{
@@ -241,6 +246,11 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	for _, f := range inv.Files {
 		files = append(files, engine.File{Path: f.Path, Mode: f.Mode, Data: f.Data})
 	}
+	if c.readsSource(inv) {
+		srcMounts, srcFiles := c.sourceParts()
+		mounts = append(mounts, srcMounts...)
+		files = append(files, srcFiles...)
+	}
 	if socket {
 		files = append(files, c.socketFiles()...)
 	}
@@ -273,7 +283,9 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Stdin: inv.Stdin,
 		// A socket helper works on its own: its held input tells it when this process
 		// has gone, and it then ends its exec and restic without committing.
-		HoldStdin: socket && inv.Stdin == nil,
+		// So does a held restic (restic.Invocation.Held): it is stopped, and removes
+		// its locks, when this process has gone.
+		HoldStdin: (socket || inv.Held) && inv.Stdin == nil,
 		Stdout:    inv.Stdout,
 	}
 }
