@@ -19,8 +19,8 @@ type copyRow struct {
 }
 
 // TestRestoreFromCopy backs up PostgreSQL (a dump) and a file volume twice to the
-// default local repository, copies them to a MinIO copy repository with its own
-// credentials, changes the data, deletes the primary repository from disk, and then
+// default local repository, copies them (docker backup copy) to a MinIO copy repository
+// with its own credentials, changes the data, deletes the primary repository from disk, and then
 // restores both services from the copy exactly (restore --from offsite), an older
 // snapshot of the volume by the primary's snapshot ID, and drills the copy (verify
 // --from offsite).
@@ -64,7 +64,17 @@ func TestRestoreFromCopy(t *testing.T) {
 	if len(filesSnaps) != 2 {
 		t.Fatalf("the primary holds %d snapshots of files, want 2", len(filesSnaps))
 	}
-	copied := copySnapshots(t, primary, primaryKey, copyRepo, copyKey, m.Env())
+	// docker backup copy: the confirmed snapshots, into the copy it creates.
+	must("copy")
+	var copied []string
+	for _, s := range snapshots(t, primary, primaryKey) {
+		if !s.has("unconfirmed") {
+			copied = append(copied, s.ID)
+		}
+	}
+	if len(copied) != 4 {
+		t.Fatalf("the primary holds %d confirmed snapshots, want 4 (two ups of db and files)", len(copied))
+	}
 
 	// snapshots --from lists the copy's snapshots with the primary's IDs they came from.
 	r := must("snapshots", "--from", "offsite", "--json")
@@ -124,30 +134,4 @@ func TestRestoreFromCopy(t *testing.T) {
 	if _, err := os.Stat(primary); !os.IsNotExist(err) {
 		t.Errorf("the deleted primary repository %s is back (%v)", primary, err)
 	}
-}
-
-// copySnapshots copies the confirmed snapshots of the local repository from to the
-// repository to (created with from's chunker parameters), as docker backup copy does,
-// with plain restic; it returns the IDs copied (from's).
-func copySnapshots(t *testing.T, from, fromKey, to, toKey string, toEnv []string) []string {
-	t.Helper()
-	var ids []string
-	for _, s := range snapshots(t, from, fromKey) {
-		if !s.has("unconfirmed") {
-			ids = append(ids, s.ID)
-		}
-	}
-	if len(ids) == 0 {
-		t.Fatal("no confirmed snapshot to copy")
-	}
-	fromRepo := []string{"--from-repo", from, "--from-password-file", fromKey}
-	c := resticCmd(to, toKey, toEnv, append([]string{"--no-cache", "init", "--copy-chunker-params"}, fromRepo...)...)
-	if r := c.run(); r.code != 0 {
-		t.Fatalf("creating the copy repository: %v", r)
-	}
-	c = resticCmd(to, toKey, toEnv, append(append([]string{"--no-cache", "copy"}, fromRepo...), ids...)...)
-	if r := c.run(); r.code != 0 {
-		t.Fatalf("copying: %v", r)
-	}
-	return ids
 }
