@@ -68,7 +68,7 @@ func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]repo
 
 // verifyPlan runs the drill within a run of the project and says how it went.
 func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, sink Sink) ([]report.Result, report.Run, error) {
-	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, Started: time.Now()}
+	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, From: opts.From, Started: time.Now()}
 	raw, err := a.verifyServices(ctx, plan, opts, verifyEvents{sink: sink, mask: plan.Mask}, &rep)
 	results := maskedAll(raw, plan.Mask)
 	finishReport(&rep, results, err, plan.Mask)
