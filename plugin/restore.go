@@ -31,7 +31,8 @@ func newRestoreCommand(d *deps) *cli.Command {
 		Usage: "Restore services from a snapshot",
 		UsageText: "[OPTIONS] SERVICE[@SNAPSHOT]...\n\n" +
 			"SNAPSHOT is latest (the default), a snapshot ID or ID prefix, or a date (2006-01-02,\n" +
-			"2006-01-02 15:04, RFC 3339): the newest snapshot at or before it.\n" +
+			"2006-01-02 15:04, RFC 3339): the newest snapshot at or before it. With --from, an ID is\n" +
+			"the copy's own or that of the snapshot it was copied from (the primary's).\n" +
 			"Volumes: the service is stopped, the snapshot restored into a staging volume and verified,\n" +
 			"then it replaces the live content; the previous content is kept in a rollback volume.\n" +
 			"Dumps: the dump is streamed into the service's restore command in its running container.\n" +
@@ -44,11 +45,12 @@ func newRestoreCommand(d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "no-rollback", Usage: "Do not keep the previous content in a rollback volume (refused for a service that excludes by pattern)"},
 			&cli.BoolFlag{Name: "json", Usage: "Print one JSON event per line"},
 			&cli.StringFlag{Name: "node", Usage: "On a swarm stack: restore onto this node (hostname or ID) instead of the one the service's task runs on"},
+			copyFromFlag("Restore from this copy repository (a `NAME` of x-backup.copies) instead of the primary"),
 		),
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
 		return runRestore(c.Context, &restoreOptions{
 			restore: app.RestoreOptions{
-				Node: c.String("node"),
+				Node: c.String("node"), From: c.String("from"),
 				Load: load, To: c.String("to"), DryRun: c.Bool("dry-run"),
 				NoRollback: c.Bool("no-rollback"), Run: readRunSettings(c),
 			},

@@ -31,8 +31,13 @@ type restorePlain struct {
 func (p *restorePlain) Event(e app.Event) {
 	switch e.Kind {
 	case app.Started:
-		fmt.Fprintf(p.out, "%s: restoring snapshot %s of %s (%s)\n", e.Service, e.Snapshot.ShortID,
-			e.Snapshot.Time.Local().Format(time.DateTime), e.Strategy)
+		copied := ""
+		if o := e.Snapshot.Original; o != "" {
+			// A copy repository's (restore --from): the ID the primary knows it by.
+			copied = ", copy of " + restic.ShortID(o)
+		}
+		fmt.Fprintf(p.out, "%s: restoring snapshot %s of %s (%s%s)\n", e.Service, e.Snapshot.ShortID,
+			e.Snapshot.Time.Local().Format(time.DateTime), e.Strategy, copied)
 	case app.Step:
 		fmt.Fprintf(p.out, "%s: %s\n", e.Service, e.Message)
 	case app.Progress:

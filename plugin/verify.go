@@ -26,6 +26,7 @@ func newVerifyCommand(d *deps) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: verify.DefaultTimeout, Usage: "Fail a service's drill that takes longer"},
 			&cli.BoolFlag{Name: "no-notify", Usage: "Send no x-backup.notify alerts"},
 			metricsFileFlag(),
+			copyFromFlag("Drill the snapshots of this copy repository (a `NAME` of x-backup.copies) instead of the primary's"),
 		),
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
 		if c.Int("parallel") < 1 || c.Duration("timeout") <= 0 {
@@ -35,7 +36,7 @@ func newVerifyCommand(d *deps) *cli.Command {
 		// stdout when the drill ran to its end, failed services included.
 		progress := &verifyProgress{out: d.streams.Err}
 		results, err := d.app().Verify(c.Context, app.VerifyOptions{
-			Load: load, Services: c.Args().Slice(),
+			Load: load, Services: c.Args().Slice(), From: c.String("from"),
 			Drill:    verify.Options{Snapshot: c.String("snapshot"), Keep: c.Bool("keep"), Parallel: c.Int("parallel"), Timeout: c.Duration("timeout")},
 			NoNotify: c.Bool("no-notify"), Run: readRunSettings(c), MetricsFile: c.String("metrics-file"),
 		}, progress)

@@ -113,7 +113,8 @@ type Snapshot struct {
 	Paths    []string  `json:"paths"`
 	Tags     []string  `json:"tags"`
 	Parent   string    `json:"parent,omitempty"`
-	// Original is, in a copy (restic copy), the ID of the snapshot it was copied from.
+	// Original is, in a snapshot that restic copy made, the ID of the snapshot it was
+	// copied from (of the first one, through copies of copies); IDs differ per repository.
 	Original string `json:"original,omitempty"`
 	Summary  *struct {
 		FilesNew            uint64 `json:"files_new"`

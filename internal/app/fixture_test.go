@@ -185,7 +185,7 @@ func (f *fixture) run(args ...string) error {
 	case "forget":
 		err = f.app.Forget(ctx, ForgetOptions{Load: f.load(), Prune: prune, DryRun: dryRun, MetricsFile: metrics, Out: &f.out}, f.sink())
 	case "snapshots":
-		_, err = f.app.Snapshots(ctx, f.load(), nil, f.sink())
+		_, err = f.app.Snapshots(ctx, f.load(), nil, "", f.sink())
 	case "status":
 		_, err = f.app.Status(ctx, f.load(), "", f.sink())
 	default:

@@ -26,6 +26,9 @@ type RestoreOptions struct {
 	// Node restores a swarm stack's service onto this node (hostname or ID) instead of
 	// the one its task runs on.
 	Node string
+	// From reads the snapshots from this copy repository (x-backup.copies) instead of
+	// the primary.
+	From string
 	// DryRun returns the steps (Restore's first result) and changes nothing.
 	DryRun bool
 	Run    RunSettings
@@ -73,6 +76,16 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 	if stack == nil && opts.Node != "" {
 		return nil, usageErrorf("--node restores a swarm stack's service onto a node of the swarm, and %s is no swarm stack here", plan.Project)
 	}
+	fromPlan, err := fromCopy(plan, opts.From)
+	if err != nil {
+		return nil, err
+	}
+	plan = fromPlan
+	if stack != nil {
+		if err := copyStackNeeds(plan, opts.From); err != nil {
+			return nil, err
+		}
+	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
@@ -98,6 +111,9 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 		return nil, err
 	}
 	if opts.DryRun {
+		if l := fromLine(plan, opts.From); l != "" {
+			steps = append(steps, l)
+		}
 		for _, j := range jobs {
 			steps = append(steps, j.Steps(ropts)...)
 		}
@@ -105,6 +121,9 @@ func (a *App) Restore(ctx context.Context, opts RestoreOptions, sink Sink) (step
 	}
 	if opts.Confirm != nil {
 		var what []string
+		if l := fromLine(plan, opts.From); l != "" {
+			what = append(what, l)
+		}
 		for _, j := range jobs {
 			what = append(what, j.Describe())
 		}

@@ -20,17 +20,25 @@ type SnapshotRow struct {
 	Host     string    `json:"host"`
 	Paths    []string  `json:"paths"`
 	Tags     []string  `json:"tags"`
+	// Original is, in a copy repository, the ID of the snapshot this one was copied
+	// from: the one the primary lists.
+	Original string `json:"original,omitempty"`
 	// DataAdded is what the snapshot added to the repository, when restic recorded it.
 	DataAdded *uint64 `json:"data_added,omitempty"`
 }
 
 // Snapshots lists the confirmed snapshots of the named services (all when none),
-// newest first.
-func (a *App) Snapshots(ctx context.Context, load composeext.LoadOptions, services []string, sink Sink) ([]SnapshotRow, error) {
+// newest first, in the primary repository or in the copy repository named from.
+func (a *App) Snapshots(ctx context.Context, load composeext.LoadOptions, services []string, from string, sink Sink) ([]SnapshotRow, error) {
 	plan, err := LoadPlan(ctx, load, services)
 	if err != nil {
 		return nil, err
 	}
+	fromPlan, err := fromCopy(plan, from)
+	if err != nil {
+		return nil, err
+	}
+	plan = fromPlan
 	s, err := a.connect(ctx, plan)
 	if err != nil {
 		return nil, err
@@ -52,7 +60,7 @@ func snapshotRows(snaps []restic.Snapshot, services []string) []SnapshotRow {
 		if len(services) > 0 && !slices.Contains(services, info.Service) {
 			continue
 		}
-		row := SnapshotRow{ID: s.ID, ShortID: s.ShortID, Time: s.Time, Service: info.Service, Strategy: info.Strategy, Host: s.Hostname, Paths: s.Paths, Tags: s.Tags}
+		row := SnapshotRow{ID: s.ID, ShortID: s.ShortID, Time: s.Time, Service: info.Service, Strategy: info.Strategy, Host: s.Hostname, Paths: s.Paths, Tags: s.Tags, Original: s.Original}
 		if s.Summary != nil {
 			added := s.Summary.DataAdded
 			row.DataAdded = &added

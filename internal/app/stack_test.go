@@ -243,7 +243,7 @@ func TestStackPlanWithoutEngine(t *testing.T) {
 // not the manager's own machine's.
 func TestStackSnapshotsReadTheStacksSeries(t *testing.T) {
 	f, _ := stackS3Fixture(t)
-	if _, err := f.app.Snapshots(context.Background(), f.load(), nil, f.sink()); err != nil {
+	if _, err := f.app.Snapshots(context.Background(), f.load(), nil, "", f.sink()); err != nil {
 		t.Fatal(err)
 	}
 	got := f.rst.Find("snapshots")

@@ -16,6 +16,9 @@ import (
 type VerifyOptions struct {
 	Load     composeext.LoadOptions
 	Services []string
+	// From drills the snapshots of this copy repository (x-backup.copies) instead of
+	// the primary's.
+	From     string
 	Drill    verify.Options
 	NoNotify bool
 	Run      RunSettings
@@ -29,6 +32,10 @@ type VerifyOptions struct {
 func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]report.Result, error) {
 	plan, err := LoadPlan(ctx, opts.Load, opts.Services)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := fromCopy(plan, opts.From); err != nil {
+		// Bad input, as a missing service is: no alert, no metrics.
 		return nil, err
 	}
 	results, rep, err := a.verifyPlan(ctx, plan, opts, sink)
@@ -61,7 +68,7 @@ func (a *App) Verify(ctx context.Context, opts VerifyOptions, sink Sink) ([]repo
 
 // verifyPlan runs the drill within a run of the project and says how it went.
 func (a *App) verifyPlan(ctx context.Context, plan *composeext.Plan, opts VerifyOptions, sink Sink) ([]report.Result, report.Run, error) {
-	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, Started: time.Now()}
+	rep := report.Run{Command: report.CommandVerify, Project: plan.Project, From: opts.From, Started: time.Now()}
 	raw, err := a.verifyServices(ctx, plan, opts, verifyEvents{sink: sink, mask: plan.Mask}, &rep)
 	results := maskedAll(raw, plan.Mask)
 	finishReport(&rep, results, err, plan.Mask)
@@ -72,6 +79,16 @@ func (a *App) verifyServices(ctx context.Context, plan *composeext.Plan, opts Ve
 	stack, info, err := a.checkStack(ctx, plan, report.CommandVerify, WarnFunc(events.sink))
 	if err != nil {
 		return nil, err
+	}
+	fromPlan, err := fromCopy(plan, opts.From)
+	if err != nil {
+		return nil, err
+	}
+	plan = fromPlan
+	if stack != nil {
+		if err := copyStackNeeds(plan, opts.From); err != nil {
+			return nil, err
+		}
 	}
 	s, err := a.connect(ctx, plan)
 	if err != nil {

@@ -19,7 +19,9 @@ type Notice struct {
 	Status   report.Status `json:"status"`
 	Error    string        `json:"error"`
 	Snapshot string        `json:"snapshot"`
-	Duration float64       `json:"duration_seconds"`
+	// From names the copy repository the command read (verify --from NAME).
+	From     string  `json:"from,omitempty"`
+	Duration float64 `json:"duration_seconds"`
 	// Time is when the run ended.
 	Time time.Time `json:"time"`
 }
@@ -29,7 +31,7 @@ type Notice struct {
 // opened, it was interrupted).
 func Notices(run report.Run) []Notice {
 	end := run.Started.Add(run.Duration).UTC()
-	base := Notice{Project: run.Project, Machine: run.Machine, Command: run.Command, Time: end}
+	base := Notice{Project: run.Project, Machine: run.Machine, Command: run.Command, From: run.From, Time: end}
 	var out []Notice
 	for _, s := range run.Services {
 		n := base
@@ -52,6 +54,9 @@ func (n Notice) Text() string {
 	switch {
 	case n.Service != "" && n.Command == report.CommandCopy:
 		what = "copy to " + n.Service
+	case n.From != "":
+		// A drill of a copy is not the primary's: "db verify from copy offsite FAILED".
+		what = strings.TrimSpace(n.Service+" "+n.Command) + " from copy " + n.From
 	case n.Service != "":
 		what = n.Service + " backup"
 	}
@@ -68,7 +73,11 @@ func (n Notice) Text() string {
 // Summary is the whole run in one line, for a healthcheck ping's body:
 // "docker-backup shop@vm-3f9a1c: up FAILED: db: <error>; 1 ok".
 func Summary(run report.Run) string {
-	line := fmt.Sprintf("%s: %s %s", who(run.Project, run.Machine), run.Command, statusWord(run.Status))
+	cmd := run.Command
+	if run.From != "" {
+		cmd += " from copy " + run.From
+	}
+	line := fmt.Sprintf("%s: %s %s", who(run.Project, run.Machine), cmd, statusWord(run.Status))
 	var parts []string
 	if run.Error != "" && run.Status != report.StatusInterrupted {
 		// An interrupted run's Error lists its services, as the parts below do.

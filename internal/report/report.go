@@ -62,7 +62,10 @@ type Run struct {
 	Project string `json:"project"`
 	// Machine names the machine in the snapshots' identity (restic's --host is
 	// <project>@<machine>).
-	Machine  string        `json:"machine"`
+	Machine string `json:"machine"`
+	// From names the copy repository (x-backup.copies) the command read instead of the
+	// primary: verify --from NAME.
+	From     string        `json:"from,omitempty"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"-"`
 	// Status is failed when the command or any service failed, warning when any

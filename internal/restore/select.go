@@ -136,7 +136,7 @@ func selectSnapshot(snaps []restic.Snapshot, t Target, loc *time.Location) (rest
 	}
 	var matches []restic.Snapshot
 	for _, s := range snaps {
-		if strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
+		if HasID(s, t.Snapshot) {
 			matches = append(matches, s)
 		}
 	}
@@ -148,10 +148,27 @@ func selectSnapshot(snaps []restic.Snapshot, t Target, loc *time.Location) (rest
 	}
 	var cands []string
 	for _, s := range matches {
-		cands = append(cands, fmt.Sprintf("%s (%s)", s.ShortID, s.Time.Local().Format(time.RFC3339)))
+		cands = append(cands, describeID(s))
 	}
 	return restic.Snapshot{}, snapshotErrorf("%q is ambiguous for service %s: it prefixes %s; give more of the ID",
 		t.Snapshot, t.Service, strings.Join(cands, ", "))
+}
+
+// HasID reports whether prefix (hex digits, any case) prefixes the snapshot's ID or, in
+// a copy repository, the ID of the snapshot it was copied from (restic's original):
+// a user who knows the primary's snapshot ID can name it in the copy.
+func HasID(s restic.Snapshot, prefix string) bool {
+	p := strings.ToLower(prefix)
+	return strings.HasPrefix(s.ID, p) || s.Original != "" && strings.HasPrefix(s.Original, p)
+}
+
+// describeID is the snapshot's short ID and time, with its source's ID when it is a copy.
+func describeID(s restic.Snapshot) string {
+	at := s.Time.Local().Format(time.RFC3339)
+	if s.Original == "" {
+		return fmt.Sprintf("%s (%s)", s.ShortID, at)
+	}
+	return fmt.Sprintf("%s (copy of %s, %s)", s.ShortID, s.Original[:min(8, len(s.Original))], at)
 }
 
 // errNotFound is an ID not among the service's snapshots; findSnapshot says more.
@@ -175,7 +192,7 @@ func findSnapshot(ctx context.Context, r restic.Runner, id snapshot.Identity, t 
 	}
 	var owners []string
 	for _, s := range all {
-		if !strings.HasPrefix(s.ID, strings.ToLower(t.Snapshot)) {
+		if !HasID(s, t.Snapshot) {
 			continue
 		}
 		if in := snapshot.Parse(s); !in.Confirmed && in.Service == t.Service && slices.Contains(id.Hosts(), s.Hostname) {

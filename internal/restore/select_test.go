@@ -136,3 +136,41 @@ func TestFindSnapshotNeverSelectsUnconfirmed(t *testing.T) {
 		t.Errorf("err %v, want no snapshot when the only one is unconfirmed", err)
 	}
 }
+
+// In a copy repository a snapshot is named by its own ID or by the ID of the snapshot
+// it was copied from (restic's original), which is what the primary's listing showed.
+func TestSelectSnapshotInCopy(t *testing.T) {
+	copied := func(id, original, at string) restic.Snapshot {
+		s := snap(id, at)
+		s.Original = original
+		return s
+	}
+	snaps := []restic.Snapshot{
+		copied("c0de1111", "a1a1a1a1", "2026-01-10T10:00:00Z"),
+		copied("c0de2222", "b2b2b2b2", "2026-01-12T10:00:00Z"),
+		copied("e3e3e3e3", "c0de3333", "2026-01-13T10:00:00Z"),
+	}
+	for _, tc := range []struct{ sel, want, err string }{
+		{sel: "latest", want: "e3e3e3e3"},
+		{sel: "c0de2222", want: "c0de2222"},
+		{sel: "B2B2", want: "c0de2222"},
+		{sel: "a1a1a1a1", want: "c0de1111"},
+		{sel: "2026-01-11", want: "c0de1111"},
+		{sel: "c0de", err: "c0de1111 (copy of a1a1a1a1"},
+		{sel: "c0de3", want: "e3e3e3e3"},
+		{sel: "ffff", err: "not found"},
+	} {
+		t.Run(tc.sel, func(t *testing.T) {
+			got, err := selectSnapshot(snaps, Target{Service: "db", Snapshot: tc.sel}, time.UTC)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got.ID != tc.want {
+				t.Fatalf("got %s, %v; want %s", got.ID, err, tc.want)
+			}
+		})
+	}
+}
