@@ -204,9 +204,13 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	entrypoint, socket := socketEntrypoint(inv.Kind)
-	if socket {
+	served, isServed := servedEntrypoint(inv.Kind)
+	switch {
+	case socket:
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
-	} else {
+	case isServed:
+		entrypoint = served
+	default:
 		entrypoint = ResticEntrypoint
 	}
 	env := []string{
@@ -273,7 +277,8 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Stdin: inv.Stdin,
 		// A socket helper works on its own: its held input tells it when this process
 		// has gone, and it then ends its exec and restic without committing.
-		HoldStdin: socket && inv.Stdin == nil,
+		// So does a served copy, which stops restic (its locks removed) first.
+		HoldStdin: (socket || isServed) && inv.Stdin == nil,
 		Stdout:    inv.Stdout,
 	}
 }

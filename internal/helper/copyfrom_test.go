@@ -1,0 +1,96 @@
+package helper
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/docker-backup/docker-backup/internal/agent"
+	"github.com/docker-backup/docker-backup/restic"
+)
+
+func TestNeedsServedSource(t *testing.T) {
+	keysA := map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "a"}
+	keysB := map[string]string{"AWS_ACCESS_KEY_ID": "B", "AWS_SECRET_ACCESS_KEY": "b"}
+	tests := []struct {
+		name     string
+		src, dst Repo
+		want     bool
+		err      string
+	}{
+		{"two s3 accounts", Repo{URL: "s3:http://a:9000/x", Env: keysA}, Repo{URL: "s3:http://b:9000/y", Env: keysB}, true, ""},
+		{"one s3 account", Repo{URL: "s3:http://a:9000/x", Env: keysA}, Repo{URL: "s3:http://a:9000/y", Env: map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "a", "RESTIC_COMPRESSION": "max"}}, false, ""},
+		{"other regions", Repo{URL: "s3:s3.amazonaws.com/x", Env: map[string]string{"AWS_DEFAULT_REGION": "eu-west-1"}}, Repo{URL: "s3:s3.amazonaws.com/y", Env: map[string]string{"AWS_DEFAULT_REGION": "us-east-1"}}, true, ""},
+		{"folder into s3", Repo{URL: "/srv/backups", Local: true}, Repo{URL: "s3:http://b:9000/y", Env: keysB}, false, ""},
+		{"s3 into a folder", Repo{URL: "s3:http://a:9000/x", Env: keysA}, Repo{URL: "/srv/copy", Local: true}, false, ""},
+		{"s3 into b2", Repo{URL: "s3:http://a:9000/x", Env: keysA}, Repo{URL: "b2:bucket:p", Env: map[string]string{"B2_ACCOUNT_ID": "i"}}, false, ""},
+		{"rest carries its own credentials", Repo{URL: "rest:https://u:p@a/"}, Repo{URL: "rest:https://v:q@b/"}, false, ""},
+		{"two b2 accounts", Repo{URL: "b2:one:p", Env: map[string]string{"B2_ACCOUNT_ID": "i"}}, Repo{URL: "b2:two:p", Env: map[string]string{"B2_ACCOUNT_ID": "j"}}, false, "two b2: repositories with different credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NeedsServedSource(tt.src, tt.dst)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// A served copy's helper runs the agent's copy-served with restic's arguments; the
+// source's address, credentials and password are files, and only the destination's
+// settings are in its environment (as files too, for its secrets).
+func TestServeSourceHelperSpec(t *testing.T) {
+	src := Repo{URL: "s3:http://127.0.0.1:9001/a/src", Password: []byte("srcpass"),
+		Env: map[string]string{"AWS_ACCESS_KEY_ID": "SRCKEYID", "AWS_SECRET_ACCESS_KEY": "srcsecret"}}
+	c := &Runner{Image: "img", Project: "shop", Repo: Repo{URL: "s3:http://127.0.0.1:9002/b/dst", Password: []byte("dstpass"),
+		Env: map[string]string{"AWS_ACCESS_KEY_ID": "DSTKEYID", "AWS_SECRET_ACCESS_KEY": "dstsecret"}}}
+	inv, err := ServeSource(src, restic.Invocation{Args: []string{"copy", "--json", "abc"}, Kind: "copy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := c.helperSpec(inv)
+	if want := []string{"docker-backup", agent.Command, agent.ServedCopyCommand}; !slices.Equal(spec.Entrypoint[1:], want[1:]) {
+		t.Errorf("entrypoint %q", spec.Entrypoint)
+	}
+	if want := []string{"copy", "--from-password-file", FromPasswordFile, "--json", "abc"}; !slices.Equal(spec.Cmd, want) {
+		t.Errorf("cmd %q, want %q", spec.Cmd, want)
+	}
+	if !spec.HoldStdin {
+		t.Error("a served copy's helper does not hold its input")
+	}
+	visible := strings.Join(append(append(append(spec.Cmd, spec.Env...), spec.Entrypoint...), spec.Name, spec.Hostname), " ")
+	for k, v := range spec.Labels {
+		visible += " " + k + "=" + v
+	}
+	for _, secret := range []string{"srcpass", "SRCKEYID", "srcsecret", "dstpass", "DSTKEYID", "dstsecret", "9001"} {
+		if strings.Contains(visible, secret) {
+			t.Errorf("%q is visible in the helper's argv, env, name or labels: %s", secret, visible)
+		}
+	}
+	files := map[string]string{}
+	for _, f := range spec.Files {
+		files[f.Path] = string(f.Data)
+		if f.Mode != 0o400 {
+			t.Errorf("%s has mode %o", f.Path, f.Mode)
+		}
+	}
+	if files[FromPasswordFile] != "srcpass" {
+		t.Errorf("source password file %q", files[FromPasswordFile])
+	}
+	var from agent.FromSpec
+	if err := json.Unmarshal([]byte(files[agent.FromSpecFile]), &from); err != nil || from.Repository != src.URL || from.Env["AWS_SECRET_ACCESS_KEY"] != "srcsecret" {
+		t.Errorf("source spec %q (%v)", files[agent.FromSpecFile], err)
+	}
+	// restic's own credentials are the destination's only.
+	if creds := files[awsCredentialsDir]; !strings.Contains(creds, "dstsecret") || strings.Contains(creds, "srcsecret") {
+		t.Errorf("restic's credentials file %q", creds)
+	}
+}
