@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // copiedSnapshot is a snapshot of `restic snapshots --json` with the source's ID that
@@ -190,4 +191,136 @@ func runHeldInput(argv []string) result {
 		res.stderr += err.Error()
 	}
 	return res
+}
+
+// TestCopyS3TwoAccounts is a project whose primary repository is in one MinIO and whose
+// copy "offsite" is in another with other keys: `init` creates both (the copy with the
+// primary's chunker parameters), `up`, `copy`, `up` again, `copy` again: the copy
+// holds exactly the primary's confirmed snapshots, each once, with their content, and
+// neither account's secret shows in the output or in `docker inspect` of any of the
+// run's containers (caught while they run).
+func TestCopyS3TwoAccounts(t *testing.T) {
+	t.Parallel()
+	a, b := startMinio(t), startMinio(t)
+	p := newProject(t, "copy-s3")
+	srcRepo, dstRepo := a.Repo(p.name), b.Repo(p.name+"-offsite")
+	srcPass, dstPass := passwordFile(t), passwordFile(t)
+	vars := []string{
+		"COMPOSE_PROJECT_NAME=" + p.name, "DOCKER_BACKUP_NETWORK=host",
+		"E2E_A_REPOSITORY=" + srcRepo, "E2E_A_PASSWORD_FILE=" + srcPass,
+		"E2E_A_ACCESS_KEY=" + a.AccessKey, "E2E_A_SECRET_KEY=" + a.SecretKey,
+		"E2E_B_REPOSITORY=" + dstRepo, "E2E_B_PASSWORD_FILE=" + dstPass,
+		"E2E_B_ACCESS_KEY=" + b.AccessKey, "E2E_B_SECRET_KEY=" + b.SecretKey,
+	}
+	secrets := []string{a.SecretKey, b.SecretKey}
+	var inspected []string
+	backup := func(args ...string) result {
+		t.Helper()
+		argv := append([]string{"docker", "backup"}, args...)
+		r, seen := runInspecting(t, cmdSpec{argv: argv, dir: p.dir, env: vars}, p.name)
+		inspected = append(inspected, seen...)
+		t.Logf("%s: exit code %d", r.cmd, r.code)
+		for _, s := range secrets {
+			if strings.Contains(r.stdout+r.stderr, s) {
+				t.Errorf("an account's secret is in the output of %s", r.cmd)
+			}
+		}
+		return r
+	}
+	if r := backup("init"); r.code != 0 {
+		t.Fatalf("init: %v", r)
+	}
+	write := func(content string) {
+		p.exec(t, "files", "sh", "-c", "mkdir -p /srv/uploads && printf %s '"+content+"' > /srv/uploads/note.txt")
+	}
+	for round, content := range []string{"first", "second"} {
+		write(content)
+		if r := backup("up"); r.code != 0 {
+			t.Fatalf("up %d: %v", round+1, r)
+		}
+		if r := backup("copy"); r.code != 0 {
+			t.Fatalf("copy %d: %v", round+1, r)
+		}
+		source := s3Snapshots(t, a, srcRepo, srcPass)
+		copied := s3Snapshots(t, b, dstRepo, dstPass)
+		var want, got []string
+		for _, s := range source {
+			if !slices.Contains(s.Tags, "unconfirmed") {
+				want = append(want, s.ID)
+			}
+		}
+		for _, s := range copied {
+			got = append(got, s.Original)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if len(want) != round+1 || !slices.Equal(got, want) {
+			t.Fatalf("after copy %d the copy holds snapshots of %v, want exactly the confirmed %v", round+1, got, want)
+		}
+	}
+	copied := s3Snapshots(t, b, dstRepo, dstPass)
+	var contents []string
+	for _, s := range copied {
+		if len(s.Paths) != 1 {
+			t.Fatalf("copied snapshot %s has paths %v", s.ID, s.Paths)
+		}
+		r := resticCmd(dstRepo, dstPass, b.Env(), "--no-cache", "dump", s.ID, s.Paths[0]+"/note.txt").run()
+		if r.code != 0 {
+			t.Fatalf("note.txt of copied snapshot %s: %v", s.ID, r)
+		}
+		contents = append(contents, r.stdout)
+	}
+	slices.Sort(contents)
+	if !slices.Equal(contents, []string{"first", "second"}) {
+		t.Errorf("the copied snapshots hold %q, want first and second", contents)
+	}
+	if r := resticCmd(srcRepo, srcPass, a.Env(), "--no-cache", "list", "locks").run(); r.code != 0 || strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("locks left in the primary: %v", r)
+	}
+	if r := resticCmd(dstRepo, dstPass, b.Env(), "--no-cache", "list", "locks").run(); r.code != 0 || strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("locks left in the copy: %v", r)
+	}
+	if !slices.ContainsFunc(inspected, func(s string) bool { return strings.Contains(s, `"io.docker-backup.kind": "copy"`) }) {
+		t.Errorf("no copy helper was caught running to be inspected (%d containers inspected)", len(inspected))
+	}
+	for _, js := range inspected {
+		for _, s := range append(secrets, a.AccessKey, b.AccessKey) {
+			if strings.Contains(js, s) {
+				t.Errorf("an account's key is in `docker inspect` of one of the run's containers")
+			}
+		}
+	}
+}
+
+// runInspecting runs c and, while it runs, `docker inspect`s every container of the
+// project's runs (labelled with the project) it finds, once each; it returns the
+// result and what inspect showed.
+func runInspecting(t *testing.T, c cmdSpec, project string) (result, []string) {
+	t.Helper()
+	done := make(chan result, 1)
+	go func() { done <- c.run() }()
+	seen := map[string]bool{}
+	var out []string
+	for {
+		select {
+		case r := <-done:
+			return r, out
+		default:
+		}
+		ps := cmdSpec{argv: []string{"docker", "ps", "-q", "--filter", "label=io.docker-backup.project=" + project}}.run()
+		for _, id := range strings.Fields(ps.stdout) {
+			if seen[id] {
+				continue
+			}
+			if r := (cmdSpec{argv: []string{"docker", "inspect", id}}).run(); r.code == 0 {
+				seen[id] = true
+				out = append(out, r.stdout)
+			}
+		}
+		select {
+		case r := <-done:
+			return r, out
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

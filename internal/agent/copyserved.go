@@ -86,7 +86,7 @@ func servedCopy(open OpenFrom) func(ctx context.Context, args []string, env Env)
 		if err := os.WriteFile(repoFile, []byte(url+"\n"), 0o400); err != nil {
 			return fmt.Errorf("serving the copy's source: %w", err)
 		}
-		resticArgs := append([]string{args[0], "--from-repository-file", repoFile}, args[1:]...)
+		resticArgs := fromServed(args, repoFile)
 		child, err := env.StartRestic(resticArgs, ResticIO{Stdout: env.Out, Stderr: env.Err})
 		if err != nil {
 			return err
@@ -137,4 +137,30 @@ func randomToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand never fails on Linux
 	return strings.ToLower(hex.EncodeToString(b))
+}
+
+// fromServed returns restic's arguments with the source named by repoFile: the value of
+// a --from-repository-file (or --from-repo) given replaced, else the flag added after
+// the command.
+func fromServed(args []string, repoFile string) []string {
+	out := []string{args[0]}
+	named := false
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (a == "--from-repository-file" || a == "--from-repo") && i+1 < len(args):
+			out = append(out, "--from-repository-file", repoFile)
+			named = true
+			i++
+		case strings.HasPrefix(a, "--from-repository-file=") || strings.HasPrefix(a, "--from-repo="):
+			out = append(out, "--from-repository-file", repoFile)
+			named = true
+		default:
+			out = append(out, a)
+		}
+	}
+	if !named {
+		out = append([]string{out[0], "--from-repository-file", repoFile}, out[1:]...)
+	}
+	return out
 }

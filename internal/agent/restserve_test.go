@@ -307,3 +307,16 @@ func readFileString(name string) (string, error) {
 	b, err := os.ReadFile(name)
 	return string(b), err
 }
+
+func TestFromServed(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{[]string{"copy", "--json", "a"}, []string{"copy", "--from-repository-file", "F", "--json", "a"}},
+		{[]string{"copy", "--from-repository-file", "/run/x", "--from-password-file", "P", "a"}, []string{"copy", "--from-repository-file", "F", "--from-password-file", "P", "a"}},
+		{[]string{"init", "--from-repo=s3:x", "--copy-chunker-params"}, []string{"init", "--from-repository-file", "F", "--copy-chunker-params"}},
+	}
+	for _, tt := range tests {
+		if got := fromServed(tt.in, "F"); !slices.Equal(got, tt.want) {
+			t.Errorf("fromServed(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
