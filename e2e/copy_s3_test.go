@@ -280,7 +280,18 @@ func TestCopyS3TwoAccounts(t *testing.T) {
 	if r := resticCmd(dstRepo, dstPass, b.Env(), "--no-cache", "list", "locks").run(); r.code != 0 || strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("locks left in the copy: %v", r)
 	}
-	if !slices.ContainsFunc(inspected, func(s string) bool { return strings.Contains(s, `"io.docker-backup.kind": "copy"`) }) {
+	// The copy ran in a helper whose agent served the primary (restic alone would
+	// have read both with one set of keys).
+	copyHelpers := 0
+	for _, js := range inspected {
+		if strings.Contains(js, `"io.docker-backup.kind": "copy"`) {
+			copyHelpers++
+			if !strings.Contains(js, `"copy-served"`) {
+				t.Errorf("a copy helper without the agent's copy-served: %s", js)
+			}
+		}
+	}
+	if copyHelpers == 0 {
 		t.Errorf("no copy helper was caught running to be inspected (%d containers inspected)", len(inspected))
 	}
 	for _, js := range inspected {
