@@ -174,6 +174,7 @@ func newApp(d *deps) *cli.App {
 			"Docker's global options (--context, --host, --config, --tls…) go before \"backup\".",
 		Commands: []*cli.Command{
 			newUpCommand(d),
+			newCopyCommand(d),
 			newRestoreCommand(d),
 			newVerifyCommand(d),
 			newSnapshotsCommand(d),

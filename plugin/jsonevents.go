@@ -14,9 +14,11 @@ import (
 // eventLine is one line of up's and restore's --json: one shape for both commands, the
 // fields an event does not have left out.
 type eventLine struct {
-	Event     string              `json:"event"`
-	Time      time.Time           `json:"time"`
-	Service   string              `json:"service,omitempty"`
+	Event   string    `json:"event"`
+	Time    time.Time `json:"time"`
+	Service string    `json:"service,omitempty"`
+	// Copy names the copy repository of a copy's event (copy --json), in Service's place.
+	Copy      string              `json:"copy,omitempty"`
 	Strategy  composeext.Strategy `json:"strategy,omitempty"`
 	Snapshot  string              `json:"snapshot,omitempty"`
 	Status    string              `json:"status,omitempty"`
@@ -29,8 +31,12 @@ type eventLine struct {
 	Target    string              `json:"target,omitempty"`
 	Duration  float64             `json:"duration_seconds,omitempty"`
 	Warnings  []string            `json:"warnings,omitempty"`
-	Hooks     []hookLine          `json:"hooks,omitempty"`
-	Error     string              `json:"error,omitempty"`
+	// Copied and Forgotten are a copy's snapshots added to its repository and
+	// forgotten there by its retention (copy's done line).
+	Copied    *int       `json:"copied,omitempty"`
+	Forgotten *int       `json:"forgotten,omitempty"`
+	Hooks     []hookLine `json:"hooks,omitempty"`
+	Error     string     `json:"error,omitempty"`
 }
 
 // hookLine is how one hook ended, in a done or error line.
@@ -49,6 +55,8 @@ type jsonSink struct {
 	enc      *json.Encoder
 	progress throttle
 	warn     func(string)
+	// copies: the events are copy's, whose Service is a copy repository's name.
+	copies bool
 }
 
 func newJSONSink(w io.Writer, warn func(string)) *jsonSink {
@@ -81,6 +89,13 @@ func (j *jsonSink) Event(e app.Event) {
 		l = doneEventLine(e)
 	default:
 		return
+	}
+	if j.copies {
+		l.Copy, l.Service = l.Service, ""
+		if e.Kind == app.Done {
+			l.Copied, l.Forgotten = &e.Result.Copied, &e.Result.Forgotten
+			l.Summary = nil
+		}
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -26,16 +26,20 @@ func newInitCommand(d *deps) *cli.Command {
 }
 
 func runInit(ctx context.Context, d *deps, load composeext.LoadOptions) error {
-	where, created, err := d.app().Init(ctx, load)
-	switch {
-	case err != nil:
-		return err
-	case created:
-		fmt.Fprintf(d.streams.Out, "created repository %s\n", where)
-	default:
-		fmt.Fprintf(d.streams.Out, "repository %s already exists\n", where)
-	}
-	return nil
+	return d.app().Init(ctx, load, func(o app.InitOutcome) {
+		switch {
+		case o.Err != nil:
+			fmt.Fprintf(d.streams.Err, "copy %s: FAILED: %v\n", o.Copy, o.Err)
+		case o.Copy != "" && o.Created:
+			fmt.Fprintf(d.streams.Out, "created copy repository %s: %s (with the primary's chunker parameters)\n", o.Copy, o.Where)
+		case o.Copy != "":
+			fmt.Fprintf(d.streams.Out, "copy repository %s: %s already exists\n", o.Copy, o.Where)
+		case o.Created:
+			fmt.Fprintf(d.streams.Out, "created repository %s\n", o.Where)
+		default:
+			fmt.Fprintf(d.streams.Out, "repository %s already exists\n", o.Where)
+		}
+	})
 }
 
 func newForgetCommand(d *deps) *cli.Command {

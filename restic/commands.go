@@ -247,6 +247,31 @@ func Forget(ctx context.Context, r Runner, o ForgetOptions) ([]ForgetGroup, erro
 	return groups, nil
 }
 
+// Kept is what a forget with o's policy (grouped by o.GroupBy, within o.Filter) would
+// keep and remove, asked without changing anything and without a lock (--dry-run
+// --no-lock): o.IDs and o.Prune are ignored. A copy asks it of its source.
+func Kept(ctx context.Context, r Runner, o ForgetOptions) ([]ForgetGroup, error) {
+	if o.Keep.Empty() {
+		return nil, fmt.Errorf("listing what a retention policy keeps: no policy set")
+	}
+	args := []string{"forget", "--json", "--dry-run", "--no-lock"}
+	if o.GroupBy != "" {
+		args = append(args, "--group-by", o.GroupBy)
+	}
+	args = append(append(args, o.Filter.args()...), o.Keep.args()...)
+	var out bytes.Buffer
+	if err := r.Run(ctx, Invocation{Args: args, Stdout: &out, Kind: "forget-dry-run"}); err != nil {
+		return nil, fmt.Errorf("listing what a retention policy keeps: %w", err)
+	}
+	var groups []ForgetGroup
+	if b := bytes.TrimSpace(out.Bytes()); len(b) > 0 {
+		if err := json.Unmarshal(b, &groups); err != nil {
+			return nil, fmt.Errorf("reading restic's forget report: %w", err)
+		}
+	}
+	return groups, nil
+}
+
 // Check verifies the repository's structure and, with readData (e.g. "10%"), a subset of its data.
 func Check(ctx context.Context, r Runner, readData string, out io.Writer) error {
 	args := []string{"check"}

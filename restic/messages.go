@@ -113,6 +113,8 @@ type Snapshot struct {
 	Paths    []string  `json:"paths"`
 	Tags     []string  `json:"tags"`
 	Parent   string    `json:"parent,omitempty"`
+	// Original is, in a copy (restic copy), the ID of the snapshot it was copied from.
+	Original string `json:"original,omitempty"`
 	Summary  *struct {
 		FilesNew            uint64 `json:"files_new"`
 		FilesChanged        uint64 `json:"files_changed"`

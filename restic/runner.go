@@ -41,6 +41,11 @@ type Invocation struct {
 	// restore…), so a runner can name what it runs after them.
 	Service string
 	Kind    string
+	// Held asks that restic be stopped as soon as the caller is gone (cancelled, or its
+	// process killed): restic then removes its locks. A runner that runs restic in a
+	// container runs it as the child of a process that ends it when its held input
+	// ends (agent.HeldResticCommand).
+	Held bool
 }
 
 // WithRetryLock adds restic's --retry-lock to a command's arguments: a command that

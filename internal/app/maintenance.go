@@ -6,46 +6,115 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/backup"
+	"github.com/docker-backup/docker-backup/internal/helper"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-// Init creates the project's repository; created is false when it already existed.
-// where is the repository as messages name it.
-func (a *App) Init(ctx context.Context, load composeext.LoadOptions) (where string, created bool, err error) {
-	plan, err := LoadPlan(ctx, load, nil)
+// InitOutcome is what init did of one repository: Created, or it existed; Err (a
+// copy's), it could not be created, and the others still are.
+type InitOutcome struct {
+	// Copy is the copy's name; empty for the primary repository.
+	Copy, Where string
+	Created     bool
+	Err         error
+}
+
+// Init creates the project's repository, then its copy repositories (x-backup.copies)
+// with its chunker parameters; each repository's outcome goes to told, in that order.
+// A primary that cannot be created is the returned error; a copy that cannot is its
+// outcome's Err, and makes the returned error once the others are done.
+func (a *App) Init(ctx context.Context, load composeext.LoadOptions, told func(InitOutcome)) error {
+	where, created, s, plan, err := a.initPrimary(ctx, load)
 	if err != nil {
-		return "", false, err
+		return err
+	}
+	told(InitOutcome{Where: where, Created: created})
+	var failed []string
+	for _, c := range plan.Copies {
+		out := a.initCopy(ctx, s, c)
+		if out.Err != nil {
+			out.Err = maskError(out.Err, plan.Mask)
+			failed = append(failed, c.Name)
+		}
+		told(out)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("copy repository not created: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// initCopy creates a copy repository with the primary's chunker parameters, unless it
+// exists: a folder of this machine is created first, as the primary's is.
+func (a *App) initCopy(ctx context.Context, s *session, c composeext.CopyPlan) InitOutcome {
+	ci := InitOutcome{Copy: c.Name, Where: c.Repository.Where()}
+	r := c.Repository
+	if r.Local && !r.OnEngine() {
+		if err := os.MkdirAll(r.URL, 0o700); err != nil {
+			ci.Err = fmt.Errorf("creating the repository folder: %w", err)
+			return ci
+		}
+	}
+	repo, err := openRepository(ctx, r, a.notes())
+	if err != nil {
+		ci.Err = unwrapInvalid(err)
+		return ci
+	}
+	repo.CreateFolder = r.OnEngine()
+	runner, err := s.runner.CopyRunner(repo)
+	if err != nil {
+		ci.Err = err
+		return ci
+	}
+	exists, err := restic.Open(ctx, runner)
+	if err == nil && !exists {
+		err = restic.InitFrom(ctx, runner, helper.FromRepository)
+		ci.Created = err == nil
+	}
+	if err != nil {
+		ci.Err = fmt.Errorf("repository %s: %w", ci.Where, err)
+	}
+	return ci
+}
+
+// initPrimary creates the project's repository (Init), and returns the session that
+// reached it.
+func (a *App) initPrimary(ctx context.Context, load composeext.LoadOptions) (where string, created bool, s *session, plan *composeext.Plan, err error) {
+	plan, err = LoadPlan(ctx, load, nil)
+	if err != nil {
+		return "", false, nil, nil, err
 	}
 	where = plan.Repository.Where()
 	if plan.Repository.Local && !plan.Repository.OnEngine() {
 		if err := os.MkdirAll(plan.Repository.URL, 0o700); err != nil {
-			return where, false, fmt.Errorf("creating the repository folder: %w", err)
+			return where, false, nil, plan, fmt.Errorf("creating the repository folder: %w", err)
 		}
 	}
-	s, err := a.connect(ctx, plan)
+	s, err = a.connect(ctx, plan)
 	if err != nil {
-		return where, false, err
+		return where, false, nil, plan, err
 	}
 	// A folder of a remote engine's host is created there, by the engine, when the
 	// helpers mount it; restic then creates the repository inside it.
 	s.runner.Repo.CreateFolder = plan.Repository.OnEngine()
 	exists, err := restic.Open(ctx, s.runner)
 	if err != nil {
-		return where, false, fmt.Errorf("repository %s: %w", where, err)
+		return where, false, s, plan, fmt.Errorf("repository %s: %w", where, err)
 	}
 	if exists {
-		return where, false, nil
+		return where, false, s, plan, nil
 	}
 	if err := restic.Init(ctx, s.runner); err != nil {
-		return where, false, fmt.Errorf("repository %s: %w", where, err)
+		return where, false, s, plan, fmt.Errorf("repository %s: %w", where, err)
 	}
-	return where, true, nil
+	return where, true, s, plan, nil
 }
 
 // ForgetOptions are what forget is asked to do.

@@ -26,7 +26,12 @@ var errNoPassword = fmt.Errorf("%w: no repository password: set x-backup.passwor
 // once and says so on stderr. A folder of a remote engine's host is neither created nor
 // checked here: it is not this machine's, and the engine says when it is missing.
 func repository(ctx context.Context, plan *composeext.Plan, stderr io.Writer) (helper.Repo, error) {
-	r := plan.Repository
+	return openRepository(ctx, plan.Repository, stderr)
+}
+
+// openRepository is repository for any of the plan's repositories: the primary, or a
+// copy (never the default one, nor with a generated key).
+func openRepository(ctx context.Context, r composeext.Repository, stderr io.Writer) (helper.Repo, error) {
 	repo := helper.Repo{URL: r.URL, Local: r.Local, Env: r.Env}
 	switch {
 	case r.OnEngine():

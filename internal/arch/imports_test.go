@@ -30,7 +30,7 @@ var layers = [][]string{
 	{"internal/helper"},
 	{"internal/run"},
 	// The operations on one project's services.
-	{"internal/backup", "internal/restore"},
+	{"internal/backup", "internal/restore", "internal/copies"},
 	{"internal/verify"},
 	// The application layer: one use case a command, one event model.
 	{"internal/app"},

@@ -9,16 +9,8 @@ import (
 
 	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/agentimage"
-	"github.com/docker-backup/docker-backup/restic"
+	"github.com/docker-backup/docker-backup/internal/engine"
 )
-
-// KindServedCopy is a copy (restic copy, or init --copy-chunker-params) whose source
-// the agent serves inside the helper (agent.ServedCopyCommand): source and destination
-// are of one backend type with different credentials.
-const KindServedCopy = "copy-served"
-
-// FromPasswordFile is where a copy's helper finds the source repository's password.
-const FromPasswordFile = secretsDir + "/from-password"
 
 // backendSettings are the environment variables of each backend type that restic
 // reads for every repository of that type in a process: the types whose credentials
@@ -81,33 +73,19 @@ func backendEnv(env map[string]string, prefixes []string) map[string]string {
 	return out
 }
 
-// ServeSource makes inv, a restic copy or init with the copy's options but no
-// --from-repo or --from-password-file, run with src served by the agent in the helper
-// of the destination's runner: src's address and backend settings and its password
-// reach the helper as files (agent.FromSpecFile, FromPasswordFile), never argv or
-// environment, and restic's environment keeps only the destination's settings.
-func ServeSource(src Repo, inv restic.Invocation) (restic.Invocation, error) {
-	if len(inv.Args) == 0 {
-		return inv, fmt.Errorf("serving the copy's source: no restic command")
+// servedSourceParts are the files that give a helper a source the agent serves
+// (agent.ServedCopyCommand): its address and backend settings (agent.FromSpecFile) and
+// its password, never argv or environment. restic's own environment has the
+// destination's settings only.
+func servedSourceParts(src Repo) []engine.File {
+	spec, _ := json.Marshal(agent.FromSpec{Repository: src.URL, Env: src.Env}) // strings always marshal
+	return []engine.File{
+		{Path: agent.FromSpecFile, Mode: 0o400, Data: spec},
+		{Path: fromPasswordFile, Mode: 0o400, Data: src.Password},
 	}
-	spec, err := json.Marshal(agent.FromSpec{Repository: src.URL, Env: src.Env})
-	if err != nil {
-		return inv, fmt.Errorf("serving the copy's source: %w", err)
-	}
-	out := inv
-	out.Args = append([]string{inv.Args[0], "--from-password-file", FromPasswordFile}, inv.Args[1:]...)
-	out.Files = append(slices.Clone(inv.Files),
-		restic.File{Path: agent.FromSpecFile, Mode: 0o400, Data: spec},
-		restic.File{Path: FromPasswordFile, Mode: 0o400, Data: src.Password})
-	out.Kind = KindServedCopy
-	return out, nil
 }
 
-// servedEntrypoint is the entrypoint of a served copy's helper: the agent, which
-// serves the source and runs restic as its child.
-func servedEntrypoint(kind string) ([]string, bool) {
-	if kind != KindServedCopy {
-		return nil, false
-	}
-	return []string{agentimage.Binary, agent.Command, agent.ServedCopyCommand}, true
-}
+// servedEntrypoint is the entrypoint of a served copy's helpers: the agent, which
+// serves the source on 127.0.0.1 and runs restic as its child, held (it stops restic,
+// which removes its locks, when the helper's input ends).
+var servedEntrypoint = []string{agentimage.Binary, agent.Command, agent.ServedCopyCommand}

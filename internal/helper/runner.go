@@ -101,6 +101,10 @@ type Runner struct {
 	RunID string
 	// host, while the run has one, runs the restic commands it has the mounts for.
 	host *host
+	// from is the repository a copy runner's helpers copy from (CopyRunner).
+	from *Repo
+	// servedFrom: the agent serves from to restic (NeedsServedSource).
+	servedFrom bool
 }
 
 // ResticEntrypoint runs restic in a helper through the agent, which completes restic's
@@ -145,7 +149,7 @@ func (c *Runner) missingFolder(err error) error {
 }
 
 // network is the helpers' network mode: Network when set, else none for a folder
-// repository (restic reads it through a mount, the dump helpers reach the engine
+// repository (and, for a copy runner, a folder source) (restic reads it through a mount, the dump helpers reach the engine
 // through its socket, a file), else the engine's default network, which a remote
 // backend (s3:, sftp:, rest:…) needs. The run's host has it too, so its restic execs
 // run with the same.
@@ -153,7 +157,7 @@ func (c *Runner) network() string {
 	switch {
 	case c.Network != "":
 		return c.Network
-	case c.Repo.Local:
+	case c.Repo.Local && (c.from == nil || c.from.Local):
 		return "none"
 	}
 	return ""
@@ -204,12 +208,13 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		mounts = append(mounts, mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	entrypoint, socket := socketEntrypoint(inv.Kind)
-	served, isServed := servedEntrypoint(inv.Kind)
 	switch {
 	case socket:
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
-	case isServed:
-		entrypoint = served
+	case c.servedFrom && c.readsSource(inv):
+		entrypoint = servedEntrypoint
+	case inv.Held:
+		entrypoint = HeldResticEntrypoint
 	default:
 		entrypoint = ResticEntrypoint
 	}
@@ -245,6 +250,11 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	for _, f := range inv.Files {
 		files = append(files, engine.File{Path: f.Path, Mode: f.Mode, Data: f.Data})
 	}
+	if c.readsSource(inv) {
+		srcMounts, srcFiles := c.sourceParts()
+		mounts = append(mounts, srcMounts...)
+		files = append(files, srcFiles...)
+	}
 	if socket {
 		files = append(files, c.socketFiles()...)
 	}
@@ -277,8 +287,9 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		Stdin: inv.Stdin,
 		// A socket helper works on its own: its held input tells it when this process
 		// has gone, and it then ends its exec and restic without committing.
-		// So does a served copy, which stops restic (its locks removed) first.
-		HoldStdin: (socket || isServed) && inv.Stdin == nil,
+		// So does a held restic (restic.Invocation.Held): it is stopped, and removes
+		// its locks, when this process has gone.
+		HoldStdin: (socket || inv.Held) && inv.Stdin == nil,
 		Stdout:    inv.Stdout,
 	}
 }

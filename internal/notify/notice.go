@@ -49,7 +49,10 @@ func Notices(run report.Run) []Notice {
 // FAILED: <error>".
 func (n Notice) Text() string {
 	what := n.Command
-	if n.Service != "" {
+	switch {
+	case n.Service != "" && n.Command == report.CommandCopy:
+		what = "copy to " + n.Service
+	case n.Service != "":
 		what = n.Service + " backup"
 	}
 	line := fmt.Sprintf("%s: %s %s", who(n.Project, n.Machine), what, statusWord(n.Status))

@@ -47,6 +47,13 @@ type Service struct {
 // backups.
 const CommandVerify = "verify"
 
+// CommandCopy is docker backup copy: its outcomes are copy repositories (Service is the
+// copy's name, Strategy StrategyCopy), not services.
+const CommandCopy = "copy"
+
+// StrategyCopy is the Strategy of a copy repository's outcome.
+const StrategyCopy = "copy"
+
 // Run is one command's outcome: `up` or `verify` with its services, or `check`, `prune`
 // alone.
 type Run struct {

@@ -42,6 +42,9 @@ type Result struct {
 	// Kept the commands that remove what verify --keep left (verify).
 	Detail string
 	Kept   []string
+	// Copied and Forgotten are the snapshots a copy added to its repository and those
+	// its retention forgot there (copy: the Service is then the copy's name).
+	Copied, Forgotten int
 }
 
 // HookResult is how one hook command of a backup ended.

@@ -81,6 +81,24 @@ func ServiceFilter(id Identity, service string) restic.SnapshotFilter {
 	return restic.SnapshotFilter{Hosts: id.Hosts(), Tags: []string{tagProject + "=" + id.Project, tagService + "=" + service}}
 }
 
+// SeriesFilter selects the snapshots of the identity's series, of every service, or
+// with allHosts those of every machine's series of the project (a copy carries one
+// machine's series, or all of them).
+func SeriesFilter(id Identity, allHosts bool) restic.SnapshotFilter {
+	if allHosts {
+		return restic.SnapshotFilter{Tags: []string{tagProject + "=" + id.Project}}
+	}
+	return ProjectFilter(id)
+}
+
+// ServiceSeriesFilter selects one service's snapshots as SeriesFilter does the project's.
+func ServiceSeriesFilter(id Identity, service string, allHosts bool) restic.SnapshotFilter {
+	if allHosts {
+		return restic.SnapshotFilter{Tags: []string{tagProject + "=" + id.Project, tagService + "=" + service}}
+	}
+	return ServiceFilter(id, service)
+}
+
 // UnconfirmedFilter selects the identity's unconfirmed snapshots (never legacy ones:
 // older versions did not write the tag).
 func UnconfirmedFilter(id Identity) restic.SnapshotFilter {
