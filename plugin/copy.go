@@ -12,10 +12,11 @@ func newCopyCommand(d *deps) *cli.Command {
 		Name:  "copy",
 		Usage: "Copy the project's confirmed snapshots to its copy repositories (x-backup.copies; all, or those named)",
 		UsageText: "[OPTIONS] [NAME...]\n\n" +
-			"Each copy repository gets the snapshots of this machine's series (every series with\n" +
-			"--all-hosts) that it does not hold yet, then its own retention; one missing is created\n" +
-			"with the primary's chunker parameters. Nothing is ever forgotten in the primary, and no\n" +
-			"lock is removed. Exit code 1 when any copy failed; the others still run.",
+			"Each copy repository gets the confirmed snapshots of this machine's series (every series\n" +
+			"with --all-hosts) that its retention keeps and it does not hold yet, then that retention;\n" +
+			"one missing is created with the primary's chunker parameters. Nothing is ever forgotten\n" +
+			"in the primary, and no lock is removed. Exit code 1 when any copy failed; the others\n" +
+			"still run.",
 		Flags: withRunFlags(
 			&cli.BoolFlag{Name: "all-hosts", Usage: "Copy every machine's series of the project, not only this machine's"},
 			&cli.BoolFlag{Name: "no-notify", Usage: "Send no x-backup.notify alerts"},
