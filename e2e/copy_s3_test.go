@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -198,7 +199,9 @@ func runHeldInput(argv []string) result {
 // primary's chunker parameters), `up`, `copy`, `up` again, `copy` again: the copy
 // holds exactly the primary's confirmed snapshots, each once, with their content, and
 // neither account's secret shows in the output or in `docker inspect` of any of the
-// run's containers (caught while they run).
+// run's containers (caught while they run). A copy killed with kill -9 mid-way leaves
+// no lock on either side (the primary's read lock goes through the agent's server) and
+// the next one resumes with nothing duplicated.
 func TestCopyS3TwoAccounts(t *testing.T) {
 	t.Parallel()
 	a, b := startMinio(t), startMinio(t)
@@ -280,6 +283,70 @@ func TestCopyS3TwoAccounts(t *testing.T) {
 	if r := resticCmd(dstRepo, dstPass, b.Env(), "--no-cache", "list", "locks").run(); r.code != 0 || strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("locks left in the copy: %v", r)
 	}
+	// A served copy killed with kill -9 mid-way: the agent stops restic, which removes
+	// its locks, the primary's read lock through the agent's server among them; the
+	// next copy resumes with nothing duplicated.
+	p.exec(t, "files", "sh", "-c", "head -c 200000000 /dev/urandom > /srv/uploads/big")
+	if r := backup("up"); r.code != 0 {
+		t.Fatalf("up with big data: %v", r)
+	}
+	locks := func(m *minio, repo, pass string) string {
+		r := resticCmd(repo, pass, m.Env(), "--no-cache", "list", "locks").run()
+		if r.code != 0 {
+			t.Fatalf("restic list locks: %v", r)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	plugin := filepath.Join(filepath.Dir(env.dockerConfig), "cli-plugins", "docker-backup")
+	s := p.start(t, vars, plugin, "copy")
+	helper := p.waitHelper(t, "copy")
+	eventually(t, helperWait, "the copy's lock in the copy repository", func() error {
+		if locks(b, dstRepo, dstPass) == "" {
+			return errors.New("no lock yet")
+		}
+		return nil
+	})
+	if r := (cmdSpec{argv: []string{"docker", "inspect", helper}}).run(); r.code == 0 {
+		inspected = append(inspected, r.stdout)
+	}
+	s.signal(t, syscall.SIGKILL)
+	s.wait(t, helperWait)
+	eventually(t, helperWait, "the killed copy's helper to end", func() error {
+		if state(t, helper) == "running" {
+			return errors.New("still running")
+		}
+		return nil
+	})
+	if l := locks(b, dstRepo, dstPass); l != "" {
+		t.Errorf("locks left in the copy repository after the kill: %q", l)
+	}
+	if l := locks(a, srcRepo, srcPass); l != "" {
+		t.Errorf("locks left in the primary repository after the kill: %q", l)
+	}
+	if n := len(s3Snapshots(t, b, dstRepo, dstPass)); n != 2 {
+		t.Errorf("the copy holds %d snapshots after the kill, want the 2 copied before", n)
+	}
+	if r := backup("copy"); r.code != 0 {
+		t.Fatalf("copy after the kill: %v", r)
+	}
+	var want, got []string
+	for _, s := range s3Snapshots(t, a, srcRepo, srcPass) {
+		if !slices.Contains(s.Tags, "unconfirmed") {
+			want = append(want, s.ID)
+		}
+	}
+	for _, s := range s3Snapshots(t, b, dstRepo, dstPass) {
+		got = append(got, s.Original)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) != 3 || !slices.Equal(got, want) {
+		t.Errorf("after the resumed copy the copy holds snapshots of %v, want exactly the confirmed %v", got, want)
+	}
+	if l := locks(b, dstRepo, dstPass) + locks(a, srcRepo, srcPass); l != "" {
+		t.Errorf("locks left after the resumed copy: %q", l)
+	}
+
 	// The copy ran in a helper whose agent served the primary (restic alone would
 	// have read both with one set of keys).
 	copyHelpers := 0
