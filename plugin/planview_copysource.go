@@ -11,7 +11,7 @@ import (
 // writeCopySource prints, for a copy that restic cannot read the primary for alone
 // (two accounts of one backend), how it reads the primary:
 //
-//	  primary    served by the agent (two s3: accounts: restic gets this copy's settings only)
+//	primary    served by the agent (two s3: accounts: restic gets this copy's settings only)
 func writeCopySource(tw io.Writer, primary composeext.Repository, c composeext.CopyPlan) {
 	src := helper.Repo{URL: primary.URL, Local: primary.Local, Env: primary.Env}
 	dst := helper.Repo{URL: c.Repository.URL, Local: c.Repository.Local, Env: c.Repository.Env}
