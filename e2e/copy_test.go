@@ -178,6 +178,23 @@ func TestCopy(t *testing.T) {
 		if diff := float64(dst-src) / float64(src); diff > 0.1 || diff < -0.1 {
 			t.Errorf("the copy's raw data is %d bytes, the primary's %d: more than 10 %% apart", dst, src)
 		}
+		// The copy was created by copy with the primary's chunker parameters.
+		polynomial := func(ofCopy bool) string {
+			repo, password, env := repos.primary, repos.primaryPassword, []string(nil)
+			if ofCopy {
+				repo, password, env = repos.copy, repos.copyPassword, repos.copyEnv
+			}
+			var config struct {
+				Polynomial string `json:"chunker_polynomial"`
+			}
+			if err := json.Unmarshal([]byte(resticJSONEnv(t, repo, password, env, "cat", "config", "--no-lock")), &config); err != nil {
+				t.Fatalf("reading the repository's config: %v", err)
+			}
+			return config.Polynomial
+		}
+		if src, dst := polynomial(false), polynomial(true); src == "" || src != dst {
+			t.Errorf("chunker polynomial: primary %q, copy %q; want the same", src, dst)
+		}
 		// A copy never writes into the primary: its snapshots are untouched.
 		for _, s := range repos.snapshots(t, false) {
 			if s.Original != "" {
@@ -205,6 +222,14 @@ func TestCopy(t *testing.T) {
 			}
 			return nil
 		})
+		// Neither password nor the copy's credentials show in the helper's inspect.
+		inspect := mustDocker(t, "inspect", helper)
+		for name, secret := range map[string]string{"the copy's secret key": m.SecretKey, "the copy's password": readTrimmed(t, copyPassword),
+			"the primary's password": readTrimmed(t, repos.primaryPassword)} {
+			if strings.Contains(inspect, secret) {
+				t.Errorf("docker inspect of the copy helper shows %s", name)
+			}
+		}
 		s.signal(t, syscall.SIGKILL)
 		s.wait(t, helperWait)
 		eventually(t, helperWait, "the killed copy's helper to end", func() error {
@@ -306,4 +331,14 @@ func TestCopy(t *testing.T) {
 			t.Errorf("offsite holds db snapshots of %q, want the newest alone, %s: it was not copied beside the broken one", dbOriginals, newestDB)
 		}
 	})
+}
+
+// readTrimmed is a file's content without its surrounding blanks.
+func readTrimmed(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }
