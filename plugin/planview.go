@@ -69,6 +69,7 @@ func writePlanText(w io.Writer, plan *composeext.Plan, stack *app.StackPlan) err
 	fmt.Fprintf(tw, "Retention\t%s\n", plan.Retention.Describe())
 	for _, c := range plan.Copies {
 		writeCopy(tw, c)
+		writeCopySource(tw, plan.Repository, c)
 	}
 	for _, t := range plan.Notify {
 		fmt.Fprintf(tw, "Notify\t%s\n", t.Describe())

@@ -77,6 +77,7 @@ var commands = map[string]func(ctx context.Context, args []string, env Env) erro
 	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
 	"swap":             func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
 	NodeVolumesCommand: nodeVolumes,
+	ServedCopyCommand:  servedCopy(OpenS3From),
 }
 
 // errUsage is a command called with the wrong arguments.
@@ -109,7 +110,7 @@ func self() string {
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap, node-volumes)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap, node-volumes, copy-served)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -29,8 +29,14 @@ var FromRepository = restic.FromRepository{RepositoryFile: fromRepositoryFile, P
 // both repositories, so both repositories' backend settings are given, and a setting
 // both set differently is refused (two accounts of one backend cannot be told apart).
 func (c *Runner) CopyRunner(dst Repo) (*Runner, error) {
+	// Two repositories of one backend with different credentials: the agent serves
+	// the source with its own (copyfrom.go), and restic gets the copy's only.
+	served, err := NeedsServedSource(c.Repo, dst)
+	if err != nil {
+		return nil, err
+	}
 	env := maps.Clone(c.Repo.Env)
-	if env == nil {
+	if env == nil || served {
 		env = map[string]string{}
 	}
 	for _, k := range slices.Sorted(maps.Keys(dst.Env)) {
@@ -49,6 +55,7 @@ func (c *Runner) CopyRunner(dst Repo) (*Runner, error) {
 	out.Repo.Env = env
 	src := c.Repo
 	out.from = &src
+	out.servedFrom = served
 	return out, nil
 }
 
@@ -59,6 +66,9 @@ func (c *Runner) readsSource(inv restic.Invocation) bool {
 
 // sourceParts are the mounts and files that give a helper the source repository.
 func (c *Runner) sourceParts() ([]mount.Mount, []engine.File) {
+	if c.servedFrom {
+		return nil, servedSourceParts(*c.from)
+	}
 	url := c.from.URL
 	var mounts []mount.Mount
 	if c.from.Local {

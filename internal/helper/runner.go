@@ -103,6 +103,8 @@ type Runner struct {
 	host *host
 	// from is the repository a copy runner's helpers copy from (CopyRunner).
 	from *Repo
+	// servedFrom: the agent serves from to restic (NeedsServedSource).
+	servedFrom bool
 }
 
 // ResticEntrypoint runs restic in a helper through the agent, which completes restic's
@@ -209,6 +211,8 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 	switch {
 	case socket:
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
+	case c.servedFrom && c.readsSource(inv):
+		entrypoint = servedEntrypoint
 	case inv.Held:
 		entrypoint = HeldResticEntrypoint
 	default:
