@@ -54,9 +54,9 @@ type Env struct {
 }
 
 // Run lists the source's confirmed snapshots of the series once, then fills each
-// target in turn (restic copies the IDs in the order given, the source's, oldest first) and returns their outcomes in order. A target that fails is its
-// failure; the others still run. err is the run's own failure: the source could not be
-// listed.
+// target in turn (restic copies the IDs in the order given, the source's, oldest
+// first) and returns their outcomes in order. A target that fails is its failure; the
+// others still run. err is the run's own failure: the source could not be listed.
 func Run(ctx context.Context, env Env, targets []Target) ([]report.Result, error) {
 	snaps, err := restic.Snapshots(ctx, env.Source, snapshot.SeriesFilter(env.Identity, env.AllHosts))
 	if err != nil {
