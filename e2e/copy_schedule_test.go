@@ -116,6 +116,14 @@ func TestCopySchedule(t *testing.T) {
 	// password (written in place: the scheduler's container has the file bind-mounted).
 	// A revoked key or a closed port would do too, but restic retries those for up to
 	// 15 minutes before it gives up.
+	kept, err := os.ReadFile(copyPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos.copyPassword = filepath.Join(t.TempDir(), "copy-password")
+	if err := os.WriteFile(repos.copyPassword, kept, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(copyPassword, []byte("not-"+randomHex(8)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
