@@ -2,6 +2,7 @@ package composeext
 
 import (
 	"sort"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -25,6 +26,9 @@ type CopyPlan struct {
 	Retention *retention.Policy `json:"retention,omitempty"`
 	// Schedule is when the scheduler copies on its own; empty: after each scheduled up.
 	Schedule string `json:"schedule,omitempty"`
+	// MaxLag, when set, is how far the copy may lag the primary (copies.Standing)
+	// before the scheduler alerts and status reports it; 0: no such alert.
+	MaxLag Duration `json:"max_lag,omitempty"`
 }
 
 // Copy returns the copy named name.
@@ -55,6 +59,7 @@ type copyDecl struct {
 	Environment     any               `mapstructure:"environment"`
 	Retention       *retention.Policy `mapstructure:"retention"`
 	Schedule        string            `mapstructure:"schedule"`
+	MaxLag          Duration          `mapstructure:"max_lag"`
 
 	// Env is Environment, read.
 	Env map[string]string `mapstructure:"-"`
@@ -67,6 +72,10 @@ func (d *decoder) decodeCopies(base string, copies map[string]copyDecl, lookup f
 			cd.Env = environment(cd.Environment, lookup)
 		}
 		cd.Schedule = d.cronSpec(base+"."+name+".schedule", cd.Schedule)
+		if cd.MaxLag != 0 && time.Duration(cd.MaxLag) < time.Second {
+			d.probs.addf(base+"."+name+".max_lag", "got %s, want at least 1s (how far the copy may lag the primary, e.g. 26h)", time.Duration(cd.MaxLag))
+			cd.MaxLag = 0
+		}
 		copies[name] = cd
 	}
 }
@@ -96,7 +105,7 @@ func (d *decoder) resolveCopies(pd projectDecl, opts LoadOptions, project *types
 		default:
 			seen[repo.URL] = name
 		}
-		out = append(out, CopyPlan{Name: name, Repository: repo, Retention: cd.Retention, Schedule: cd.Schedule})
+		out = append(out, CopyPlan{Name: name, Repository: repo, Retention: cd.Retention, Schedule: cd.Schedule, MaxLag: cd.MaxLag})
 	}
 	return out
 }

@@ -235,6 +235,9 @@ func writeCopy(tw io.Writer, c composeext.CopyPlan) {
 		schedule = c.Schedule
 	}
 	fmt.Fprintf(tw, "  schedule\t%s\n", schedule)
+	if c.MaxLag > 0 {
+		fmt.Fprintf(tw, "  max lag\t%s (the scheduler alerts beyond it)\n", time.Duration(c.MaxLag))
+	}
 }
 
 // passwordLine says where the password comes from, never what it is.

@@ -35,6 +35,7 @@ func newScheduleCommand(d *deps) *cli.Command {
 			MetricsFile: c.String("metrics-file"), Run: readRunSettings(c), Log: d.streams.Out,
 			UpView:     func() app.Sink { return newReporter(Streams{Out: d.streams.Out, Err: d.streams.Err}, false) },
 			VerifyView: func() app.Sink { return &verifyProgress{out: d.streams.Out} },
+			CopyView:   func() app.Sink { return newCopyReporter(Streams{Out: d.streams.Out, Err: d.streams.Err}, false) },
 		}
 		if c.Bool("print") {
 			return d.app().PrintScheduler(c.Context, opts, d.streams.Out, warnings(d.streams.Err))

@@ -26,7 +26,14 @@ func newStatusCommand(d *deps) *cli.Command {
 		},
 	}, func(c *cli.Context, load composeext.LoadOptions) error {
 		view, err := d.app().Status(c.Context, load, c.String("state-file"), warnings(d.streams.Err))
-		return show(c, d.streams.Out, view, err, func() error { return writeStatus(d.streams.Out, *view) })
+		if err := show(c, d.streams.Out, view, err, func() error { return writeStatus(d.streams.Out, *view) }); err != nil {
+			return err
+		}
+		if problems := view.CopyProblems(); len(problems) > 0 {
+			// Shown in the table (and the JSON): the exit code says it to a script.
+			return &exitCodeError{code: ExitFailure}
+		}
+		return nil
 	})
 }
 
@@ -60,6 +67,39 @@ func writeStatus(w io.Writer, v app.StatusView) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.Strategy, when(r.LastRun), status,
 			when(r.LastSuccess), orDash(r.LastSnapshot), when(r.NextRun))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeCopyStatus(w, v.Copies)
+}
+
+// writeCopyStatus prints the copies' table: each copy's newest snapshot, its lag
+// behind the primary, the scheduler's last copy to it, and its problem.
+func writeCopyStatus(w io.Writer, rows []app.CopyStatus) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "COPY\tNEWEST SNAPSHOT\tLAG\tMAX LAG\tLAST COPY\tSTATUS")
+	for _, r := range rows {
+		newest := "-"
+		if r.Newest != nil {
+			newest = r.NewestSnapshot + " " + when(r.Newest)
+		}
+		lag := r.Lag
+		if r.Behind > 0 {
+			lag += fmt.Sprintf(" (%d behind)", r.Behind)
+		}
+		status := orDash(r.LastStatus)
+		if r.LastError != "" {
+			status += ": " + r.LastError
+		}
+		if r.Problem != "" {
+			status = "PROBLEM: " + r.Problem + "; last copy " + status
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Copy, newest, lag, orDash(r.MaxLag), when(r.LastRun), status)
 	}
 	return tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/schedule"
+	"github.com/docker-backup/docker-backup/restic"
 )
 
 // ScheduleOptions are what the scheduler is asked to do.
@@ -28,6 +29,8 @@ type ScheduleOptions struct {
 	// UpView and VerifyView render a scheduled up's and drill's events into Log; nil:
 	// nothing is shown of them.
 	UpView, VerifyView func() Sink
+	// CopyView renders a scheduled copy's events into Log; nil: nothing is shown.
+	CopyView func() Sink
 }
 
 // scheduler is a running scheduler: its options, its state, its metrics and its log.
@@ -41,6 +44,12 @@ type scheduler struct {
 	// clusterID is the swarm's cluster ID when the project is a swarm stack (it names
 	// the stack's series), nil for a compose project.
 	clusterID *string
+	// afterUp are the copies made at the end of each scheduled up (those without a
+	// schedule of their own); held is what each copy repository held when last listed,
+	// behind whether it lagged more than its max_lag then (checkCopies).
+	afterUp []string
+	held    map[string][]restic.Snapshot
+	behind  map[string]bool
 }
 
 // heartbeatEvery is how often the scheduler renews its heartbeat between jobs.
@@ -68,7 +77,7 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 	if err != nil {
 		return err
 	}
-	sc := &scheduler{a: a, opts: opts}
+	sc := &scheduler{a: a, opts: opts, held: map[string][]restic.Snapshot{}, behind: map[string]bool{}}
 	jobs, err := sc.jobs(plan)
 	if err != nil {
 		return err
@@ -136,7 +145,7 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 		},
 		Started: func(job string, _ time.Time) { warn(tracker.Started(job, time.Now())) },
 		Skipped: func(job string, _ time.Time) { warn(tracker.Skipped(job)) },
-		Done:    func(run report.Run, next map[string]time.Time) { warn(tracker.Done(run, next)) },
+		Done:    func(job string, run report.Run, next map[string]time.Time) { warn(tracker.Done(job, run, next)) },
 	})
 	if err != nil {
 		return err
@@ -145,7 +154,8 @@ func (a *App) Schedule(ctx context.Context, opts ScheduleOptions) error {
 	return nil
 }
 
-// jobs are the plan's schedules as jobs: up, and check, prune and verify if set.
+// jobs are the plan's schedules as jobs: up, and check, prune and verify if set, and
+// the copies with a schedule of their own.
 func (sc *scheduler) jobs(plan *composeext.Plan) ([]schedule.Job, error) {
 	if plan.Schedule == "" {
 		return nil, errNoSchedule(plan)
@@ -160,7 +170,9 @@ func (sc *scheduler) jobs(plan *composeext.Plan) ([]schedule.Job, error) {
 	if plan.Verify != nil {
 		jobs = append(jobs, schedule.Job{Name: "verify", Spec: plan.Verify.Schedule, Run: sc.scheduledVerify})
 	}
-	return jobs, nil
+	copyJobs, afterUp := sc.copyJobs(plan)
+	sc.afterUp = afterUp
+	return append(jobs, copyJobs...), nil
 }
 
 // errNoSchedule is a plan without x-backup.schedule, which the scheduler needs.
@@ -178,9 +190,11 @@ func firstFile(plan *composeext.Plan) string {
 
 // scheduledUp is one scheduled backup, up's own use case: the compose files are read
 // again, so that an edited x-backup takes effect at the next tick (a changed schedule
-// needs a restart).
+// needs a restart). Then, within the same job, the copies without a schedule of their
+// own; the job's outcome is the up's.
 func (sc *scheduler) scheduledUp(ctx context.Context) report.Run {
 	rep, _ := sc.a.Up(ctx, UpOptions{Load: sc.opts.Load, Run: sc.opts.Run, scheduler: sc}, view(sc.opts.UpView))
+	sc.copyAfterUp(ctx)
 	return rep
 }
 

@@ -220,8 +220,8 @@ func (a *App) schedulerEnv(load composeext.LoadOptions, plan *composeext.Plan, i
 }
 
 // schedulerMounts are the engine's socket, the project folder, and what the plan
-// reads outside it (compose files, the password file, a folder repository), each at
-// its own path.
+// reads outside it (compose files, env files, the password files, folder repositories,
+// the copies' too), each at its own path.
 func schedulerMounts(plan *composeext.Plan) []bindMount {
 	mounts := []bindMount{
 		{Type: "bind", Source: plan.DockerSocket, Target: "/var/run/docker.sock"},
@@ -243,6 +243,17 @@ func schedulerMounts(plan *composeext.Plan) []bindMount {
 	}
 	if plan.Repository.Local {
 		add(plan.Repository.URL, false)
+	}
+	// The env files the plan reads (x-backup's, its copies', the services'), and each
+	// copy's password file and folder: the scheduler copies too.
+	for _, f := range plan.ReadFiles {
+		add(f, true)
+	}
+	for _, c := range plan.Copies {
+		add(c.Repository.PasswordFile, true)
+		if c.Repository.Local {
+			add(c.Repository.URL, false)
+		}
 	}
 	return mounts
 }

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/copies"
 	"github.com/docker-backup/docker-backup/internal/engine"
+	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/internal/run"
 	"github.com/docker-backup/docker-backup/internal/schedule"
 	"github.com/docker-backup/docker-backup/internal/snapshot"
@@ -22,6 +24,43 @@ type StatusView struct {
 	Schedule  string          `json:"schedule,omitempty"`
 	Scheduler *SchedulerView  `json:"scheduler,omitempty"`
 	Services  []ServiceStatus `json:"services"`
+	// Copies are the copy repositories of x-backup.copies, as they stand against the
+	// primary.
+	Copies []CopyStatus `json:"copies,omitempty"`
+}
+
+// CopyStatus is one copy repository's row: its newest snapshot, how far it lags the
+// primary (copies.Stand), the scheduler's last copy to it, and its problem, if any.
+type CopyStatus struct {
+	Copy       string `json:"copy"`
+	Repository string `json:"repository"`
+	// Newest is the time of the newest snapshot the copy holds of this machine's
+	// series, NewestSnapshot its ID there; nil when it holds none.
+	Newest         *time.Time `json:"newest,omitempty"`
+	NewestSnapshot string     `json:"newest_snapshot,omitempty"`
+	// Behind counts the primary's confirmed snapshots it lacks, newer than its newest
+	// of their series; Lag is the age of the oldest of them (0: none).
+	Behind     int        `json:"behind"`
+	Lag        string     `json:"lag"`
+	LagSeconds float64    `json:"lag_seconds"`
+	MaxLag     string     `json:"max_lag,omitempty"`
+	LastRun    *time.Time `json:"last_run,omitempty"`
+	LastStatus string     `json:"last_status,omitempty"`
+	LastError  string     `json:"last_error,omitempty"`
+	// Problem is why the row needs attention: the copy repository could not be read,
+	// or it lags more than its max_lag. status then exits 1.
+	Problem string `json:"problem,omitempty"`
+}
+
+// CopyProblems are the problems of the copies, one line each ("copy offsite: …").
+func (v StatusView) CopyProblems() []string {
+	var out []string
+	for _, c := range v.Copies {
+		if c.Problem != "" {
+			out = append(out, "copy "+c.Copy+": "+c.Problem)
+		}
+	}
+	return out
 }
 
 // SchedulerView is the project's scheduler as status found it.
@@ -34,8 +73,10 @@ type SchedulerView struct {
 	Jobs      map[string]schedule.JobState `json:"jobs"`
 	// Interrupted is the last dead run the scheduler found at its start and recovered.
 	Interrupted *schedule.Interruption `json:"interrupted,omitempty"`
-	// ServiceStates are the scheduler's last runs of each service.
+	// ServiceStates are the scheduler's last runs of each service, CopyStates its last
+	// copies to each copy repository.
 	ServiceStates map[string]schedule.ServiceState `json:"-"`
+	CopyStates    map[string]schedule.CopyState    `json:"-"`
 }
 
 // ServiceStatus is one service's row.
@@ -87,8 +128,45 @@ func (a *App) Status(ctx context.Context, load composeext.LoadOptions, stateFile
 	if err != nil {
 		warn(err.Error())
 	}
-	view := BuildStatus(plan, s.identity.Machine, snapshot.Confirmed(snaps), sched)
+	confirmed := snapshot.Confirmed(snaps)
+	view := BuildStatus(plan, s.identity.Machine, confirmed, sched)
+	view.Copies = a.copyStatuses(ctx, s, plan, confirmed, sched, time.Now())
 	return &view, nil
+}
+
+// copyStatuses are the rows of the plan's copies: each copy repository listed (one
+// that cannot be is its problem), stood against the primary's confirmed snapshots.
+func (a *App) copyStatuses(ctx context.Context, s *session, plan *composeext.Plan, source []restic.Snapshot, sched *SchedulerView, now time.Time) []CopyStatus {
+	var out []CopyStatus
+	for _, c := range plan.Copies {
+		row := CopyStatus{Copy: c.Name, Repository: c.Repository.Where(), Lag: "0s"}
+		if c.MaxLag > 0 {
+			row.MaxLag = time.Duration(c.MaxLag).String()
+		}
+		if sched != nil {
+			if st, ok := sched.CopyStates[c.Name]; ok {
+				t := st.LastRun
+				row.LastRun, row.LastStatus, row.LastError = &t, string(st.LastStatus), st.LastError
+			}
+		}
+		held, err := a.copySnapshots(ctx, s, c)
+		if err != nil {
+			row.Problem = report.OneLine(plan.Mask(err.Error()))
+			out = append(out, row)
+			continue
+		}
+		st := copies.Stand(source, held, now)
+		if st.Newest != nil {
+			t := st.Newest.Time
+			row.Newest, row.NewestSnapshot = &t, st.Newest.ShortID
+		}
+		row.Behind, row.Lag, row.LagSeconds = st.Behind, st.Lag.Round(time.Second).String(), st.Lag.Seconds()
+		if c.MaxLag > 0 && st.Lag > time.Duration(c.MaxLag) {
+			row.Problem = lagProblem(c, st)
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // findScheduler reads the scheduler's state: from --state-file, from this container's
@@ -141,7 +219,7 @@ func schedulerView(data []byte, container string, running bool) (*SchedulerView,
 		return nil, err
 	}
 	return &SchedulerView{Container: container, Running: running, Started: st.Started, Heartbeat: st.Heartbeat,
-		Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, ServiceStates: st.Services}, nil
+		Busy: st.Running, Jobs: st.Jobs, Interrupted: st.Interrupted, ServiceStates: st.Services, CopyStates: st.Copies}, nil
 }
 
 // BuildStatus joins the plan, the confirmed snapshots and the scheduler's state.

@@ -27,6 +27,7 @@ type Metrics struct {
 	cmdRun, cmdDuration, cmdStatus, cmdSuccess                        *prometheus.GaugeVec
 	snapshots, size, heartbeat                                        *prometheus.GaugeVec
 	verifyRun, verifyStatus, verifySuccess                            *prometheus.GaugeVec
+	copyRun, copyStatus, copySuccess, copyNewest, copyLag, copyBehind *prometheus.GaugeVec
 }
 
 // New returns metrics with no series yet.
@@ -50,6 +51,13 @@ func New() *Metrics {
 	m.verifyRun = m.gauge("docker_backup_verify_last_run_timestamp_seconds", "Unix time at which the service's last restore drill (docker backup verify) ended, whatever its outcome.", svc)
 	m.verifyStatus = m.gauge("docker_backup_verify_last_status", "How the service's last restore drill ended: 1 for its status (ok, failed), 0 for the others.", append(svc, "status"))
 	m.verifySuccess = m.gauge("docker_backup_verify_last_success_timestamp_seconds", "Unix time at which the service's last restore drill that passed ended: its backup was proven to restore.", svc)
+	cp := []string{"project", "copy"}
+	m.copyRun = m.gauge("docker_backup_copy_last_run_timestamp_seconds", "Unix time at which the last copy to the copy repository (x-backup.copies) ended, whatever its outcome.", cp)
+	m.copyStatus = m.gauge("docker_backup_copy_last_run_status", "How the last copy to the copy repository ended: 1 for its status (ok, warning, failed, interrupted), 0 for the others.", append(cp, "status"))
+	m.copySuccess = m.gauge("docker_backup_copy_last_success_timestamp_seconds", "Unix time at which the last copy to the copy repository that did not fail (status ok or warning) ended.", cp)
+	m.copyNewest = m.gauge("docker_backup_copy_newest_snapshot_timestamp_seconds", "Unix time of the newest snapshot the copy repository holds of the project's series (a copied snapshot keeps its source's time), as last found.", cp)
+	m.copyLag = m.gauge("docker_backup_copy_lag_seconds", "How far the copy repository lags the primary: the age of the oldest confirmed snapshot of the primary that the copy lacks and that is newer than the copy's newest of its series; 0 when it has them all.", cp)
+	m.copyBehind = m.gauge("docker_backup_copy_behind_snapshots", "The primary's confirmed snapshots that the copy repository lacks and that are newer than its newest of their series.", cp)
 	m.heartbeat = m.gauge("docker_backup_scheduler_heartbeat_timestamp_seconds", "Unix time at which the project's scheduler last said it is alive.", prj)
 	return m
 }
@@ -78,6 +86,16 @@ func (m *Metrics) Observe(run report.Run, at time.Time) {
 	}
 	for _, s := range run.Services {
 		if s.Status == report.StatusSkipped {
+			continue
+		}
+		if run.Command == report.CommandCopy {
+			// A copy's "services" are its copy repositories.
+			l := prometheus.Labels{"project": run.Project, "copy": s.Service}
+			m.copyRun.With(l).Set(ts)
+			setStatus(m.copyStatus, l, s.Status)
+			if s.Status == report.StatusOK || s.Status == report.StatusWarning {
+				m.copySuccess.With(l).Set(ts)
+			}
 			continue
 		}
 		if run.Command == report.CommandVerify {
@@ -126,6 +144,18 @@ func (m *Metrics) ObserveRepository(project string, snapshots int, sizeBytes uin
 	l := prometheus.Labels{"project": project}
 	m.snapshots.With(l).Set(float64(snapshots))
 	m.size.With(l).Set(float64(sizeBytes))
+}
+
+// ObserveCopy records how the copy repository named copy stands against the primary
+// (copies.Standing): the time of its newest snapshot (none: the series is left
+// out), its lag and how many snapshots it lacks.
+func (m *Metrics) ObserveCopy(project, copy string, newest time.Time, lag time.Duration, behind int) {
+	l := prometheus.Labels{"project": project, "copy": copy}
+	if !newest.IsZero() {
+		m.copyNewest.With(l).Set(unixSeconds(newest))
+	}
+	m.copyLag.With(l).Set(lag.Seconds())
+	m.copyBehind.With(l).Set(float64(behind))
 }
 
 // Heartbeat records that the project's scheduler was alive at t.

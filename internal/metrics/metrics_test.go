@@ -188,6 +188,28 @@ func TestObserveVerify(t *testing.T) {
 	})
 }
 
+// A copy's repositories get copy series, never a service's; its standing its own.
+func TestObserveCopy(t *testing.T) {
+	m := New()
+	m.Observe(report.Run{Command: report.CommandCopy, Project: "shop", Status: report.StatusFailed, Services: []report.Service{
+		{Service: "offsite", Strategy: "copy", Status: report.StatusFailed, Error: "unreachable"},
+		{Service: "disk", Strategy: "copy", Status: report.StatusOK},
+	}}, t2)
+	m.ObserveCopy("shop", "disk", t1, 90*time.Second, 2)
+	got := parse(t, text(t, m))
+	want(t, got, map[string]float64{
+		"docker_backup_copy_last_run_status{copy=offsite,project=shop,status=failed}":    1,
+		"docker_backup_copy_last_success_timestamp_seconds{copy=offsite,project=shop}":   absent,
+		"docker_backup_copy_last_success_timestamp_seconds{copy=disk,project=shop}":      float64(t2.Unix()),
+		"docker_backup_copy_last_run_timestamp_seconds{copy=disk,project=shop}":          float64(t2.Unix()),
+		"docker_backup_copy_newest_snapshot_timestamp_seconds{copy=disk,project=shop}":   float64(t1.Unix()),
+		"docker_backup_copy_lag_seconds{copy=disk,project=shop}":                         90,
+		"docker_backup_copy_behind_snapshots{copy=disk,project=shop}":                    2,
+		"docker_backup_command_last_run_status{command=copy,project=shop,status=failed}": 1,
+		"docker_backup_last_run_timestamp_seconds{project=shop,service=offsite}":         absent,
+	})
+}
+
 // TestLoadFileCarriesForward is --metrics-file across processes: the second up backs
 // up db alone, and fails; the file keeps db's last success and files' series.
 func TestLoadFileCarriesForward(t *testing.T) {

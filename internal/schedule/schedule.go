@@ -17,7 +17,8 @@ import (
 
 // Job is one scheduled command.
 type Job struct {
-	// Name is the command it runs: "up", "check" or "prune".
+	// Name is the command it runs: "up", "check", "prune", "verify", or "copy NAME"
+	// for a copy on its own schedule.
 	Name string
 	// Spec is its cron expression: 5 fields or @daily-style.
 	Spec string
@@ -35,8 +36,8 @@ type Options struct {
 	Log func(string)
 	// Started is called as a job begins, with when its next tick is.
 	Started func(job string, at time.Time)
-	// Done is called with each job's outcome and the next ticks of every job.
-	Done func(run report.Run, next map[string]time.Time)
+	// Done is called with each job's name, its outcome and the next ticks of every job.
+	Done func(job string, run report.Run, next map[string]time.Time)
 	// Skipped is called for a tick that came while another job was running.
 	Skipped func(job string, at time.Time)
 	// Ready is called once the jobs are scheduled, with their first ticks.
@@ -120,7 +121,7 @@ func (s *scheduler) tick(ctx context.Context, j Job) {
 	}
 	s.log(line)
 	if s.opts.Done != nil {
-		s.opts.Done(run, next)
+		s.opts.Done(j.Name, run, next)
 	}
 }
 

@@ -72,7 +72,7 @@ func TestTickDuringARunIsSkipped(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{Jobs: []Job{job}, Log: l.log,
 			Skipped: func(string, time.Time) { mu.Lock(); skipped++; mu.Unlock() },
-			Done: func(r report.Run, next map[string]time.Time) {
+			Done: func(_ string, r report.Run, next map[string]time.Time) {
 				mu.Lock()
 				ended = append(ended, r.Status)
 				mu.Unlock()
@@ -118,13 +118,13 @@ func TestTrackerRecordsRuns(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	tr := NewTracker(path, "shop", []Job{{Name: "up", Spec: "* * * * *"}}, t0)
 	next := map[string]time.Time{"up": t0.Add(time.Minute)}
-	if err := tr.Done(report.Run{Command: "up", Machine: "m1", Started: t0, Status: report.StatusOK, Services: []report.Service{
+	if err := tr.Done("up", report.Run{Command: "up", Machine: "m1", Started: t0, Status: report.StatusOK, Services: []report.Service{
 		{Service: "db", Status: report.StatusOK, Snapshot: "aaa"}, {Service: "web", Status: report.StatusSkipped},
 	}}, next); err != nil {
 		t.Fatal(err)
 	}
 	t1 := t0.Add(time.Minute)
-	if err := tr.Done(report.Run{Command: "up", Started: t1, Status: report.StatusFailed, Error: "x", Services: []report.Service{
+	if err := tr.Done("up", report.Run{Command: "up", Started: t1, Status: report.StatusFailed, Error: "x", Services: []report.Service{
 		{Service: "db", Status: report.StatusFailed, Error: "dump exited 1"},
 	}}, map[string]time.Time{"up": t1.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestTrackerKilledMidRun(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	jobs := []Job{{Name: "up", Spec: "0 3 * * *"}}
 	tr := NewTracker(path, "shop", jobs, t0.Add(-time.Hour))
-	if err := tr.Done(report.Run{Command: "up", Started: t0.Add(-24 * time.Hour), Status: report.StatusOK, Services: []report.Service{
+	if err := tr.Done("up", report.Run{Command: "up", Started: t0.Add(-24 * time.Hour), Status: report.StatusOK, Services: []report.Service{
 		{Service: "db", Status: report.StatusOK, Snapshot: "old"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +209,38 @@ func TestTrackerKilledMidRun(t *testing.T) {
 	}
 	if NewTracker(path, "other", jobs, again).Snapshot().Interrupted != nil {
 		t.Error("another project's state is carried forward")
+	}
+}
+
+// A copy's outcome is its copies', by their names, never a service's; a copy job is
+// recorded under its own name; a copy made after an up, without a job's end.
+func TestTrackerRecordsCopies(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	tr := NewTracker("", "shop", []Job{{Name: "up", Spec: "* * * * *"}, {Name: "copy offsite", Spec: "@daily"}}, t0)
+	copyRun := func(at time.Time, status report.Status, errText string) report.Run {
+		return report.Run{Command: report.CommandCopy, Started: at, Status: status, Error: errText, Services: []report.Service{
+			{Service: "offsite", Status: status, Error: errText}, {Service: "usb", Status: report.StatusSkipped},
+		}}
+	}
+	if err := tr.Done("copy offsite", copyRun(t0, report.StatusOK, ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	t1 := t0.Add(time.Hour)
+	if err := tr.CopyDone(copyRun(t1, report.StatusFailed, "unreachable")); err != nil {
+		t.Fatal(err)
+	}
+	s := tr.Snapshot()
+	if len(s.Services) != 0 {
+		t.Errorf("a copy made service states: %v", s.Services)
+	}
+	if j := s.Jobs["copy offsite"]; !j.LastRun.Equal(t0) || j.LastStatus != report.StatusOK {
+		t.Errorf("job: %+v", j)
+	}
+	c := s.Copies["offsite"]
+	if !c.LastRun.Equal(t1) || c.LastStatus != report.StatusFailed || c.LastError != "unreachable" || !c.LastSuccess.Equal(t0) {
+		t.Errorf("copy state: %+v", c)
+	}
+	if _, ok := s.Copies["usb"]; ok {
+		t.Error("a skipped copy was recorded")
 	}
 }

@@ -34,6 +34,8 @@ type State struct {
 	Began        []string                `json:"began,omitempty"`
 	Jobs         map[string]JobState     `json:"jobs"`
 	Services     map[string]ServiceState `json:"services"`
+	// Copies are the scheduler's last copies to each copy repository (x-backup.copies).
+	Copies map[string]CopyState `json:"copies,omitempty"`
 	// Interrupted is the last dead run the scheduler found at its start, and what its
 	// recovery did.
 	Interrupted *Interruption `json:"interrupted,omitempty"`
@@ -87,6 +89,15 @@ type ServiceState struct {
 	// StartedAgain is when recovery started the service again after a dead run had
 	// left it stopped.
 	StartedAgain time.Time `json:"started_again,omitzero"`
+}
+
+// CopyState is the scheduler's last copy to a copy repository, and how that copy
+// stood against the primary when last looked at (copies.Standing).
+type CopyState struct {
+	LastRun     time.Time     `json:"last_run"`
+	LastStatus  report.Status `json:"last_status"`
+	LastError   string        `json:"last_error,omitempty"`
+	LastSuccess time.Time     `json:"last_success,omitzero"`
 }
 
 // Tracker keeps a State up to date from the scheduler's events and writes it to a
@@ -251,24 +262,51 @@ func (t *Tracker) Skipped(job string) error {
 	})
 }
 
-// Done records a job's outcome and the next ticks.
-func (t *Tracker) Done(run report.Run, next map[string]time.Time) error {
+// Done records job's outcome and the next ticks.
+func (t *Tracker) Done(job string, run report.Run, next map[string]time.Time) error {
 	return t.update(func(s *State) {
 		s.Running, s.RunningSince, s.Began = "", time.Time{}, nil
 		if run.Machine != "" {
 			s.Machine = run.Machine
 		}
-		j := s.Jobs[run.Command]
+		j := s.Jobs[job]
 		j.LastRun, j.LastStatus, j.LastError = run.Started, run.Status, run.Error
-		s.Jobs[run.Command] = j
+		s.Jobs[job] = j
 		setNext(s, next)
-		if run.Command == report.CommandVerify {
+		switch run.Command {
+		case report.CommandVerify:
 			return // a service's state is its backups': a drill's outcome is its job's only
+		case report.CommandCopy:
+			recordCopies(s, run)
+			return
 		}
 		for _, svc := range run.Services {
 			recordService(s, run.Started, svc)
 		}
 	})
+}
+
+// CopyDone records a copy that ran within another job (after a scheduled up).
+func (t *Tracker) CopyDone(run report.Run) error {
+	return t.update(func(s *State) { recordCopies(s, run) })
+}
+
+// recordCopies records each copy repository's outcome of a copy run.
+func recordCopies(s *State, run report.Run) {
+	if s.Copies == nil {
+		s.Copies = map[string]CopyState{}
+	}
+	for _, c := range run.Services {
+		if c.Status == report.StatusSkipped {
+			continue
+		}
+		st := s.Copies[c.Service]
+		st.LastRun, st.LastStatus, st.LastError = run.Started, c.Status, c.Error
+		if c.Status == report.StatusOK || c.Status == report.StatusWarning {
+			st.LastSuccess = run.Started
+		}
+		s.Copies[c.Service] = st
+	}
 }
 
 // recordService records a service's backup in a run that started at started. Strategy
