@@ -51,7 +51,16 @@ type Env struct {
 	// without its own policy keeps what each service's keeps).
 	Services []composeext.ServicePlan
 	Reporter Reporter
+	// ReachWithin bounds the first contact with each copy repository; ReachWithin
+	// (the constant) when zero.
+	ReachWithin time.Duration
 }
+
+// ReachWithin is how long a copy repository may take to answer its first request.
+// restic retries a backend that does not answer (a server down, a closed port, a
+// network cut) for up to 15 minutes; an unreachable copy must fail in one line without
+// holding the project's run, and the scheduler's backups, that long.
+const ReachWithin = time.Minute
 
 // Run lists the source's confirmed snapshots of the series once, then fills each
 // target in turn (restic copies the IDs in the order given, the source's, oldest
@@ -92,7 +101,7 @@ func fill(ctx context.Context, env Env, t Target, source []restic.Snapshot) repo
 		return fail(t.Err)
 	}
 	where := t.Copy.Repository.Where()
-	exists, err := restic.Open(ctx, t.Runner)
+	exists, err := open(ctx, env, t.Runner)
 	if err != nil {
 		return fail(fmt.Errorf("copy repository %s: %w", where, err))
 	}
@@ -134,6 +143,25 @@ func fill(ctx context.Context, env Env, t Target, source []restic.Snapshot) repo
 	res.Duration = time.Since(started)
 	return res
 }
+
+// open is restic.Open of a copy repository within env's ReachWithin: one that does not
+// answer by then is ErrUnreachable.
+func open(ctx context.Context, env Env, r restic.Runner) (bool, error) {
+	within := env.ReachWithin
+	if within == 0 {
+		within = ReachWithin
+	}
+	octx, cancel := context.WithTimeoutCause(ctx, within, ErrUnreachable)
+	defer cancel()
+	exists, err := restic.Open(octx, r)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(octx), ErrUnreachable) {
+		return false, fmt.Errorf("%w within %s (restic was still retrying: check its address, the server and the network)", ErrUnreachable, within)
+	}
+	return exists, err
+}
+
+// ErrUnreachable is a copy repository that did not answer in time.
+var ErrUnreachable = errors.New("not reachable")
 
 // wanted are the source's confirmed snapshots that the copy is to hold: of a service
 // whose snapshots the copy's retention thins, those its policy keeps in the source's own

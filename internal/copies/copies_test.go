@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/report"
@@ -200,5 +201,45 @@ func TestRunSourceFails(t *testing.T) {
 	source := &repo{errs: map[string]error{"snapshots": &restic.ExitError{Code: 10, Message: "repository does not exist"}}}
 	if _, err := Run(context.Background(), Env{Source: source, Identity: id, Reporter: &events{}}, []Target{{Copy: composeext.CopyPlan{Name: "x"}}}); err == nil {
 		t.Error("no error")
+	}
+}
+
+// silent is a repository that never answers: restic retrying a server that is down.
+type silent struct{ repo }
+
+func (s *silent) Run(ctx context.Context, inv restic.Invocation) error {
+	s.argv = append(s.argv, strings.Join(inv.Args, " "))
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A copy repository that does not answer its first request within ReachWithin fails in
+// one line naming it; the next copy still runs, and the source is not touched.
+func TestRunUnreachableCopy(t *testing.T) {
+	src := &repo{exists: true, snaps: []restic.Snapshot{{ID: "src1", Tags: []string{"project=shop", "service=files"}}}}
+	down, up := &silent{}, &repo{exists: true}
+	ev := &events{}
+	env := Env{Source: src, Identity: id, Services: services(), Reporter: ev, ReachWithin: 20 * time.Millisecond}
+	res, err := Run(context.Background(), env, []Target{
+		{Copy: composeext.CopyPlan{Name: "down", Repository: composeext.Repository{URL: "s3:http://127.0.0.1:9/b", Display: "s3:http://127.0.0.1:9/b"}}, Runner: down},
+		{Copy: composeext.CopyPlan{Name: "offsite"}, Runner: up},
+	})
+	if err != nil || len(res) != 2 {
+		t.Fatalf("Run: %v, %+v", err, res)
+	}
+	if res[0].Status != report.StatusFailed || !errors.Is(res[0].Err, ErrUnreachable) ||
+		!strings.Contains(res[0].Err.Error(), "copy repository s3:http://127.0.0.1:9/b: not reachable within 20ms") {
+		t.Errorf("down: %+v", res[0])
+	}
+	if len(down.argv) != 1 {
+		t.Errorf("down was asked %q, want its open alone", down.argv)
+	}
+	if res[1].Status != report.StatusOK || len(up.ran("copy")) != 1 {
+		t.Errorf("offsite: %+v, ran %q", res[1], up.argv)
+	}
+	for _, a := range src.argv {
+		if strings.HasPrefix(a, "forget") && !strings.Contains(a, "--dry-run") {
+			t.Errorf("the source was changed: %s", a)
+		}
 	}
 }

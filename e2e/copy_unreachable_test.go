@@ -1,0 +1,65 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCopyUnreachable: a copy repository whose server is down (an S3 address on a
+// loopback port nobody listens on; restic would retry it for 15 minutes) fails `copy`
+// in one line naming it, within a minute and a little, with exit code 1; the primary
+// repository is untouched by it and `up` goes on backing up as before.
+func TestCopyUnreachable(t *testing.T) {
+	t.Parallel()
+	copyRepo := "s3:http://" + freeLoopbackAddr(t) + "/dbe2e/down"
+	p := newPreparedProject(t, "copy-schedule", func(p *project) {
+		dotenv := fmt.Sprintf("E2E_COPY_REPOSITORY=%s\nE2E_COPY_PASSWORD_FILE=%s\nE2E_COPY_ACCESS_KEY=key-%s\nE2E_COPY_SECRET_KEY=%s\n",
+			copyRepo, passwordFile(t), randomHex(4), randomHex(8))
+		if err := os.WriteFile(filepath.Join(p.dir, ".env"), []byte(dotenv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	p.exec(t, "files", "sh", "-c", "echo upload > /srv/uploads/a.txt")
+	repos := copyRepos{primary: filepath.Join(p.dir, "backups"), primaryPassword: filepath.Join(p.dir, "backups.key")}
+	run := func(args ...string) result {
+		t.Helper()
+		c := p.cmd(append([]string{"docker", "backup"}, args...))
+		// The address is on this machine's loopback: the helpers use the host's network.
+		c.env = append(c.env, "DOCKER_BACKUP_NETWORK=host")
+		start := time.Now()
+		r := c.run()
+		t.Logf("%s: exit code %d in %s", r.cmd, r.code, time.Since(start).Round(time.Millisecond))
+		return r
+	}
+	if r := run("up"); r.code != 0 {
+		t.Fatalf("up: %v", r)
+	}
+	before := len(repos.snapshots(t, false))
+
+	start := time.Now()
+	r := run("copy")
+	took := time.Since(start)
+	out := r.stdout + r.stderr
+	if r.code != 1 || !strings.Contains(out, "offsite") || !strings.Contains(out, "not reachable within 1m0s") {
+		t.Fatalf("copy to a server that is down: want exit code 1 and one line naming offsite, not reachable: %v", r)
+	}
+	if took > 3*time.Minute {
+		t.Errorf("copy took %s to give up on a server that is down", took)
+	}
+	if n := strings.Count(out, "not reachable within"); n != 1 {
+		t.Errorf("%d lines say it, want one:\n%s", n, out)
+	}
+
+	if r := run("up"); r.code != 0 {
+		t.Fatalf("up after the failed copy: %v", r)
+	}
+	if after := len(repos.snapshots(t, false)); after <= before {
+		t.Errorf("the primary holds %d snapshots after the second up, %d before", after, before)
+	}
+}
