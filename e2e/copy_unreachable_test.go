@@ -13,8 +13,9 @@ import (
 
 // TestCopyUnreachable: a copy repository whose server is down (an S3 address on a
 // loopback port nobody listens on; restic would retry it for 15 minutes) fails `copy`
-// in one line naming it, within a minute and a little, with exit code 1; the primary
-// repository is untouched by it and `up` goes on backing up as before.
+// in one line naming it, within a minute and a little, with exit code 1 and one failure
+// notice naming it (a webhook on loopback); the primary repository is untouched by it
+// and `up` goes on backing up as before, with no notice.
 func TestCopyUnreachable(t *testing.T) {
 	t.Parallel()
 	copyRepo := "s3:http://" + freeLoopbackAddr(t) + "/dbe2e/down"
@@ -27,11 +28,12 @@ func TestCopyUnreachable(t *testing.T) {
 	})
 	p.exec(t, "files", "sh", "-c", "echo upload > /srv/uploads/a.txt")
 	repos := copyRepos{primary: filepath.Join(p.dir, "backups"), primaryPassword: filepath.Join(p.dir, "backups.key")}
+	hooks := newReceiverOn(t, "127.0.0.1:0")
 	run := func(args ...string) result {
 		t.Helper()
 		c := p.cmd(append([]string{"docker", "backup"}, args...))
 		// The address is on this machine's loopback: the helpers use the host's network.
-		c.env = append(c.env, "DOCKER_BACKUP_NETWORK=host")
+		c.env = append(c.env, "DOCKER_BACKUP_NETWORK=host", "HOOK_URL="+hooks.url+"/hook")
 		start := time.Now()
 		r := c.run()
 		t.Logf("%s: exit code %d in %s", r.cmd, r.code, time.Since(start).Round(time.Millisecond))
@@ -56,8 +58,20 @@ func TestCopyUnreachable(t *testing.T) {
 		t.Errorf("%d lines say it, want one:\n%s", n, out)
 	}
 
+	eventually(t, 30*time.Second, "the copy's failure notice", func() error {
+		if n := len(hooks.notices(t)); n == 0 {
+			return fmt.Errorf("no notice yet")
+		}
+		return nil
+	})
+
 	if r := run("up"); r.code != 0 {
 		t.Fatalf("up after the failed copy: %v", r)
+	}
+	notices := hooks.notices(t)
+	if len(notices) != 1 || notices[0].Command != "copy" || notices[0].Service != "offsite" || notices[0].Status != "failed" ||
+		!strings.Contains(notices[0].Error, "not reachable") {
+		t.Errorf("notices %+v, want one: the copy offsite failed, not reachable", notices)
 	}
 	if after := len(repos.snapshots(t, false)); after <= before {
 		t.Errorf("the primary holds %d snapshots after the second up, %d before", after, before)
