@@ -14,8 +14,9 @@ import (
 // TestCopyUnreachable: a copy repository whose server is down (an S3 address on a
 // loopback port nobody listens on; restic would retry it for 15 minutes) fails `copy`
 // in one line naming it, within a minute and a little, with exit code 1 and one failure
-// notice naming it (a webhook on loopback); the primary repository is untouched by it
-// and `up` goes on backing up as before, with no notice.
+// notice naming it (a webhook on loopback); `status` names it not reachable, in about a
+// minute too, and exits 1; the primary repository is untouched by it and `up` goes on
+// backing up as before, with no notice.
 func TestCopyUnreachable(t *testing.T) {
 	t.Parallel()
 	copyRepo := "s3:http://" + freeLoopbackAddr(t) + "/dbe2e/down"
@@ -64,6 +65,16 @@ func TestCopyUnreachable(t *testing.T) {
 		}
 		return nil
 	})
+
+	// status names the copy's problem, in about a minute as well, and exits 1.
+	start = time.Now()
+	st := run("status")
+	if st.code != 1 || !strings.Contains(st.stdout+st.stderr, "not reachable within 1m0s") {
+		t.Errorf("status with the copy's server down: want exit code 1 naming it not reachable: %v\n%s", st, st.stdout)
+	}
+	if took := time.Since(start); took > 3*time.Minute {
+		t.Errorf("status took %s with the copy's server down", took)
+	}
 
 	if r := run("up"); r.code != 0 {
 		t.Fatalf("up after the failed copy: %v", r)

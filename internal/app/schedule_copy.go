@@ -125,7 +125,13 @@ func (a *App) copySnapshots(ctx context.Context, s *session, c composeext.CopyPl
 	}
 	r := *s.runner
 	r.Repo = repo
-	snaps, err := restic.Snapshots(ctx, &r, snapshot.SeriesFilter(s.identity, false))
+	var snaps []restic.Snapshot
+	// An unreachable copy is one line within a minute, not restic's 15 minutes of
+	// retries, in status as in the scheduler.
+	err = copies.Reach(ctx, 0, func(ctx context.Context) (err error) {
+		snaps, err = restic.Snapshots(ctx, &r, snapshot.SeriesFilter(s.identity, false))
+		return err
+	})
 	if errors.Is(err, restic.ErrRepoNotFound) {
 		return nil, nil
 	}

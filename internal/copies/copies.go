@@ -144,20 +144,28 @@ func fill(ctx context.Context, env Env, t Target, source []restic.Snapshot) repo
 	return res
 }
 
-// open is restic.Open of a copy repository within env's ReachWithin: one that does not
-// answer by then is ErrUnreachable.
-func open(ctx context.Context, env Env, r restic.Runner) (bool, error) {
-	within := env.ReachWithin
-	if within == 0 {
-		within = ReachWithin
-	}
-	octx, cancel := context.WithTimeoutCause(ctx, within, ErrUnreachable)
-	defer cancel()
-	exists, err := restic.Open(octx, r)
-	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(octx), ErrUnreachable) {
-		return false, fmt.Errorf("%w within %s (restic was still retrying: check its address, the server and the network)", ErrUnreachable, within)
-	}
+// open is restic.Open of a copy repository within env's ReachWithin (Reach).
+func open(ctx context.Context, env Env, r restic.Runner) (exists bool, err error) {
+	err = Reach(ctx, env.ReachWithin, func(ctx context.Context) error {
+		exists, err = restic.Open(ctx, r)
+		return err
+	})
 	return exists, err
+}
+
+// Reach runs first, the first request to a copy repository, within d (ReachWithin when
+// zero): a repository that does not answer by then is ErrUnreachable, in one line.
+func Reach(ctx context.Context, d time.Duration, first func(context.Context) error) error {
+	if d == 0 {
+		d = ReachWithin
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, d, ErrUnreachable)
+	defer cancel()
+	err := first(rctx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(rctx), ErrUnreachable) {
+		return fmt.Errorf("%w within %s (restic was still retrying: check its address, the server and the network)", ErrUnreachable, d)
+	}
+	return err
 }
 
 // ErrUnreachable is a copy repository that did not answer in time.
