@@ -191,13 +191,7 @@ func TestSwarmStackDump(t *testing.T) {
 		if !strings.HasPrefix(snap.Hostname, ns+"@swarm-") || !slices.Contains(snap.Tags, "node="+s.Worker1.Hostname) {
 			t.Errorf("snapshot's host %q, tags %q: want %s@swarm-… and node=%s", snap.Hostname, snap.Tags, ns, s.Worker1.Hostname)
 		}
-		var files []string
-		for _, l := range lines(m.resticOut(t, repo, pwFile, "ls", "--json", snap.ID)) {
-			var n struct{ Type, Path string }
-			if json.Unmarshal([]byte(l), &n) == nil && n.Type == "file" {
-				files = append(files, n.Path)
-			}
-		}
+		files := snapshotFiles(t, m, repo, pwFile, snap.ID)
 		if len(files) != 1 {
 			t.Fatalf("the snapshot holds %q, want one dump file", files)
 		}
@@ -250,14 +244,7 @@ func TestSwarmStackDump(t *testing.T) {
 		if !slices.Contains(snaps[0].Tags, "node="+s.Worker2.Hostname) {
 			t.Errorf("held's snapshot tags %q: want node=%s", snaps[0].Tags, s.Worker2.Hostname)
 		}
-		var files []string
-		for _, l := range lines(m.resticOut(t, repo, pwFile, "ls", "--json", snaps[0].ID)) {
-			var n struct{ Type, Path string }
-			if json.Unmarshal([]byte(l), &n) == nil && n.Type == "file" {
-				files = append(files, n.Path)
-			}
-		}
-		slices.Sort(files)
+		files := snapshotFiles(t, m, repo, pwFile, snaps[0].ID)
 		if len(files) != 3 || !strings.HasSuffix(files[0], "/a") || !strings.HasSuffix(files[1], "/d/b") || !strings.HasSuffix(files[2], "/ready") {
 			t.Fatalf("held's snapshot holds %q, want a, d/b and ready", files)
 		}
@@ -300,22 +287,7 @@ func TestSwarmStackDump(t *testing.T) {
 	})
 
 	t.Run("nothing of the run is left on any node", func(t *testing.T) {
-		eventually(t, 30*time.Second, "the run's jobs, secrets and containers to be gone", func() error {
-			var left []string
-			for _, args := range [][]string{{"service", "ls", "-q", "--filter", "label=io.docker-backup.project=" + ns},
-				{"secret", "ls", "-q", "--filter", "label=io.docker-backup.project=" + ns}} {
-				left = append(left, lines(s.Manager.MustDocker(t, args...))...)
-			}
-			for _, n := range s.Nodes() {
-				for _, id := range lines(n.MustDocker(t, "ps", "-aq", "--filter", "label=io.docker-backup.project="+ns)) {
-					left = append(left, n.Name+": container "+id)
-				}
-			}
-			if len(left) > 0 {
-				return fmt.Errorf("left: %q", left)
-			}
-			return nil
-		})
+		checkNothingLeft(t, s, ns)
 	})
 }
 

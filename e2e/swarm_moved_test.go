@@ -40,17 +40,7 @@ func TestSwarmStackMoved(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("pw-"+randomHex(8)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "restic init on MinIO", func() error {
-		r := m.restic(repo, pwFile, "init").run()
-		switch {
-		case r.code == 0:
-			return nil
-		case strings.Contains(r.stderr, "Server not initialized yet"):
-			return fmt.Errorf("%v", r)
-		}
-		t.Fatalf("%v", r)
-		return nil
-	})
+	m.initRepo(t, repo, pwFile)
 	vars := []string{"IMAGE=" + env.resticImage, "NODE_HOSTNAME=" + s.Worker1.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage, "S3_KEY_ID=" + m.accessKey, "S3_SECRET=" + m.secretKey,
 		"HOOK=" + hook.url + "/alert", "DOCKER_BACKUP_NETWORK=host"}

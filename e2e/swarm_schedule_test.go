@@ -52,17 +52,7 @@ func TestSwarmStackSchedule(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(dotEnv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "restic init on MinIO", func() error {
-		r := m.restic(repo, pwFile, "init").run()
-		switch {
-		case r.code == 0:
-			return nil
-		case strings.Contains(r.stderr, "Server not initialized yet"):
-			return fmt.Errorf("%v", r)
-		}
-		t.Fatalf("%v", r)
-		return nil
-	})
+	m.initRepo(t, repo, pwFile)
 	vars := []string{"IMAGE=" + env.resticImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage,
 		// The nodes' engines have no NAT (--iptables=false): helpers use their node's

@@ -50,17 +50,7 @@ func TestSwarmStackStop(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("pw-"+randomHex(8)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "restic init on MinIO", func() error {
-		r := m.restic(repo, pwFile, "init").run()
-		switch {
-		case r.code == 0:
-			return nil
-		case strings.Contains(r.stderr, "Server not initialized yet"):
-			return fmt.Errorf("%v", r)
-		}
-		t.Fatalf("%v", r)
-		return nil
-	})
+	m.initRepo(t, repo, pwFile)
 	vars := []string{"IMAGE=" + env.resticImage, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage, "S3_KEY_ID=" + m.accessKey, "S3_SECRET=" + m.secretKey,
 		"DOCKER_BACKUP_NETWORK=host"}
@@ -73,18 +63,6 @@ func TestSwarmStackStop(t *testing.T) {
 	st := stopStack{s: s, svc: svc}
 	st.waitRunning(t)
 
-	snapshotFiles := func(t *testing.T, id string) []string {
-		t.Helper()
-		var files []string
-		for _, l := range lines(m.resticOut(t, repo, pwFile, "ls", "--json", id)) {
-			var n struct{ Type, Path string }
-			if json.Unmarshal([]byte(l), &n) == nil && n.Type == "file" {
-				files = append(files, n.Path)
-			}
-		}
-		slices.Sort(files)
-		return files
-	}
 	type snap struct {
 		ID   string   `json:"short_id"`
 		Tags []string `json:"tags"`
@@ -116,7 +94,7 @@ func TestSwarmStackStop(t *testing.T) {
 		if !slices.Contains(last.Tags, "node="+s.Worker2.Hostname) {
 			t.Errorf("snapshot %s tags %q: want node=%s", last.ID, last.Tags, s.Worker2.Hostname)
 		}
-		files := snapshotFiles(t, last.ID)
+		files := snapshotFiles(t, m, repo, pwFile, last.ID)
 		if len(files) != 3 || !strings.HasSuffix(files[0], "/a") || !strings.HasSuffix(files[1], "/d/b") || !strings.HasSuffix(files[2], "/ready") {
 			t.Fatalf("snapshot %s holds %q, want a, d/b and ready", last.ID, files)
 		}
@@ -223,22 +201,7 @@ func TestSwarmStackStop(t *testing.T) {
 	})
 
 	t.Run("nothing of any run is left", func(t *testing.T) {
-		eventually(t, 30*time.Second, "the runs' jobs, secrets and containers to be gone", func() error {
-			var left []string
-			for _, args := range [][]string{{"service", "ls", "-q", "--filter", "label=io.docker-backup.project=" + ns},
-				{"secret", "ls", "-q", "--filter", "label=io.docker-backup.project=" + ns}} {
-				left = append(left, lines(s.Manager.MustDocker(t, args...))...)
-			}
-			for _, n := range s.Nodes() {
-				for _, id := range lines(n.MustDocker(t, "ps", "-aq", "--filter", "label=io.docker-backup.project="+ns)) {
-					left = append(left, n.Name+": container "+id)
-				}
-			}
-			if len(left) > 0 {
-				return fmt.Errorf("left: %q", left)
-			}
-			return nil
-		})
+		checkNothingLeft(t, s, ns)
 	})
 }
 

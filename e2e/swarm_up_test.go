@@ -40,20 +40,7 @@ func TestSwarmStackUp(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// MinIO's health answers ready a moment before its object layer is: restic init
-	// says "Server not initialized yet" meanwhile (startMinio retries its bucket's
-	// creation likewise).
-	eventually(t, time.Minute, "restic init on MinIO", func() error {
-		r := m.restic(repo, pwFile, "init").run()
-		switch {
-		case r.code == 0:
-			return nil
-		case strings.Contains(r.stderr, "Server not initialized yet"):
-			return fmt.Errorf("%v", r)
-		}
-		t.Fatalf("%v", r)
-		return nil
-	})
+	m.initRepo(t, repo, pwFile)
 	vars := []string{"IMAGE=" + env.resticImage, "WORKER1_HOSTNAME=" + s.Worker1.Hostname, "WORKER2_HOSTNAME=" + s.Worker2.Hostname, "REPO=" + repo,
 		"AGENT_IMAGE=" + agentImage, "S3_KEY_ID=" + m.accessKey, "S3_SECRET=" + m.secretKey,
 		// The nodes' engines have no NAT (--iptables=false): helpers use their node's
@@ -118,14 +105,7 @@ func TestSwarmStackUp(t *testing.T) {
 		if !strings.HasPrefix(snaps[0].Hostname, ns+"@swarm-") || !slices.Contains(snaps[0].Tags, "node="+s.Worker2.Hostname) {
 			t.Errorf("snapshot's host %q, tags %q: want %s@swarm-… and node=%s", snaps[0].Hostname, snaps[0].Tags, ns, s.Worker2.Hostname)
 		}
-		var files []string
-		for _, l := range lines(m.resticOut(t, repo, pwFile, "ls", "--json", snaps[0].ID)) {
-			var n struct{ Type, Path string }
-			if json.Unmarshal([]byte(l), &n) == nil && n.Type == "file" {
-				files = append(files, n.Path)
-			}
-		}
-		slices.Sort(files)
+		files := snapshotFiles(t, m, repo, pwFile, snaps[0].ID)
 		if len(files) != 3 || !strings.HasSuffix(files[0], "/a") || !strings.HasSuffix(files[1], "/d/b") || !strings.HasSuffix(files[2], "/ready") {
 			t.Fatalf("the snapshot's files are %q, want a, d/b and ready", files)
 		}
@@ -137,22 +117,7 @@ func TestSwarmStackUp(t *testing.T) {
 	})
 
 	t.Run("nothing of the run is left on any node", func(t *testing.T) {
-		eventually(t, 30*time.Second, "the run's jobs, secrets and containers to be gone", func() error {
-			var left []string
-			for _, args := range [][]string{{"service", "ls", "-q", "--filter", "label=io.docker-backup.project=" + ns},
-				{"secret", "ls", "-q", "--filter", "label=io.docker-backup.project=" + ns}} {
-				left = append(left, lines(s.Manager.MustDocker(t, args...))...)
-			}
-			for _, n := range s.Nodes() {
-				for _, id := range lines(n.MustDocker(t, "ps", "-aq", "--filter", "label=io.docker-backup.project="+ns)) {
-					left = append(left, n.Name+": container "+id)
-				}
-			}
-			if len(left) > 0 {
-				return fmt.Errorf("left: %q", left)
-			}
-			return nil
-		})
+		checkNothingLeft(t, s, ns)
 	})
 }
 
