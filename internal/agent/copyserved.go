@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -86,28 +85,11 @@ func servedCopy(open OpenFrom) func(ctx context.Context, args []string, env Env)
 		if err := os.WriteFile(repoFile, []byte(url+"\n"), 0o400); err != nil {
 			return fmt.Errorf("serving the copy's source: %w", err)
 		}
-		resticArgs := fromServed(args, repoFile)
-		child, err := env.StartRestic(resticArgs, ResticIO{Stdout: env.Out, Stderr: env.Err})
-		if err != nil {
-			return err
-		}
-		released := make(chan struct{})
-		go func() {
-			_, _ = io.Copy(io.Discard, env.In)
-			close(released)
-		}()
-		exited := make(chan int, 1)
-		go func() { exited <- child.Wait() }()
-		select {
-		case code := <-exited:
-			return resticExit(code)
-		case <-released:
-		case <-ctx.Done():
-		}
-		// restic removes its locks, the source's read lock among them, on SIGINT:
-		// the server stays up until it has exited.
-		child.Stop()
-		return resticExit(<-exited)
+		// Held as any restic of ours: ended (SIGINT) when the input ends or on a
+		// signal. restic removes its locks, the source's read lock among them, on
+		// SIGINT, and heldRestic returns once it has exited: the server stays up until
+		// then.
+		return heldRestic(ctx, fromServed(args, repoFile), env)
 	}
 }
 

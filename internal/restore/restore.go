@@ -167,19 +167,27 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []report.Result
 			return []report.Result{res}
 		}
 	}
+	return runEach(ctx, env, jobs, func(i int, job Job, res *report.Result) error {
+		switch job.Service.Strategy {
+		case composeext.StrategyVolumes:
+			return restoreVolumes(ctx, env, job, ready[i], opts, res)
+		case composeext.StrategyDump:
+			return restoreDump(ctx, env, job, res)
+		}
+		return fmt.Errorf("unknown strategy %q", job.Service.Strategy)
+	})
+}
+
+// runEach restores the jobs one after the other with restoreOne (i is the job's
+// index), each reported as it starts and ends, and stops at the first failure or
+// when ctx ends.
+func runEach(ctx context.Context, env Env, jobs []Job, restoreOne func(i int, job Job, res *report.Result) error) []report.Result {
 	var results []report.Result
 	for i, job := range jobs {
 		env.Reporter.Start(job)
 		start := time.Now()
 		res := report.Result{Service: job.Service.Name, Strategy: string(job.Service.Strategy), Snapshot: job.Snapshot.ID}
-		switch job.Service.Strategy {
-		case composeext.StrategyVolumes:
-			res.Err = restoreVolumes(ctx, env, job, ready[i], opts, &res)
-		case composeext.StrategyDump:
-			res.Err = restoreDump(ctx, env, job, &res)
-		default:
-			res.Err = fmt.Errorf("unknown strategy %q", job.Service.Strategy)
-		}
+		res.Err = restoreOne(i, job, &res)
 		res.Duration = time.Since(start)
 		res.Status = report.StatusOK
 		if res.Err != nil {

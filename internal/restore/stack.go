@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/docker-backup/docker-backup/composeext"
 	"github.com/docker-backup/docker-backup/internal/agent"
@@ -68,29 +67,13 @@ func runStack(ctx context.Context, env Env, jobs []Job, opts Options) []report.R
 			return []report.Result{res}
 		}
 	}
-	var results []report.Result
-	for i, job := range jobs {
-		env.Reporter.Start(job)
-		start := time.Now()
-		res := report.Result{Service: job.Service.Name, Strategy: string(job.Service.Strategy), Snapshot: job.Snapshot.ID}
+	return runEach(ctx, env, jobs, func(i int, job Job, res *report.Result) error {
 		if job.Service.Strategy == composeext.StrategyDump {
 			res.Node = places[i].NodeName
-			res.Err = restoreDumpOnNode(ctx, env, job, places[i], &res)
-		} else {
-			res.Err = restoreOnNode(ctx, env, job, places[i], opts, &res)
+			return restoreDumpOnNode(ctx, env, job, places[i], res)
 		}
-		res.Duration = time.Since(start)
-		res.Status = report.StatusOK
-		if res.Err != nil {
-			res.Status = report.StatusFailed
-		}
-		env.Reporter.Done(res)
-		results = append(results, res)
-		if res.Err != nil || ctx.Err() != nil {
-			break
-		}
-	}
-	return results
+		return restoreOnNode(ctx, env, job, places[i], opts, res)
+	})
 }
 
 // ErrStackRefused is a restore on a swarm stack that this version does not do.
