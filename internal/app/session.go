@@ -130,6 +130,8 @@ type beginOptions struct {
 	// mounts are what the run's restic commands need besides the repository (see
 	// run.Options.Mounts).
 	mounts []restic.Mount
+	// overlap lets the opening go on beside the first backups (see run.Options.Overlap).
+	overlap bool
 	// stack is true for a swarm stack: the manager's socket is not checked, as no helper
 	// gets it; each dump job checks its own node's socket first (helper.Runner.OnNode).
 	stack bool
@@ -153,7 +155,7 @@ func (s *session) begin(ctx context.Context, plan *composeext.Plan, command stri
 		API: s.api, Identity: s.identity, Runner: s.runner,
 		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
 		Wait: wait, InitLocal: bo.initLocal, Listed: bo.listed, RepoDisplay: plan.Repository.Where(), Warn: warn,
-		Host: true, Mounts: bo.mounts, Swarm: bo.stack,
+		Host: true, Mounts: bo.mounts, Swarm: bo.stack, Overlap: bo.overlap,
 	})
 }
 

@@ -136,7 +136,7 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 		addContainerSecrets(ctx, s.api, plan)
 	}
 	// Only the default local repository is created on first use (see repository).
-	r, err := s.begin(ctx, plan, "up", opts.Run, beginOptions{initLocal: plan.Repository.Default, mounts: mounts, stack: stack != nil}, events.Warn)
+	r, err := s.begin(ctx, plan, "up", opts.Run, beginOptions{initLocal: plan.Repository.Default, mounts: mounts, stack: stack != nil, overlap: stack == nil}, events.Warn)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +156,11 @@ func (a *App) backupServices(ctx context.Context, plan *composeext.Plan, opts Up
 		Parallel: parallel,
 		NoForget: opts.NoForget,
 	})
+	if err := r.Opened(ctx); err != nil && ctx.Err() == nil {
+		// The opening went on beside the backups and failed: nothing was stopped, no
+		// hook ran, and nothing of the services was shown.
+		return nil, err
+	}
 	gather.gather(ctx, r.Runner, r.Identity, events.Warn)
 	return results, nil
 }

@@ -74,6 +74,13 @@ type Options struct {
 // order; a service's failure is in its result.
 func Up(ctx context.Context, env Env, opts Options) []report.Result {
 	results := make([]report.Result, len(env.Plan.Services))
+	if env.Run.Overlapped() {
+		// Nothing shows before the opening proved the repository: a wrong password is
+		// the command's one line, not one per service.
+		g := newGatedReporter(ctx, env.Reporter, env.Run)
+		env.Reporter = g
+		defer g.wait()
+	}
 	if env.Place != nil && env.history == nil {
 		env.history = &history{}
 	}
@@ -92,7 +99,11 @@ func Up(ctx context.Context, env Env, opts Options) []report.Result {
 	wg.Wait()
 	// On a stack too: a service whose task moved onto a new, empty volume failed
 	// (checkMoved), and retention leaves a failed service's snapshots alone.
+	if env.Run.Opened(ctx) != nil {
+		return results
+	}
 	if !opts.NoForget && ctx.Err() == nil {
+		env.Run.Settle(ctx)
 		applyRetention(ctx, env, results)
 	}
 	return results
@@ -115,37 +126,23 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 		}
 		place = &p
 	}
+	if needsOpening(svc) {
+		// Never stopped, never a hook run, before the password is known good.
+		if err := env.Run.Opened(ctx); err != nil {
+			res.Status, res.Err = StatusFailed, err
+			env.Reporter.Done(res.Result)
+			return res.Result
+		}
+	}
 	env.Reporter.Start(svc.Name, svc.Strategy)
 	start := time.Now()
 	sctx, cancel := serviceContext(ctx, svc)
 	defer cancel()
 	err := withHooks(sctx, env, svc, place, res, func(ctx context.Context) error {
-		var err error
-		switch svc.Strategy {
-		case composeext.StrategyVolumes:
-			if place != nil {
-				if err := checkMoved(ctx, env, svc, place); err != nil {
-					return err
-				}
-			}
-			var warnings []string
-			res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
-			res.Warnings = append(res.Warnings, warnings...)
-		case composeext.StrategyDump:
-			moved := ""
-			if place != nil {
-				if moved, err = movedDump(ctx, env, svc, place); err != nil {
-					return err
-				}
-			}
-			res.Summary, err = backupDump(ctx, env, svc, place)
-			if err == nil && moved != "" {
-				res.Warnings = append(res.Warnings, moved)
-				res.movedWarning = true
-				env.history.hold(svc.Name)
-			}
-		default:
-			err = fmt.Errorf("unknown strategy %q", svc.Strategy)
+		err := backupBody(ctx, env, svc, place, res)
+		if err != nil && env.Run.Overlapped() && env.Run.Created(ctx) {
+			// It ran beside the opening, which found no repository and created it.
+			err = backupBody(ctx, env, svc, place, res)
 		}
 		return err
 	})
@@ -165,6 +162,46 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 	}
 	finish(ctx, env, svc, place, res)
 	return res.Result
+}
+
+// needsOpening reports whether a service's backup waits for the run's opening when it
+// overlaps the backups (run.Options.Overlap): one that stops the service or runs a
+// hook does. Otherwise restic's own backup proves the password before it reads
+// anything.
+func needsOpening(svc composeext.ServicePlan) bool {
+	return svc.Stop || len(svc.Pre) > 0 || len(svc.Post) > 0 || len(svc.OnSuccess) > 0 || len(svc.OnFailure) > 0
+}
+
+// backupBody backs up the service by its strategy, between its hooks.
+func backupBody(ctx context.Context, env Env, svc composeext.ServicePlan, place *Placement, res *outcome) error {
+	var err error
+	switch svc.Strategy {
+	case composeext.StrategyVolumes:
+		if place != nil {
+			if err := checkMoved(ctx, env, svc, place); err != nil {
+				return err
+			}
+		}
+		var warnings []string
+		res.Summary, warnings, err = backupVolumes(ctx, env, svc, place)
+		res.Warnings = append(res.Warnings, warnings...)
+	case composeext.StrategyDump:
+		moved := ""
+		if place != nil {
+			if moved, err = movedDump(ctx, env, svc, place); err != nil {
+				return err
+			}
+		}
+		res.Summary, err = backupDump(ctx, env, svc, place)
+		if err == nil && moved != "" {
+			res.Warnings = append(res.Warnings, moved)
+			res.movedWarning = true
+			env.history.hold(svc.Name)
+		}
+	default:
+		err = fmt.Errorf("unknown strategy %q", svc.Strategy)
+	}
+	return err
 }
 
 // errTimeout is the cause of a service's backup ended by its timeout.

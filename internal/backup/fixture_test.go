@@ -58,10 +58,14 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // begin begins a run of up on the local repository /srv/backups.
-func (f *fixture) begin(t *testing.T) *run.Run {
+func (f *fixture) begin(t *testing.T) *run.Run { return f.beginWith(t, false) }
+
+// beginWith begins a run of up, its opening overlapping the backups when overlap is set.
+func (f *fixture) beginWith(t *testing.T, overlap bool) *run.Run {
 	t.Helper()
 	r, err := run.Begin(context.Background(), run.Options{
-		API: f.eng, Identity: snapshot.Identity{Project: "shop", Machine: "m1"},
+		Overlap: overlap,
+		API:     f.eng, Identity: snapshot.Identity{Project: "shop", Machine: "m1"},
 		Runner: &helper.Runner{API: f.eng, Image: "restic/restic:test", Project: "shop",
 			Repo: helper.Repo{URL: "/srv/backups", Local: true, Password: []byte("hunter2")}},
 		Command: "up", AnchorImage: "busybox", InitLocal: true, RepoDisplay: "/srv/backups",

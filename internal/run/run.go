@@ -44,6 +44,13 @@ type Options struct {
 	// again, and the unconfirmed snapshots of dead runs, which no reader uses, are left
 	// for the next up or forget to remove. A restic process less per command.
 	Listed bool
+	// Overlap lets the opening go on while the caller begins work that neither stops a
+	// service nor runs a hook (up's backups of such services: restic proves the password
+	// itself there): Begin returns once the anchor is held and dead runs are recovered,
+	// and Opened waits for the opening. It applies only when no dead run was found, whose
+	// locks must be removed before any backup. A restic process off the run's critical
+	// path.
+	Overlap bool
 	// RepoDisplay is the repository's URL with credentials masked, for messages.
 	RepoDisplay string
 	// Warn receives what the run wants the user to know (recovery, waiting).
@@ -76,6 +83,14 @@ type Run struct {
 	unconfirmedLeft bool
 	// restarted are the containers recovery started again (see Restarted).
 	restarted []Restart
+	// opening, when not nil, is closed once the opening that Options.Overlap let go on
+	// has ended, with openErr, unconfirmed and created set; settled is true once its
+	// unconfirmed snapshots were dealt with (Settle).
+	opening     chan struct{}
+	openErr     error
+	unconfirmed []restic.Snapshot
+	created     bool
+	settled     bool
 	// swarm: recovery removes dead runs' jobs and secrets too, and scales back what
 	// they scaled (Options.Swarm); manager: so does it, on a swarm manager, for a run
 	// not known to be on a stack, where a swarm that cannot be listed is no error.
@@ -137,6 +152,14 @@ func (r *Run) begin(ctx context.Context, o Options) error {
 			dead = append(dead, id)
 		}
 	}
+	if o.Overlap && !o.Listed && len(dead) == 0 {
+		r.opening = make(chan struct{})
+		go func() {
+			defer close(r.opening)
+			r.unconfirmed, r.openErr = r.open(ctx, o)
+		}()
+		return nil
+	}
 	var unconfirmed []restic.Snapshot
 	if !o.Listed {
 		if unconfirmed, err = r.open(ctx, o); err != nil {
@@ -169,7 +192,44 @@ func (r *Run) open(ctx context.Context, o Options) ([]restic.Snapshot, error) {
 	if err := restic.Init(ctx, r.Runner); err != nil {
 		return nil, fmt.Errorf("repository %s: %w", o.RepoDisplay, err)
 	}
+	r.created = true
 	return nil, nil
+}
+
+// Opened waits for the opening that Options.Overlap let go on and returns how it
+// ended: nil at once when the opening was part of Begin.
+func (r *Run) Opened(ctx context.Context) error {
+	if r.opening == nil {
+		return nil
+	}
+	select {
+	case <-r.opening:
+		return r.openErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Overlapped reports whether the opening goes on beside the caller's work (see
+// Options.Overlap).
+func (r *Run) Overlapped() bool { return r.opening != nil }
+
+// Created reports whether the opening created the repository (a default local one
+// that did not exist): work that overlapped it found none, and is to be done again.
+func (r *Run) Created(ctx context.Context) bool {
+	return r.Opened(ctx) == nil && r.created
+}
+
+// Settle forgets, once the overlapped opening has ended and the caller's backups are
+// done, the unconfirmed snapshots it found (forget takes the exclusive lock, which
+// the backups' locks would have refused). Retention calls it first; with the opening
+// part of Begin, it does nothing.
+func (r *Run) Settle(ctx context.Context) {
+	if r.opening == nil || r.settled || r.Opened(ctx) != nil {
+		return
+	}
+	r.settled = true
+	r.forgetUnconfirmed(ctx, r.unconfirmed)
 }
 
 // forgetUnconfirmed forgets the snapshots that dead runs of earlier versions could not
@@ -203,6 +263,10 @@ func (r *Run) UnconfirmedLeft() bool { return r.unconfirmedLeft }
 
 // End releases the anchor: the project is free for the next run.
 func (r *Run) End(ctx context.Context) {
+	if r.opening != nil {
+		// The opening runs in the anchor: it ends before the anchor goes.
+		<-r.opening
+	}
 	r.Runner.DropHost()
 	if r.anchor != nil {
 		_ = r.anchor.Release(ctx)
