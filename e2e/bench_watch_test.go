@@ -264,11 +264,10 @@ func breakdown(total time.Duration, r watched) string {
 
 // compactBreakdown is breakdown for commands with many helpers: the counts, the helpers'
 // total life per kind, the anchor's restic execs per command.
-func compactBreakdown(total time.Duration, r watched) string {
+func compactBreakdown(_ time.Duration, r watched) string {
 	restic, helpers := r.counts()
 	life := map[string]time.Duration{}
 	n := map[string]int{}
-	var inHelpers time.Duration
 	for _, s := range r.spans {
 		if s.create.IsZero() || s.destroy.IsZero() {
 			continue
@@ -284,14 +283,13 @@ func compactBreakdown(total time.Duration, r watched) string {
 		}
 		life[k] += d
 		n[k]++
-		inHelpers += d
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(life)) {
 		parts = append(parts, fmt.Sprintf("%d× %s %s", n[k], k, secs(life[k])))
 	}
-	return fmt.Sprintf("restic processes %d, helper starts %d: %s (summed lives, helpers overlap); wall outside helpers ≥ %s",
-		restic, helpers, strings.Join(parts, ", "), secs(max(0, total-inHelpers)))
+	return fmt.Sprintf("restic processes %d, helper starts %d: %s (lives summed per kind; they overlap)",
+		restic, helpers, strings.Join(parts, ", "))
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
