@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
-// The benchmarks of issue 4. Each measures its baselines and docker-backup in the same
-// run, on the same disk, and reports ratios; they assert nothing about time.
-// Run them with `make bench`, or for a quick look:
+// The benchmarks of issues 4 and 24 (bench_scale_test.go, bench_sizes_test.go: how the
+// cost grows). Each measures its baselines and docker-backup in the same run, on the
+// same disk, and reports ratios; they assert nothing about time. Run them with
+// `make bench`, or for a quick look with small sizes:
 //
 //	DOCKER_BACKUP_BENCH_SIZE=64MiB DOCKER_BACKUP_BENCH_DUMP_SIZE=50MB \
+//	DOCKER_BACKUP_BENCH_SERVICES=1,3,5 DOCKER_BACKUP_BENCH_PLAN_SERVICES=1,5,20 \
+//	DOCKER_BACKUP_BENCH_RESTORE_SIZES=64MiB,256MiB \
 //	  go test -tags e2e -run '^$' -bench . -benchtime 1x ./e2e/
 //
 // Each benchmark does its work once, whatever b.N is: one run takes minutes.
