@@ -140,8 +140,8 @@ func TestDumpHelpersGetTheEndpointsSocket(t *testing.T) {
 	}
 }
 
-// The socket of another engine stops up before anything is stopped, made or run, with
-// one line naming the setting, exit code 2.
+// The socket of another engine stops up before anything is stopped, made or run (but
+// the run's anchor, ended again), with one line naming the setting, exit code 2.
 func TestUpRefusesTheSocketOfAnotherEngine(t *testing.T) {
 	for _, tc := range []struct {
 		name, endpoint, line, environ string
@@ -175,9 +175,14 @@ func TestUpRefusesTheSocketOfAnotherEngine(t *testing.T) {
 			if stops := f.eng.CallsWith("stop", "kill"); len(stops) > 0 {
 				t.Errorf("calls %v, want nothing stopped", stops)
 			}
+			// The run begins while the socket is checked (its anchor, which stops
+			// nothing), and ends when the check fails.
 			for _, c := range f.eng.Created() {
-				if k := c.Labels()[helper.LabelKind]; k != helper.KindEngineCheck {
-					t.Errorf("a helper of kind %q was made (%s), want the engine check alone", k, c.Name)
+				switch k := c.Labels()[helper.LabelKind]; {
+				case k != helper.KindEngineCheck && k != helper.KindAnchor:
+					t.Errorf("a helper of kind %q was made (%s), want the engine check and the run's anchor alone", k, c.Name)
+				case !c.Removed:
+					t.Errorf("%s (%s) left after up", c.Name, k)
 				}
 			}
 			if len(f.rst.Calls()) != 0 {

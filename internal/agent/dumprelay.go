@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,6 +71,7 @@ func (r *relay) open(ctx context.Context, resticEnded <-chan struct{}) (*os.File
 		if o.err != nil {
 			return nil, fmt.Errorf("opening the dump's relay: %w", o.err)
 		}
+		growPipe(o.f)
 		return o.f, nil
 	case <-resticEnded:
 		why = errResticEnded
@@ -131,7 +131,7 @@ func runDumpRelay(ctx context.Context, args []string, env Env) error {
 	defer in.Close()
 	stop := context.AfterFunc(ctx, func() { in.Close() })
 	defer stop()
-	_, err := io.Copy(env.Out, in)
+	_, err := relayCopy(env.Out, in)
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: the dump was not read to its end", errInterrupted)

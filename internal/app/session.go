@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -140,23 +141,54 @@ type beginOptions struct {
 // begin begins a run of command on the session's project (package run).
 func (s *session) begin(ctx context.Context, plan *composeext.Plan, command string, rs RunSettings, bo beginOptions, warn func(string)) (*run.Run, error) {
 	s.runner.RetryLock = rs.RetryLock
-	if needsSocket(plan, command) && !bo.stack {
-		// Before the run: a socket of another engine stops the command before anything
-		// is stopped or made, the default repository included.
-		if err := s.runner.CheckSocket(ctx); err != nil {
-			return nil, err
-		}
-	}
 	wait := defaultWait
 	if rs.Wait {
 		wait = -1
 	}
-	return run.Begin(ctx, run.Options{
+	o := run.Options{
 		API: s.api, Identity: s.identity, Runner: s.runner,
 		Command: command, Client: clientName(), AnchorImage: s.runner.Image,
 		Wait: wait, InitLocal: bo.initLocal, Listed: bo.listed, RepoDisplay: plan.Repository.Where(), Warn: warn,
 		Host: true, Mounts: bo.mounts, Swarm: bo.stack, Overlap: bo.overlap,
-	})
+	}
+	if !needsSocket(plan, command) || bo.stack {
+		return run.Begin(ctx, o)
+	}
+	return s.beginChecked(ctx, o)
+}
+
+// beginChecked begins the run while a helper checks the dump helpers' socket
+// (helper.Runner.CheckSocket), and returns only once the socket is known good: a
+// socket of another engine stops the command before anything is stopped, any hook
+// runs or the default repository is made. What the run's beginning does meanwhile
+// stops nothing: the anchor, the recovery of dead runs (which only starts and
+// finishes what they left), the opening. So the check's helper start overlaps them
+// instead of coming first. The default repository is created only after the check:
+// on its first use the run begins again, with InitLocal.
+func (s *session) beginChecked(ctx context.Context, o run.Options) (*run.Run, error) {
+	// A copy: run.Begin sets the runner's run and host while the check reads it.
+	checker := *s.runner
+	checkCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	checked := make(chan error, 1)
+	go func() { checked <- checker.CheckSocket(checkCtx) }()
+	initLocal := o.InitLocal
+	// The opening is part of the beginning here (it overlaps the check instead of the
+	// backups), so that a missing repository is known before the check has ended.
+	o.InitLocal, o.Overlap = false, false
+	r, err := run.Begin(ctx, o)
+	if cerr := <-checked; cerr != nil {
+		if r != nil {
+			r.End(ctx)
+		}
+		return nil, cerr
+	}
+	var missing *run.ErrNoRepository
+	if err != nil && initLocal && errors.As(err, &missing) && missing.Folder {
+		o.InitLocal = true
+		return run.Begin(ctx, o)
+	}
+	return r, err
 }
 
 // clientName says who runs a command, for another run that has to wait: user@host pid N.
