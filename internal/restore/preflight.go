@@ -22,7 +22,8 @@ import (
 // is a folder or a file as in the snapshot, and the engine's volume storage has room
 // for the staged snapshot and the rollback copy. Its helper (agent preflight) writes
 // the restore's marker into each staging volume.
-func preflight(ctx context.Context, env Env, at site, svc composeext.ServicePlan, st *staging, stats []restic.TreeStats) error {
+func preflight(ctx context.Context, env Env, at site, job Job, st *staging) error {
+	svc := job.Service
 	var mounts []mount.Mount
 	spec := agent.PreflightSpec{Nonce: st.nonce}
 	for i, m := range svc.Volumes {
@@ -44,7 +45,8 @@ func preflight(ctx context.Context, env Env, at site, svc composeext.ServicePlan
 	case code != 0:
 		return fmt.Errorf("checking before the restore: exit code %d%s", code, stderr)
 	}
-	return checkSpace(stdout.String(), stats)
+	staged, known := stagedKiB(job.Snapshot)
+	return checkSpace(stdout.String(), len(svc.Volumes), staged, known)
 }
 
 // checkLiveVolumes refuses, before anything is stopped, the live volumes a swap could
@@ -71,25 +73,46 @@ func checkLiveVolumes(ctx context.Context, env Env, svc composeext.ServicePlan) 
 	return nil
 }
 
+// stagedKiB estimates the room the snapshot takes once restored, in KiB: the bytes its
+// backup read and a block per folder, from the summary restic (0.17 and later) keeps in
+// the snapshot. known is false for a snapshot without one. The summary covers all of
+// the snapshot's paths, so it never underestimates the service's mounts.
+func stagedKiB(s restic.Snapshot) (kib uint64, known bool) {
+	if s.Summary == nil {
+		return 0, false
+	}
+	dirs := s.Summary.DirsNew + s.Summary.DirsChanged + s.Summary.DirsUnmodified
+	return s.Summary.TotalBytesProcessed/1024 + 4*dirs, true
+}
+
 // checkSpace compares the room the restore takes on the engine's volume storage with
 // what is free there: the staged snapshot, the rollback copy of the live content and,
-// where the live mount is on the same storage, what the new content takes beyond the
-// old. Sizes are estimates: restic's bytes plus a block per folder, du's KiB.
-func checkSpace(report string, stats []restic.TreeStats) error {
-	var need, free uint64
-	sawFree := false
+// where the live mounts are on the same storage, what the new content takes beyond the
+// old. report holds the preflight's figures for each of the mounts. Sizes are
+// estimates: staged (stagedKiB), or when unknown, the live content's size (a snapshot
+// of the service is usually about the size of what it holds now), and du's KiB.
+func checkSpace(report string, mounts int, staged uint64, known bool) error {
+	var live, liveSame, free uint64
+	sawFree, same := false, false
 	dec := json.NewDecoder(strings.NewReader(report))
-	for i := 0; i < len(stats); i++ {
+	for i := 0; i < mounts; i++ {
 		var r agent.PreflightReport
 		if err := dec.Decode(&r); err != nil {
 			break // no figures: nothing to compare
 		}
-		staged := stats[i].Bytes/1024 + 4*stats[i].Dirs
-		need += staged + r.LiveKiB
-		if r.LiveDevice == r.StagingDevice && staged > r.LiveKiB {
-			need += staged - r.LiveKiB
+		live += r.LiveKiB
+		if r.LiveDevice == r.StagingDevice {
+			same = true
+			liveSame += r.LiveKiB
 		}
 		free, sawFree = r.FreeKiB, r.FreeKiB > 0 || sawFree
+	}
+	if !known {
+		staged = live
+	}
+	need := staged + live
+	if same && staged > liveSame {
+		need += staged - liveSame
 	}
 	if sawFree && need > free {
 		return fmt.Errorf("not enough free space: the restore needs about %s on the engine's volume storage (the staged snapshot and the rollback copy of the live content), %s are free", kib(need), kib(free))

@@ -142,19 +142,43 @@ func preflightLine(liveDev, liveKiB, stagingDev, freeKiB uint64) string {
 }
 
 func TestCheckSpace(t *testing.T) {
-	stats := []restic.TreeStats{{Bytes: 100 << 10, Dirs: 1}} // 104 KiB staged
+	snap := restic.Snapshot{}
+	snap.Summary = &struct {
+		FilesNew            uint64 `json:"files_new"`
+		FilesChanged        uint64 `json:"files_changed"`
+		FilesUnmodified     uint64 `json:"files_unmodified"`
+		DirsNew             uint64 `json:"dirs_new"`
+		DirsChanged         uint64 `json:"dirs_changed"`
+		DirsUnmodified      uint64 `json:"dirs_unmodified"`
+		DataAdded           uint64 `json:"data_added"`
+		TotalFilesProcessed uint64 `json:"total_files_processed"`
+		TotalBytesProcessed uint64 `json:"total_bytes_processed"`
+	}{TotalBytesProcessed: 100 << 10, DirsUnmodified: 1}
+	staged, known := stagedKiB(snap) // 104 KiB staged
+	if staged != 104 || !known {
+		t.Fatalf("stagedKiB %d %v, want 104 true", staged, known)
+	}
+	if _, known := stagedKiB(restic.Snapshot{}); known {
+		t.Error("a snapshot without a summary: want the estimate unknown")
+	}
 	for name, tc := range map[string]struct {
 		report string
+		mounts int
+		old    bool
 		fail   bool
 	}{
 		"room":                     {report: preflightLine(5, 50, 5, 1000)},
 		"staging and rollback":     {report: preflightLine(5, 50, 7, 150), fail: true},
 		"live grows on same store": {report: preflightLine(5, 50, 5, 200), fail: true},
 		"live elsewhere":           {report: preflightLine(5, 50, 7, 160)},
+		"two mounts":               {report: preflightLine(5, 50, 7, 200) + preflightLine(5, 50, 7, 200), mounts: 2, fail: true},
+		"no summary: live twice":   {report: preflightLine(5, 50, 7, 100), old: true},
+		"no summary, no room":      {report: preflightLine(5, 50, 7, 99), old: true, fail: true},
 		"no figures":               {report: "garbage\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := checkSpace(tc.report, stats)
+			mounts := max(tc.mounts, 1)
+			err := checkSpace(tc.report, mounts, staged, !tc.old)
 			if (err != nil) != tc.fail {
 				t.Errorf("err %v, want failure %v", err, tc.fail)
 			}
@@ -234,6 +258,7 @@ func TestRestoreFileBind(t *testing.T) {
 // volume is made.
 func TestRestoreToRefusesFileBind(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
+	env.Plan.Services[0].Volumes[0].Type, env.Plan.Services[0].Volumes[0].Source = "bind", "/srv/p/data"
 	f.rst.Reply("ls", enginetest.Reply{Stdout: `{"name":"data","type":"file","path":"/backup/files/data","size":5,"struct_type":"node"}` + "\n"})
 	err := Failed(restoreFiles(t, env, Options{To: "copy"}))
 	if err == nil || !strings.Contains(err.Error(), "/data is a bind-mounted file") {
