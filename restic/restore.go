@@ -38,6 +38,10 @@ type RestoreOptions struct {
 	Includes []string
 	Mounts   []Mount
 	Service  string
+	// Files and Before are the invocation's (Invocation.Before): a check that runs in
+	// the restore's helper before restic.
+	Files  []File
+	Before string
 	// Progress, if set, receives restic's status messages.
 	Progress func(RestoreStatus)
 }
@@ -55,7 +59,7 @@ func Restore(ctx context.Context, r Runner, o RestoreOptions) (RestoreSummary, e
 	args = append(args, "--sparse", "--verify", "--json")
 	var summary RestoreSummary
 	var got bool
-	err := runLines(ctx, r, Invocation{Args: args, Mounts: o.Mounts, Service: o.Service, Kind: "restore"},
+	err := runLines(ctx, r, Invocation{Args: args, Mounts: o.Mounts, Service: o.Service, Kind: "restore", Files: o.Files, Before: o.Before},
 		func(kind string, line []byte) {
 			switch kind {
 			case "status":

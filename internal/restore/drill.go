@@ -94,7 +94,7 @@ func RestoreInto(ctx context.Context, env Env, job Job, newVolume func(context.C
 	}
 	// Mounted as a restore mounts its staging volumes.
 	mounts := (&staging{of: d.volume, file: d.file}).resticMounts(svc)
-	if d.Summary, err = restoreAndVerify(ctx, env, job, includes, mounts); err != nil {
+	if d.Summary, err = restoreAndVerify(ctx, env, job, includes, mounts, restic.RestoreOptions{}); err != nil {
 		return Drilled{}, err
 	}
 	return d, nil

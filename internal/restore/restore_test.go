@@ -83,7 +83,7 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	}
 	staging, rollback, record := names(t, f, env.Run.ID)
 	want := []string{
-		"volume-create " + staging, "helper restore-preflight", "restic restore", "volume-create " + record, "stop c1",
+		"volume-create " + staging, "restic restore", "volume-create " + record, "stop c1",
 		"volume-create " + rollback, "volume-create " + strings.Replace(staging, "p_data-staging-", "p_files_swap-", 1), "helper restore-swap", "start c1", "volume-remove " + record,
 		"volume-remove " + old, "volume-remove " + staging, "volume-remove " + strings.Replace(staging, "p_data-staging-", "p_files_swap-", 1),
 	}

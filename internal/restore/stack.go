@@ -121,7 +121,7 @@ func restoreOnNode(ctx context.Context, env Env, job Job, p Placement, opts Opti
 	}
 	onNode := env
 	onNode.Runner = p.Runner
-	if _, err := restoreAndVerify(ctx, onNode, job, includes, st.resticMounts(svc)); err != nil {
+	if _, err := restoreAndVerify(ctx, onNode, job, includes, st.resticMounts(svc), restic.RestoreOptions{}); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

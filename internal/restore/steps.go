@@ -71,7 +71,7 @@ func (j Job) Steps(opts Options) []string {
 	for _, m := range svc.Volumes {
 		add("create staging volume for %s at %s", m.Source, m.Path)
 	}
-	add("run helper: check the live mounts and the free space; mark the staging volumes as this restore's")
+	add("run helper (the first service's restore helper, before restic): check the live mounts and the free space; mark the staging volumes as this restore's")
 	add("run helper: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and check its summary: every file, folder and byte it counted restored", id, strings.Join(paths, " "))
 	add("stop the service's running containers")
 	add("run helper: check each staging volume still bears this restore's mark, then:")

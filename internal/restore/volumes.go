@@ -2,26 +2,31 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
 // prepared is a volume restore made ready before any service is stopped: the staging
-// volumes, checked and marked.
+// volumes, checked and marked, or to be checked and marked by the restore's own helper
+// (first).
 type prepared struct {
 	st      *staging
 	created []string
+	first   bool
 }
 
 // prepareVolumes finds which mounts are files, creates the staging volumes and runs the
-// preflight. On failure, what it created is removed with remove.
-func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
+// preflight, unless first: the run's first job has its preflight in its restore's
+// helper (preflightFirst). On failure, what it created is removed with remove.
+func prepareVolumes(ctx context.Context, env Env, job Job, first bool) (*prepared, error) {
 	svc := job.Service
 	if err := checkLiveVolumes(ctx, env, svc); err != nil {
 		return nil, err
@@ -30,9 +35,9 @@ func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{st: newStaging(env, svc, files)}
+	p := &prepared{st: newStaging(env, svc, files), first: first}
 	p.created, err = p.st.create(ctx, env, svc)
-	if err != nil {
+	if err != nil || first {
 		return p, err
 	}
 	return p, preflight(ctx, env, engineSite{env}, job, p.st)
@@ -67,12 +72,20 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 	defer p.remove(ctx, env)
 	st := p.st
 
-	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
+	var pre restic.RestoreOptions
+	what := "restoring snapshot %s into staging volume(s) %s"
+	if p.first {
+		if pre, err = preflightFirst(job, st); err != nil {
+			return err
+		}
+		what = "checking the live mounts and the free space, then restoring snapshot %s into staging volume(s) %s"
+	}
+	env.Reporter.Step(svc.Name, fmt.Sprintf(what, job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
 	var includes []string
 	for _, m := range svc.Volumes {
 		includes = append(includes, m.Path)
 	}
-	if _, err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc)); err != nil {
+	if _, err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc), pre); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -201,7 +214,7 @@ func restoreIntoVolumes(ctx context.Context, env Env, job Job, volumes []string)
 		mounts = append(mounts, restic.Mount{Type: "volume", Source: volumes[i], Target: m.Path})
 		includes = append(includes, m.Path)
 	}
-	_, err := restoreAndVerify(ctx, env, job, includes, mounts)
+	_, err := restoreAndVerify(ctx, env, job, includes, mounts, restic.RestoreOptions{})
 	return err
 }
 
@@ -251,13 +264,19 @@ func fileMounts(ctx context.Context, env Env, job Job) ([]bool, error) {
 // restoreAndVerify runs restic restore --verify into the mounts (restic reads back
 // every file it wrote and compares it with the snapshot) and checks restic's summary
 // says it restored everything it counted in the snapshot under includes, which hold at
-// least their own nodes. It returns that summary.
-func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount) (restic.RestoreSummary, error) {
+// least their own nodes. It returns that summary. pre's Before, Files and Mounts, if
+// any, are a preflight that runs in restic's helper first (preflightFirst).
+func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount, pre restic.RestoreOptions) (restic.RestoreSummary, error) {
 	svc := job.Service.Name
 	sum, err := restic.Restore(ctx, env.Runner, restic.RestoreOptions{
-		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: mounts, Service: svc,
+		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: append(mounts, pre.Mounts...), Service: svc,
+		Files: pre.Files, Before: pre.Before,
 		Progress: func(s restic.RestoreStatus) { env.Reporter.Progress(svc, s) },
 	})
+	var exit *restic.ExitError
+	if pre.Before != "" && errors.As(err, &exit) && exit.Code >= agent.PreflightTarget && exit.Code <= agent.PreflightSpace {
+		return sum, preflightFailure(exit.Code, ": "+strings.TrimSpace(exit.Message))
+	}
 	if err != nil {
 		return sum, err
 	}
