@@ -111,7 +111,7 @@ func self() string {
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap, node-volumes, copy-served)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, preflight-restic, empty, swap, node-volumes, copy-served)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -64,7 +64,8 @@ func preflightFailure(code int, stderr string) error {
 	case agent.PreflightTarget:
 		return fmt.Errorf("the live mounts do not match the snapshot%s", stderr)
 	case agent.PreflightSpace:
-		return errors.New(strings.TrimPrefix(stderr, ": "))
+		// The agent's own words: "not enough free space: …", after its name.
+		return errors.New(strings.TrimPrefix(strings.TrimPrefix(stderr, ": "), "docker-backup agent "+agent.PreflightResticCommand+": "))
 	}
 	return fmt.Errorf("checking before the restore: exit code %d%s", code, stderr)
 }

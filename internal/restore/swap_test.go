@@ -124,7 +124,7 @@ func TestRestoreVolumesPreflightFails(t *testing.T) {
 		want              string
 	}{
 		"file vs folder":                {restoreCode: agent.PreflightTarget, stderr: "the live mount is not a folder, the snapshot holds a folder\n", want: "do not match the snapshot: the live mount is not a folder"},
-		"no space":                      {restoreCode: agent.PreflightSpace, stderr: "not enough free space: the restore needs about 1.0 MiB\n", want: "not enough free space: the restore needs about 1.0 MiB"},
+		"no space":                      {restoreCode: agent.PreflightSpace, stderr: "docker-backup agent preflight-restic: not enough free space: the restore needs about 1.0 MiB\n", want: "files: not enough free space: the restore needs about 1.0 MiB"},
 		"no live volume":                {remove: true, want: "volume p_data does not exist"},
 		"second job: file vs folder":    {second: true, code: agent.PreflightTarget, want: "do not match the snapshot"},
 		"second job: no space":          {second: true, out: `{"live_device":10,"live_kib":500,"staging_device":10,"free_kib":100}` + "\n", want: "not enough free space"},
