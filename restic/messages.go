@@ -120,6 +120,9 @@ type Snapshot struct {
 		FilesNew            uint64 `json:"files_new"`
 		FilesChanged        uint64 `json:"files_changed"`
 		FilesUnmodified     uint64 `json:"files_unmodified"`
+		DirsNew             uint64 `json:"dirs_new"`
+		DirsChanged         uint64 `json:"dirs_changed"`
+		DirsUnmodified      uint64 `json:"dirs_unmodified"`
 		DataAdded           uint64 `json:"data_added"`
 		TotalFilesProcessed uint64 `json:"total_files_processed"`
 		TotalBytesProcessed uint64 `json:"total_bytes_processed"`

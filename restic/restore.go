@@ -1,9 +1,9 @@
 package restic
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -38,6 +38,10 @@ type RestoreOptions struct {
 	Includes []string
 	Mounts   []Mount
 	Service  string
+	// Files and Before are the invocation's (Invocation.Before): a check that runs in
+	// the restore's helper before restic.
+	Files  []File
+	Before string
 	// Progress, if set, receives restic's status messages.
 	Progress func(RestoreStatus)
 }
@@ -55,7 +59,7 @@ func Restore(ctx context.Context, r Runner, o RestoreOptions) (RestoreSummary, e
 	args = append(args, "--sparse", "--verify", "--json")
 	var summary RestoreSummary
 	var got bool
-	err := runLines(ctx, r, Invocation{Args: args, Mounts: o.Mounts, Service: o.Service, Kind: "restore"},
+	err := runLines(ctx, r, Invocation{Args: args, Mounts: o.Mounts, Service: o.Service, Kind: "restore", Files: o.Files, Before: o.Before},
 		func(kind string, line []byte) {
 			switch kind {
 			case "status":
@@ -76,94 +80,46 @@ func Restore(ctx context.Context, r Runner, o RestoreOptions) (RestoreSummary, e
 	return summary, nil
 }
 
-// TreeStats counts what a snapshot holds under a path, the path's own folder included,
-// as restic's restore summary counts it: every name is a node (a hard link too), and the
-// bytes of a file with several names are counted once.
-type TreeStats struct {
-	Nodes, Files, Dirs, Symlinks, Other uint64
-	// Bytes is the sum of the sizes of the distinct regular files: a file's further
-	// names (hard links) add none, as restic restores them as links and counts no bytes.
-	Bytes uint64
-	// Links is how many of Files are further names of a file counted before.
-	Links uint64
-	// Root is the type of the path's own node: "dir", or "file" for a bind-mounted file.
-	Root string
+// Complete checks restic's summary of a restore for a result restored whole: every node
+// it set out to restore (a hard link is one: restic links a file's further names and
+// counts its bytes once) restored or found already in place, and every byte. restic
+// counts its totals from the snapshot's tree before it writes, so a restore cut short
+// (a dropped connection, a pack it cannot read) shows here even if restic exits 0.
+func (s RestoreSummary) Complete() error {
+	if s.TotalFiles == 0 || s.FilesRestored+s.FilesSkipped < s.TotalFiles {
+		return fmt.Errorf("%w: restic restored %d of %d files and folders", ErrRestoreIncomplete, min(s.TotalFiles, s.FilesRestored+s.FilesSkipped), s.TotalFiles)
+	}
+	if s.BytesRestored+s.BytesSkipped != s.TotalBytes {
+		return fmt.Errorf("%w: restic restored %d of %d bytes", ErrRestoreIncomplete, s.BytesRestored+s.BytesSkipped, s.TotalBytes)
+	}
+	return nil
 }
 
-// lsNode is one line of `restic ls --json`. restic 0.18 prints no link count there,
-// only the inode: names of one file share it.
-type lsNode struct {
-	StructType string `json:"struct_type"`
-	Type       string `json:"type"`
-	Path       string `json:"path"`
-	Size       uint64 `json:"size"`
-	Inode      uint64 `json:"inode"`
-}
+// ErrRestoreIncomplete is a restore whose summary says it did not restore everything.
+var ErrRestoreIncomplete = errors.New("restore incomplete")
 
-// fileInode is a regular file's inode and size, to find the names of one file.
-type fileInode struct{ ino, size uint64 }
-
-// SnapshotFiles counts the nodes and bytes of a snapshot under path, with `restic ls
-// --recursive --json`, streamed: the tree is never held in memory, only each regular
-// file's inode and size (16 bytes a file), to tell hard links apart.
-//
-// restic restores a file with several names once and links its other names to it, so
-// its restore summary counts every name among total_files and files_restored but the
-// file's size once in total_bytes and bytes_restored (it keys files by device and inode;
-// ls gives no device, and one mount's files share one). The counts here follow it, so
-// the comparison with the summary stays exact.
-func SnapshotFiles(ctx context.Context, r Runner, snapshotID, path, service string) (TreeStats, error) {
-	var st TreeStats
-	var inodes []fileInode
-	prefix := strings.TrimRight(path, "/") + "/"
-	err := runLines(ctx, r, Invocation{Args: []string{"ls", "--recursive", "--json", "--no-lock", snapshotID, path}, Service: service, Kind: "ls"},
+// RootTypes returns the type restic recorded ("dir", "file"…) for each of paths in the
+// snapshot, with one `restic ls --json` that is not recursive: it lists the paths and
+// the entries of those that are folders, nothing deeper. A path the snapshot does not
+// hold is missing from the map.
+func RootTypes(ctx context.Context, r Runner, snapshotID string, paths []string, service string) (map[string]string, error) {
+	types := map[string]string{}
+	args := append([]string{"ls", "--json", "--no-lock", snapshotID}, paths...)
+	err := runLines(ctx, r, Invocation{Args: args, Service: service, Kind: "ls"},
 		func(_ string, line []byte) {
-			var n lsNode
-			if json.Unmarshal(line, &n) != nil || n.StructType != "node" {
-				return
+			var n struct {
+				StructType string `json:"struct_type"`
+				Type       string `json:"type"`
+				Path       string `json:"path"`
 			}
-			if n.Path != path && !strings.HasPrefix(n.Path, prefix) {
-				return
-			}
-			st.Nodes++
-			if n.Path == path {
-				st.Root = n.Type
-			}
-			switch n.Type {
-			case "file":
-				st.Files++
-				st.Bytes += n.Size
-				if n.Inode != 0 {
-					inodes = append(inodes, fileInode{n.Inode, n.Size})
-				}
-			case "dir":
-				st.Dirs++
-			case "symlink":
-				st.Symlinks++
-			default:
-				st.Other++
+			if json.Unmarshal(line, &n) == nil && n.StructType == "node" && slices.Contains(paths, n.Path) {
+				types[n.Path] = n.Type
 			}
 		})
 	if err != nil {
-		return st, fmt.Errorf("listing %s in snapshot %s: %w", path, ShortID(snapshotID), err)
+		return nil, fmt.Errorf("looking at %s in snapshot %s: %w", strings.Join(paths, ", "), ShortID(snapshotID), err)
 	}
-	st.Links, st.Bytes = countLinks(inodes, st.Bytes)
-	return st, nil
-}
-
-// countLinks finds the names that share an inode with one met before: it returns how
-// many there are, and bytes less their sizes. The sort is stable, so the name kept is the
-// first listed, the one restic restores (their sizes differ only if the file changed
-// while it was backed up).
-func countLinks(inodes []fileInode, bytes uint64) (links, rest uint64) {
-	slices.SortStableFunc(inodes, func(a, b fileInode) int { return cmp.Compare(a.ino, b.ino) })
-	for i := 1; i < len(inodes); i++ {
-		if inodes[i].ino == inodes[i-1].ino {
-			links++
-			bytes -= inodes[i].size
-		}
-	}
-	return links, bytes
+	return types, nil
 }
 
 // runLines runs inv and hands each JSON line of its output, with its message_type, to

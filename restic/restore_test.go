@@ -2,58 +2,55 @@ package restic
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"testing"
 )
 
-// lsHardlinks is `restic ls --recursive --json` of restic 0.18.1 for a folder with a
-// file a, a hard link b to it, a file c and a sparse file (trimmed of times and modes):
-// no link count, only inodes.
-const lsHardlinks = `{"paths":["/backup/files/data"],"id":"44bbd42f","message_type":"snapshot","struct_type":"snapshot"}
+// lsShallow is `restic ls --json` (not recursive) of restic 0.18.1 for a folder and a
+// file, trimmed of times and modes: the folder's entries come too.
+const lsShallow = `{"paths":["/backup/files/data","/backup/files/conf"],"id":"44bbd42f","message_type":"snapshot","struct_type":"snapshot"}
+{"name":"conf","type":"file","path":"/backup/files/conf","size":6,"inode":9995120,"message_type":"node","struct_type":"node"}
 {"name":"data","type":"dir","path":"/backup/files/data","inode":9994858,"message_type":"node","struct_type":"node"}
 {"name":"a","type":"file","path":"/backup/files/data/a","size":6,"inode":9995123,"message_type":"node","struct_type":"node"}
-{"name":"b","type":"file","path":"/backup/files/data/b","size":6,"inode":9995123,"message_type":"node","struct_type":"node"}
-{"name":"c","type":"file","path":"/backup/files/data/c","size":11,"inode":9995124,"message_type":"node","struct_type":"node"}
-{"name":"l","type":"symlink","path":"/backup/files/data/l","inode":9995126,"message_type":"node","struct_type":"node"}
-{"name":"sparse","type":"file","path":"/backup/files/data/sparse","size":104857600,"inode":9995125,"message_type":"node","struct_type":"node"}
-{"name":"other","type":"file","path":"/backup/files/other/x","size":5,"inode":9995123,"message_type":"node","struct_type":"node"}
+{"name":"sub","type":"dir","path":"/backup/files/data/sub","inode":9995124,"message_type":"node","struct_type":"node"}
 `
 
-// TestSnapshotFilesHardlinks: the counts are restic 0.18.1's restore summary of the same
-// snapshot, measured: {"total_files":6,"files_restored":6,"total_bytes":104857617,
-// "bytes_restored":104857617} (the folder counted among the files, b's bytes not).
-func TestSnapshotFilesHardlinks(t *testing.T) {
-	r := &fakeRunner{out: map[string]string{"ls": lsHardlinks}}
-	st, err := SnapshotFiles(context.Background(), r, "44bbd42f", "/backup/files/data", "files")
+func TestRootTypes(t *testing.T) {
+	r := &fakeRunner{out: map[string]string{"ls": lsShallow}}
+	got, err := RootTypes(context.Background(), r, "44bbd42f", []string{"/backup/files/data", "/backup/files/conf", "/backup/files/gone"}, "files")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := TreeStats{Nodes: 6, Files: 4, Dirs: 1, Symlinks: 1, Bytes: 104857617, Links: 1, Root: "dir"}
-	if st != want {
-		t.Errorf("got %+v, want %+v", st, want)
+	if want := map[string]string{"/backup/files/data": "dir", "/backup/files/conf": "file"}; !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
-	if got := r.argv(); !slices.Equal(got, []string{"ls --recursive --json --no-lock 44bbd42f /backup/files/data"}) {
+	if got := r.argv(); !slices.Equal(got, []string{"ls --json --no-lock 44bbd42f /backup/files/data /backup/files/conf /backup/files/gone"}) {
 		t.Errorf("argv %q", got)
 	}
 }
 
-func TestCountLinks(t *testing.T) {
+// TestRestoreSummaryComplete: restic 0.18.1's summary of a folder with a file a, a hard
+// link b to it, a file c, a symlink and a sparse file, measured: {"total_files":6,
+// "files_restored":6,"total_bytes":104857617,"bytes_restored":104857617} (the folder
+// counted among the files, b's bytes not).
+func TestRestoreSummaryComplete(t *testing.T) {
 	for _, tc := range []struct {
-		name          string
-		inodes        []fileInode
-		bytes         uint64
-		links, bytes2 uint64
+		name string
+		sum  RestoreSummary
+		ok   bool
 	}{
-		{"none", nil, 0, 0, 0},
-		{"distinct", []fileInode{{1, 5}, {2, 7}}, 12, 0, 12},
-		{"three names", []fileInode{{9, 4}, {1, 5}, {9, 4}, {9, 4}}, 17, 2, 9},
-		// A file that changed between its names: restic counts the first name's size.
-		{"first name kept", []fileInode{{3, 10}, {3, 12}}, 22, 1, 10},
+		{"hard links", RestoreSummary{TotalFiles: 6, FilesRestored: 6, TotalBytes: 104857617, BytesRestored: 104857617}, true},
+		{"parent folders created", RestoreSummary{TotalFiles: 6, FilesRestored: 8, TotalBytes: 5, BytesRestored: 5}, true},
+		{"skipped", RestoreSummary{TotalFiles: 6, FilesRestored: 2, FilesSkipped: 4, TotalBytes: 5, BytesRestored: 1, BytesSkipped: 4}, true},
+		{"a file missing", RestoreSummary{TotalFiles: 6, FilesRestored: 5, TotalBytes: 5, BytesRestored: 5}, false},
+		{"bytes missing", RestoreSummary{TotalFiles: 6, FilesRestored: 6, TotalBytes: 5, BytesRestored: 4}, false},
+		{"nothing", RestoreSummary{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			links, bytes := countLinks(tc.inodes, tc.bytes)
-			if links != tc.links || bytes != tc.bytes2 {
-				t.Errorf("got %d links, %d bytes; want %d, %d", links, bytes, tc.links, tc.bytes2)
+			if err := tc.sum.Complete(); (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrRestoreIncomplete) {
+				t.Errorf("Complete() = %v, want ok %v", err, tc.ok)
 			}
 		})
 	}

@@ -46,6 +46,10 @@ type Invocation struct {
 	// container runs it as the child of a process that ends it when its held input
 	// ends (agent.HeldResticCommand).
 	Held bool
+	// Before, if set, is a command of the helper's own (an agent command, its spec
+	// among Files) that runs first in restic's helper and then runs restic with Args:
+	// a check that must pass before restic writes. Its exit codes are none of restic's.
+	Before string
 }
 
 // WithRetryLock adds restic's --retry-lock to a command's arguments: a command that

@@ -65,19 +65,20 @@ const EngineSocket = "/var/run/docker.sock"
 
 // commands are the agent's commands by name.
 var commands = map[string]func(ctx context.Context, args []string, env Env) error{
-	"hold":             func(_ context.Context, _ []string, env Env) error { return hold(env.In) },
-	"restic":           func(_ context.Context, args []string, env Env) error { return execRestic(args, env.Environ) },
-	HeldResticCommand:  heldRestic,
-	DumpCommand:        dumpCommand(BackupDump),
-	DumpRestoreCommand: dumpCommand(RestoreDump),
-	EngineCheckCommand: runEngineCheck,
-	HookCommand:        runHook,
-	DumpRelayCommand:   runDumpRelay,
-	"preflight":        func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
-	"empty":            func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
-	"swap":             func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
-	NodeVolumesCommand: nodeVolumes,
-	ServedCopyCommand:  servedCopy(OpenS3From),
+	"hold":                 func(_ context.Context, _ []string, env Env) error { return hold(env.In) },
+	"restic":               func(_ context.Context, args []string, env Env) error { return execRestic(args, env.Environ) },
+	HeldResticCommand:      heldRestic,
+	DumpCommand:            dumpCommand(BackupDump),
+	DumpRestoreCommand:     dumpCommand(RestoreDump),
+	EngineCheckCommand:     runEngineCheck,
+	HookCommand:            runHook,
+	DumpRelayCommand:       runDumpRelay,
+	"preflight":            func(ctx context.Context, args []string, env Env) error { return preflight(ctx, args, env.Streams) },
+	PreflightResticCommand: func(_ context.Context, args []string, env Env) error { return preflightRestic(args, env) },
+	"empty":                func(ctx context.Context, args []string, env Env) error { return empty(ctx, args, env.Streams) },
+	"swap":                 func(ctx context.Context, args []string, env Env) error { return swapCommand(ctx, args, env.Streams) },
+	NodeVolumesCommand:     nodeVolumes,
+	ServedCopyCommand:      servedCopy(OpenS3From),
 }
 
 // errUsage is a command called with the wrong arguments.
@@ -110,7 +111,7 @@ func self() string {
 // Run runs `agent ARGS…` in env and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, empty, swap, node-volumes, copy-served)")
+		fmt.Fprintln(env.Err, "docker-backup agent: a command is needed (hold, restic, dump, dump-restore, dump-relay, engine-check, hook, preflight, preflight-restic, empty, swap, node-volumes, copy-served)")
 		return ExitUsage
 	}
 	cmd, ok := commands[args[0]]

@@ -16,13 +16,24 @@ import (
 const (
 	PreflightTarget = 4 // a live mount is not what the snapshot holds (file or folder)
 	PreflightMarker = 5 // writing the marker into a staging volume failed
+	PreflightSpace  = 6 // the engine's volume storage has no room for the restore (PreflightRestic)
 )
+
+// PreflightResticCommand is `agent preflight-restic RESTIC-ARGS…`: the preflight, its
+// space check included (PreflightSpec.Staged), then restic in the same helper, so a
+// restore's first helper is also its last before the swap. Its exit codes are the
+// preflight's (above) or restic's, which uses none of them.
+const PreflightResticCommand = "preflight-restic"
 
 // PreflightSpec is what `agent preflight` checks before a volume restore stops anything.
 type PreflightSpec struct {
 	// Nonce is the restore's; the marker .docker-backup-staged-<nonce> holds it.
 	Nonce  string           `json:"nonce"`
 	Mounts []PreflightMount `json:"mounts"`
+	// Staged is the estimate of the snapshot's size once restored, in KiB, and
+	// StagedKnown whether there is one (CheckSpace); preflight-restic checks the room.
+	Staged      uint64 `json:"staged_kib,omitempty"`
+	StagedKnown bool   `json:"staged_known,omitempty"`
 }
 
 // PreflightMount is one mount of the service: its live content and its staging folder.
@@ -53,19 +64,51 @@ func preflight(_ context.Context, args []string, s Streams) error {
 	if err := readSpec("preflight", args, &spec); err != nil {
 		return err
 	}
+	reports, err := preflightChecks(spec)
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(s.Out)
+	for _, rep := range reports {
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	}
+	return nil
+}
+
+// preflightRestic runs the preflight with its space check, then restic with args: no
+// byte is restored into a staging volume that is not marked, or that has no room.
+func preflightRestic(args []string, env Env) error {
+	var spec PreflightSpec
+	if err := readSpec("preflight", nil, &spec); err != nil {
+		return err
+	}
+	reports, err := preflightChecks(spec)
+	if err != nil {
+		return err
+	}
+	if err := CheckSpace(reports, spec.Staged, spec.StagedKnown); err != nil {
+		return failWith(PreflightSpace, "%w", err)
+	}
+	return execRestic(args, env.Environ)
+}
+
+// preflightChecks checks each mount of spec, writes the markers and measures.
+func preflightChecks(spec PreflightSpec) ([]PreflightReport, error) {
+	var reports []PreflightReport
 	for _, m := range spec.Mounts {
 		st, err := os.Stat(m.Live)
 		switch {
 		case err != nil:
-			return failWith(PreflightTarget, "the live mount: %w", err)
+			return nil, failWith(PreflightTarget, "the live mount: %w", err)
 		case m.File && !st.Mode().IsRegular():
-			return failWith(PreflightTarget, "the live mount is not a file, the snapshot holds a file")
+			return nil, failWith(PreflightTarget, "the live mount is not a file, the snapshot holds a file")
 		case !m.File && !st.IsDir():
-			return failWith(PreflightTarget, "the live mount is not a folder, the snapshot holds a folder")
+			return nil, failWith(PreflightTarget, "the live mount is not a folder, the snapshot holds a folder")
 		}
 		if err := os.WriteFile(filepath.Join(m.Staging, StagedMarker(spec.Nonce)), []byte(spec.Nonce), 0o600); err != nil {
-			return failWith(PreflightMarker, "marking the staging volume: %w", err)
+			return nil, failWith(PreflightMarker, "marking the staging volume: %w", err)
 		}
 		rep := PreflightReport{LiveDevice: device(st), LiveKiB: usage(m.Live) / 1024}
 		if sst, err := os.Stat(m.Staging); err == nil {
@@ -75,11 +118,50 @@ func preflight(_ context.Context, args []string, s Streams) error {
 		if err := syscall.Statfs(m.Staging, &sfs); err == nil {
 			rep.FreeKiB = sfs.Bavail * uint64(sfs.Bsize) / 1024
 		}
-		if err := enc.Encode(rep); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
+		reports = append(reports, rep)
+	}
+	return reports, nil
+}
+
+// CheckSpace compares the room a restore takes on the engine's volume storage with what
+// is free there (the reports' figures): the staged snapshot, the rollback copy of the
+// live content and, where the live mounts are on the same storage, what the new content
+// takes beyond the old. Sizes are estimates in KiB: staged, or when it is not known,
+// the live content's size (a snapshot of a service is usually about the size of what
+// it holds now), and du's. No free figure: nothing to compare.
+func CheckSpace(reports []PreflightReport, staged uint64, known bool) error {
+	var live, liveSame, free uint64
+	sawFree, same := false, false
+	for _, r := range reports {
+		live += r.LiveKiB
+		if r.LiveDevice == r.StagingDevice {
+			same = true
+			liveSame += r.LiveKiB
 		}
+		free, sawFree = r.FreeKiB, r.FreeKiB > 0 || sawFree
+	}
+	if !known {
+		staged = live
+	}
+	need := staged + live
+	if same && staged > liveSame {
+		need += staged - liveSame
+	}
+	if sawFree && need > free {
+		return fmt.Errorf("not enough free space: the restore needs about %s on the engine's volume storage (the staged snapshot and the rollback copy of the live content), %s are free", kib(need), kib(free))
 	}
 	return nil
+}
+
+// kib formats a size in KiB for a message.
+func kib(n uint64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d KiB", n)
 }
 
 // device is the filesystem a file is on.

@@ -39,9 +39,9 @@ func (c *Runner) DropHost() { c.host = nil }
 const hostExecGrace = 10 * time.Second
 
 // runs reports whether the host runs an invocation: plain restic (no streamed input,
-// no files, not a socket kind) with every mount one of the host's.
+// no files, nothing before restic, not a socket kind) with every mount one of the host's.
 func (h *host) runs(inv restic.Invocation) bool {
-	if _, socket := socketHelpers[inv.Kind]; socket || inv.Stdin != nil || len(inv.Files) > 0 {
+	if _, socket := socketHelpers[inv.Kind]; socket || inv.Stdin != nil || len(inv.Files) > 0 || inv.Before != "" {
 		return false
 	}
 	for _, m := range inv.Mounts {

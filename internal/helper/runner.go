@@ -213,6 +213,8 @@ func (c *Runner) helperSpec(inv restic.Invocation) engine.HelperSpec {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: c.socket(), Target: agent.EngineSocket})
 	case c.servedFrom && c.readsSource(inv):
 		entrypoint = servedEntrypoint
+	case inv.Before != "":
+		entrypoint = []string{agentimage.Binary, agent.Command, inv.Before}
 	case inv.Held:
 		entrypoint = HeldResticEntrypoint
 	default:

@@ -51,8 +51,8 @@ func LoadDump(ctx context.Context, env Env, job Job, container string, cmd []str
 
 // Drilled is a volumes job restored into new volumes by RestoreInto.
 type Drilled struct {
-	// Stats are the snapshot's counts, which the restore was verified against.
-	Stats restic.TreeStats
+	// Summary is restic's summary of the restore, verified complete.
+	Summary restic.RestoreSummary
 	// volume is each mount's volume, in the service's order; the bind-mounted files
 	// share one. file is true for a bind-mounted file.
 	volume []string
@@ -63,19 +63,19 @@ type Drilled struct {
 // with a name of the caller's, which the caller removes): one per folder, and one that
 // the service's bind-mounted files share, as a restore's staging does (restic writes a
 // file, not a folder, at a file's snapshot path, so their volume is mounted at the
-// parent folder). Restic's --verify runs, and the files, folders and bytes restored are
-// compared with what the snapshot holds. It returns those counts, and where each mount
+// parent folder). Restic's --verify runs, and its summary must say it restored every
+// file, folder and byte it counted in the snapshot. It returns that summary, and where each mount
 // went (Drilled.Mounts).
 func RestoreInto(ctx context.Context, env Env, job Job, newVolume func(context.Context) (string, error)) (Drilled, error) {
 	svc := job.Service
-	stats, err := expected(ctx, env, job)
+	fileMount, err := fileMounts(ctx, env, job)
 	if err != nil {
 		return Drilled{}, err
 	}
-	d := Drilled{Stats: sum(stats)}
+	var d Drilled
 	files := ""
 	for i := range svc.Volumes {
-		isFile := stats[i].Root == "file"
+		isFile := fileMount[i]
 		name := files
 		if !isFile || files == "" {
 			if name, err = newVolume(ctx); err != nil {
@@ -94,7 +94,7 @@ func RestoreInto(ctx context.Context, env Env, job Job, newVolume func(context.C
 	}
 	// Mounted as a restore mounts its staging volumes.
 	mounts := (&staging{of: d.volume, file: d.file}).resticMounts(svc)
-	if err := restoreAndVerify(ctx, env, job, includes, mounts, d.Stats); err != nil {
+	if d.Summary, err = restoreAndVerify(ctx, env, job, includes, mounts, restic.RestoreOptions{}); err != nil {
 		return Drilled{}, err
 	}
 	return d, nil

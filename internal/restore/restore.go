@@ -157,7 +157,8 @@ func Run(ctx context.Context, env Env, jobs []Job, opts Options) []report.Result
 		if job.Service.Strategy != composeext.StrategyVolumes || job.To != "" {
 			continue
 		}
-		p, err := prepareVolumes(ctx, env, job)
+		// Only the first job, which no earlier job's swap precedes, checks in its restore's helper.
+		p, err := prepareVolumes(ctx, env, job, i == 0)
 		ready[i] = p
 		if err != nil {
 			env.Reporter.Start(job)

@@ -83,7 +83,7 @@ func TestRestoreVolumesSwapsAfterVerify(t *testing.T) {
 	}
 	staging, rollback, record := names(t, f, env.Run.ID)
 	want := []string{
-		"restic ls", "volume-create " + staging, "helper restore-preflight", "restic restore", "volume-create " + record, "stop c1",
+		"volume-create " + staging, "restic restore", "volume-create " + record, "stop c1",
 		"volume-create " + rollback, "volume-create " + strings.Replace(staging, "p_data-staging-", "p_files_swap-", 1), "helper restore-swap", "start c1", "volume-remove " + record,
 		"volume-remove " + old, "volume-remove " + staging, "volume-remove " + strings.Replace(staging, "p_data-staging-", "p_files_swap-", 1),
 	}
@@ -134,8 +134,9 @@ func TestRestoreVolumesFailureBeforeSwapLeavesLiveAlone(t *testing.T) {
 		fail    bool
 		want    string
 	}{
-		"verify count": {summary: `{"message_type":"summary","total_files":3,"files_restored":3,"total_bytes":5,"bytes_restored":5}`, want: "verification failed"},
-		"verify bytes": {summary: `{"message_type":"summary","total_files":4,"files_restored":6,"total_bytes":4,"bytes_restored":4}`, want: "4 of 5 bytes"},
+		"verify count": {summary: `{"message_type":"summary","total_files":4,"files_restored":3,"total_bytes":5,"bytes_restored":5}`, want: "verification failed: restore incomplete: restic restored 3 of 4 files"},
+		"verify bytes": {summary: `{"message_type":"summary","total_files":4,"files_restored":6,"total_bytes":5,"bytes_restored":4}`, want: "4 of 5 bytes"},
+		"nothing":      {summary: `{"message_type":"summary","total_files":0,"files_restored":0,"total_bytes":0,"bytes_restored":0}`, want: "verification failed"},
 		"restic fails": {fail: true, want: "restic failed"},
 		"no summary":   {summary: "", want: "no summary"},
 	} {

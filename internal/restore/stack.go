@@ -90,11 +90,11 @@ var ErrStackRefused = errors.New("refused on a swarm stack")
 func restoreOnNode(ctx context.Context, env Env, job Job, p Placement, opts Options, res *report.Result) (err error) {
 	svc := job.Service
 	res.Node = p.NodeName
-	stats, err := expected(ctx, env, job)
+	files, err := fileMounts(ctx, env, job)
 	if err != nil {
 		return err
 	}
-	st := newStaging(env, svc, stats)
+	st := newStaging(env, svc, files)
 	at := &nodeSite{agent: p.Agent, service: svc.Name, labels: map[string]map[string]string{}, env: env}
 	for _, name := range st.volumes {
 		l := env.Run.TemporaryLabels(svc.Name)
@@ -111,7 +111,7 @@ func restoreOnNode(ctx context.Context, env Env, job Job, p Placement, opts Opti
 	}()
 
 	env.Reporter.Step(svc.Name, fmt.Sprintf("on node %s: checking the live volumes and the free space, marking the staging volume(s) %s", p.NodeName, strings.Join(st.volumes, ", ")))
-	if err := preflight(ctx, env, at, svc, st, stats); err != nil {
+	if err := preflight(ctx, env, at, job, st); err != nil {
 		return err
 	}
 	env.Reporter.Step(svc.Name, fmt.Sprintf("on node %s: restoring snapshot %s into the staging volume(s)", p.NodeName, job.Snapshot.ShortID))
@@ -121,7 +121,7 @@ func restoreOnNode(ctx context.Context, env Env, job Job, p Placement, opts Opti
 	}
 	onNode := env
 	onNode.Runner = p.Runner
-	if err := restoreAndVerify(ctx, onNode, job, includes, st.resticMounts(svc), sum(stats)); err != nil {
+	if _, err := restoreAndVerify(ctx, onNode, job, includes, st.resticMounts(svc), restic.RestoreOptions{}); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -35,16 +35,16 @@ func newNonce() string {
 	return hex.EncodeToString(b[:])
 }
 
-// newStaging names the staging volumes of a restore of svc whose snapshot holds stats
-// for each mount. Names carry the time, the run's ID and the restore's nonce, so two
+// newStaging names the staging volumes of a restore of svc, whose mounts the snapshot
+// holds as files where files says so (fileMounts). Names carry the time, the run's ID and the restore's nonce, so two
 // restores of one volume never share a name, also within one run and one second.
-func newStaging(env Env, svc composeext.ServicePlan, stats []restic.TreeStats) *staging {
+func newStaging(env Env, svc composeext.ServicePlan, files []bool) *staging {
 	nonce := newNonce()
 	s := &staging{nonce: nonce, stamp: env.now().UTC().Format("20060102-150405") + "-" + env.Run.ID + "-" + nonce[:4]}
 	filesVolume := env.Plan.Project + "_" + svc.Name + "_files-staging-" + s.stamp
 	for i, m := range svc.Volumes {
 		name := liveBase(env.Plan.Project, svc, m) + "-staging-" + s.stamp
-		isFile := stats[i].Root == "file"
+		isFile := files[i]
 		if isFile {
 			name = filesVolume
 		}

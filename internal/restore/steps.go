@@ -62,7 +62,7 @@ func (j Job) Steps(opts Options) []string {
 		for _, m := range svc.Volumes {
 			add("use volume %s (created if missing, must be empty) at %s", SideBySideName(j.To, svc, m), m.Path)
 		}
-		add("run helper: restic restore %s --target / %s --sparse --verify, and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
+		add("run helper: restic restore %s --target / %s --sparse --verify, and check its summary: every file, folder and byte it counted restored", id, strings.Join(paths, " "))
 		return s
 	}
 	if opts.Stack {
@@ -71,8 +71,8 @@ func (j Job) Steps(opts Options) []string {
 	for _, m := range svc.Volumes {
 		add("create staging volume for %s at %s", m.Source, m.Path)
 	}
-	add("run helper: check the live mounts and the free space; mark the staging volumes as this restore's")
-	add("run helper: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and compare counts and bytes with the snapshot", id, strings.Join(paths, " "))
+	add("run helper (the first service's restore helper, before restic): check the live mounts and the free space; mark the staging volumes as this restore's")
+	add("run helper: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and check its summary: every file, folder and byte it counted restored", id, strings.Join(paths, " "))
 	add("stop the service's running containers")
 	add("run helper: check each staging volume still bears this restore's mark, then:")
 	for _, m := range svc.Volumes {
@@ -97,7 +97,7 @@ func (j Job) stackSteps(opts Options) []string {
 	}
 	add("on the node the service's task runs on (or --node), every helper a one-shot swarm service there:")
 	add("run job: check the live volumes and the free space; create and mark the staging volumes")
-	add("run job: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and compare counts and bytes with the snapshot", j.Snapshot.ShortID, strings.Join(paths, " "))
+	add("run job: restic restore %s --target / %s --sparse --verify into the staging volumes (the service still runs), and check its summary: every file, folder and byte it counted restored", j.Snapshot.ShortID, strings.Join(paths, " "))
 	add("scale the swarm service to 0 (its count recorded on it) and wait for its tasks to end")
 	add("run job: check each staging volume still bears this restore's mark, then move the live content of %s to new rollback volumes and the staged content in", strings.Join(j.volumeNames(), ", "))
 	add("scale the swarm service back to its count")

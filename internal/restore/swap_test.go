@@ -58,8 +58,16 @@ func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	if !slices.Contains(f.calls(), "start c1") {
 		t.Errorf("service not started again: %q", f.calls())
 	}
-	// The marker the swap checks is the one preflight wrote: same nonce.
-	pre, sw := f.helpers["restore-preflight"], f.helpers["restore-swap"]
+	// The marker the swap checks is the one preflight wrote: same nonce. The first
+	// job's preflight runs in its restore's helper, before restic.
+	restores := f.rst.Find("restore")
+	if len(restores) != 1 || !slices.Equal(restores[0].Helper.Config.Entrypoint[1:], []string{agent.Command, agent.PreflightResticCommand}) {
+		t.Fatalf("restore helpers %+v: want one, its preflight first", restores)
+	}
+	if _, ok := f.helpers["restore-preflight"]; ok {
+		t.Error("a preflight helper of its own for the run's first job")
+	}
+	pre, sw := restores[0].Helper, f.helpers["restore-swap"]
 	var spec agent.PreflightSpec
 	if err := json.Unmarshal([]byte(pre.Files[agent.SpecFile]), &spec); err != nil {
 		t.Fatalf("preflight spec %q: %v", pre.Files[agent.SpecFile], err)
@@ -70,6 +78,13 @@ func TestRestoreVolumesStagingReplaced(t *testing.T) {
 	}
 	if n := spec.Nonce; n == "" || n != swapSpec.Nonce {
 		t.Errorf("nonce of preflight %q, of swap %q", n, swapSpec.Nonce)
+	}
+	mounts := map[string]string{}
+	for _, m := range pre.HostConfig.Mounts {
+		mounts[m.Target] = fmt.Sprintf("%s %s %v", m.Type, m.Source, m.ReadOnly)
+	}
+	if mounts["/live/0"] != "volume p_data true" || mounts["/staging/0"] != "volume "+staging+" false" || mounts["/backup/files/data"] != "volume "+staging+" false" {
+		t.Errorf("the restore helper's mounts %q: want the live volume read-only and the staging volume at the preflight's and restic's places", mounts)
 	}
 }
 
@@ -97,33 +112,52 @@ func TestRestoreVolumesSwapPutBackFailedNamesVolume(t *testing.T) {
 }
 
 // Preflight runs before anything is stopped; when it fails, the service keeps running
-// and no staging or rollback volume is left.
+// and no staging or rollback volume is left. The run's first job checks in its
+// restore's helper (agent preflight-restic, which exits with the preflight's codes);
+// a later job has a preflight helper of its own, before the first job restores.
 func TestRestoreVolumesPreflightFails(t *testing.T) {
 	for name, tc := range map[string]struct {
-		code   int
-		out    string
-		remove bool
-		want   string
+		code, restoreCode int
+		stderr            string
+		out               string
+		remove, second    bool
+		want              string
 	}{
-		"file vs folder": {code: agent.PreflightTarget, want: "do not match the snapshot"},
-		"no space":       {out: `{"live_device":10,"live_kib":500,"staging_device":10,"free_kib":100}` + "\n", want: "not enough free space"},
-		"no live volume": {remove: true, want: "volume p_data does not exist"},
+		"file vs folder":                {restoreCode: agent.PreflightTarget, stderr: "the live mount is not a folder, the snapshot holds a folder\n", want: "do not match the snapshot: the live mount is not a folder"},
+		"no space":                      {restoreCode: agent.PreflightSpace, stderr: "docker-backup agent preflight-restic: not enough free space: the restore needs about 1.0 MiB\n", want: "files: not enough free space: the restore needs about 1.0 MiB"},
+		"no live volume":                {remove: true, want: "volume p_data does not exist"},
+		"second job: file vs folder":    {second: true, code: agent.PreflightTarget, want: "do not match the snapshot"},
+		"second job: no space":          {second: true, out: `{"live_device":10,"live_kib":500,"staging_device":10,"free_kib":100}` + "\n", want: "not enough free space"},
+		"second job: no marker written": {second: true, code: agent.PreflightMarker, want: "checking before the restore: exit code 5"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env, f := volumesEnv(t, goodSummary)
 			f.helperExit["restore-preflight"] = tc.code
 			f.helperOut["restore-preflight"] = tc.out
+			if tc.restoreCode != 0 {
+				f.rst.Reply("restore", enginetest.Reply{Code: tc.restoreCode, Stderr: tc.stderr})
+			}
 			if tc.remove {
 				if _, err := f.eng.VolumeRemove(context.Background(), "p_data", client.VolumeRemoveOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			err := Failed(restoreFiles(t, env, Options{}))
+			jobs, err := Prepare(context.Background(), env, []Target{{Service: "files", Snapshot: "latest"}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.second {
+				other := composeext.ServicePlan{Name: "other", Strategy: composeext.StrategyVolumes,
+					Volumes: []composeext.Mount{{Key: "x", Type: "volume", Source: "p_x", Target: "/x", Path: "/backup/other/x"}}}
+				f.eng.AddVolume("p_x", map[string]string{"com.docker.compose.project": "p"})
+				jobs = append(jobs, Job{Service: other, Snapshot: restic.Snapshot{ID: "aaaa2222", ShortID: "aaaa2222", Paths: []string{"/backup/other/x"}}})
+			}
+			err = Failed(Run(context.Background(), env, jobs, Options{}))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 			for _, c := range f.calls() {
-				if c == "stop c1" || c == "restic restore" || strings.Contains(c, "rollback") {
+				if c == "stop c1" || strings.Contains(c, "rollback") || tc.second && c == "restic restore" {
 					t.Errorf("went on after preflight failed: %q", f.calls())
 				}
 			}
@@ -142,19 +176,43 @@ func preflightLine(liveDev, liveKiB, stagingDev, freeKiB uint64) string {
 }
 
 func TestCheckSpace(t *testing.T) {
-	stats := []restic.TreeStats{{Bytes: 100 << 10, Dirs: 1}} // 104 KiB staged
+	snap := restic.Snapshot{}
+	snap.Summary = &struct {
+		FilesNew            uint64 `json:"files_new"`
+		FilesChanged        uint64 `json:"files_changed"`
+		FilesUnmodified     uint64 `json:"files_unmodified"`
+		DirsNew             uint64 `json:"dirs_new"`
+		DirsChanged         uint64 `json:"dirs_changed"`
+		DirsUnmodified      uint64 `json:"dirs_unmodified"`
+		DataAdded           uint64 `json:"data_added"`
+		TotalFilesProcessed uint64 `json:"total_files_processed"`
+		TotalBytesProcessed uint64 `json:"total_bytes_processed"`
+	}{TotalBytesProcessed: 100 << 10, DirsUnmodified: 1}
+	staged, known := stagedKiB(snap) // 104 KiB staged
+	if staged != 104 || !known {
+		t.Fatalf("stagedKiB %d %v, want 104 true", staged, known)
+	}
+	if _, known := stagedKiB(restic.Snapshot{}); known {
+		t.Error("a snapshot without a summary: want the estimate unknown")
+	}
 	for name, tc := range map[string]struct {
 		report string
+		mounts int
+		old    bool
 		fail   bool
 	}{
 		"room":                     {report: preflightLine(5, 50, 5, 1000)},
 		"staging and rollback":     {report: preflightLine(5, 50, 7, 150), fail: true},
 		"live grows on same store": {report: preflightLine(5, 50, 5, 200), fail: true},
 		"live elsewhere":           {report: preflightLine(5, 50, 7, 160)},
+		"two mounts":               {report: preflightLine(5, 50, 7, 200) + preflightLine(5, 50, 7, 200), mounts: 2, fail: true},
+		"no summary: live twice":   {report: preflightLine(5, 50, 7, 100), old: true},
+		"no summary, no room":      {report: preflightLine(5, 50, 7, 99), old: true, fail: true},
 		"no figures":               {report: "garbage\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := checkSpace(tc.report, stats)
+			mounts := max(tc.mounts, 1)
+			err := checkSpace(tc.report, mounts, staged, !tc.old)
 			if (err != nil) != tc.fail {
 				t.Errorf("err %v, want failure %v", err, tc.fail)
 			}
@@ -234,6 +292,7 @@ func TestRestoreFileBind(t *testing.T) {
 // volume is made.
 func TestRestoreToRefusesFileBind(t *testing.T) {
 	env, f := volumesEnv(t, goodSummary)
+	env.Plan.Services[0].Volumes[0].Type, env.Plan.Services[0].Volumes[0].Source = "bind", "/srv/p/data"
 	f.rst.Reply("ls", enginetest.Reply{Stdout: `{"name":"data","type":"file","path":"/backup/files/data","size":5,"struct_type":"node"}` + "\n"})
 	err := Failed(restoreFiles(t, env, Options{To: "copy"}))
 	if err == nil || !strings.Contains(err.Error(), "/data is a bind-mounted file") {

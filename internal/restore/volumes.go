@@ -2,41 +2,45 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 
 	"github.com/docker-backup/docker-backup/composeext"
+	"github.com/docker-backup/docker-backup/internal/agent"
 	"github.com/docker-backup/docker-backup/internal/engine"
 	"github.com/docker-backup/docker-backup/internal/report"
 	"github.com/docker-backup/docker-backup/restic"
 )
 
-// prepared is a volume restore made ready before any service is stopped: what the
-// snapshot holds per mount, and the staging volumes, checked and marked.
+// prepared is a volume restore made ready before any service is stopped: the staging
+// volumes, checked and marked, or to be checked and marked by the restore's own helper
+// (first).
 type prepared struct {
-	stats   []restic.TreeStats
 	st      *staging
 	created []string
+	first   bool
 }
 
-// prepareVolumes counts the snapshot's mounts, creates the staging volumes and runs the
-// preflight. On failure, what it created is removed with remove.
-func prepareVolumes(ctx context.Context, env Env, job Job) (*prepared, error) {
+// prepareVolumes finds which mounts are files, creates the staging volumes and runs the
+// preflight, unless first: the run's first job has its preflight in its restore's
+// helper (preflightFirst). On failure, what it created is removed with remove.
+func prepareVolumes(ctx context.Context, env Env, job Job, first bool) (*prepared, error) {
 	svc := job.Service
 	if err := checkLiveVolumes(ctx, env, svc); err != nil {
 		return nil, err
 	}
-	stats, err := expected(ctx, env, job)
+	files, err := fileMounts(ctx, env, job)
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{stats: stats, st: newStaging(env, svc, stats)}
+	p := &prepared{st: newStaging(env, svc, files), first: first}
 	p.created, err = p.st.create(ctx, env, svc)
-	if err != nil {
+	if err != nil || first {
 		return p, err
 	}
-	return p, preflight(ctx, env, engineSite{env}, svc, p.st, stats)
+	return p, preflight(ctx, env, engineSite{env}, job, p.st)
 }
 
 // remove removes the staging volumes; nil does nothing.
@@ -59,21 +63,29 @@ func (p *prepared) remove(ctx context.Context, env Env) {
 func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Options, res *report.Result) (err error) {
 	svc := job.Service
 	if job.To != "" {
-		stats, err := expected(ctx, env, job)
+		files, err := fileMounts(ctx, env, job)
 		if err != nil {
 			return err
 		}
-		return restoreSideBySide(ctx, env, job, stats, res)
+		return restoreSideBySide(ctx, env, job, files, res)
 	}
 	defer p.remove(ctx, env)
-	st, want := p.st, sum(p.stats)
+	st := p.st
 
-	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into staging volume(s) %s", job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
+	var pre restic.RestoreOptions
+	what := "restoring snapshot %s into staging volume(s) %s"
+	if p.first {
+		if pre, err = preflightFirst(job, st); err != nil {
+			return err
+		}
+		what = "checking the live mounts and the free space, then restoring snapshot %s into staging volume(s) %s"
+	}
+	env.Reporter.Step(svc.Name, fmt.Sprintf(what, job.Snapshot.ShortID, strings.Join(st.volumes, ", ")))
 	var includes []string
 	for _, m := range svc.Volumes {
 		includes = append(includes, m.Path)
 	}
-	if err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc), want); err != nil {
+	if _, err := restoreAndVerify(ctx, env, job, includes, st.resticMounts(svc), pre); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -144,9 +156,9 @@ func restoreVolumes(ctx context.Context, env Env, job Job, p *prepared, opts Opt
 
 // restoreSideBySide restores into new or empty volumes named after opts.To, leaving the
 // service and its volumes alone. Volumes it created are removed again on failure.
-func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.TreeStats, res *report.Result) error {
+func restoreSideBySide(ctx context.Context, env Env, job Job, files []bool, res *report.Result) error {
 	svc := job.Service
-	if err := refuseFiles(svc, stats, "--to restores folders only (restore the service in place)"); err != nil {
+	if err := refuseFiles(svc, files, "--to restores folders only (restore the service in place)"); err != nil {
 		return err
 	}
 	var created []string
@@ -175,7 +187,7 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.Tre
 		res.Volumes = append(res.Volumes, name)
 	}
 	env.Reporter.Step(svc.Name, fmt.Sprintf("restoring snapshot %s into %s", job.Snapshot.ShortID, strings.Join(res.Volumes, ", ")))
-	if err := restoreIntoVolumes(ctx, env, job, res.Volumes, sum(stats)); err != nil {
+	if err := restoreIntoVolumes(ctx, env, job, res.Volumes); err != nil {
 		return err
 	}
 	ok = true
@@ -184,9 +196,9 @@ func restoreSideBySide(ctx context.Context, env Env, job Job, stats []restic.Tre
 
 // refuseFiles refuses a service with a bind-mounted file, which a restore into volumes
 // (folders) cannot take; why says so for the caller.
-func refuseFiles(svc composeext.ServicePlan, stats []restic.TreeStats, why string) error {
+func refuseFiles(svc composeext.ServicePlan, files []bool, why string) error {
 	for i, m := range svc.Volumes {
-		if stats[i].Root == "file" {
+		if files[i] {
 			return fmt.Errorf("%s is a bind-mounted file: %s", m.Target, why)
 		}
 	}
@@ -194,15 +206,16 @@ func refuseFiles(svc composeext.ServicePlan, stats []restic.TreeStats, why strin
 }
 
 // restoreIntoVolumes restores each of the service's mounts into volumes[i], mounted at
-// the mount's snapshot path, and verifies the result against want.
-func restoreIntoVolumes(ctx context.Context, env Env, job Job, volumes []string, want restic.TreeStats) error {
+// the mount's snapshot path, and verifies the result.
+func restoreIntoVolumes(ctx context.Context, env Env, job Job, volumes []string) error {
 	var mounts []restic.Mount
 	var includes []string
 	for i, m := range job.Service.Volumes {
 		mounts = append(mounts, restic.Mount{Type: "volume", Source: volumes[i], Target: m.Path})
 		includes = append(includes, m.Path)
 	}
-	return restoreAndVerify(ctx, env, job, includes, mounts, want)
+	_, err := restoreAndVerify(ctx, env, job, includes, mounts, restic.RestoreOptions{})
+	return err
 }
 
 // SideBySideName is the volume --to NAME restores a mount into: NAME itself for a
@@ -214,62 +227,75 @@ func SideBySideName(to string, svc composeext.ServicePlan, m composeext.Mount) s
 	return to + "_" + path.Base(m.Path)
 }
 
-// expected counts what the snapshot holds for each of the service's volumes, before
-// anything is stopped.
-func expected(ctx context.Context, env Env, job Job) ([]restic.TreeStats, error) {
-	var stats []restic.TreeStats
+// fileMounts says which of the service's mounts the snapshot holds as a file (a
+// bind-mounted file) rather than a folder, before anything is stopped. A volume is a
+// folder: it needs no look. Only bind mounts, which may be either, are looked up in the
+// snapshot, all with one `restic ls` that is not recursive (the paths and the entries of
+// folders, nothing deeper); a service of volumes alone runs no restic for it. The
+// preflight then checks each live mount is of the same kind.
+func fileMounts(ctx context.Context, env Env, job Job) ([]bool, error) {
+	files := make([]bool, len(job.Service.Volumes))
+	var binds []string
 	for _, m := range job.Service.Volumes {
-		st, err := restic.SnapshotFiles(ctx, env.Runner, job.Snapshot.ID, m.Path, job.Service.Name)
-		if err != nil {
-			return nil, err
+		if m.Type != "volume" {
+			binds = append(binds, m.Path)
 		}
-		stats = append(stats, st)
 	}
-	return stats, nil
+	if len(binds) == 0 {
+		return files, nil
+	}
+	types, err := restic.RootTypes(ctx, env.Runner, job.Snapshot.ID, binds, job.Service.Name)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range job.Service.Volumes {
+		if m.Type == "volume" {
+			continue
+		}
+		t, ok := types[m.Path]
+		if !ok {
+			return nil, snapshotErrorf("snapshot %s holds no %s (%s)", job.Snapshot.ShortID, m.Path, m.Key)
+		}
+		files[i] = t == "file"
+	}
+	return files, nil
 }
 
-// sum adds up the mounts' counts.
-func sum(stats []restic.TreeStats) restic.TreeStats {
-	var total restic.TreeStats
-	for _, st := range stats {
-		total.Nodes += st.Nodes
-		total.Files += st.Files
-		total.Dirs += st.Dirs
-		total.Symlinks += st.Symlinks
-		total.Other += st.Other
-		total.Bytes += st.Bytes
-		total.Links += st.Links
-	}
-	return total
-}
-
-// restoreAndVerify runs restic restore --verify into the mounts and compares its counts
-// with the snapshot's.
-func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount, want restic.TreeStats) error {
+// restoreAndVerify runs restic restore --verify into the mounts (restic reads back
+// every file it wrote and compares it with the snapshot) and checks restic's summary
+// says it restored everything it counted in the snapshot under includes, which hold at
+// least their own nodes. It returns that summary. pre's Before, Files and Mounts, if
+// any, are a preflight that runs in restic's helper first (preflightFirst).
+func restoreAndVerify(ctx context.Context, env Env, job Job, includes []string, mounts []restic.Mount, pre restic.RestoreOptions) (restic.RestoreSummary, error) {
 	svc := job.Service.Name
 	sum, err := restic.Restore(ctx, env.Runner, restic.RestoreOptions{
-		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: mounts, Service: svc,
+		SnapshotID: job.Snapshot.ID, Includes: includes, Mounts: append(mounts, pre.Mounts...), Service: svc,
+		Files: pre.Files, Before: pre.Before,
 		Progress: func(s restic.RestoreStatus) { env.Reporter.Progress(svc, s) },
 	})
+	var exit *restic.ExitError
+	if pre.Before != "" && errors.As(err, &exit) && exit.Code >= agent.PreflightTarget && exit.Code <= agent.PreflightSpace {
+		return sum, preflightFailure(exit.Code, ": "+strings.TrimSpace(exit.Message))
+	}
 	if err != nil {
-		return err
+		return sum, err
 	}
-	if err := verify(sum, want); err != nil {
-		return err
+	if err := verify(sum, len(includes)); err != nil {
+		return sum, err
 	}
-	env.Reporter.Step(svc, fmt.Sprintf("verified %d files, %d folders, %d links, %d bytes", want.Files, want.Dirs, want.Symlinks, want.Bytes))
-	return nil
+	env.Reporter.Step(svc, fmt.Sprintf("verified %d files and folders, %d bytes", sum.TotalFiles, sum.TotalBytes))
+	return sum, nil
 }
 
-// verify compares restic's restore summary with what the snapshot holds: every node
-// restored (a hard link is one), and every byte (a file's once, whatever its number of
-// names: want counts them as restic does, see restic.SnapshotFiles).
-func verify(sum restic.RestoreSummary, want restic.TreeStats) error {
-	if sum.TotalFiles != want.Nodes || sum.FilesRestored+sum.FilesSkipped < want.Nodes {
-		return fmt.Errorf("%w: restic restored %d of %d files and folders", errVerify, min(sum.TotalFiles, sum.FilesRestored), want.Nodes)
+// verify checks restic's restore summary (restic.RestoreSummary.Complete), and that it
+// counted at least the roots of the paths restored: a restore that found none of them
+// restored nothing.
+func verify(sum restic.RestoreSummary, roots int) error {
+	if err := sum.Complete(); err != nil {
+		return fmt.Errorf("%w: %w", errVerify, err)
 	}
-	if sum.TotalBytes != want.Bytes || sum.BytesRestored+sum.BytesSkipped != want.Bytes {
-		return fmt.Errorf("%w: restic restored %d of %d bytes", errVerify, sum.BytesRestored, want.Bytes)
+	if sum.TotalFiles < uint64(roots) {
+		return fmt.Errorf("%w: restic restored %d files and folders, fewer than the %d paths restored", errVerify, sum.TotalFiles, roots)
 	}
 	return nil
 }

@@ -34,13 +34,8 @@ func drillVolumes(ctx context.Context, env Env, job restore.Job, t *throwaways, 
 	if err != nil {
 		return "", err
 	}
-	stats := drilled.Stats
-	files := fmt.Sprintf("%d files", stats.Files)
-	if stats.Links > 0 {
-		// Bytes count each file once: say why they may be fewer than the names suggest.
-		files += fmt.Sprintf(" (%d hard links)", stats.Links)
-	}
-	detail := fmt.Sprintf("%s, %d bytes restored and verified", files, stats.Bytes)
+	// restic's own counts: every name a node (a hard link too), a file's bytes once.
+	detail := fmt.Sprintf("%d files and folders, %d bytes restored and verified", drilled.Summary.TotalFiles, drilled.Summary.TotalBytes)
 	if len(svc.Verify) == 0 {
 		return detail, nil
 	}

@@ -63,7 +63,7 @@ func TestDrillVolumesWithAFile(t *testing.T) {
 	}
 	res := f.drill(t, Options{})
 	i := slices.IndexFunc(res, func(r report.Result) bool { return r.Service == "files" })
-	if i < 0 || res[i].Status != StatusOK || !strings.HasPrefix(res[i].Detail, "2 files, 9 bytes restored and verified") {
+	if i < 0 || res[i].Status != StatusOK || !strings.HasPrefix(res[i].Detail, "3 files and folders, 9 bytes restored and verified") {
 		t.Fatalf("results %+v", res)
 	}
 
