@@ -42,8 +42,8 @@ unit:
 e2e:
 	$(GO) test -tags e2e -count=1 -timeout 60m -parallel $(E2E_PARALLEL) $(E2EFLAGS) ./e2e/...
 
-# The e2e benchmarks (e2e/bench_*.go) do their work once each (-benchtime 1x); about
-# 25 minutes on a quiet 2-core machine (an estimate from small sizes), most of it
+# The e2e benchmarks (e2e/bench_*.go) do their work once each (-benchtime 1x): 12
+# minutes on a quiet 2-core machine (docs/performance.md), most of it
 # BenchmarkRestoreSizes' 8 GiB.
 bench:
 	$(GO) test -run '^$$' -bench . ./...
