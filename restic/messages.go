@@ -115,18 +115,22 @@ type Snapshot struct {
 	Parent   string    `json:"parent,omitempty"`
 	// Original is, in a snapshot that restic copy made, the ID of the snapshot it was
 	// copied from (of the first one, through copies of copies); IDs differ per repository.
-	Original string `json:"original,omitempty"`
-	Summary  *struct {
-		FilesNew            uint64 `json:"files_new"`
-		FilesChanged        uint64 `json:"files_changed"`
-		FilesUnmodified     uint64 `json:"files_unmodified"`
-		DirsNew             uint64 `json:"dirs_new"`
-		DirsChanged         uint64 `json:"dirs_changed"`
-		DirsUnmodified      uint64 `json:"dirs_unmodified"`
-		DataAdded           uint64 `json:"data_added"`
-		TotalFilesProcessed uint64 `json:"total_files_processed"`
-		TotalBytesProcessed uint64 `json:"total_bytes_processed"`
-	} `json:"summary,omitempty"`
+	Original string           `json:"original,omitempty"`
+	Summary  *SnapshotSummary `json:"summary,omitempty"`
+}
+
+// SnapshotSummary is what restic (0.17 and later) records of the backup that made a
+// snapshot: what it processed and added.
+type SnapshotSummary struct {
+	FilesNew            uint64 `json:"files_new"`
+	FilesChanged        uint64 `json:"files_changed"`
+	FilesUnmodified     uint64 `json:"files_unmodified"`
+	DirsNew             uint64 `json:"dirs_new"`
+	DirsChanged         uint64 `json:"dirs_changed"`
+	DirsUnmodified      uint64 `json:"dirs_unmodified"`
+	DataAdded           uint64 `json:"data_added"`
+	TotalFilesProcessed uint64 `json:"total_files_processed"`
+	TotalBytesProcessed uint64 `json:"total_bytes_processed"`
 }
 
 // Tag returns the value of a key=value tag, or "".

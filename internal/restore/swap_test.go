@@ -177,17 +177,7 @@ func preflightLine(liveDev, liveKiB, stagingDev, freeKiB uint64) string {
 
 func TestCheckSpace(t *testing.T) {
 	snap := restic.Snapshot{}
-	snap.Summary = &struct {
-		FilesNew            uint64 `json:"files_new"`
-		FilesChanged        uint64 `json:"files_changed"`
-		FilesUnmodified     uint64 `json:"files_unmodified"`
-		DirsNew             uint64 `json:"dirs_new"`
-		DirsChanged         uint64 `json:"dirs_changed"`
-		DirsUnmodified      uint64 `json:"dirs_unmodified"`
-		DataAdded           uint64 `json:"data_added"`
-		TotalFilesProcessed uint64 `json:"total_files_processed"`
-		TotalBytesProcessed uint64 `json:"total_bytes_processed"`
-	}{TotalBytesProcessed: 100 << 10, DirsUnmodified: 1}
+	snap.Summary = &restic.SnapshotSummary{TotalBytesProcessed: 100 << 10, DirsUnmodified: 1}
 	staged, known := stagedKiB(snap) // 104 KiB staged
 	if staged != 104 || !known {
 		t.Fatalf("stagedKiB %d %v, want 104 true", staged, known)
