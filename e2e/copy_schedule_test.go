@@ -25,13 +25,7 @@ func TestCopySchedule(t *testing.T) {
 	m := startMinio(t)
 	copyPassword := passwordFile(t)
 	copyRepo := m.Repo("sched-" + randomHex(3))
-	p := newPreparedProject(t, "copy-schedule", func(p *project) {
-		dotenv := fmt.Sprintf("E2E_COPY_REPOSITORY=%s\nE2E_COPY_PASSWORD_FILE=%s\nE2E_COPY_ACCESS_KEY=%s\nE2E_COPY_SECRET_KEY=%s\n",
-			copyRepo, copyPassword, m.AccessKey, m.SecretKey)
-		if err := os.WriteFile(filepath.Join(p.dir, ".env"), []byte(dotenv), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	})
+	p := newCopyProject(t, "copy-schedule", copyRepo, copyPassword, m.AccessKey, m.SecretKey)
 	p.exec(t, "files", "sh", "-c", "echo upload > /srv/uploads/a.txt")
 	repos := copyRepos{
 		primary: filepath.Join(p.dir, "backups"), primaryPassword: filepath.Join(p.dir, "backups.key"),

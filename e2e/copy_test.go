@@ -32,6 +32,20 @@ func (s copySnapshot) service() string {
 	return ""
 }
 
+// newCopyProject makes a project of scenario whose .env names its copy repository:
+// E2E_COPY_REPOSITORY, its password file and its S3 keys (copy-schedule and copy
+// read them).
+func newCopyProject(t *testing.T, scenario, repo, passwordFile, accessKey, secretKey string) *project {
+	t.Helper()
+	return newPreparedProject(t, scenario, func(p *project) {
+		dotenv := fmt.Sprintf("E2E_COPY_REPOSITORY=%s\nE2E_COPY_PASSWORD_FILE=%s\nE2E_COPY_ACCESS_KEY=%s\nE2E_COPY_SECRET_KEY=%s\n",
+			repo, passwordFile, accessKey, secretKey)
+		if err := os.WriteFile(filepath.Join(p.dir, ".env"), []byte(dotenv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // copyRepos are the two repositories of the copy project, read with plain restic.
 type copyRepos struct {
 	primary, primaryPassword string
@@ -118,13 +132,7 @@ func TestCopy(t *testing.T) {
 	m := startMinio(t)
 	copyPassword := passwordFile(t)
 	copyRepo := m.Repo("copy-" + randomHex(3))
-	p := newPreparedProject(t, "copy", func(p *project) {
-		dotenv := fmt.Sprintf("E2E_COPY_REPOSITORY=%s\nE2E_COPY_PASSWORD_FILE=%s\nE2E_COPY_ACCESS_KEY=%s\nE2E_COPY_SECRET_KEY=%s\n",
-			copyRepo, copyPassword, m.AccessKey, m.SecretKey)
-		if err := os.WriteFile(filepath.Join(p.dir, ".env"), []byte(dotenv), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	})
+	p := newCopyProject(t, "copy", copyRepo, copyPassword, m.AccessKey, m.SecretKey)
 	repos := copyRepos{
 		primary: filepath.Join(p.dir, "backups"), primaryPassword: filepath.Join(p.dir, "backups.key"),
 		copy: copyRepo, copyPassword: copyPassword, copyEnv: m.Env(),

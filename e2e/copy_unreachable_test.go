@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,13 +19,7 @@ import (
 func TestCopyUnreachable(t *testing.T) {
 	t.Parallel()
 	copyRepo := "s3:http://" + freeLoopbackAddr(t) + "/dbe2e/down"
-	p := newPreparedProject(t, "copy-schedule", func(p *project) {
-		dotenv := fmt.Sprintf("E2E_COPY_REPOSITORY=%s\nE2E_COPY_PASSWORD_FILE=%s\nE2E_COPY_ACCESS_KEY=key-%s\nE2E_COPY_SECRET_KEY=%s\n",
-			copyRepo, passwordFile(t), randomHex(4), randomHex(8))
-		if err := os.WriteFile(filepath.Join(p.dir, ".env"), []byte(dotenv), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	})
+	p := newCopyProject(t, "copy-schedule", copyRepo, passwordFile(t), "key-"+randomHex(4), randomHex(8))
 	p.exec(t, "files", "sh", "-c", "echo upload > /srv/uploads/a.txt")
 	repos := copyRepos{primary: filepath.Join(p.dir, "backups"), primaryPassword: filepath.Join(p.dir, "backups.key")}
 	hooks := newReceiverOn(t, "127.0.0.1:0")
