@@ -7,12 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // copy-served serves the source and hands restic its address as a file, before
@@ -85,17 +82,7 @@ func TestFromServed(t *testing.T) {
 // source's read lock among them) while the source is still served; the agent exits
 // with restic's code.
 func TestServedCopyEndsWithItsInput(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready")
-	environ := fakeResticOnPath(t, `trap 'echo interrupted; exit 130' INT; : > `+ready+`; while :; do sleep 0.05; done`)
-	r, w := io.Pipe()
-	go func() {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if _, err := os.Stat(ready); err == nil {
-				break
-			}
-		}
-		w.Close()
-	}()
+	environ, r := interruptibleRestic(t)
 	spec, _ := json.Marshal(FromSpec{Repository: "s3:http://127.0.0.1:1/b"})
 	var out bytes.Buffer
 	err := servedCopy(func(FromSpec) (Store, error) { return testRepoStore(), nil })(context.Background(), []string{"copy", "x"}, Env{

@@ -38,14 +38,15 @@ func runHeld(t *testing.T, environ []string, in io.Reader) (int, string) {
 	return code, out.String()
 }
 
-// The end of the agent's input interrupts restic (SIGINT), which then exits as it
-// will (130 here): an interrupted backup commits nothing.
-func TestHeldResticEndsWithItsInput(t *testing.T) {
+// interruptibleRestic puts on PATH a fake restic that waits for its SIGINT and then
+// exits 130, and returns the environment and an input for the agent that ends once that
+// restic is ready for its interrupt.
+func interruptibleRestic(t *testing.T) ([]string, io.Reader) {
+	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready")
 	environ := fakeResticOnPath(t, `trap 'echo interrupted; exit 130' INT; : > `+ready+`; while :; do sleep 0.05; done`)
 	r, w := io.Pipe()
 	go func() {
-		// The input ends once restic is ready for its interrupt.
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if _, err := os.Stat(ready); err == nil {
 				break
@@ -53,6 +54,13 @@ func TestHeldResticEndsWithItsInput(t *testing.T) {
 		}
 		w.Close()
 	}()
+	return environ, r
+}
+
+// The end of the agent's input interrupts restic (SIGINT), which then exits as it
+// will (130 here): an interrupted backup commits nothing.
+func TestHeldResticEndsWithItsInput(t *testing.T) {
+	environ, r := interruptibleRestic(t)
 	code, out := runHeld(t, environ, r)
 	if code != 130 || !strings.Contains(out, "interrupted") {
 		t.Fatalf("exit code %d, output %q: want restic interrupted (130)", code, out)
