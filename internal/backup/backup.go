@@ -140,7 +140,7 @@ func backupService(ctx context.Context, env Env, svc composeext.ServicePlan) rep
 	defer cancel()
 	err := withHooks(sctx, env, svc, place, res, func(ctx context.Context) error {
 		err := backupBody(ctx, env, svc, place, res)
-		if err != nil && env.Run.Overlapped() && env.Run.Created(ctx) {
+		if err != nil && env.Run.Created(ctx) {
 			// It ran beside the opening, which found no repository and created it.
 			err = backupBody(ctx, env, svc, place, res)
 		}

@@ -214,10 +214,11 @@ func (r *Run) Opened(ctx context.Context) error {
 // Options.Overlap).
 func (r *Run) Overlapped() bool { return r.opening != nil }
 
-// Created reports whether the opening created the repository (a default local one
-// that did not exist): work that overlapped it found none, and is to be done again.
+// Created reports whether the opening that Options.Overlap let go on created the
+// repository (a default local one that did not exist): work that overlapped it found
+// none, and is to be done again. False for an opening that was part of Begin.
 func (r *Run) Created(ctx context.Context) bool {
-	return r.Opened(ctx) == nil && r.created
+	return r.opening != nil && r.Opened(ctx) == nil && r.created
 }
 
 // Settle forgets, once the overlapped opening has ended and the caller's backups are

@@ -73,6 +73,9 @@ func TestBeginOpensTheRepository(t *testing.T) {
 			if got := f.rst.Commands(); !slices.Equal(got, tc.commands) {
 				t.Errorf("restic ran %q, want %q", got, tc.commands)
 			}
+			if r.Created(context.Background()) {
+				t.Error("Created true for an opening that was part of Begin: nothing overlapped it")
+			}
 		})
 	}
 }
