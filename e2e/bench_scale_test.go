@@ -145,21 +145,3 @@ func writeBenchServices(b *testing.B, p *project, n int, size int64) {
 		b.Fatal(err)
 	}
 }
-
-// benchCounts reads a list of counts from the environment ("1,3,5"), or def.
-func benchCounts(b *testing.B, name string, def []int) []int {
-	b.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || len(out) > 0 && n <= out[len(out)-1] {
-			b.Fatalf("%s=%q: want increasing counts such as 1,10,50", name, s)
-		}
-		out = append(out, n)
-	}
-	return out
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,28 +148,46 @@ func removeAll(b *testing.B, path string) {
 	}
 }
 
-// benchSizes reads a list of sizes from the environment ("64MiB,256MiB"), or def.
-func benchSizes(b *testing.B, name string, def []int64) []int64 {
-	b.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	var out []int64
-	for _, f := range strings.Split(s, ",") {
-		n, err := parseSize(f)
-		if err != nil || len(out) > 0 && n <= out[len(out)-1] {
-			b.Fatalf("%s=%q: want increasing sizes such as 1GiB,8GiB", name, s)
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
 func joinSizes(sizes []int64) string {
 	var s []string
 	for _, n := range sizes {
 		s = append(s, humanSize(n))
 	}
 	return strings.Join(s, " and ")
+}
+
+// benchSizes reads a list of sizes from the environment ("64MiB,256MiB"), or def.
+func benchSizes(b *testing.B, name string, def []int64) []int64 {
+	return benchList(b, name, def, parseSize, "1GiB,8GiB")
+}
+
+// benchCounts reads a list of counts from the environment ("1,3,5"), or def.
+func benchCounts(b *testing.B, name string, def []int) []int {
+	return benchList(b, name, def, func(f string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err == nil && n < 1 {
+			err = fmt.Errorf("%d is not a count", n)
+		}
+		return n, err
+	}, "1,10,50")
+}
+
+// benchList reads a comma-separated list of increasing values from the environment
+// variable name, each read by parse, or returns def when it is not set; example is
+// what the message for a bad list shows.
+func benchList[T int | int64](b *testing.B, name string, def []T, parse func(string) (T, error), example string) []T {
+	b.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	var out []T
+	for _, f := range strings.Split(s, ",") {
+		n, err := parse(f)
+		if err != nil || len(out) > 0 && n <= out[len(out)-1] {
+			b.Fatalf("%s=%q: want increasing values such as %s", name, s, example)
+		}
+		out = append(out, n)
+	}
+	return out
 }
