@@ -96,6 +96,15 @@ func (p *project) down(t testing.TB) {
 			t.Logf("logs of %s:\n%s", p.name, r.stdout)
 		}
 	}
+	// A scheduler goes first: else it may begin a run (an anchor that mounts the
+	// project's volumes) after its helpers were removed and before compose stops it,
+	// and compose then cannot remove those volumes.
+	scheduler := []string{"--filter", "label=com.docker.compose.project=" + p.name, "--filter", "label=io.docker-backup.scheduler=true"}
+	if ids := lines(cmdSpec{argv: append([]string{"docker", "ps", "-aq"}, scheduler...)}.run().stdout); len(ids) > 0 {
+		if r := (cmdSpec{argv: append([]string{"docker", "rm", "-f"}, ids...)}).run(); r.code != 0 {
+			t.Errorf("removing the scheduler of %s: %v", p.name, r)
+		}
+	}
 	// A run's anchor and the helpers a killed run left carry our label, not compose's;
 	// they go first, as they may mount the volumes that compose removes.
 	ours := "label=io.docker-backup.project=" + p.name
